@@ -1,0 +1,210 @@
+// simulacra/mixture.hpp — the pile of masks: a posterior-weighted mixture.
+//
+// Personas k = 1..K with prior pi_k. Before token t the weight of persona k is
+// its (tempered) posterior given the text so far, and the model's prediction
+// is the mixture (all natural-log, combined with log-sum-exp):
+//
+//   log w_k(t)      = log pi_k + beta * sum_{s<t} log p_k(x_s | x_<s) - log Z_t
+//   p(x_t | x_<t)   = sum_k w_k(t) p_k(x_t | x_<t)
+//
+// With beta = 1 and no switching the product of the predictions over a text
+// is the Bayesian marginal sum_k pi_k prod_t p_k(x_t | x_<t) exactly.
+// Switching lets masks be swapped mid-text (applied after each Bayes update):
+//
+//   kNone        the pure (tempered) posterior;
+//   kFixedShare  w <- (1 - alpha) w + alpha pi          (Herbster & Warmuth);
+//   kForgetting  L_k <- gamma L_k + log p_k(x_t),  w ∝ pi exp(beta L)
+//                                                       (SRILM's AdaptiveMix);
+//   kTransition  w <- A^T w, A row-stochastic (K x K), an HMM over personas.
+//
+// Steering changes what the mixture says without retraining: a prior bias
+// (pi_k <- pi_k exp(bias_k), renormalised: a fine-tune enlarging some masks),
+// clamping to one persona, or excluding personas (their weight is zeroed and
+// the rest renormalised when predicting; the filter underneath keeps going).
+//
+// Everything runs in log space: a million-token text does not underflow.
+//
+//   simulacra::Mixture mix(personas, {"pirate", "poet"}, prior, config);
+//   auto state = mix.begin();
+//   for (auto tok : simulacra::encode("Arr!")) state.step(tok);
+//   Eigen::VectorXd w = state.log_weights().array().exp();
+//   simulacra::Trace tr = mix.trace(simulacra::encode("Arr, ye poets!"));
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include "simulacra/persona.hpp"
+#include "simulacra/tokenizer.hpp"
+
+namespace simulacra {
+
+enum class Switching { kNone, kFixedShare, kForgetting, kTransition };
+
+// "none", "fixed_share", "forgetting", "transition".
+std::string switching_name(Switching s);
+// The inverse of switching_name; InvalidArgument for an unknown name.
+Switching switching_from_name(const std::string& name);
+
+// How the weights move as text accumulates.
+struct MixtureConfig {
+  double beta = 1.0;                 // likelihood tempering: > 0 sharpens (>1) or flattens (<1) the posterior
+  Switching switching = Switching::kNone;  // switching rule applied after each Bayes update
+  double alpha = 0.0;                // fixed-share rate in [0, 1] (kFixedShare)
+  double gamma = 1.0;                // forgetting factor in [0, 1] (kForgetting)
+  Eigen::MatrixXd transition;        // K x K row-stochastic A, A(i, j) = P(j after i) (kTransition)
+};
+
+// How a reader steers the pile (generation and scoring).
+struct Steering {
+  int clamp = -1;                    // persona index to clamp to (weight 1), or -1 for none
+  std::vector<int> exclude;          // persona indices whose weight is zeroed
+  Eigen::VectorXd prior_bias;        // K natural-log biases added to log pi (empty: none)
+};
+
+// The inspection record of a text: one row per token.
+struct Trace {
+  Eigen::MatrixXd log_weights;       // (T, K) natural-log weights before each token (steered)
+  Eigen::MatrixXd persona_logprobs;  // (T, K) log p_k(x_t | x_<t)
+  Eigen::VectorXd logprobs;          // (T) log p(x_t | x_<t) under the mixture
+  Eigen::VectorXd entropy;           // (T) entropy of the weights before each token, nats
+  std::vector<int> dominant;         // (T) argmax_k of the weights before each token
+
+  std::size_t size() const { return static_cast<std::size_t>(logprobs.size()); }
+  // Natural-log probability of all traced tokens (mixture).
+  double total_logprob() const { return logprobs.sum(); }
+};
+
+// What the mixture predicts for the next token.
+struct Prediction {
+  Eigen::VectorXd log_weights;       // (K) steered natural-log weights
+  Eigen::MatrixXd persona_logprobs;  // (K, kVocab) log p_k(. | context)
+  Eigen::VectorXd logprobs;          // (kVocab) log p(. | context) of the mixture
+};
+
+class Mixture;
+
+// The posterior filter over personas, without the personas: consumes K
+// per-persona log-probabilities per token. Shared by MixtureState and trace.
+class Posterior {
+ public:
+  Posterior(const Mixture& mixture, const Steering& steering);
+
+  // (K) natural-log weights used for the next prediction (steered).
+  const Eigen::VectorXd& log_weights() const { return steered_; }
+  // (K) the filter's own weights (before clamp / exclude).
+  const Eigen::VectorXd& filter_log_weights() const { return log_w_; }
+
+  // Consumes one token given each persona's log-probability of it (K);
+  // returns the mixture's log-probability of the token.
+  double update(const double* persona_logprobs);
+
+ private:
+  void steer();
+
+  const Mixture* mixture_;
+  Eigen::VectorXd log_prior_;  // (K) normalised log prior, bias included
+  Eigen::VectorXd log_w_;      // (K) normalised log weights
+  Eigen::VectorXd acc_;        // (K) forgetting accumulators L_k
+  Eigen::VectorXd steered_;    // (K) log_w_ after clamp / exclude
+  Eigen::MatrixXd log_a_;      // (K, K) log transition matrix
+  Eigen::VectorXd scratch_;    // (K)
+  std::vector<bool> allowed_;  // (K) false where excluded or not clamped
+  bool masked_ = false;
+};
+
+// One reader of a text: persona states plus the posterior filter.
+class MixtureState {
+ public:
+  MixtureState(const Mixture& mixture, const Steering& steering);
+  MixtureState(const MixtureState& other);
+  MixtureState& operator=(const MixtureState&) = delete;
+  MixtureState(MixtureState&&) = default;
+
+  // Consumes `token`; returns log p(token | text so far) under the mixture.
+  // OutOfRange for a token outside 0..kVocab-1.
+  double step(Token token);
+  // Consumes tokens, returning the sum of their mixture log-probabilities.
+  double step(const std::vector<Token>& tokens);
+  // The next-token prediction: weights, every persona's and the mixture's log-probs.
+  Prediction predict() const;
+  // (K) steered natural-log weights before the next token.
+  const Eigen::VectorXd& log_weights() const { return posterior_.log_weights(); }
+  const Mixture& mixture() const { return *mixture_; }
+  // The state of persona k (for look-ahead and analyses).
+  const PersonaState& persona_state(int k) const { return *states_.at(std::size_t(k)); }
+
+ private:
+  const Mixture* mixture_;
+  std::vector<std::unique_ptr<PersonaState>> states_;
+  Posterior posterior_;
+  std::vector<double> lp_;  // (K) scratch
+};
+
+class Mixture {
+ public:
+  // personas and names have K >= 1 entries, names unique and non-empty; prior
+  // (K) positive and finite (normalised here). Throws InvalidArgument naming
+  // the bad argument; the config is checked as in set_config.
+  Mixture(std::vector<std::shared_ptr<const Persona>> personas, std::vector<std::string> names,
+          Eigen::VectorXd prior, MixtureConfig config = {});
+
+  int size() const { return static_cast<int>(personas_.size()); }
+  const std::vector<std::string>& names() const { return names_; }
+  const Persona& persona(int k) const;
+  std::shared_ptr<const Persona> persona_ptr(int k) const;
+  // Index of the persona called `name`; OutOfRange naming it if unknown.
+  int index_of(const std::string& name) const;
+  // (K) normalised prior.
+  const Eigen::VectorXd& prior() const { return prior_; }
+  const MixtureConfig& config() const { return config_; }
+
+  // Replaces the switching configuration. InvalidArgument for NaN or
+  // negative beta, alpha or gamma outside [0, 1], or a transition matrix that
+  // is not K x K, non-negative, with rows summing to 1 (within 1e-9).
+  void set_config(MixtureConfig config);
+  void set_prior(Eigen::VectorXd prior);
+  // Checks a steering request against this mixture (indices, bias size).
+  void check(const Steering& steering) const;
+
+  // A reader at the start of a document.
+  MixtureState begin(const Steering& steering = {}) const { return MixtureState(*this, steering); }
+
+  // The trace of `tokens` read from a document start. Each persona scores
+  // the whole sequence through its fast path, then the filter runs over the
+  // (T, K) log-probabilities.
+  Trace trace(const std::vector<Token>& tokens, const Steering& steering = {}) const;
+  // (T, K) per-persona log-probabilities of tokens (persona k in column k).
+  Eigen::MatrixXd persona_logprobs(const std::vector<Token>& tokens) const;
+
+  // Natural-log probability of a document (bytes + end boundary).
+  double score(const std::string& text, const Steering& steering = {}) const;
+  // -score / (bytes * ln 2): bits per byte of a document, the end boundary's
+  // cost included in the numerator. InvalidArgument for empty text.
+  double bits_per_byte(const std::string& text, const Steering& steering = {}) const;
+  // Bits per byte of the document under each persona alone (K).
+  Eigen::VectorXd persona_bits_per_byte(const std::string& text) const;
+
+ private:
+  std::vector<std::shared_ptr<const Persona>> personas_;
+  std::vector<std::string> names_;
+  Eigen::VectorXd prior_;
+  MixtureConfig config_;
+};
+
+// log(sum_i exp(x_i)) of n values, stable; -inf when all are -inf.
+inline double log_sum_exp(const double* x, int n) {
+  double m = -INFINITY;
+  for (int i = 0; i < n; ++i) m = x[i] > m ? x[i] : m;
+  if (m == -INFINITY) return m;
+  double s = 0.0;
+  for (int i = 0; i < n; ++i) s += std::exp(x[i] - m);
+  return m + std::log(s);
+}
+
+}  // namespace simulacra

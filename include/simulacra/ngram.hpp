@@ -1,0 +1,195 @@
+// simulacra/ngram.hpp — an interpolated modified Kneser-Ney n-gram persona.
+//
+// The model of Chen & Goodman (1998), with KenLM's conventions:
+//
+//   p_n(w | h) = max(a(hw) - D_n(a(hw)), 0) / sum_x a(hx)  +  gamma_n(h) p_{n-1}(w | h')
+//   gamma_n(h) = (D_n1 N1(h.) + D_n2 N2(h.) + D_n3+ N3+(h.)) / sum_x a(hx)
+//   p_0(w)     = 1 / kVocab                                  (uniform base)
+//
+// where h' drops the oldest token of h, and a context never seen passes
+// through (gamma = 1, no discounted mass). The adjusted count a(s) of an
+// n-gram s is its raw count when n = N (the highest order) or when s begins
+// with the start boundary (nothing can extend it to the left), and otherwise
+// its continuation count N1+(. s): the number of distinct tokens seen just
+// before s. N_k(h.) counts the continuations w of h with a(hw) = k (k >= 3
+// for N3+). Three discounts per order come from the count-of-counts t_k of
+// that order's adjusted counts:
+//
+//   Y = t1 / (t1 + 2 t2),  D1 = 1 - 2Y t2/t1,  D2 = 2 - 3Y t3/t2,  D3+ = 3 - 4Y t4/t3
+//
+// Where the count-of-counts are degenerate (some t_k = 0, or a discount
+// outside [0, k]) the discounts fall back to (0.5, 1, 1.5), as lmplz does with
+// --discount_fallback; discounts(n).fallback tells when that happened.
+//
+// Documents: each is [<b>] bytes... <b>. The leading boundary is context only
+// (like <s>: one of it, never predicted); the trailing one is predicted (like
+// </s>); n-grams never cross a document. Any order N >= 1, no compile-time
+// maximum. All probabilities are natural-log at the API.
+//
+// Storage: a trie of sorted arrays, one level per order, children of a
+// context contiguous; 22 bytes per stored n-gram (token, discounted term,
+// backoff weight, child offset). Scoring walks at most N levels per token and
+// the next state is a by-product of the walk; the full next-token
+// distribution costs kVocab + (number of stored continuations of the context).
+//
+//   auto lm = simulacra::NGramPersona::fit({"Arr, matey!", "Ahoy, matey!"}, 3);
+//   double lp = lm.score_document("Arr!");          // log p(A r r ! <b> | <b>)
+#pragma once
+
+#include <cassert>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include "simulacra/error.hpp"
+#include "simulacra/persona.hpp"
+#include "simulacra/tokenizer.hpp"
+
+namespace simulacra {
+
+// The three discounts of one order, and whether they came from the fallback.
+struct Discounts {
+  double d1 = 0.5;        // discount of an n-gram with adjusted count 1
+  double d2 = 1.0;        // ... with adjusted count 2
+  double d3 = 1.5;        // ... with adjusted count 3 or more
+  bool fallback = false;  // true when count-of-counts were degenerate
+};
+
+class NGramPersona final : public Persona {
+ public:
+  // One trie level: the n-grams of one order, sorted by (parent, token).
+  struct Level {
+    std::vector<std::uint16_t> token;        // last token of each n-gram (0..256; 257 = start boundary at level 1)
+    std::vector<double> disc;                // max(a - D(a), 0) / sum_x a(parent x): discounted term
+    std::vector<double> gamma;               // backoff weight of the n-gram as a context (levels < N)
+    std::vector<std::uint32_t> child_begin;  // children [child_begin[i], child_begin[i+1]) at the next level (levels < N)
+  };
+
+  // Internal id of the start-of-document boundary in the trie (context only).
+  static constexpr std::uint16_t kStart = kVocab;
+  static constexpr std::uint32_t kNone = std::numeric_limits<std::uint32_t>::max();
+
+  // Trains an order-`order` model on `documents` (raw bytes, one document
+  // each; empty documents are allowed and teach the immediate end). Throws
+  // InvalidArgument if order < 1, there are no documents, or the corpus
+  // exceeds 2^32 - 1 tokens.
+  static NGramPersona fit(const std::vector<std::string>& documents, int order);
+
+  // Rebuilds a model from its stored arrays (used by the file loader). Checks
+  // the arrays' consistency and throws FileError naming what is inconsistent.
+  static NGramPersona from_levels(int order, std::vector<Level> levels, std::vector<Discounts> discounts);
+
+  int order() const { return order_; }
+  // levels()[n] holds the n-grams of order n (levels()[0] is the root context).
+  const std::vector<Level>& levels() const { return levels_; }
+  // Discounts of order n, n = 1..order().
+  const Discounts& discounts(int n) const {
+    SIMULACRA_CHECK(n >= 1 && n <= order_, OutOfRange, "discounts: order {} is outside 1..{}", n, order_);
+    return discounts_[n - 1];
+  }
+  // Number of stored n-grams of order n (including the dense unigram table
+  // of kVocab + 1 entries at order 1), and in total.
+  std::size_t num_ngrams(int n) const {
+    SIMULACRA_CHECK(n >= 1 && n <= order_, OutOfRange, "num_ngrams: order {} is outside 1..{}", n, order_);
+    return levels_[n].token.size();
+  }
+  std::size_t num_ngrams() const {
+    std::size_t total = 0;
+    for (int n = 1; n <= order_; ++n) total += levels_[n].token.size();
+    return total;
+  }
+  // Bytes held by the trie arrays.
+  std::size_t memory_bytes() const;
+
+  std::string kind() const override { return "ngram"; }
+  std::unique_ptr<PersonaState> begin() const override;
+  using Persona::score;
+  void score(const Token* tokens, std::size_t n, double* out) const override;
+
+  // Natural-log probability of one whole document: its bytes and the end
+  // boundary, starting from a document start.
+  double score_document(std::string_view text) const;
+
+  // log p(. | context) over the vocabulary, where `context` is the text read
+  // so far in the current document (only its last order-1 bytes matter).
+  Eigen::VectorXd next_logprobs(std::string_view context) const;
+
+  // --- the walk, exposed for states and analyses -------------------------
+  // A context is `order()` node ids: ctx[n] is the level-n node of the last n
+  // tokens (ctx[0] = 0 is the root), kNone where that n-gram was never seen.
+
+  // Writes the context of a document start into ctx.
+  void start_context(std::uint32_t* ctx) const {
+    ctx[0] = 0;
+    for (int n = 1; n < order_; ++n) ctx[n] = kNone;
+    if (order_ >= 2) ctx[1] = kStart;
+  }
+
+  // Returns log p(w | ctx) and writes the context after w into next (which
+  // may alias ctx). w must be in 0..kVocab-1.
+  double step(const std::uint32_t* ctx, Token w, std::uint32_t* next) const {
+    assert(w >= 0 && w < kVocab);
+    double p = 1.0 / kVocab;
+    std::uint32_t found[kMaxInline];
+    std::vector<std::uint32_t> found_heap;
+    std::uint32_t* f = found;
+    if (order_ > kMaxInline) {
+      found_heap.resize(order_);
+      f = found_heap.data();
+    }
+    int depth = 0;  // number of levels whose child w was found
+    for (int n = 0; n < order_; ++n) {
+      const std::uint32_t c = ctx[n];
+      if (c == kNone) break;
+      const Level& parent = levels_[n];
+      const Level& child_level = levels_[n + 1];
+      const std::uint32_t child =
+          n == 0 ? static_cast<std::uint32_t>(w)
+                 : find(child_level.token.data(), parent.child_begin[c], parent.child_begin[c + 1], w);
+      p = parent.gamma[c] * p + (child == kNone ? 0.0 : child_level.disc[child]);
+      if (child == kNone) break;
+      f[depth++] = child;
+    }
+    if (w == kBoundary) {
+      start_context(next);
+    } else {
+      next[0] = 0;
+      for (int n = 1; n < order_; ++n) next[n] = n <= depth ? f[n - 1] : kNone;
+    }
+    return std::log(p);
+  }
+
+  // out (kVocab): probabilities (not logs) of every next token given ctx.
+  void next_probs(const std::uint32_t* ctx, Eigen::Ref<Eigen::VectorXd> out) const;
+
+ private:
+  static constexpr int kMaxInline = 16;
+
+  // Index of token w among the sorted tokens[b, e), or kNone.
+  static std::uint32_t find(const std::uint16_t* tokens, std::uint32_t b, std::uint32_t e, Token w) {
+    const auto key = static_cast<std::uint16_t>(w);
+    while (e - b > 8) {
+      const std::uint32_t mid = b + (e - b) / 2;
+      if (tokens[mid] < key)
+        b = mid + 1;
+      else
+        e = mid + 1;
+      if (tokens[mid] == key) return mid;
+    }
+    for (; b < e; ++b)
+      if (tokens[b] == key) return b;
+    return kNone;
+  }
+
+  int order_ = 0;
+  std::vector<Level> levels_;          // order_ + 1 levels; [0] is the root
+  std::vector<Discounts> discounts_;   // one per order 1..order_
+};
+
+}  // namespace simulacra

@@ -1,0 +1,279 @@
+// The posterior filter, the mixture's reader state, and traces (mixture.hpp).
+#include "simulacra/mixture.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include "simulacra/error.hpp"
+
+namespace simulacra {
+
+std::string switching_name(Switching s) {
+  switch (s) {
+    case Switching::kNone: return "none";
+    case Switching::kFixedShare: return "fixed_share";
+    case Switching::kForgetting: return "forgetting";
+    case Switching::kTransition: return "transition";
+  }
+  return "none";
+}
+
+Switching switching_from_name(const std::string& name) {
+  for (Switching s : {Switching::kNone, Switching::kFixedShare, Switching::kForgetting, Switching::kTransition})
+    if (switching_name(s) == name) return s;
+  throw InvalidArgument(fmt::format(
+      "switching: unknown rule '{}' (expected none, fixed_share, forgetting or transition)", name));
+}
+
+// ---------------------------------------------------------------- Posterior
+
+Posterior::Posterior(const Mixture& mixture, const Steering& steering) : mixture_(&mixture) {
+  mixture.check(steering);
+  const int K = mixture.size();
+  log_prior_ = mixture.prior().array().log();
+  if (steering.prior_bias.size() > 0) {
+    log_prior_ += steering.prior_bias;
+    log_prior_.array() -= log_sum_exp(log_prior_.data(), K);
+  }
+  log_w_ = log_prior_;
+  acc_ = Eigen::VectorXd::Zero(K);
+  scratch_.resize(K);
+  if (mixture.config().switching == Switching::kTransition) log_a_ = mixture.config().transition.array().log();
+  allowed_.assign(std::size_t(K), true);
+  if (steering.clamp >= 0) {
+    allowed_.assign(std::size_t(K), false);
+    allowed_[std::size_t(steering.clamp)] = true;
+  }
+  for (int k : steering.exclude) allowed_[std::size_t(k)] = false;
+  masked_ = std::find(allowed_.begin(), allowed_.end(), false) != allowed_.end();
+  SIMULACRA_CHECK(std::find(allowed_.begin(), allowed_.end(), true) != allowed_.end(), InvalidArgument,
+                  "steering: clamp and exclude leave no persona");
+  steer();
+}
+
+void Posterior::steer() {
+  steered_ = log_w_;
+  if (!masked_) return;
+  const int K = int(log_w_.size());
+  for (int k = 0; k < K; ++k)
+    if (!allowed_[std::size_t(k)]) steered_[k] = -INFINITY;
+  const double z = log_sum_exp(steered_.data(), K);
+  if (z == -INFINITY) {  // all allowed personas had zero weight: spread evenly over them
+    int n = 0;
+    for (int k = 0; k < K; ++k) n += allowed_[std::size_t(k)];
+    for (int k = 0; k < K; ++k) steered_[k] = allowed_[std::size_t(k)] ? -std::log(double(n)) : -INFINITY;
+  } else {
+    steered_.array() -= z;
+  }
+}
+
+double Posterior::update(const double* lp) {
+  const int K = int(log_w_.size());
+  const MixtureConfig& cfg = mixture_->config();
+  // Mixture prediction with the steered weights.
+  for (int k = 0; k < K; ++k) scratch_[k] = steered_[k] + lp[k];
+  const double mix = log_sum_exp(scratch_.data(), K);
+  // Bayes update (tempered), then switching.
+  if (cfg.switching == Switching::kForgetting) {
+    for (int k = 0; k < K; ++k) {
+      acc_[k] = cfg.gamma * acc_[k] + lp[k];
+      log_w_[k] = log_prior_[k] + cfg.beta * acc_[k];
+    }
+  } else if (cfg.beta == 1.0 && !masked_) {
+    log_w_ = scratch_;  // steered_ == log_w_: reuse the prediction's sums
+  } else {
+    for (int k = 0; k < K; ++k) log_w_[k] += cfg.beta * lp[k];
+  }
+  log_w_.array() -= log_sum_exp(log_w_.data(), K);
+  if (cfg.switching == Switching::kFixedShare && cfg.alpha > 0.0) {
+    const double keep = std::log1p(-cfg.alpha), share = std::log(cfg.alpha);
+    for (int k = 0; k < K; ++k) {
+      const double a = keep + log_w_[k], b = share + log_prior_[k];
+      const double m = std::max(a, b);
+      log_w_[k] = m == -INFINITY ? m : m + std::log(std::exp(a - m) + std::exp(b - m));
+    }
+  } else if (cfg.switching == Switching::kTransition) {
+    for (int j = 0; j < K; ++j) {
+      for (int i = 0; i < K; ++i) scratch_[i] = log_w_[i] + log_a_(i, j);
+      acc_[j] = log_sum_exp(scratch_.data(), K);
+    }
+    log_w_ = acc_;
+    log_w_.array() -= log_sum_exp(log_w_.data(), K);
+  }
+  steer();
+  return mix;
+}
+
+// ------------------------------------------------------------- MixtureState
+
+MixtureState::MixtureState(const Mixture& mixture, const Steering& steering)
+    : mixture_(&mixture), posterior_(mixture, steering), lp_(std::size_t(mixture.size())) {
+  for (int k = 0; k < mixture.size(); ++k) states_.push_back(mixture.persona(k).begin());
+}
+
+MixtureState::MixtureState(const MixtureState& other)
+    : mixture_(other.mixture_), posterior_(other.posterior_), lp_(other.lp_) {
+  for (const auto& s : other.states_) states_.push_back(s->clone());
+}
+
+double MixtureState::step(Token token) {
+  SIMULACRA_CHECK(token >= 0 && token < kVocab, OutOfRange, "step: token {} is outside 0..{}", token, kVocab - 1);
+  for (std::size_t k = 0; k < states_.size(); ++k) lp_[k] = states_[k]->advance(token);
+  return posterior_.update(lp_.data());
+}
+
+double MixtureState::step(const std::vector<Token>& tokens) {
+  double total = 0.0;
+  for (Token t : tokens) total += step(t);
+  return total;
+}
+
+Prediction MixtureState::predict() const {
+  const int K = mixture_->size();
+  Prediction p;
+  p.log_weights = posterior_.log_weights();
+  p.persona_logprobs.resize(K, kVocab);
+  Eigen::VectorXd row(kVocab);
+  for (int k = 0; k < K; ++k) {
+    states_[std::size_t(k)]->next_logprobs(row);
+    p.persona_logprobs.row(k) = row.transpose();
+  }
+  p.logprobs.resize(kVocab);
+  std::vector<double> col(static_cast<std::size_t>(K));
+  for (int v = 0; v < kVocab; ++v) {
+    for (int k = 0; k < K; ++k) col[std::size_t(k)] = p.log_weights[k] + p.persona_logprobs(k, v);
+    p.logprobs[v] = log_sum_exp(col.data(), K);
+  }
+  return p;
+}
+
+// ------------------------------------------------------------------ Mixture
+
+Mixture::Mixture(std::vector<std::shared_ptr<const Persona>> personas, std::vector<std::string> names,
+                 Eigen::VectorXd prior, MixtureConfig config)
+    : personas_(std::move(personas)), names_(std::move(names)) {
+  SIMULACRA_CHECK(!personas_.empty(), InvalidArgument, "Mixture: needs at least one persona");
+  SIMULACRA_CHECK(names_.size() == personas_.size(), InvalidArgument, "Mixture: {} names for {} personas",
+                  names_.size(), personas_.size());
+  std::set<std::string> seen;
+  for (std::size_t k = 0; k < personas_.size(); ++k) {
+    SIMULACRA_CHECK(personas_[k] != nullptr, InvalidArgument, "Mixture: persona {} is null", k);
+    SIMULACRA_CHECK(!names_[k].empty(), InvalidArgument, "Mixture: persona {} has an empty name", k);
+    SIMULACRA_CHECK(seen.insert(names_[k]).second, InvalidArgument, "Mixture: persona name '{}' appears twice",
+                    names_[k]);
+  }
+  set_prior(std::move(prior));
+  set_config(std::move(config));
+}
+
+const Persona& Mixture::persona(int k) const { return *persona_ptr(k); }
+
+std::shared_ptr<const Persona> Mixture::persona_ptr(int k) const {
+  SIMULACRA_CHECK(k >= 0 && k < size(), OutOfRange, "persona index {} is outside 0..{}", k, size() - 1);
+  return personas_[std::size_t(k)];
+}
+
+int Mixture::index_of(const std::string& name) const {
+  for (int k = 0; k < size(); ++k)
+    if (names_[std::size_t(k)] == name) return k;
+  std::string known;
+  for (const auto& n : names_) known += (known.empty() ? "" : ", ") + n;
+  throw OutOfRange(fmt::format("unknown persona '{}' (known: {})", name, known));
+}
+
+void Mixture::set_prior(Eigen::VectorXd prior) {
+  SIMULACRA_CHECK(prior.size() == size(), InvalidArgument, "prior: has {} entries for {} personas", prior.size(),
+                  size());
+  for (int k = 0; k < size(); ++k)
+    SIMULACRA_CHECK(std::isfinite(prior[k]) && prior[k] > 0.0, InvalidArgument,
+                    "prior: entry {} ('{}') is {}, must be positive and finite", k, names_[std::size_t(k)], prior[k]);
+  prior_ = prior / prior.sum();
+}
+
+void Mixture::set_config(MixtureConfig c) {
+  SIMULACRA_CHECK(std::isfinite(c.beta) && c.beta > 0.0, InvalidArgument, "beta must be positive and finite, got {}",
+                  c.beta);
+  SIMULACRA_CHECK(std::isfinite(c.alpha) && c.alpha >= 0.0 && c.alpha <= 1.0, InvalidArgument,
+                  "alpha must be in [0, 1], got {}", c.alpha);
+  SIMULACRA_CHECK(std::isfinite(c.gamma) && c.gamma >= 0.0 && c.gamma <= 1.0, InvalidArgument,
+                  "gamma must be in [0, 1], got {}", c.gamma);
+  if (c.switching == Switching::kTransition) {
+    const int K = size();
+    SIMULACRA_CHECK(c.transition.rows() == K && c.transition.cols() == K, InvalidArgument,
+                    "transition matrix is {}x{}, expected {}x{}", c.transition.rows(), c.transition.cols(), K, K);
+    for (int i = 0; i < K; ++i) {
+      for (int j = 0; j < K; ++j)
+        SIMULACRA_CHECK(std::isfinite(c.transition(i, j)) && c.transition(i, j) >= 0.0, InvalidArgument,
+                        "transition matrix entry ({}, {}) is {}, must be a probability", i, j, c.transition(i, j));
+      SIMULACRA_CHECK(std::abs(c.transition.row(i).sum() - 1.0) <= 1e-9, InvalidArgument,
+                      "transition matrix row {} sums to {}, must sum to 1", i, c.transition.row(i).sum());
+    }
+  } else {
+    c.transition.resize(0, 0);
+  }
+  config_ = std::move(c);
+}
+
+void Mixture::check(const Steering& s) const {
+  SIMULACRA_CHECK(s.clamp >= -1 && s.clamp < size(), OutOfRange, "steering: clamp index {} is outside 0..{}", s.clamp,
+                  size() - 1);
+  for (int k : s.exclude)
+    SIMULACRA_CHECK(k >= 0 && k < size(), OutOfRange, "steering: exclude index {} is outside 0..{}", k, size() - 1);
+  SIMULACRA_CHECK(s.prior_bias.size() == 0 || s.prior_bias.size() == size(), InvalidArgument,
+                  "steering: prior_bias has {} entries for {} personas", s.prior_bias.size(), size());
+  for (Eigen::Index k = 0; k < s.prior_bias.size(); ++k)
+    SIMULACRA_CHECK(std::isfinite(s.prior_bias[k]), InvalidArgument, "steering: prior_bias[{}] is {}", k,
+                    s.prior_bias[k]);
+}
+
+Eigen::MatrixXd Mixture::persona_logprobs(const std::vector<Token>& tokens) const {
+  const Eigen::Index T = Eigen::Index(tokens.size());
+  Eigen::MatrixXd lp(T, size());  // column-major: column k is persona k's scores
+  for (int k = 0; k < size(); ++k) personas_[std::size_t(k)]->score(tokens.data(), tokens.size(), lp.col(k).data());
+  return lp;
+}
+
+Trace Mixture::trace(const std::vector<Token>& tokens, const Steering& steering) const {
+  const int K = size();
+  const Eigen::Index T = Eigen::Index(tokens.size());
+  Trace tr;
+  // Row-major scratch so that each token's K log-probs are contiguous.
+  Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> lp = persona_logprobs(tokens);
+  Posterior post(*this, steering);
+  tr.log_weights.resize(T, K);
+  tr.logprobs.resize(T);
+  tr.entropy.resize(T);
+  tr.dominant.resize(std::size_t(T));
+  for (Eigen::Index t = 0; t < T; ++t) {
+    const Eigen::VectorXd& lw = post.log_weights();
+    tr.log_weights.row(t) = lw.transpose();
+    double h = 0.0;
+    int best = 0;
+    for (int k = 0; k < K; ++k) {
+      if (lw[k] > -INFINITY) h -= std::exp(lw[k]) * lw[k];
+      if (lw[k] > lw[best]) best = k;
+    }
+    tr.entropy[t] = h;
+    tr.dominant[std::size_t(t)] = best;
+    tr.logprobs[t] = post.update(lp.row(t).data());
+  }
+  tr.persona_logprobs = std::move(lp);
+  return tr;
+}
+
+double Mixture::score(const std::string& text, const Steering& steering) const {
+  return trace(encode_document(text), steering).total_logprob();
+}
+
+double Mixture::bits_per_byte(const std::string& text, const Steering& steering) const {
+  SIMULACRA_CHECK(!text.empty(), InvalidArgument, "bits_per_byte: text is empty");
+  return -score(text, steering) / (double(text.size()) * std::log(2.0));
+}
+
+Eigen::VectorXd Mixture::persona_bits_per_byte(const std::string& text) const {
+  SIMULACRA_CHECK(!text.empty(), InvalidArgument, "persona_bits_per_byte: text is empty");
+  const Eigen::MatrixXd lp = persona_logprobs(encode_document(text));
+  return -lp.colwise().sum().transpose() / (double(text.size()) * std::log(2.0));
+}
+
+}  // namespace simulacra

@@ -1,0 +1,333 @@
+// Training and the non-inline parts of the Kneser-Ney persona (ngram.hpp).
+//
+// Training sorts every window start of the corpus (a window is the up-to-N
+// tokens from a position to its document's end) lexicographically: a counting
+// sort on the first two tokens, then std::sort inside each bucket. In that
+// order the distinct prefixes of length n are the level-n trie nodes, already
+// sorted by (parent, token), so one scan builds the trie with raw counts.
+// Continuation counts come from each node's creator position: the suffix of
+// the n-gram starting at p is the (n-1)-gram starting at p + 1.
+#include "simulacra/ngram.hpp"
+
+#include <algorithm>
+#include <array>
+
+namespace simulacra {
+
+namespace {
+
+// Ranks used for sorting: 0 ends a window, token t has rank t + 1, so the
+// start boundary (kStart = 257) sorts last at level 1.
+constexpr int kRanks = kVocab + 2;
+
+Discounts estimate_discounts(const std::array<std::uint64_t, 5>& t) {
+  Discounts d;
+  if (t[1] == 0 || t[2] == 0 || t[3] == 0) {
+    d.fallback = true;
+    return d;
+  }
+  const double t1 = double(t[1]), t2 = double(t[2]), t3 = double(t[3]), t4 = double(t[4]);
+  const double y = t1 / (t1 + 2.0 * t2);
+  const Discounts est{1.0 - 2.0 * y * t2 / t1, 2.0 - 3.0 * y * t3 / t2, 3.0 - 4.0 * y * t4 / t3, false};
+  const bool valid = est.d1 >= 0.0 && est.d1 <= 1.0 && est.d2 >= 0.0 && est.d2 <= 2.0 && est.d3 >= 0.0 && est.d3 <= 3.0;
+  if (!valid) d.fallback = true;
+  return valid ? est : d;
+}
+
+double discount_of(const Discounts& d, std::uint32_t a) {
+  return a == 0 ? 0.0 : a == 1 ? d.d1 : a == 2 ? d.d2 : d.d3;
+}
+
+// Fills gamma of every context node at level n and disc of every child at
+// level n + 1, from the children's adjusted counts.
+void interpolate(int n, const Discounts& d, const std::vector<std::uint32_t>& adjusted, NGramPersona::Level& parent,
+                 NGramPersona::Level& child) {
+  const std::size_t contexts = parent.child_begin.size() - 1;
+  parent.gamma.assign(contexts, 1.0);
+  child.disc.assign(child.token.size(), 0.0);
+  for (std::size_t c = 0; c < contexts; ++c) {
+    const std::uint32_t b = parent.child_begin[c], e = parent.child_begin[c + 1];
+    double total = 0.0, mass = 0.0;
+    for (std::uint32_t i = b; i < e; ++i) {
+      if (n == 0 && child.token[i] == NGramPersona::kStart) continue;  // never predicted
+      total += adjusted[i];
+      mass += discount_of(d, adjusted[i]);
+    }
+    if (total == 0.0) continue;  // unseen context: pass through
+    parent.gamma[c] = mass / total;
+    for (std::uint32_t i = b; i < e; ++i) {
+      if (n == 0 && child.token[i] == NGramPersona::kStart) continue;
+      child.disc[i] = std::max(double(adjusted[i]) - discount_of(d, adjusted[i]), 0.0) / total;
+    }
+  }
+}
+
+}  // namespace
+
+NGramPersona NGramPersona::fit(const std::vector<std::string>& documents, int order) {
+  SIMULACRA_CHECK(order >= 1, InvalidArgument, "NGramPersona::fit: order must be >= 1, got {}", order);
+  SIMULACRA_CHECK(!documents.empty(), InvalidArgument, "NGramPersona::fit: no documents to train on");
+  const std::size_t N = static_cast<std::size_t>(order);
+
+  // Ranked token stream: per document rank(<start>) bytes rank(<b>) 0, then N zeros of padding.
+  std::uint64_t total = N;
+  for (const auto& doc : documents) total += doc.size() + 3;
+  SIMULACRA_CHECK(total < kNone, InvalidArgument, "NGramPersona::fit: corpus of {} tokens exceeds 2^32 - 1", total);
+  std::vector<std::uint16_t> r;
+  r.reserve(total);
+  std::vector<std::uint32_t> starts;  // window start positions
+  starts.reserve(total);
+  for (const auto& doc : documents) {
+    starts.push_back(std::uint32_t(r.size()));
+    r.push_back(kStart + 1);
+    for (unsigned char byte : doc) {
+      starts.push_back(std::uint32_t(r.size()));
+      r.push_back(std::uint16_t(byte + 1));
+    }
+    starts.push_back(std::uint32_t(r.size()));
+    r.push_back(kBoundary + 1);
+    r.push_back(0);
+  }
+  r.insert(r.end(), N, 0);
+
+  // Sort window starts: counting sort on two tokens, then comparisons from depth 2.
+  std::vector<std::uint32_t> bucket_begin(kRanks * kRanks + 1, 0);
+  auto key2 = [&](std::uint32_t p) { return std::size_t(r[p]) * kRanks + (N >= 2 ? r[p + 1] : 0); };
+  for (std::uint32_t p : starts) ++bucket_begin[key2(p) + 1];
+  for (std::size_t k = 1; k < bucket_begin.size(); ++k) bucket_begin[k] += bucket_begin[k - 1];
+  std::vector<std::uint32_t> sorted(starts.size());
+  {
+    std::vector<std::uint32_t> fill(bucket_begin.begin(), bucket_begin.end() - 1);
+    for (std::uint32_t p : starts) sorted[fill[key2(p)]++] = p;
+  }
+  if (N > 2) {
+    auto less = [&](std::uint32_t a, std::uint32_t b) {
+      for (std::size_t d = 2; d < N; ++d) {
+        const std::uint16_t x = r[a + d], y = r[b + d];
+        if (x != y) return x < y;
+        if (x == 0) return false;
+      }
+      return false;
+    };
+    for (std::size_t k = 0; k + 1 < bucket_begin.size(); ++k)
+      if (bucket_begin[k + 1] - bucket_begin[k] > 1)
+        std::sort(sorted.begin() + bucket_begin[k], sorted.begin() + bucket_begin[k + 1], less);
+  }
+  std::vector<std::uint32_t>().swap(starts);
+
+  // One scan builds the trie: level n nodes are the distinct length-n prefixes in sorted order.
+  std::vector<Level> levels(N + 1);
+  std::vector<std::vector<std::uint32_t>> raw(N + 1), parent_of(N + 1), creator(N + 1);
+  std::vector<std::vector<std::uint32_t>> node_at(N);  // node_at[n][p]: level-n node of the window at p, n < N
+  levels[1].token.resize(kVocab + 1);
+  for (std::uint16_t t = 0; t <= kVocab; ++t) levels[1].token[t] = t;
+  raw[1].assign(kVocab + 1, 0);
+  for (std::size_t n = 1; n < N; ++n) node_at[n].assign(r.size(), kNone);
+  std::vector<std::uint32_t> cur(N + 1, 0);
+  std::uint32_t prev = kNone;
+  for (std::uint32_t p : sorted) {
+    std::size_t lcp = 0;
+    if (prev != kNone)
+      while (lcp < N && r[p + lcp] != 0 && r[p + lcp] == r[prev + lcp]) ++lcp;
+    for (std::size_t n = 1; n <= N && r[p + n - 1] != 0; ++n) {
+      if (n > lcp) {
+        const std::uint16_t tok = std::uint16_t(r[p + n - 1] - 1);
+        if (n == 1) {
+          cur[1] = tok;
+        } else {
+          cur[n] = std::uint32_t(levels[n].token.size());
+          levels[n].token.push_back(tok);
+          raw[n].push_back(0);
+          parent_of[n].push_back(cur[n - 1]);
+          creator[n].push_back(p);
+        }
+      }
+      ++raw[n][cur[n]];
+      if (n < N) node_at[n][p] = cur[n];
+    }
+    prev = p;
+  }
+  std::vector<std::uint32_t>().swap(sorted);
+
+  // Child ranges from the parents (children are contiguous, in parent order).
+  levels[0].child_begin = {0, kVocab + 1};
+  for (std::size_t n = 1; n < N; ++n) {
+    auto& cb = levels[n].child_begin;
+    cb.assign(levels[n].token.size() + 1, 0);
+    for (std::uint32_t par : parent_of[n + 1]) ++cb[par + 1];
+    for (std::size_t i = 1; i < cb.size(); ++i) cb[i] += cb[i - 1];
+  }
+
+  // Adjusted counts: raw at the top order and for n-grams that begin with the
+  // start boundary (the tail of each level), continuation counts otherwise.
+  std::vector<std::vector<std::uint32_t>> adjusted(N + 1);
+  adjusted[N] = raw[N];
+  std::uint32_t first_start = kStart;  // first start-boundary node at level n
+  for (std::size_t n = 1; n < N; ++n) {
+    adjusted[n].assign(raw[n].size(), 0);
+    for (std::size_t i = first_start; i < raw[n].size(); ++i) adjusted[n][i] = raw[n][i];
+    for (std::uint32_t p : creator[n + 1]) ++adjusted[n][node_at[n][p + 1]];
+    first_start = first_start < levels[n].child_begin.size() - 1 ? levels[n].child_begin[first_start]
+                                                                  : std::uint32_t(levels[n + 1].token.size());
+  }
+  std::vector<std::vector<std::uint32_t>>().swap(node_at);
+  std::vector<std::vector<std::uint32_t>>().swap(creator);
+
+  // Count-of-counts and discounts per order (the start boundary unigram is never predicted).
+  std::vector<Discounts> discounts(N);
+  for (std::size_t n = 1; n <= N; ++n) {
+    std::array<std::uint64_t, 5> t{};
+    for (std::size_t i = 0; i < adjusted[n].size(); ++i) {
+      if (n == 1 && i == kStart) continue;
+      const std::uint32_t a = adjusted[n][i];
+      if (a >= 1 && a <= 4) ++t[a];
+    }
+    discounts[n - 1] = estimate_discounts(t);
+  }
+  for (std::size_t n = 0; n < N; ++n) interpolate(int(n), discounts[n], adjusted[n + 1], levels[n], levels[n + 1]);
+  levels[0].gamma.resize(1);
+
+  NGramPersona lm;
+  lm.order_ = order;
+  lm.levels_ = std::move(levels);
+  lm.discounts_ = std::move(discounts);
+  return lm;
+}
+
+NGramPersona NGramPersona::from_levels(int order, std::vector<Level> levels, std::vector<Discounts> discounts) {
+  SIMULACRA_CHECK(order >= 1, FileError, "n-gram model: order must be >= 1, got {}", order);
+  SIMULACRA_CHECK(levels.size() == std::size_t(order) + 1, FileError, "n-gram model: {} levels for order {}",
+                  levels.size(), order);
+  SIMULACRA_CHECK(discounts.size() == std::size_t(order), FileError, "n-gram model: {} discount sets for order {}",
+                  discounts.size(), order);
+  SIMULACRA_CHECK(levels[0].child_begin.size() == 2 && levels[0].child_begin[0] == 0 &&
+                      levels[0].child_begin[1] == kVocab + 1 && levels[0].gamma.size() == 1,
+                  FileError, "n-gram model: malformed root level");
+  for (int n = 1; n <= order; ++n) {
+    const Level& L = levels[n];
+    const std::size_t size = L.token.size();
+    SIMULACRA_CHECK(L.disc.size() == size, FileError, "n-gram model: level {} has {} tokens but {} terms", n, size,
+                    L.disc.size());
+    SIMULACRA_CHECK(n > 1 || size == kVocab + 1, FileError, "n-gram model: level 1 has {} entries, expected {}", size,
+                    kVocab + 1);
+    for (std::size_t i = 0; i < size; ++i) {
+      SIMULACRA_CHECK(L.token[i] < kVocab || (n == 1 && L.token[i] == kStart), FileError,
+                      "n-gram model: level {} entry {} has token {}", n, i, L.token[i]);
+      SIMULACRA_CHECK(std::isfinite(L.disc[i]) && L.disc[i] >= 0.0 && L.disc[i] <= 1.0, FileError,
+                      "n-gram model: level {} entry {} has probability term {}", n, i, L.disc[i]);
+    }
+    if (n < order) {
+      SIMULACRA_CHECK(L.gamma.size() == size && L.child_begin.size() == size + 1, FileError,
+                      "n-gram model: level {} has {} entries but {} backoffs and {} child offsets", n, size,
+                      L.gamma.size(), L.child_begin.size());
+      SIMULACRA_CHECK(L.child_begin.front() == 0 && L.child_begin.back() == levels[n + 1].token.size(), FileError,
+                      "n-gram model: level {} child offsets do not cover level {}", n, n + 1);
+      for (std::size_t i = 0; i < size; ++i) {
+        SIMULACRA_CHECK(L.child_begin[i] <= L.child_begin[i + 1], FileError,
+                        "n-gram model: level {} child offsets decrease at entry {}", n, i);
+        SIMULACRA_CHECK(std::isfinite(L.gamma[i]) && L.gamma[i] >= 0.0 && L.gamma[i] <= 1.0, FileError,
+                        "n-gram model: level {} entry {} has backoff {}", n, i, L.gamma[i]);
+        const std::uint16_t* tok = levels[n + 1].token.data();
+        for (std::uint32_t c = L.child_begin[i] + 1; c < L.child_begin[i + 1]; ++c)
+          SIMULACRA_CHECK(tok[c - 1] < tok[c], FileError, "n-gram model: level {} children unsorted at {}", n + 1, c);
+      }
+    } else {
+      SIMULACRA_CHECK(L.gamma.empty() && L.child_begin.empty(), FileError,
+                      "n-gram model: top level {} must not have children", n);
+    }
+  }
+  SIMULACRA_CHECK(std::isfinite(levels[0].gamma[0]) && levels[0].gamma[0] >= 0 && levels[0].gamma[0] <= 1, FileError,
+                  "n-gram model: root backoff {}", levels[0].gamma[0]);
+  for (const Discounts& d : discounts)
+    SIMULACRA_CHECK(d.d1 >= 0 && d.d1 <= 1 && d.d2 >= 0 && d.d2 <= 2 && d.d3 >= 0 && d.d3 <= 3, FileError,
+                    "n-gram model: discounts ({}, {}, {}) outside [0, k]", d.d1, d.d2, d.d3);
+  NGramPersona lm;
+  lm.order_ = order;
+  lm.levels_ = std::move(levels);
+  lm.discounts_ = std::move(discounts);
+  return lm;
+}
+
+std::size_t NGramPersona::memory_bytes() const {
+  std::size_t bytes = 0;
+  for (const Level& L : levels_)
+    bytes += L.token.size() * sizeof(std::uint16_t) + L.disc.size() * sizeof(double) +
+             L.gamma.size() * sizeof(double) + L.child_begin.size() * sizeof(std::uint32_t);
+  return bytes;
+}
+
+void NGramPersona::next_probs(const std::uint32_t* ctx, Eigen::Ref<Eigen::VectorXd> out) const {
+  SIMULACRA_CHECK(out.size() == kVocab, InvalidArgument, "next_probs: output has size {}, expected {}", out.size(),
+                  kVocab);
+  int top = 0;
+  while (top + 1 < order_ && ctx[top + 1] != kNone) ++top;
+  out.setZero();
+  double g = 1.0;
+  for (int n = top; n >= 1; --n) {
+    const Level& parent = levels_[n];
+    const Level& child = levels_[n + 1];
+    const std::uint32_t c = ctx[n];
+    for (std::uint32_t i = parent.child_begin[c]; i < parent.child_begin[c + 1]; ++i)
+      out[child.token[i]] += g * child.disc[i];
+    g *= parent.gamma[c];
+  }
+  out += g * Eigen::Map<const Eigen::VectorXd>(levels_[1].disc.data(), kVocab);
+  g *= levels_[0].gamma[0];
+  out.array() += g / kVocab;
+}
+
+namespace {
+
+class NGramState final : public PersonaState {
+ public:
+  explicit NGramState(const NGramPersona& lm) : lm_(lm), ctx_(std::size_t(lm.order())) {
+    lm.start_context(ctx_.data());
+  }
+  void next_logprobs(Eigen::Ref<Eigen::VectorXd> out) const override {
+    lm_.next_probs(ctx_.data(), out);
+    out = out.array().log();
+  }
+  double advance(Token token) override {
+    SIMULACRA_CHECK(token >= 0 && token < kVocab, OutOfRange, "advance: token {} is outside 0..{}", token,
+                    kVocab - 1);
+    return lm_.step(ctx_.data(), token, ctx_.data());
+  }
+  std::unique_ptr<PersonaState> clone() const override { return std::make_unique<NGramState>(*this); }
+
+ private:
+  const NGramPersona& lm_;
+  std::vector<std::uint32_t> ctx_;
+};
+
+}  // namespace
+
+std::unique_ptr<PersonaState> NGramPersona::begin() const { return std::make_unique<NGramState>(*this); }
+
+void NGramPersona::score(const Token* tokens, std::size_t n, double* out) const {
+  std::vector<std::uint32_t> ctx(static_cast<std::size_t>(order_));
+  start_context(ctx.data());
+  for (std::size_t t = 0; t < n; ++t) {
+    SIMULACRA_CHECK(tokens[t] >= 0 && tokens[t] < kVocab, OutOfRange, "score: token {} at position {} is outside 0..{}",
+                    tokens[t], t, kVocab - 1);
+    out[t] = step(ctx.data(), tokens[t], ctx.data());
+  }
+}
+
+double NGramPersona::score_document(std::string_view text) const {
+  std::vector<std::uint32_t> ctx(static_cast<std::size_t>(order_));
+  start_context(ctx.data());
+  double total = 0.0;
+  for (unsigned char byte : text) total += step(ctx.data(), byte, ctx.data());
+  return total + step(ctx.data(), kBoundary, ctx.data());
+}
+
+Eigen::VectorXd NGramPersona::next_logprobs(std::string_view context) const {
+  std::vector<std::uint32_t> ctx(static_cast<std::size_t>(order_));
+  start_context(ctx.data());
+  for (unsigned char byte : context) step(ctx.data(), byte, ctx.data());
+  Eigen::VectorXd out(kVocab);
+  next_probs(ctx.data(), out);
+  return out.array().log();
+}
+
+}  // namespace simulacra
