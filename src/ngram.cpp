@@ -42,11 +42,8 @@ double discount_of(const Discounts& d, std::uint32_t a) {
 // level n + 1, from the children's adjusted counts.
 void interpolate(int n, const Discounts& d, const std::vector<std::uint32_t>& adjusted, NGramPersona::Level& parent,
                  NGramPersona::Level& child) {
-  const std::size_t contexts = parent.child_begin.size() - 1;
-  parent.gamma.assign(contexts, 1.0);
-  child.disc.assign(child.token.size(), 0.0);
-  for (std::size_t c = 0; c < contexts; ++c) {
-    const std::uint32_t b = parent.child_begin[c], e = parent.child_begin[c + 1];
+  for (NGramPersona::Node& ctx : parent.node) {
+    const std::uint32_t b = ctx.child_begin, e = ctx.child_end;
     double total = 0.0, mass = 0.0;
     for (std::uint32_t i = b; i < e; ++i) {
       if (n == 0 && child.token[i] == NGramPersona::kStart) continue;  // never predicted
@@ -54,10 +51,10 @@ void interpolate(int n, const Discounts& d, const std::vector<std::uint32_t>& ad
       mass += discount_of(d, adjusted[i]);
     }
     if (total == 0.0) continue;  // unseen context: pass through
-    parent.gamma[c] = mass / total;
+    ctx.gamma = mass / total;
     for (std::uint32_t i = b; i < e; ++i) {
       if (n == 0 && child.token[i] == NGramPersona::kStart) continue;
-      child.disc[i] = std::max(double(adjusted[i]) - discount_of(d, adjusted[i]), 0.0) / total;
+      child.node[i].disc = std::max(double(adjusted[i]) - discount_of(d, adjusted[i]), 0.0) / total;
     }
   }
 }
@@ -150,12 +147,18 @@ NGramPersona NGramPersona::fit(const std::vector<std::string>& documents, int or
   std::vector<std::uint32_t>().swap(sorted);
 
   // Child ranges from the parents (children are contiguous, in parent order).
-  levels[0].child_begin = {0, kVocab + 1};
-  for (std::size_t n = 1; n < N; ++n) {
-    auto& cb = levels[n].child_begin;
-    cb.assign(levels[n].token.size() + 1, 0);
+  levels[0].node.resize(1);
+  levels[0].node[0].child_end = kVocab + 1;
+  for (std::size_t n = 1; n <= N; ++n) {
+    levels[n].node.resize(levels[n].token.size());
+    if (n == N) break;
+    std::vector<std::uint32_t> cb(levels[n].token.size() + 1, 0);
     for (std::uint32_t par : parent_of[n + 1]) ++cb[par + 1];
     for (std::size_t i = 1; i < cb.size(); ++i) cb[i] += cb[i - 1];
+    for (std::size_t i = 0; i < levels[n].node.size(); ++i) {
+      levels[n].node[i].child_begin = cb[i];
+      levels[n].node[i].child_end = cb[i + 1];
+    }
   }
 
   // Adjusted counts: raw at the top order and for n-grams that begin with the
@@ -167,8 +170,8 @@ NGramPersona NGramPersona::fit(const std::vector<std::string>& documents, int or
     adjusted[n].assign(raw[n].size(), 0);
     for (std::size_t i = first_start; i < raw[n].size(); ++i) adjusted[n][i] = raw[n][i];
     for (std::uint32_t p : creator[n + 1]) ++adjusted[n][node_at[n][p + 1]];
-    first_start = first_start < levels[n].child_begin.size() - 1 ? levels[n].child_begin[first_start]
-                                                                  : std::uint32_t(levels[n + 1].token.size());
+    first_start = first_start < levels[n].node.size() ? levels[n].node[first_start].child_begin
+                                                       : std::uint32_t(levels[n + 1].token.size());
   }
   std::vector<std::vector<std::uint32_t>>().swap(node_at);
   std::vector<std::vector<std::uint32_t>>().swap(creator);
@@ -185,7 +188,6 @@ NGramPersona NGramPersona::fit(const std::vector<std::string>& documents, int or
     discounts[n - 1] = estimate_discounts(t);
   }
   for (std::size_t n = 0; n < N; ++n) interpolate(int(n), discounts[n], adjusted[n + 1], levels[n], levels[n + 1]);
-  levels[0].gamma.resize(1);
 
   NGramPersona lm;
   lm.order_ = order;
@@ -200,44 +202,40 @@ NGramPersona NGramPersona::from_levels(int order, std::vector<Level> levels, std
                   levels.size(), order);
   SIMULACRA_CHECK(discounts.size() == std::size_t(order), FileError, "n-gram model: {} discount sets for order {}",
                   discounts.size(), order);
-  SIMULACRA_CHECK(levels[0].child_begin.size() == 2 && levels[0].child_begin[0] == 0 &&
-                      levels[0].child_begin[1] == kVocab + 1 && levels[0].gamma.size() == 1,
+  SIMULACRA_CHECK(levels[0].node.size() == 1 && levels[0].node[0].child_begin == 0 &&
+                      levels[0].node[0].child_end == kVocab + 1,
                   FileError, "n-gram model: malformed root level");
-  for (int n = 1; n <= order; ++n) {
-    const Level& L = levels[n];
-    const std::size_t size = L.token.size();
-    SIMULACRA_CHECK(L.disc.size() == size, FileError, "n-gram model: level {} has {} tokens but {} terms", n, size,
-                    L.disc.size());
-    SIMULACRA_CHECK(n > 1 || size == kVocab + 1, FileError, "n-gram model: level 1 has {} entries, expected {}", size,
+  for (int n = 0; n <= order; ++n) {
+    const Level& L = levels[std::size_t(n)];
+    const std::size_t size = L.node.size();
+    SIMULACRA_CHECK(n == 0 || L.token.size() == size, FileError, "n-gram model: level {} has {} tokens but {} nodes",
+                    n, L.token.size(), size);
+    SIMULACRA_CHECK(n != 1 || size == kVocab + 1, FileError, "n-gram model: level 1 has {} entries, expected {}", size,
                     kVocab + 1);
+    const std::size_t next = n < order ? levels[std::size_t(n) + 1].token.size() : 0;
+    std::uint32_t expected_begin = 0;
     for (std::size_t i = 0; i < size; ++i) {
-      SIMULACRA_CHECK(L.token[i] < kVocab || (n == 1 && L.token[i] == kStart), FileError,
-                      "n-gram model: level {} entry {} has token {}", n, i, L.token[i]);
-      SIMULACRA_CHECK(std::isfinite(L.disc[i]) && L.disc[i] >= 0.0 && L.disc[i] <= 1.0, FileError,
-                      "n-gram model: level {} entry {} has probability term {}", n, i, L.disc[i]);
-    }
-    if (n < order) {
-      SIMULACRA_CHECK(L.gamma.size() == size && L.child_begin.size() == size + 1, FileError,
-                      "n-gram model: level {} has {} entries but {} backoffs and {} child offsets", n, size,
-                      L.gamma.size(), L.child_begin.size());
-      SIMULACRA_CHECK(L.child_begin.front() == 0 && L.child_begin.back() == levels[n + 1].token.size(), FileError,
-                      "n-gram model: level {} child offsets do not cover level {}", n, n + 1);
-      for (std::size_t i = 0; i < size; ++i) {
-        SIMULACRA_CHECK(L.child_begin[i] <= L.child_begin[i + 1], FileError,
-                        "n-gram model: level {} child offsets decrease at entry {}", n, i);
-        SIMULACRA_CHECK(std::isfinite(L.gamma[i]) && L.gamma[i] >= 0.0 && L.gamma[i] <= 1.0, FileError,
-                        "n-gram model: level {} entry {} has backoff {}", n, i, L.gamma[i]);
-        const std::uint16_t* tok = levels[n + 1].token.data();
-        for (std::uint32_t c = L.child_begin[i] + 1; c < L.child_begin[i + 1]; ++c)
+      const Node& x = L.node[i];
+      if (n > 0)
+        SIMULACRA_CHECK(L.token[i] < kVocab || (n == 1 && L.token[i] == kStart), FileError,
+                        "n-gram model: level {} entry {} has token {}", n, i, L.token[i]);
+      SIMULACRA_CHECK(std::isfinite(x.disc) && x.disc >= 0.0 && x.disc <= 1.0, FileError,
+                      "n-gram model: level {} entry {} has probability term {}", n, i, x.disc);
+      SIMULACRA_CHECK(std::isfinite(x.gamma) && x.gamma >= 0.0 && x.gamma <= 1.0, FileError,
+                      "n-gram model: level {} entry {} has backoff {}", n, i, x.gamma);
+      SIMULACRA_CHECK(x.child_begin == expected_begin && x.child_begin <= x.child_end && x.child_end <= next,
+                      FileError, "n-gram model: level {} entry {} has child range [{}, {}) (expected start {}, level size {})",
+                      n, i, x.child_begin, x.child_end, expected_begin, next);
+      expected_begin = x.child_end;
+      if (n < order) {
+        const std::uint16_t* tok = levels[std::size_t(n) + 1].token.data();
+        for (std::uint32_t c = x.child_begin + 1; c < x.child_end; ++c)
           SIMULACRA_CHECK(tok[c - 1] < tok[c], FileError, "n-gram model: level {} children unsorted at {}", n + 1, c);
       }
-    } else {
-      SIMULACRA_CHECK(L.gamma.empty() && L.child_begin.empty(), FileError,
-                      "n-gram model: top level {} must not have children", n);
     }
+    SIMULACRA_CHECK(expected_begin == next, FileError, "n-gram model: level {} children do not cover level {}", n,
+                    n + 1);
   }
-  SIMULACRA_CHECK(std::isfinite(levels[0].gamma[0]) && levels[0].gamma[0] >= 0 && levels[0].gamma[0] <= 1, FileError,
-                  "n-gram model: root backoff {}", levels[0].gamma[0]);
   for (const Discounts& d : discounts)
     SIMULACRA_CHECK(d.d1 >= 0 && d.d1 <= 1 && d.d2 >= 0 && d.d2 <= 2 && d.d3 >= 0 && d.d3 <= 3, FileError,
                     "n-gram model: discounts ({}, {}, {}) outside [0, k]", d.d1, d.d2, d.d3);
@@ -250,9 +248,7 @@ NGramPersona NGramPersona::from_levels(int order, std::vector<Level> levels, std
 
 std::size_t NGramPersona::memory_bytes() const {
   std::size_t bytes = 0;
-  for (const Level& L : levels_)
-    bytes += L.token.size() * sizeof(std::uint16_t) + L.disc.size() * sizeof(double) +
-             L.gamma.size() * sizeof(double) + L.child_begin.size() * sizeof(std::uint32_t);
+  for (const Level& L : levels_) bytes += L.token.size() * sizeof(std::uint16_t) + L.node.size() * sizeof(Node);
   return bytes;
 }
 
@@ -264,15 +260,14 @@ void NGramPersona::next_probs(const std::uint32_t* ctx, Eigen::Ref<Eigen::Vector
   out.setZero();
   double g = 1.0;
   for (int n = top; n >= 1; --n) {
-    const Level& parent = levels_[n];
+    const Node& c = levels_[n].node[ctx[n]];
     const Level& child = levels_[n + 1];
-    const std::uint32_t c = ctx[n];
-    for (std::uint32_t i = parent.child_begin[c]; i < parent.child_begin[c + 1]; ++i)
-      out[child.token[i]] += g * child.disc[i];
-    g *= parent.gamma[c];
+    for (std::uint32_t i = c.child_begin; i < c.child_end; ++i) out[child.token[i]] += g * child.node[i].disc;
+    g *= c.gamma;
   }
-  out += g * Eigen::Map<const Eigen::VectorXd>(levels_[1].disc.data(), kVocab);
-  g *= levels_[0].gamma[0];
+  const Node* unigrams = levels_[1].node.data();
+  for (int v = 0; v < kVocab; ++v) out[v] += g * unigrams[v].disc;
+  g *= levels_[0].node[0].gamma;
   out.array() += g / kVocab;
 }
 

@@ -27,8 +27,8 @@
 // maximum. All probabilities are natural-log at the API.
 //
 // Storage: a trie of sorted arrays, one level per order, children of a
-// context contiguous; 22 bytes per stored n-gram (token, discounted term,
-// backoff weight, child offset). Scoring walks at most N levels per token and
+// context contiguous; 26 bytes per stored n-gram (a 2-byte token array for the
+// search, and a 24-byte node: discounted term, backoff weight, child range). Scoring walks at most N levels per token and
 // the next state is a by-product of the walk; the full next-token
 // distribution costs kVocab + (number of stored continuations of the context).
 //
@@ -63,12 +63,18 @@ struct Discounts {
 
 class NGramPersona final : public Persona {
  public:
+  // One stored n-gram, as the walk needs it: its discounted term when
+  // predicted, and its backoff weight and children when used as a context.
+  struct Node {
+    double disc = 0.0;             // max(a - D(a), 0) / sum_x a(parent x)
+    double gamma = 1.0;            // backoff weight as a context (1 at the top order: unused)
+    std::uint32_t child_begin = 0; // children [child_begin, child_end) at the next level
+    std::uint32_t child_end = 0;
+  };
   // One trie level: the n-grams of one order, sorted by (parent, token).
   struct Level {
-    std::vector<std::uint16_t> token;        // last token of each n-gram (0..256; 257 = start boundary at level 1)
-    std::vector<double> disc;                // max(a - D(a), 0) / sum_x a(parent x): discounted term
-    std::vector<double> gamma;               // backoff weight of the n-gram as a context (levels < N)
-    std::vector<std::uint32_t> child_begin;  // children [child_begin[i], child_begin[i+1]) at the next level (levels < N)
+    std::vector<std::uint16_t> token;  // last token of each n-gram (0..256; 257 = start boundary at level 1)
+    std::vector<Node> node;            // same length as token
   };
 
   // Internal id of the start-of-document boundary in the trie (context only).
@@ -147,12 +153,12 @@ class NGramPersona final : public Persona {
     for (int n = 0; n < order_; ++n) {
       const std::uint32_t c = ctx[n];
       if (c == kNone) break;
-      const Level& parent = levels_[n];
+      const Node& ctx_node = levels_[n].node[c];
       const Level& child_level = levels_[n + 1];
       const std::uint32_t child =
           n == 0 ? static_cast<std::uint32_t>(w)
-                 : find(child_level.token.data(), parent.child_begin[c], parent.child_begin[c + 1], w);
-      p = parent.gamma[c] * p + (child == kNone ? 0.0 : child_level.disc[child]);
+                 : find(child_level.token.data(), ctx_node.child_begin, ctx_node.child_end, w);
+      p = ctx_node.gamma * p + (child == kNone ? 0.0 : child_level.node[child].disc);
       if (child == kNone) break;
       f[depth++] = child;
     }

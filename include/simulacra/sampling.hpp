@@ -1,0 +1,104 @@
+// simulacra/sampling.hpp — the sampler chain and generation.
+//
+// A sampler chain turns a next-token distribution (natural-log probabilities
+// over the vocabulary) into one token. Like llama.cpp's default chain, the
+// truncations look at the model's own distribution and temperature comes
+// last:
+//
+//   top-k   keep the k most likely tokens (0: off)
+//   top-p   keep the smallest set whose probability reaches p (1: off)
+//   min-p   keep tokens with p >= min_p * p_max (0: off)
+//   temperature  divide the log-probs by T; T = 0 is greedy (argmax)
+//
+// then draw from what is left with a seeded generator (same seed, same
+// output, on every standard library: the draws use their own arithmetic).
+//
+// Generation reads a prompt into a MixtureState and then samples token after
+// token, feeding each back into the filter, so a mask can take over as the
+// text accumulates. Two modes: sample the token from the mixture
+// distribution, or first sample a persona from the weights, then the token
+// from that persona alone.
+//
+//   simulacra::GenerateConfig g;
+//   g.max_tokens = 200; g.sampler.temperature = 0.8; g.sampler.seed = 7;
+//   simulacra::Generation out = simulacra::generate(mix, "Arr, ", g);
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include "simulacra/mixture.hpp"
+
+namespace simulacra {
+
+// The sampler chain's settings.
+struct SamplerConfig {
+  double temperature = 1.0;  // >= 0; 0 means greedy (argmax)
+  int top_k = 0;             // >= 0; 0 keeps every token
+  double top_p = 1.0;        // in (0, 1]; 1 keeps every token
+  double min_p = 0.0;        // in [0, 1]; 0 keeps every token
+  std::uint64_t seed = 0;    // seed of the generator
+};
+
+// Checks a sampler configuration; InvalidArgument naming the bad field.
+void check(const SamplerConfig& config);
+
+// A seeded token sampler (the chain above). Deterministic for a seed.
+class Sampler {
+ public:
+  explicit Sampler(const SamplerConfig& config);
+  // Draws one token from `logprobs` (natural-log, any size >= 1; need not be
+  // normalised; -inf entries are never drawn). InvalidArgument if every
+  // entry is -inf or any is NaN.
+  int sample(const Eigen::Ref<const Eigen::VectorXd>& logprobs);
+  // A uniform double in [0, 1) from the generator (53 random bits).
+  double uniform();
+  const SamplerConfig& config() const { return config_; }
+
+ private:
+  SamplerConfig config_;
+  std::uint64_t state_;   // splitmix64 state
+  std::vector<int> order_;  // scratch: token indices
+  std::vector<double> p_;   // scratch: probabilities
+};
+
+enum class GenerateMode { kMixture, kPersona };
+
+// "mixture" / "persona" and back (InvalidArgument for another name).
+std::string generate_mode_name(GenerateMode mode);
+GenerateMode generate_mode_from_name(const std::string& name);
+
+// One generated token, as a step callback sees it.
+struct GenerationStep {
+  int index = 0;                 // 0-based index of the generated token
+  Token token = 0;               // the token drawn
+  int persona = -1;              // persona that spoke it (kPersona mode), else -1
+  Eigen::VectorXd log_weights;   // (K) steered weights before the token
+};
+
+struct GenerateConfig {
+  int max_tokens = 200;          // tokens to generate at most (>= 0)
+  SamplerConfig sampler;         // the sampler chain
+  Steering steering;             // clamp / exclude / prior bias
+  GenerateMode mode = GenerateMode::kMixture;  // where tokens come from
+  bool stop_at_boundary = true;  // stop after generating the document boundary
+  // Called after each token; return false to stop early (e.g. Ctrl-C).
+  std::function<bool(const GenerationStep&)> on_step;
+};
+
+// The generated continuation.
+struct Generation {
+  std::vector<Token> tokens;     // the generated tokens (the prompt excluded)
+  std::string text;              // their bytes (the boundary left out)
+  Eigen::MatrixXd log_weights;   // (T, K) steered weights before each generated token
+  std::vector<int> personas;     // (T) speaking persona (kPersona mode), else -1
+};
+
+// Reads `prompt` (a document prefix) and generates up to max_tokens tokens.
+Generation generate(const Mixture& mixture, const std::string& prompt, const GenerateConfig& config);
+
+}  // namespace simulacra

@@ -1,0 +1,12 @@
+// simulacra/simulacra.hpp — the whole public API in one include.
+#pragma once
+
+#include "simulacra/corpus.hpp"
+#include "simulacra/error.hpp"
+#include "simulacra/mixture.hpp"
+#include "simulacra/model_file.hpp"
+#include "simulacra/ngram.hpp"
+#include "simulacra/persona.hpp"
+#include "simulacra/sampling.hpp"
+#include "simulacra/tokenizer.hpp"
+#include "simulacra/train.hpp"

@@ -1,0 +1,194 @@
+// Model files (model_file.hpp): a Mixture <-> safetensors tensors + metadata.
+#include "simulacra/model_file.hpp"
+
+#include <memory>
+
+#include "simulacra/json.hpp"
+#include "simulacra/ngram.hpp"
+#include "simulacra/safetensors.hpp"
+
+namespace simulacra {
+
+namespace {
+
+std::string level_key(std::size_t k, std::size_t n, const char* field) {
+  return fmt::format("persona.{}.level.{}.{}", k, n, field);
+}
+
+void put_ngram(TensorFile& file, std::size_t k, const NGramPersona& lm) {
+  const int N = lm.order();
+  std::vector<double> disc3;
+  for (int n = 1; n <= N; ++n) {
+    const Discounts& d = lm.discounts(n);
+    disc3.insert(disc3.end(), {d.d1, d.d2, d.d3, d.fallback ? 1.0 : 0.0});
+  }
+  file.put(fmt::format("persona.{}.discounts", k), {N, 4}, disc3.data());
+  for (std::size_t n = 0; n <= std::size_t(N); ++n) {
+    const NGramPersona::Level& L = lm.levels()[n];
+    const auto size = std::int64_t(L.node.size());
+    std::vector<double> disc(L.node.size()), gamma(L.node.size());
+    std::vector<std::uint32_t> child_begin(L.node.size() + 1, 0);
+    for (std::size_t i = 0; i < L.node.size(); ++i) {
+      disc[i] = L.node[i].disc;
+      gamma[i] = L.node[i].gamma;
+      child_begin[i] = L.node[i].child_begin;
+      child_begin[i + 1] = L.node[i].child_end;
+    }
+    if (n > 0) {
+      file.put(level_key(k, n, "token"), {size}, L.token.data());
+      file.put(level_key(k, n, "disc"), {size}, disc.data());
+    }
+    if (n < std::size_t(N)) {
+      file.put(level_key(k, n, "gamma"), {size}, gamma.data());
+      file.put(level_key(k, n, "child_begin"), {size + 1}, child_begin.data());
+    }
+  }
+}
+
+template <class T>
+std::vector<T> get_vector(const TensorFile& file, const std::string& name, std::int64_t expected_size,
+                          const std::string& path) {
+  std::vector<std::int64_t> shape;
+  std::vector<T> v = file.get_as<T>(name, &shape);
+  SIMULACRA_CHECK(shape.size() == 1 && (expected_size < 0 || shape[0] == expected_size), FileError,
+                  "{}: tensor '{}' has the wrong shape (expected [{}])", path, name, expected_size);
+  return v;
+}
+
+std::shared_ptr<const Persona> get_ngram(const TensorFile& file, std::size_t k, int order, const std::string& path) {
+  SIMULACRA_CHECK(order >= 1 && order <= 1000, FileError, "{}: persona {} has order {}", path, k, order);
+  std::vector<std::int64_t> shape;
+  const std::vector<double> d = file.get_as<double>(fmt::format("persona.{}.discounts", k), &shape);
+  SIMULACRA_CHECK(shape == std::vector<std::int64_t>({order, 4}), FileError,
+                  "{}: persona {} discounts have the wrong shape", path, k);
+  std::vector<Discounts> discounts;
+  for (int n = 0; n < order; ++n) discounts.push_back({d[4 * n], d[4 * n + 1], d[4 * n + 2], d[4 * n + 3] != 0.0});
+  std::vector<NGramPersona::Level> levels(std::size_t(order) + 1);
+  for (std::size_t n = 0; n <= std::size_t(order); ++n) {
+    NGramPersona::Level& L = levels[n];
+    std::int64_t size = 1;
+    if (n > 0) {
+      L.token = get_vector<std::uint16_t>(file, level_key(k, n, "token"), -1, path);
+      size = std::int64_t(L.token.size());
+    }
+    L.node.resize(std::size_t(size));
+    if (n > 0) {
+      const auto disc = get_vector<double>(file, level_key(k, n, "disc"), size, path);
+      for (std::size_t i = 0; i < L.node.size(); ++i) L.node[i].disc = disc[i];
+    }
+    if (n < std::size_t(order)) {
+      const auto gamma = get_vector<double>(file, level_key(k, n, "gamma"), size, path);
+      const auto cb = get_vector<std::uint32_t>(file, level_key(k, n, "child_begin"), size + 1, path);
+      for (std::size_t i = 0; i < L.node.size(); ++i) {
+        L.node[i].gamma = gamma[i];
+        L.node[i].child_begin = cb[i];
+        L.node[i].child_end = cb[i + 1];
+      }
+    }
+  }
+  try {
+    return std::make_shared<NGramPersona>(NGramPersona::from_levels(order, std::move(levels), std::move(discounts)));
+  } catch (const FileError& e) {
+    throw FileError(fmt::format("{}: persona {}: {}", path, k, e.what()));
+  }
+}
+
+const std::string& meta(const TensorFile& file, const std::string& key, const std::string& path) {
+  auto it = file.metadata.find(key);
+  SIMULACRA_CHECK(it != file.metadata.end(), FileError, "{}: not a simulacra model (metadata '{}' missing)", path, key);
+  return it->second;
+}
+
+json::Value meta_json(const TensorFile& file, const std::string& key, const std::string& path) {
+  try {
+    return json::parse(meta(file, key, path));
+  } catch (const InvalidArgument& e) {
+    throw FileError(fmt::format("{}: metadata '{}' is not valid JSON: {}", path, key, e.what()));
+  }
+}
+
+}  // namespace
+
+void save(const Mixture& mixture, const std::string& path) {
+  TensorFile file;
+  const MixtureConfig& c = mixture.config();
+  file.metadata["format"] = "simulacra";
+  file.metadata["format_version"] = std::to_string(kFormatVersion);
+  file.metadata["tokenizer"] =
+      json::dump(json::Object{{"kind", "byte"}, {"vocab", kVocab}, {"boundary", kBoundary}});
+  file.metadata["config"] = json::dump(json::Object{
+      {"beta", c.beta}, {"switching", switching_name(c.switching)}, {"alpha", c.alpha}, {"gamma", c.gamma}});
+  json::Array personas;
+  for (int k = 0; k < mixture.size(); ++k) {
+    const auto* lm = dynamic_cast<const NGramPersona*>(&mixture.persona(k));
+    SIMULACRA_CHECK(lm != nullptr, InvalidArgument, "save: persona '{}' of kind '{}' cannot be saved",
+                    mixture.names()[std::size_t(k)], mixture.persona(k).kind());
+    personas.push_back(json::Object{{"name", mixture.names()[std::size_t(k)]}, {"kind", "ngram"}, {"order", lm->order()}});
+    put_ngram(file, std::size_t(k), *lm);
+  }
+  file.metadata["personas"] = json::dump(personas);
+  file.put("prior", {mixture.size()}, mixture.prior().data());
+  if (c.switching == Switching::kTransition) {
+    const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> a = c.transition;
+    file.put("transition", {a.rows(), a.cols()}, a.data());
+  }
+  write_safetensors(path, file);
+}
+
+Mixture load(const std::string& path) {
+  const TensorFile file = read_safetensors(path);
+  SIMULACRA_CHECK(meta(file, "format", path) == "simulacra", FileError, "{}: not a simulacra model (format '{}')",
+                  path, meta(file, "format", path));
+  const std::string& version = meta(file, "format_version", path);
+  int v = 0;
+  try {
+    v = std::stoi(version);
+  } catch (const std::exception&) {
+    throw FileError(fmt::format("{}: format_version '{}' is not a number", path, version));
+  }
+  SIMULACRA_CHECK(v >= 1 && v <= kFormatVersion, FileError,
+                  "{}: format version {} is newer than this library reads ({}); upgrade simulacra", path, v,
+                  kFormatVersion);
+  try {
+    const json::Value tok = meta_json(file, "tokenizer", path);
+    SIMULACRA_CHECK(tok.at("kind").as_string() == "byte" && tok.at("vocab").as_int64() == kVocab &&
+                        tok.at("boundary").as_int64() == kBoundary,
+                    FileError, "{}: unsupported tokenizer {}", path, meta(file, "tokenizer", path));
+    const json::Value cfg = meta_json(file, "config", path);
+    const json::Value personas = meta_json(file, "personas", path);
+    std::vector<std::shared_ptr<const Persona>> models;
+    std::vector<std::string> names;
+    const json::Array& list = personas.as_array();
+    SIMULACRA_CHECK(!list.empty(), FileError, "{}: the model has no personas", path);
+    for (std::size_t k = 0; k < list.size(); ++k) {
+      const std::string& kind = list[k].at("kind").as_string();
+      SIMULACRA_CHECK(kind == "ngram", FileError, "{}: persona {} has unsupported kind '{}'", path, k, kind);
+      names.push_back(list[k].at("name").as_string());
+      const std::int64_t order = list[k].at("order").as_int64();
+      SIMULACRA_CHECK(order >= 1 && order <= 1000, FileError, "{}: persona {} has order {}", path, k, order);
+      models.push_back(get_ngram(file, k, int(order), path));
+    }
+    const auto K = std::int64_t(list.size());
+    const std::vector<double> prior = get_vector<double>(file, "prior", K, path);
+    MixtureConfig mc;
+    mc.beta = cfg.at("beta").as_double();
+    mc.switching = switching_from_name(cfg.at("switching").as_string());
+    mc.alpha = cfg.at("alpha").as_double();
+    mc.gamma = cfg.at("gamma").as_double();
+    if (mc.switching == Switching::kTransition) {
+      std::vector<std::int64_t> shape;
+      const std::vector<double> a = file.get_as<double>("transition", &shape);
+      SIMULACRA_CHECK(shape == std::vector<std::int64_t>({K, K}), FileError, "{}: transition matrix has the wrong shape",
+                      path);
+      mc.transition = Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
+          a.data(), K, K);
+    }
+    return Mixture(std::move(models), std::move(names), Eigen::Map<const Eigen::VectorXd>(prior.data(), K), mc);
+  } catch (const FileError&) {
+    throw;
+  } catch (const std::exception& e) {  // bad JSON fields, bad values: the file is damaged
+    throw FileError(fmt::format("{}: damaged model file: {}", path, e.what()));
+  }
+}
+
+}  // namespace simulacra

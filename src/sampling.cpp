@@ -1,0 +1,133 @@
+// The sampler chain and generation (sampling.hpp).
+#include "simulacra/sampling.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "simulacra/error.hpp"
+
+namespace simulacra {
+
+void check(const SamplerConfig& c) {
+  SIMULACRA_CHECK(std::isfinite(c.temperature) && c.temperature >= 0.0, InvalidArgument,
+                  "temperature must be finite and >= 0, got {}", c.temperature);
+  SIMULACRA_CHECK(c.top_k >= 0, InvalidArgument, "top_k must be >= 0, got {}", c.top_k);
+  SIMULACRA_CHECK(std::isfinite(c.top_p) && c.top_p > 0.0 && c.top_p <= 1.0, InvalidArgument,
+                  "top_p must be in (0, 1], got {}", c.top_p);
+  SIMULACRA_CHECK(std::isfinite(c.min_p) && c.min_p >= 0.0 && c.min_p <= 1.0, InvalidArgument,
+                  "min_p must be in [0, 1], got {}", c.min_p);
+}
+
+Sampler::Sampler(const SamplerConfig& config) : config_(config), state_(config.seed) { check(config); }
+
+double Sampler::uniform() {
+  // splitmix64: a fixed, portable sequence for a seed.
+  std::uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  z ^= z >> 31;
+  return double(z >> 11) * 0x1.0p-53;
+}
+
+int Sampler::sample(const Eigen::Ref<const Eigen::VectorXd>& logprobs) {
+  const int n = int(logprobs.size());
+  SIMULACRA_CHECK(n >= 1, InvalidArgument, "sample: empty distribution");
+  order_.clear();
+  double best = -INFINITY;
+  for (int i = 0; i < n; ++i) {
+    SIMULACRA_CHECK(!std::isnan(logprobs[i]), InvalidArgument, "sample: log-probability {} is NaN", i);
+    if (logprobs[i] == -INFINITY) continue;
+    order_.push_back(i);
+    best = std::max(best, logprobs[i]);
+  }
+  SIMULACRA_CHECK(!order_.empty(), InvalidArgument, "sample: every token has probability zero");
+  if (config_.temperature == 0.0) {
+    for (int i : order_)
+      if (logprobs[i] == best) return i;
+  }
+  // Sort by probability, descending (ties by index) when a truncation needs the order.
+  if (config_.top_k > 0 || config_.top_p < 1.0)
+    std::stable_sort(order_.begin(), order_.end(), [&](int a, int b) { return logprobs[a] > logprobs[b]; });
+  std::size_t keep = order_.size();
+  if (config_.top_k > 0) keep = std::min(keep, std::size_t(config_.top_k));
+  if (config_.top_p < 1.0) {
+    double total = 0.0;
+    for (std::size_t j = 0; j < keep; ++j) total += std::exp(logprobs[order_[j]] - best);
+    double cum = 0.0;
+    for (std::size_t j = 0; j < keep; ++j) {
+      cum += std::exp(logprobs[order_[j]] - best);
+      if (cum >= config_.top_p * total) {
+        keep = j + 1;
+        break;
+      }
+    }
+  }
+  order_.resize(keep);
+  if (config_.min_p > 0.0) {
+    const double floor = best + std::log(config_.min_p);
+    order_.erase(std::remove_if(order_.begin(), order_.end(), [&](int i) { return logprobs[i] < floor; }),
+                 order_.end());
+  }
+  p_.resize(order_.size());
+  double total = 0.0;
+  for (std::size_t j = 0; j < order_.size(); ++j) total += p_[j] = std::exp((logprobs[order_[j]] - best) / config_.temperature);
+  const double u = uniform() * total;
+  double cum = 0.0;
+  for (std::size_t j = 0; j < order_.size(); ++j) {
+    cum += p_[j];
+    if (u < cum) return order_[j];
+  }
+  return order_.back();
+}
+
+std::string generate_mode_name(GenerateMode mode) { return mode == GenerateMode::kPersona ? "persona" : "mixture"; }
+
+GenerateMode generate_mode_from_name(const std::string& name) {
+  if (name == "mixture") return GenerateMode::kMixture;
+  if (name == "persona") return GenerateMode::kPersona;
+  throw InvalidArgument(fmt::format("generation mode '{}' is unknown (expected mixture or persona)", name));
+}
+
+Generation generate(const Mixture& mixture, const std::string& prompt, const GenerateConfig& config) {
+  SIMULACRA_CHECK(config.max_tokens >= 0, InvalidArgument, "max_tokens must be >= 0, got {}", config.max_tokens);
+  Sampler sampler(config.sampler);
+  MixtureState state = mixture.begin(config.steering);
+  for (unsigned char byte : prompt) state.step(Token(byte));
+  const int K = mixture.size();
+  Generation out;
+  out.log_weights.resize(config.max_tokens, K);
+  GenerationStep step;
+  for (int i = 0; i < config.max_tokens; ++i) {
+    Prediction pred = state.predict();
+    step.index = i;
+    step.log_weights = pred.log_weights;
+    step.persona = -1;
+    if (config.mode == GenerateMode::kPersona) {
+      double u = sampler.uniform(), cum = 0.0;
+      step.persona = K - 1;
+      for (int k = 0; k < K; ++k) {
+        cum += std::exp(pred.log_weights[k]);
+        if (u < cum && pred.log_weights[k] > -INFINITY) {
+          step.persona = k;
+          break;
+        }
+      }
+      while (pred.log_weights[step.persona] == -INFINITY) --step.persona;  // rounding at the top end
+      step.token = sampler.sample(pred.persona_logprobs.row(step.persona).transpose());
+    } else {
+      step.token = sampler.sample(pred.logprobs);
+    }
+    out.log_weights.row(i) = pred.log_weights.transpose();
+    out.tokens.push_back(step.token);
+    out.personas.push_back(step.persona);
+    if (step.token != kBoundary) out.text.push_back(char(step.token));
+    state.step(step.token);
+    const bool go_on = config.on_step ? config.on_step(step) : true;
+    if (!go_on || (config.stop_at_boundary && step.token == kBoundary)) break;
+  }
+  out.log_weights.conservativeResize(Eigen::Index(out.tokens.size()), K);
+  return out;
+}
+
+}  // namespace simulacra
