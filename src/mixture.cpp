@@ -276,4 +276,11 @@ Eigen::VectorXd Mixture::persona_bits_per_byte(const std::string& text) const {
   return -lp.colwise().sum().transpose() / (double(text.size()) * std::log(2.0));
 }
 
+Eigen::VectorXd Mixture::attribute(const std::string& text) const {
+  const Eigen::MatrixXd lp = persona_logprobs(encode_document(text));
+  Eigen::VectorXd post = prior_.array().log().matrix() + lp.colwise().sum().transpose();
+  post.array() -= log_sum_exp(post.data(), size());
+  return post;
+}
+
 }  // namespace simulacra

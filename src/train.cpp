@@ -89,4 +89,15 @@ Mixture train(const Corpus& corpus, const TrainConfig& config, TrainReport* repo
   return mixture;
 }
 
+double attribution_accuracy(const Mixture& mixture, const Corpus& corpus) {
+  SIMULACRA_CHECK(corpus.size() > 0, InvalidArgument, "attribution_accuracy: the corpus has no documents");
+  std::size_t right = 0;
+  for (const Document& doc : corpus.documents()) {
+    Eigen::Index best = 0;
+    mixture.attribute(doc.text).maxCoeff(&best);
+    right += mixture.names()[std::size_t(best)] == doc.persona;
+  }
+  return double(right) / double(corpus.size());
+}
+
 }  // namespace simulacra

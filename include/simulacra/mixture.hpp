@@ -190,6 +190,11 @@ class Mixture {
   // Bits per byte of the document under each persona alone (K).
   Eigen::VectorXd persona_bits_per_byte(const std::string& text) const;
 
+  // Which mask wrote this document? (K) natural-log posterior over personas
+  // given the whole document (bytes + end boundary), as if one persona wrote
+  // all of it: log pi_k + log p_k(doc) - log Z (no switching, beta = 1).
+  Eigen::VectorXd attribute(const std::string& text) const;
+
  private:
   std::vector<std::shared_ptr<const Persona>> personas_;
   std::vector<std::string> names_;

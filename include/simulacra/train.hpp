@@ -66,4 +66,9 @@ struct TrainReport {
 // still gets a model (it predicts the end of a document).
 Mixture train(const Corpus& corpus, const TrainConfig& config, TrainReport* report = nullptr);
 
+// Share of the documents of `corpus` whose most probable author under
+// mixture.attribute() is their labelled persona. Documents whose persona the
+// mixture does not know count as wrong. InvalidArgument for an empty corpus.
+double attribution_accuracy(const Mixture& mixture, const Corpus& corpus);
+
 }  // namespace simulacra
