@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what simulacra needs on a Debian machine: the C++ toolchain and
+# libraries from apt (only the missing ones), and with --python a virtual
+# environment in .venv with the package built from this tree.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(g++ cmake ninja-build pkg-config libeigen3-dev libfmt-dev libgtest-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if [ "${1:-}" = "--python" ]; then
+  [ -x .venv/bin/python ] || python3 -m venv .venv
+  .venv/bin/python -m pip install -q --upgrade pip
+  # The extension, the CLI and the test extras; build tree kept for fast rebuilds.
+  .venv/bin/python -m pip install -q -Cbuild-dir=build/python ".[test]"
+fi
