@@ -35,7 +35,9 @@ Posterior::Posterior(const Mixture& mixture, const Steering& steering) : mixture
     log_prior_ += steering.prior_bias;
     log_prior_.array() -= log_sum_exp(log_prior_.data(), K);
   }
+  prior_lin_ = log_prior_.array().exp();
   log_w_ = log_prior_;
+  lin_ = prior_lin_;
   acc_ = Eigen::VectorXd::Zero(K);
   scratch_.resize(K);
   if (mixture.config().switching == Switching::kTransition) log_a_ = mixture.config().transition.array().log();
@@ -53,6 +55,7 @@ Posterior::Posterior(const Mixture& mixture, const Steering& steering) : mixture
 
 void Posterior::steer() {
   steered_ = log_w_;
+  steered_lin_ = lin_;
   if (!masked_) return;
   const int K = int(log_w_.size());
   for (int k = 0; k < K; ++k)
@@ -65,40 +68,64 @@ void Posterior::steer() {
   } else {
     steered_.array() -= z;
   }
+  steered_lin_ = steered_.array().exp();
 }
 
 double Posterior::update(const double* lp) {
   const int K = int(log_w_.size());
   const MixtureConfig& cfg = mixture_->config();
-  // Mixture prediction with the steered weights.
-  for (int k = 0; k < K; ++k) scratch_[k] = steered_[k] + lp[k];
-  const double mix = log_sum_exp(scratch_.data(), K);
-  // Bayes update (tempered), then switching.
-  if (cfg.switching == Switching::kForgetting) {
-    for (int k = 0; k < K; ++k) {
-      acc_[k] = cfg.gamma * acc_[k] + lp[k];
-      log_w_[k] = log_prior_[k] + cfg.beta * acc_[k];
-    }
-  } else if (cfg.beta == 1.0 && !masked_) {
-    log_w_ = scratch_;  // steered_ == log_w_: reuse the prediction's sums
-  } else {
-    for (int k = 0; k < K; ++k) log_w_[k] += cfg.beta * lp[k];
+  // Mixture prediction with the steered weights: log sum_k exp(steered_k + lp_k).
+  double m = -INFINITY;
+  for (int k = 0; k < K; ++k) {
+    scratch_[k] = steered_[k] + lp[k];
+    m = std::max(m, scratch_[k]);
   }
-  log_w_.array() -= log_sum_exp(log_w_.data(), K);
-  if (cfg.switching == Switching::kFixedShare && cfg.alpha > 0.0) {
-    const double keep = std::log1p(-cfg.alpha), share = std::log(cfg.alpha);
-    for (int k = 0; k < K; ++k) {
-      const double a = keep + log_w_[k], b = share + log_prior_[k];
-      const double m = std::max(a, b);
-      log_w_[k] = m == -INFINITY ? m : m + std::log(std::exp(a - m) + std::exp(b - m));
+  if (m == -INFINITY) return m;  // no persona can produce this token: the weights stay
+  double s = 0.0;
+  for (int k = 0; k < K; ++k) s += (lin_[k] = std::exp(scratch_[k] - m));  // lin_ as scratch
+  const double mix = m + std::log(s);
+
+  const bool plain = cfg.beta == 1.0 && !masked_ &&
+                     (cfg.switching == Switching::kNone || cfg.switching == Switching::kFixedShare);
+  if (plain) {
+    // The Bayes posterior is the prediction's own terms: w_k = exp(lw_k + lp_k - mix).
+    if (cfg.switching == Switching::kFixedShare && cfg.alpha > 0.0) {
+      for (int k = 0; k < K; ++k) {
+        lin_[k] = (1.0 - cfg.alpha) * (lin_[k] / s) + cfg.alpha * prior_lin_[k];
+        log_w_[k] = std::log(lin_[k]);
+      }
+    } else {
+      for (int k = 0; k < K; ++k) {
+        lin_[k] /= s;
+        log_w_[k] = scratch_[k] - mix;
+      }
     }
-  } else if (cfg.switching == Switching::kTransition) {
-    for (int j = 0; j < K; ++j) {
-      for (int i = 0; i < K; ++i) scratch_[i] = log_w_[i] + log_a_(i, j);
-      acc_[j] = log_sum_exp(scratch_.data(), K);
+  } else {
+    if (cfg.switching == Switching::kForgetting) {
+      for (int k = 0; k < K; ++k) {
+        acc_[k] = cfg.gamma * acc_[k] + lp[k];
+        log_w_[k] = log_prior_[k] + cfg.beta * acc_[k];
+      }
+    } else {
+      for (int k = 0; k < K; ++k) log_w_[k] += cfg.beta * lp[k];
     }
-    log_w_ = acc_;
     log_w_.array() -= log_sum_exp(log_w_.data(), K);
+    if (cfg.switching == Switching::kFixedShare && cfg.alpha > 0.0) {
+      const double keep = std::log1p(-cfg.alpha), share = std::log(cfg.alpha);
+      for (int k = 0; k < K; ++k) {
+        const double a = keep + log_w_[k], b = share + log_prior_[k];
+        const double hi = std::max(a, b);
+        log_w_[k] = hi == -INFINITY ? hi : hi + std::log(std::exp(a - hi) + std::exp(b - hi));
+      }
+    } else if (cfg.switching == Switching::kTransition) {
+      for (int j = 0; j < K; ++j) {
+        for (int i = 0; i < K; ++i) scratch_[i] = log_w_[i] + log_a_(i, j);
+        acc_[j] = log_sum_exp(scratch_.data(), K);
+      }
+      log_w_ = acc_;
+      log_w_.array() -= log_sum_exp(log_w_.data(), K);
+    }
+    lin_ = log_w_.array().exp();
   }
   steer();
   return mix;
@@ -246,11 +273,12 @@ Trace Mixture::trace(const std::vector<Token>& tokens, const Steering& steering)
   tr.dominant.resize(std::size_t(T));
   for (Eigen::Index t = 0; t < T; ++t) {
     const Eigen::VectorXd& lw = post.log_weights();
+    const Eigen::VectorXd& w = post.weights();
     tr.log_weights.row(t) = lw.transpose();
     double h = 0.0;
     int best = 0;
     for (int k = 0; k < K; ++k) {
-      if (lw[k] > -INFINITY) h -= std::exp(lw[k]) * lw[k];
+      if (w[k] > 0.0) h -= w[k] * lw[k];
       if (lw[k] > lw[best]) best = k;
     }
     tr.entropy[t] = h;

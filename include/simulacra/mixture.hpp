@@ -97,6 +97,8 @@ class Posterior {
 
   // (K) natural-log weights used for the next prediction (steered).
   const Eigen::VectorXd& log_weights() const { return steered_; }
+  // (K) the same weights as probabilities.
+  const Eigen::VectorXd& weights() const { return steered_lin_; }
   // (K) the filter's own weights (before clamp / exclude).
   const Eigen::VectorXd& filter_log_weights() const { return log_w_; }
 
@@ -109,9 +111,12 @@ class Posterior {
 
   const Mixture* mixture_;
   Eigen::VectorXd log_prior_;  // (K) normalised log prior, bias included
+  Eigen::VectorXd prior_lin_;  // (K) exp(log_prior_)
   Eigen::VectorXd log_w_;      // (K) normalised log weights
+  Eigen::VectorXd lin_;        // (K) exp(log_w_)
   Eigen::VectorXd acc_;        // (K) forgetting accumulators L_k
   Eigen::VectorXd steered_;    // (K) log_w_ after clamp / exclude
+  Eigen::VectorXd steered_lin_;  // (K) exp(steered_)
   Eigen::MatrixXd log_a_;      // (K, K) log transition matrix
   Eigen::VectorXd scratch_;    // (K)
   std::vector<bool> allowed_;  // (K) false where excluded or not clamped

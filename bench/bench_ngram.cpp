@@ -1,0 +1,188 @@
+// bench_ngram: the n-gram persona and the mixture on tinyshakespeare, order 6,
+// one thread, each figure beside a straightforward reference in the same run.
+//
+// References (written here, deliberately plain):
+//   training  counting every n-gram of orders 1..N in std::unordered_map<std::string, count>
+//             (counting alone: no adjusted counts, no discounts, so it is a lower bound);
+//   scoring   the same model's values in std::unordered_map<std::string, {disc, gamma}>,
+//             one hash lookup per order per token (the probing-table way);
+//   full distribution  kVocab separate reference queries per context;
+//   mixture   the sum of the 8 personas' own scoring times (target: trace <= 1.2x that).
+//
+// Usage: bench_ngram [path/to/tinyshakespeare.txt] [order]
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <simulacra/simulacra.hpp>
+
+using namespace simulacra;
+
+namespace {
+
+double seconds_best_of(int runs, const std::function<void()>& f) {
+  double best = 1e30;
+  for (int i = 0; i < runs; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    f();
+    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return best;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  SIMULACRA_CHECK(in.good(), FileError, "cannot open {}", path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// The reference model: every n-gram's values in a hash map keyed by its bytes
+// (the start boundary as byte 0xff prefix marker '\x01' + "S"), exported from the trie.
+struct HashModel {
+  struct Entry {
+    double disc = 0.0;
+    double gamma = 1.0;
+  };
+  int order = 0;
+  std::unordered_map<std::string, Entry> table;
+
+  static std::string sym(int t) { return t == NGramPersona::kStart ? std::string("\x01S") : t == kBoundary ? std::string("\x01E") : std::string(1, char(t)); }
+
+  explicit HashModel(const NGramPersona& lm) : order(lm.order()) {
+    std::function<void(int, std::uint32_t, const std::string&)> walk = [&](int n, std::uint32_t i, const std::string& key) {
+      const auto& node = lm.levels()[std::size_t(n)].node[i];
+      table[key] = {node.disc, node.gamma};
+      if (n == order) return;
+      const auto& next = lm.levels()[std::size_t(n) + 1];
+      for (std::uint32_t c = node.child_begin; c < node.child_end; ++c) walk(n + 1, c, key + sym(next.token[c]));
+    };
+    walk(0, 0, "");
+  }
+  // log p(w | history), history = symbol strings oldest first (at most order-1 used).
+  double logprob(const std::vector<std::string>& history, int w) const {
+    double p = 1.0 / kVocab;
+    std::string ctx;
+    const std::size_t use = std::min(history.size(), std::size_t(order - 1));
+    // contexts from short to long: "", h[-1], h[-2..-1], ...
+    for (std::size_t n = 0; n <= use; ++n) {
+      if (n > 0) ctx = history[history.size() - n] + ctx;
+      auto c = table.find(ctx);
+      if (c == table.end()) break;
+      auto e = table.find(ctx + sym(w));
+      p = c->second.gamma * p + (e == table.end() ? 0.0 : e->second.disc);
+    }
+    return std::log(p);
+  }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string path = argc > 1 ? argv[1] : std::string(SIMULACRA_SHARED_DATA) + "/tinyshakespeare.txt";
+  const int order = argc > 2 ? std::atoi(argv[2]) : 6;
+  const std::string text = read_file(path);
+  const double mb = double(text.size()) / 1e6;
+  fmt::print("bench_ngram: {} ({:.2f} MB), order {}, one thread, best of 3\n\n", path, mb, order);
+  fmt::print("{:<34} {:>14} {:>14} {:>8}\n", "figure", "simulacra", "reference", "ratio");
+
+  // Training.
+  NGramPersona lm;
+  const double t_train = seconds_best_of(3, [&] { lm = NGramPersona::fit({text}, order); });
+  const double t_ref_train = seconds_best_of(3, [&] {
+    std::unordered_map<std::string, std::uint32_t> counts;
+    const std::string doc = "\x02" + text + "\x03";
+    for (std::size_t i = 0; i < doc.size(); ++i)
+      for (int n = 1; n <= order && i + std::size_t(n) <= doc.size(); ++n) ++counts[doc.substr(i, std::size_t(n))];
+  });
+  fmt::print("{:<34} {:>11.2f} MB/s {:>9.2f} MB/s {:>7.1f}x   (target >= 2 MB/s)\n", "training throughput", mb / t_train,
+             mb / t_ref_train, t_ref_train / t_train);
+
+  // Sequence scoring.
+  const std::vector<Token> tokens = encode_document(text);
+  std::vector<double> out(tokens.size());
+  const double t_score = seconds_best_of(3, [&] { lm.score(tokens.data(), tokens.size(), out.data()); });
+  const HashModel ref(lm);
+  const std::size_t ref_n = std::min<std::size_t>(tokens.size(), 300000);
+  double ref_sum = 0.0, max_diff = 0.0;
+  const double t_ref_score = seconds_best_of(1, [&] {
+    std::vector<std::string> hist{HashModel::sym(NGramPersona::kStart)};
+    for (std::size_t t = 0; t < ref_n; ++t) {
+      const double l = ref.logprob(hist, tokens[t]);
+      ref_sum += l;
+      max_diff = std::max(max_diff, std::abs(l - out[t]));
+      hist.push_back(HashModel::sym(tokens[t]));
+      if (hist.size() > std::size_t(order)) hist.erase(hist.begin());
+    }
+  }) * double(tokens.size()) / double(ref_n);
+  fmt::print("{:<34} {:>11.2f} MB/s {:>9.2f} MB/s {:>7.1f}x   (target >= 5 MB/s; max |diff| {:.1e})\n",
+             "sequence scoring", mb / t_score, mb / t_ref_score, t_ref_score / t_score, max_diff);
+
+  // Full next-token distribution (log-probs), over the contexts of the text.
+  const std::size_t n_ctx = std::min<std::size_t>(tokens.size(), 200000);
+  Eigen::VectorXd dist(kVocab);
+  double sink = 0.0;
+  const double t_dist = seconds_best_of(3, [&] {
+    std::vector<std::uint32_t> ctx(std::size_t(lm.order()));
+    lm.start_context(ctx.data());
+    for (std::size_t t = 0; t < n_ctx; ++t) {
+      lm.next_probs(ctx.data(), dist);
+      dist = dist.array().log();
+      sink += dist[tokens[t]];
+      lm.step(ctx.data(), tokens[t], ctx.data());
+    }
+  });
+  const std::size_t ref_ctx = 2000;
+  const double t_ref_dist = seconds_best_of(1, [&] {
+    std::vector<std::string> hist{HashModel::sym(NGramPersona::kStart)};
+    for (std::size_t t = 0; t < ref_ctx; ++t) {
+      for (int v = 0; v < kVocab; ++v) sink += ref.logprob(hist, v);
+      hist.push_back(HashModel::sym(tokens[t]));
+      if (hist.size() > std::size_t(order)) hist.erase(hist.begin());
+    }
+  });
+  fmt::print("{:<34} {:>9.0f} ctx/s {:>8.0f} ctx/s {:>7.1f}x   (target >= 300k contexts/s)\n",
+             "full next-token distribution", double(n_ctx) / t_dist, double(ref_ctx) / t_ref_dist,
+             (t_ref_dist / double(ref_ctx)) / (t_dist / double(n_ctx)));
+
+  // Memory.
+  std::size_t ref_bytes = ref.table.bucket_count() * sizeof(void*);
+  for (const auto& kv : ref.table)
+    ref_bytes += sizeof(kv) + sizeof(void*) + (kv.first.size() > 15 ? kv.first.size() + 1 : 0);
+  const double per = double(lm.memory_bytes()) / double(lm.num_ngrams());
+  const double ref_per = double(ref_bytes) / double(ref.table.size());
+  fmt::print("{:<34} {:>9.1f} B/ngram {:>6.1f} B/ngram {:>6.1f}x   (target <= 64; {} n-grams)\n",
+             "memory per stored n-gram", per, ref_per, ref_per / per, lm.num_ngrams());
+
+  // Mixture overhead: K = 8 personas, each trained on one eighth of the text.
+  const int K = 8;
+  std::vector<std::shared_ptr<const Persona>> personas;
+  std::vector<std::string> names;
+  for (int k = 0; k < K; ++k) {
+    const std::size_t b = text.size() * std::size_t(k) / K, e = text.size() * std::size_t(k + 1) / K;
+    personas.push_back(std::make_shared<NGramPersona>(NGramPersona::fit({text.substr(b, e - b)}, order)));
+    names.push_back(fmt::format("part{}", k));
+  }
+  MixtureConfig mc;
+  mc.switching = Switching::kFixedShare;
+  mc.alpha = 1e-3;
+  const Mixture mix(personas, names, Eigen::VectorXd::Ones(K), mc);
+  const std::vector<Token> head(tokens.begin(), tokens.begin() + std::ptrdiff_t(std::min<std::size_t>(tokens.size(), 500000)));
+  std::vector<double> buf(head.size());
+  const double t_sum = seconds_best_of(3, [&] {
+    for (int k = 0; k < K; ++k) personas[std::size_t(k)]->score(head.data(), head.size(), buf.data());
+  });
+  double total = 0.0;
+  const double t_trace = seconds_best_of(3, [&] { total = mix.trace(head).total_logprob(); });
+  fmt::print("{:<34} {:>11.3f} s {:>11.3f} s {:>7.2f}x   (target <= 1.2x; K = 8, {} tokens)\n",
+             "mixture trace vs 8 persona scores", t_trace, t_sum, t_trace / t_sum, head.size());
+  fmt::print("\n(checksum {:.3f} {:.3f} {:.3f})\n", sink, ref_sum, total);
+  return 0;
+}
