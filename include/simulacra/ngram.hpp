@@ -159,7 +159,12 @@ class NGramPersona final : public Persona {
           n == 0 ? static_cast<std::uint32_t>(w)
                  : find(child_level.token.data(), ctx_node.child_begin, ctx_node.child_end, w);
       p = ctx_node.gamma * p + (child == kNone ? 0.0 : child_level.node[child].disc);
-      if (child == kNone) break;
+      if (child == kNone) {
+        // w never followed this context, so it never followed the longer ones
+        // either: they only pass their backoff weights down.
+        for (int m = n + 1; m < order_ && ctx[m] != kNone; ++m) p *= levels_[m].node[ctx[m]].gamma;
+        break;
+      }
       f[depth++] = child;
     }
     if (w == kBoundary) {
