@@ -193,6 +193,7 @@ NGramPersona NGramPersona::fit(const std::vector<std::string>& documents, int or
   lm.order_ = order;
   lm.levels_ = std::move(levels);
   lm.discounts_ = std::move(discounts);
+  lm.index_children();
   return lm;
 }
 
@@ -243,11 +244,23 @@ NGramPersona NGramPersona::from_levels(int order, std::vector<Level> levels, std
   lm.order_ = order;
   lm.levels_ = std::move(levels);
   lm.discounts_ = std::move(discounts);
+  lm.index_children();
   return lm;
 }
 
+void NGramPersona::index_children() {
+  child2_.clear();
+  if (order_ < 2) return;
+  child2_.assign(std::size_t(kVocab + 1) * kVocab, kNone);
+  const Level& l1 = levels_[1];
+  const Level& l2 = levels_[2];
+  for (std::size_t c = 0; c < l1.node.size(); ++c)
+    for (std::uint32_t i = l1.node[c].child_begin; i < l1.node[c].child_end; ++i)
+      child2_[c * kVocab + l2.token[i]] = i;
+}
+
 std::size_t NGramPersona::memory_bytes() const {
-  std::size_t bytes = 0;
+  std::size_t bytes = child2_.size() * sizeof(std::uint32_t);
   for (const Level& L : levels_) bytes += L.token.size() * sizeof(std::uint16_t) + L.node.size() * sizeof(Node);
   return bytes;
 }

@@ -142,37 +142,37 @@ class NGramPersona final : public Persona {
   double step(const std::uint32_t* ctx, Token w, std::uint32_t* next) const {
     assert(w >= 0 && w < kVocab);
     double p = 1.0 / kVocab;
-    std::uint32_t found[kMaxInline];
-    std::vector<std::uint32_t> found_heap;
-    std::uint32_t* f = found;
-    if (order_ > kMaxInline) {
-      found_heap.resize(order_);
-      f = found_heap.data();
-    }
-    int depth = 0;  // number of levels whose child w was found
+    std::uint32_t c = 0;  // ctx[0], the root
+    next[0] = 0;
     for (int n = 0; n < order_; ++n) {
-      const std::uint32_t c = ctx[n];
-      if (c == kNone) break;
       const Node& ctx_node = levels_[n].node[c];
       const Level& child_level = levels_[n + 1];
       const std::uint32_t child =
-          n == 0 ? static_cast<std::uint32_t>(w)
-                 : find(child_level.token.data(), ctx_node.child_begin, ctx_node.child_end, w);
-      p = ctx_node.gamma * p + (child == kNone ? 0.0 : child_level.node[child].disc);
+          n == 0   ? static_cast<std::uint32_t>(w)
+          : n == 1 ? child2_[std::size_t(c) * kVocab + std::size_t(w)]
+                   : find(child_level.token.data(), ctx_node.child_begin, ctx_node.child_end, w);
+      const std::uint32_t longer = n + 1 < order_ ? ctx[n + 1] : kNone;  // read before next[n + 1] is written
       if (child == kNone) {
         // w never followed this context, so it never followed the longer ones
         // either: they only pass their backoff weights down.
-        for (int m = n + 1; m < order_ && ctx[m] != kNone; ++m) p *= levels_[m].node[ctx[m]].gamma;
+        p = ctx_node.gamma * p;
+        bool alive = true;
+        for (int m = n + 1; m < order_; ++m) {
+          alive = alive && ctx[m] != kNone;
+          if (alive) p *= levels_[m].node[ctx[m]].gamma;
+          next[m] = kNone;
+        }
         break;
       }
-      f[depth++] = child;
+      p = ctx_node.gamma * p + child_level.node[child].disc;
+      if (n + 1 < order_) next[n + 1] = child;
+      if (longer == kNone) {
+        for (int m = n + 2; m < order_; ++m) next[m] = kNone;
+        break;
+      }
+      c = longer;
     }
-    if (w == kBoundary) {
-      start_context(next);
-    } else {
-      next[0] = 0;
-      for (int n = 1; n < order_; ++n) next[n] = n <= depth ? f[n - 1] : kNone;
-    }
+    if (w == kBoundary) start_context(next);
     return std::log(p);
   }
 
@@ -180,8 +180,6 @@ class NGramPersona final : public Persona {
   void next_probs(const std::uint32_t* ctx, Eigen::Ref<Eigen::VectorXd> out) const;
 
  private:
-  static constexpr int kMaxInline = 16;
-
   // Index of token w among the sorted tokens[b, e), or kNone.
   static std::uint32_t find(const std::uint16_t* tokens, std::uint32_t b, std::uint32_t e, Token w) {
     const auto key = static_cast<std::uint16_t>(w);
@@ -201,6 +199,10 @@ class NGramPersona final : public Persona {
   int order_ = 0;
   std::vector<Level> levels_;          // order_ + 1 levels; [0] is the root
   std::vector<Discounts> discounts_;   // one per order 1..order_
+  // Derived: level-2 child of (level-1 context c, token w) at [c * kVocab + w],
+  // or kNone: the widest fan-out gets a direct table instead of a search.
+  std::vector<std::uint32_t> child2_;
+  void index_children();
 };
 
 }  // namespace simulacra
