@@ -52,7 +52,7 @@ bool is_hidden(const fs::path& p) { return p.filename().string().rfind('.', 0) =
 std::string read_file(const std::string& path, std::string_view who) {
   std::error_code ec;
   const auto status = fs::status(path, ec);
-  if (!fs::exists(status)) throw FileError(fmt::format("{}: {}: no such file", who, path));
+  if (ec) throw FileError(fmt::format("{}: {}: {}", who, path, ec.message()));
   if (!fs::is_regular_file(status)) throw FileError(fmt::format("{}: {}: not a regular file", who, path));
   std::ifstream in(path, std::ios::binary);
   if (!in)

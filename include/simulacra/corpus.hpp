@@ -100,6 +100,7 @@ class Corpus {
   // other speech takes the persona groups[speaker]. With top_speakers > 0,
   // only the speeches of the top_speakers speakers (among those in `groups`,
   // if given) with the most bytes of speech, ties broken by name, are kept.
+  // Throws InvalidArgument if `groups` maps a speaker to an empty name.
   static Corpus from_play(const std::string& path, std::size_t top_speakers = 0,
                           const std::map<std::string, std::string>& groups = {});
 
