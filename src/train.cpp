@@ -12,17 +12,17 @@ namespace simulacra {
 namespace {
 
 std::vector<std::shared_ptr<const Persona>> fit_personas(const Corpus& corpus, const std::vector<std::string>& names,
-                                                         const TrainConfig& config) {
+                                                         const TrainConfig& config, const char* stage) {
   const std::vector<std::string> present = corpus.personas();
   std::vector<std::shared_ptr<const Persona>> personas;
   for (std::size_t k = 0; k < names.size(); ++k) {
-    if (config.on_progress) config.on_progress({"persona", names[k], int(k), int(names.size())});
+    if (config.on_progress) config.on_progress({stage, names[k], int(k), int(names.size())});
     // A persona absent from this part (all its documents held out) learns only the end of a document.
     const bool has = std::binary_search(present.begin(), present.end(), names[k]);
     const std::vector<std::string> texts = has ? corpus.texts_of(names[k]) : std::vector<std::string>{""};
     personas.push_back(std::make_shared<NGramPersona>(NGramPersona::fit(texts, config.order)));
   }
-  if (config.on_progress) config.on_progress({"persona", "", int(names.size()), int(names.size())});
+  if (config.on_progress) config.on_progress({stage, "", int(names.size()), int(names.size())});
   return personas;
 }
 
@@ -49,7 +49,7 @@ Mixture train(const Corpus& corpus, const TrainConfig& config, TrainReport* repo
   if (fit_alpha) {
     auto [train_part, heldout] = corpus.split(config.heldout_fraction, config.seed);
     if (heldout.size() > 0) {
-      Mixture probe(fit_personas(train_part, names, config), names, prior, mcfg);
+      Mixture probe(fit_personas(train_part, names, config, "persona"), names, prior, mcfg);
       // The held-out documents in a seeded order, as one stream.
       std::vector<std::size_t> order(heldout.size());
       for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
@@ -83,7 +83,7 @@ Mixture train(const Corpus& corpus, const TrainConfig& config, TrainReport* repo
       rep.heldout_documents = heldout.size();
     }
   }
-  Mixture mixture(fit_personas(corpus, names, config), names, prior, mcfg);
+  Mixture mixture(fit_personas(corpus, names, config, fit_alpha ? "refit" : "persona"), names, prior, mcfg);
   rep.alpha = mixture.config().alpha;
   if (report) *report = std::move(rep);
   return mixture;

@@ -140,6 +140,8 @@ class MixtureState {
   Prediction predict() const;
   // (K) steered natural-log weights before the next token.
   const Eigen::VectorXd& log_weights() const { return posterior_.log_weights(); }
+  // (K) the filter's own natural-log weights (before clamp / exclude).
+  const Eigen::VectorXd& filter_log_weights() const { return posterior_.filter_log_weights(); }
   const Mixture& mixture() const { return *mixture_; }
   // The state of persona k (for look-ahead and analyses).
   const PersonaState& persona_state(int k) const { return *states_.at(std::size_t(k)); }

@@ -29,7 +29,8 @@ namespace simulacra {
 
 // Where a training run is, for progress callbacks.
 struct TrainProgress {
-  std::string stage;  // "persona" (fitting persona `name`) or "alpha" (scoring a grid point)
+  std::string stage;  // "persona" (fitting persona `name`), "alpha" (scoring a grid point),
+                      // "refit" (fitting persona `name` on the whole corpus after alpha was chosen)
   std::string name;   // persona name, or the alpha value as text
   int done = 0;       // steps of this stage finished
   int total = 0;      // steps of this stage in all

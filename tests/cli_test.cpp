@@ -1,0 +1,284 @@
+// tests/cli_test.cpp — the `simulacra` command-line tool, run as a subprocess.
+//
+// The tool is found as ../simulacra next to this test's directory (the
+// build tree: build/tests/cli_test and build/simulacra); every test skips
+// when it is missing. The suite trains one small model on a two-persona
+// corpus written to a temporary directory and runs the other commands on it.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <sstream>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path cli_path() {
+  std::error_code ec;
+  const fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? fs::path() : self.parent_path().parent_path() / "simulacra";
+}
+
+// `s` as one shell word.
+std::string quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+struct Outcome {
+  int status = -1;     // exit status, -1 if the tool did not exit normally
+  std::string output;  // stdout and stderr together
+};
+
+// Runs `simulacra <args>` (args already shell-quoted) with stdin read from
+// `input` (a file path; /dev/null by default).
+Outcome run(const std::string& args, const std::string& input = "/dev/null") {
+  const std::string command = quote(cli_path().string()) + " " + args + " < " + quote(input) + " 2>&1";
+  Outcome result;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (!pipe) return result;
+  char buffer[4096];
+  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) result.output.append(buffer, n);
+  const int status = pclose(pipe);
+  result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+bool has(const std::string& haystack, const std::string& needle) { return haystack.find(needle) != std::string::npos; }
+
+void write_file(const fs::path& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
+
+const char* const kPirate =
+    "Arr, me hearties! Hoist the mainsail and swab the deck, ye scurvy dogs.\n\n"
+    "Avast ye! The treasure be buried on the isle, arr, and the map be in me boot.\n\n"
+    "Shiver me timbers, matey! The Cap'n wants his rum and his parrot, arr.\n\n"
+    "Ahoy! Ye landlubbers be walkin' the plank at dawn, says the Cap'n.\n\n"
+    "Arr, the sea be rough tonight, me hearties. Batten the hatches, ye dogs!\n\n"
+    "Yo ho ho, matey! A pirate's life be the life for me, arr, with gold and rum.\n";
+const char* const kPoet =
+    "O silver moon, that wanders through the quiet sky of night, sing to me.\n\n"
+    "The roses weep their petals on the garden path, and autumn softly sighs.\n\n"
+    "Beneath the willow, dreams of summer linger like a half-remembered song.\n\n"
+    "The river murmurs secrets to the stones, and evening folds its wings.\n\n"
+    "O gentle heart, the stars are lanterns hung upon the velvet dark.\n\n"
+    "Soft falls the snow on sleeping fields, a hush of white and silver light.\n";
+
+class CliTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = fs::temp_directory_path() / ("simulacra_cli_test_" + std::to_string(getpid()));
+    fs::create_directories(dir_ / "corpus");
+    write_file(dir_ / "corpus" / "pirate.txt", kPirate);
+    write_file(dir_ / "corpus" / "poet.txt", kPoet);
+    write_file(dir_ / "pirate_doc.txt", "Arr, matey, hoist the sails and find the treasure, ye dogs!");
+    write_file(dir_ / "poet_doc.txt", "O silver river, the willow weeps and the evening sighs softly.");
+    model_ = (dir_ / "model.safetensors").string();
+    if (fs::exists(cli_path()))
+      train_ = run("train --dir " + quote((dir_ / "corpus").string()) + " --order 3 -o " + quote(model_));
+  }
+  static void TearDownTestSuite() {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  void SetUp() override {
+    if (!fs::exists(cli_path()))
+      GTEST_SKIP() << "the simulacra executable is not at " << cli_path() << "; build the simulacra_cli target";
+  }
+
+  static std::string doc(const char* name) { return quote((dir_ / name).string()); }
+
+  static fs::path dir_;
+  static std::string model_;
+  static Outcome train_;
+};
+
+fs::path CliTest::dir_;
+std::string CliTest::model_;
+Outcome CliTest::train_;
+
+TEST_F(CliTest, TopLevelHelpListsEveryCommand) {
+  for (const char* form : {"--help", "-h", "help"}) {
+    const Outcome r = run(form);
+    EXPECT_EQ(r.status, 0) << form;
+    for (const char* command : {"train", "score", "trace", "generate", "demo"})
+      EXPECT_TRUE(has(r.output, command)) << form;
+  }
+}
+
+TEST_F(CliTest, EveryCommandHelpListsEveryOption) {
+  const std::vector<std::pair<std::string, std::vector<std::string>>> commands = {
+      {"train",
+       {"--builtin", "--dir", "--jsonl", "--play", "--top-speakers", "--fortunes", "--order", "--switching", "--alpha",
+        "--beta", "--gamma", "--heldout", "--seed", "-o", "--output"}},
+      {"score", {"--text", "--color"}},
+      {"trace", {"--text", "--every", "--color"}},
+      {"generate",
+       {"--prompt", "--max-tokens", "--temperature", "--top-k", "--top-p", "--min-p", "--seed", "--clamp", "--exclude",
+        "--bias", "--mode", "--show-weights"}},
+      {"demo", {"--order", "--seed"}}};
+  for (const auto& [command, options] : commands) {
+    for (const std::string& form : {command + " --help", "help " + command}) {
+      const Outcome r = run(form);
+      EXPECT_EQ(r.status, 0) << form;
+      EXPECT_TRUE(has(r.output, "usage: simulacra " + command)) << r.output;
+      for (const std::string& option : options) EXPECT_TRUE(has(r.output, option)) << form << " lacks " << option;
+      EXPECT_TRUE(has(r.output, "default")) << form;
+    }
+  }
+}
+
+TEST_F(CliTest, UnknownCommandExitsTwo) {
+  const Outcome r = run("frobnicate");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_TRUE(has(r.output, "frobnicate")) << r.output;
+  EXPECT_TRUE(has(r.output, "--help")) << r.output;
+  EXPECT_EQ(run("").status, 2);
+}
+
+TEST_F(CliTest, UnknownOptionExitsTwo) {
+  for (const char* command : {"train", "score", "trace", "generate", "demo"}) {
+    const Outcome r = run(std::string(command) + " --no-such-option");
+    EXPECT_EQ(r.status, 2) << command;
+    EXPECT_TRUE(has(r.output, "--no-such-option")) << r.output;
+    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << "one line: " << r.output;
+  }
+}
+
+TEST_F(CliTest, BadValuesExitTwoNamingTheOption) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"train --order zero -o x.safetensors", "--order"},
+      {"train --heldout 1.5 -o x.safetensors", "--heldout"},
+      {"train --switching sometimes -o x.safetensors", "--switching"},
+      {"train --dir a --jsonl b -o x.safetensors", "--jsonl"},
+      {"train", "-o"},
+      {"generate " + quote(model_) + " --temperature -1", "--temperature"},
+      {"generate " + quote(model_) + " --top-p 0", "--top-p"},
+      {"generate " + quote(model_) + " --clamp nobody", "nobody"},
+      {"generate " + quote(model_) + " --bias pirate", "--bias"},
+      {"trace " + quote(model_) + " --text hi --every 0", "--every"},
+      {"trace " + quote(model_) + " --text hi --color sometimes", "--color"},
+      {"score", "MODEL"}};
+  for (const auto& [args, culprit] : cases) {
+    const Outcome r = run(args);
+    EXPECT_EQ(r.status, 2) << args << ": " << r.output;
+    EXPECT_TRUE(has(r.output, culprit)) << args << ": " << r.output;
+  }
+}
+
+TEST_F(CliTest, TrainWritesTheModel) {
+  EXPECT_EQ(train_.status, 0) << train_.output;
+  EXPECT_TRUE(has(train_.output, "pirate")) << train_.output;
+  EXPECT_TRUE(has(train_.output, "poet")) << train_.output;
+  EXPECT_TRUE(has(train_.output, "alpha")) << train_.output;
+  EXPECT_TRUE(has(train_.output, model_)) << train_.output;
+  EXPECT_TRUE(fs::exists(model_));
+}
+
+// The attributed persona of the score row of `document`: the next-to-last field.
+std::string attributed(const std::string& output, const std::string& document) {
+  std::istringstream lines(output);
+  for (std::string line; std::getline(lines, line);) {
+    if (!has(line, document)) continue;
+    std::istringstream fields(line);
+    std::vector<std::string> words;
+    for (std::string w; fields >> w;) words.push_back(w);
+    return words.size() >= 2 ? words[words.size() - 2] : "";
+  }
+  return "";
+}
+
+TEST_F(CliTest, ScoreAttributesEachDocumentToItsPersona) {
+  const Outcome r = run("score " + quote(model_) + " " + doc("pirate_doc.txt") + " " + doc("poet_doc.txt"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(has(r.output, "bits per byte")) << r.output;
+  EXPECT_EQ(attributed(r.output, "pirate_doc.txt"), "pirate") << r.output;
+  EXPECT_EQ(attributed(r.output, "poet_doc.txt"), "poet") << r.output;
+}
+
+TEST_F(CliTest, ScoreReadsTextAndStdin) {
+  const Outcome text = run("score " + quote(model_) + " --text " + quote("Arr, ye dogs!"));
+  EXPECT_EQ(text.status, 0) << text.output;
+  EXPECT_TRUE(has(text.output, "pirate")) << text.output;
+  const Outcome stdin_run = run("score " + quote(model_) + " -", (dir_ / "poet_doc.txt").string());
+  EXPECT_EQ(stdin_run.status, 0) << stdin_run.output;
+  EXPECT_TRUE(has(stdin_run.output, "<stdin>")) << stdin_run.output;
+}
+
+TEST_F(CliTest, TraceWithoutColorHasNoEscapes) {
+  const Outcome r = run("trace " + quote(model_) + " --color never " + doc("pirate_doc.txt"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_FALSE(has(r.output, "\x1b")) << r.output;
+  EXPECT_TRUE(has(r.output, "pirate")) << r.output;
+  EXPECT_TRUE(has(r.output, "poet")) << r.output;
+  EXPECT_TRUE(has(r.output, "hoist the sails")) << r.output;
+  EXPECT_TRUE(has(r.output, "<b>")) << "the last row is the document end: " << r.output;
+  // Piped output is not a terminal: no colour by default either.
+  EXPECT_FALSE(has(run("trace " + quote(model_) + " --text Arr").output, "\x1b"));
+}
+
+TEST_F(CliTest, TraceInColorAndEveryRow) {
+  const Outcome colored = run("trace " + quote(model_) + " --color always --text " + quote("Arr, matey"));
+  ASSERT_EQ(colored.status, 0) << colored.output;
+  EXPECT_TRUE(has(colored.output, "\x1b[")) << colored.output;
+  const Outcome every = run("trace " + quote(model_) + " --color never --every 1 --text " + quote("Ar\x01"));
+  ASSERT_EQ(every.status, 0) << every.output;
+  for (const char* row : {"'A'", "'r'", "'\\x01'", "<b>"}) EXPECT_TRUE(has(every.output, row)) << row << every.output;
+}
+
+TEST_F(CliTest, GenerateIsReproducibleForASeed) {
+  const std::string args = "generate " + quote(model_) + " --prompt " + quote("Arr, ") + " --max-tokens 60 --seed 7";
+  const Outcome first = run(args), second = run(args);
+  ASSERT_EQ(first.status, 0) << first.output;
+  EXPECT_EQ(first.output, second.output);
+  EXPECT_EQ(first.output.rfind("Arr, ", 0), 0u) << "the prompt comes first: " << first.output;
+}
+
+TEST_F(CliTest, GenerateSteersAndShowsWeights) {
+  const Outcome r = run("generate " + quote(model_) + " --clamp poet --max-tokens 40 --show-weights --mode persona");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(has(r.output, "100.0%")) << "poet is clamped: " << r.output;
+  const Outcome biased = run("generate " + quote(model_) + " --bias pirate=2 --exclude poet --max-tokens 20");
+  EXPECT_EQ(biased.status, 0) << biased.output;
+}
+
+TEST_F(CliTest, MissingModelExitsOneNamingThePath) {
+  const std::string missing = (dir_ / "no-such-model.safetensors").string();
+  for (const std::string& args : {"score " + quote(missing) + " --text hi", "trace " + quote(missing) + " --text hi",
+                                  "generate " + quote(missing)}) {
+    const Outcome r = run(args);
+    EXPECT_EQ(r.status, 1) << args;
+    EXPECT_TRUE(has(r.output, "simulacra: error:")) << r.output;
+    EXPECT_TRUE(has(r.output, missing)) << r.output;
+  }
+  const Outcome file = run("score " + quote(model_) + " " + doc("no-such-document.txt"));
+  EXPECT_EQ(file.status, 1);
+  EXPECT_TRUE(has(file.output, "no-such-document.txt")) << file.output;
+}
+
+TEST_F(CliTest, DamagedModelExitsOne) {
+  const Outcome r = run("generate " + doc("pirate_doc.txt"));
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_TRUE(has(r.output, "simulacra: error:")) << r.output;
+}
+
+TEST_F(CliTest, DemoPrintsAccuracy) {
+  const Outcome r = run("demo");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(has(r.output, "attribution accuracy:")) << r.output;
+  EXPECT_TRUE(has(r.output, "swap")) << r.output;
+  EXPECT_TRUE(has(r.output, "clamped to")) << r.output;
+  EXPECT_TRUE(has(r.output, "simulacra train")) << r.output;
+  EXPECT_FALSE(has(r.output, "\x1b")) << "piped output is uncoloured";
+}
+
+}  // namespace
