@@ -27,7 +27,7 @@ Switching switching_from_name(const std::string& name) {
 
 // ---------------------------------------------------------------- Posterior
 
-Posterior::Posterior(const Mixture& mixture, const Steering& steering) : mixture_(&mixture) {
+Posterior::Posterior(const Mixture& mixture, const Steering& steering) : config_(mixture.config()) {
   mixture.check(steering);
   const int K = mixture.size();
   log_prior_ = mixture.prior().array().log();
@@ -35,12 +35,13 @@ Posterior::Posterior(const Mixture& mixture, const Steering& steering) : mixture
     log_prior_ += steering.prior_bias;
     log_prior_.array() -= log_sum_exp(log_prior_.data(), K);
   }
-  prior_lin_ = log_prior_.array().exp();
+  prior_lin_.resize(K);
+  for (int k = 0; k < K; ++k) prior_lin_[k] = std::exp(log_prior_[k]);
   log_w_ = log_prior_;
   lin_ = prior_lin_;
   acc_ = Eigen::VectorXd::Zero(K);
   scratch_.resize(K);
-  if (mixture.config().switching == Switching::kTransition) log_a_ = mixture.config().transition.array().log();
+  if (config_.switching == Switching::kTransition) log_a_ = config_.transition.array().log();
   allowed_.assign(std::size_t(K), true);
   if (steering.clamp >= 0) {
     allowed_.assign(std::size_t(K), false);
@@ -68,12 +69,13 @@ void Posterior::steer() {
   } else {
     steered_.array() -= z;
   }
-  steered_lin_ = steered_.array().exp();
+  // Scalar exp: Eigen's vectorised exp maps -inf to a denormal, not to 0.
+  for (int k = 0; k < K; ++k) steered_lin_[k] = std::exp(steered_[k]);
 }
 
 double Posterior::update(const double* lp) {
   const int K = int(log_w_.size());
-  const MixtureConfig& cfg = mixture_->config();
+  const MixtureConfig& cfg = config_;
   // Mixture prediction with the steered weights: log sum_k exp(steered_k + lp_k).
   double m = -INFINITY;
   for (int k = 0; k < K; ++k) {
@@ -125,7 +127,7 @@ double Posterior::update(const double* lp) {
       log_w_ = acc_;
       log_w_.array() -= log_sum_exp(log_w_.data(), K);
     }
-    lin_ = log_w_.array().exp();
+    for (int k = 0; k < K; ++k) lin_[k] = std::exp(log_w_[k]);
   }
   steer();
   return mix;

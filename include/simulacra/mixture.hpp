@@ -91,6 +91,8 @@ class Mixture;
 
 // The posterior filter over personas, without the personas: consumes K
 // per-persona log-probabilities per token. Shared by MixtureState and trace.
+// It keeps the prior and switching configuration the mixture had when it
+// began: later set_config / set_prior calls affect new filters only.
 class Posterior {
  public:
   Posterior(const Mixture& mixture, const Steering& steering);
@@ -109,7 +111,7 @@ class Posterior {
  private:
   void steer();
 
-  const Mixture* mixture_;
+  MixtureConfig config_;       // the mixture's configuration when the filter began
   Eigen::VectorXd log_prior_;  // (K) normalised log prior, bias included
   Eigen::VectorXd prior_lin_;  // (K) exp(log_prior_)
   Eigen::VectorXd log_w_;      // (K) normalised log weights
