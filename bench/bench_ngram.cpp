@@ -130,13 +130,12 @@ int main(int argc, char** argv) {
   Eigen::VectorXd dist(kVocab);
   double sink = 0.0;
   const double t_dist = seconds_best_of(3, [&] {
-    std::vector<std::uint32_t> ctx(std::size_t(lm.order()));
-    lm.start_context(ctx.data());
+    NGramPersona::Cursor cursor(lm);
     for (std::size_t t = 0; t < n_ctx; ++t) {
-      lm.next_probs(ctx.data(), dist);
+      lm.next_probs(cursor.context(), dist);
       dist = dist.array().log();
       sink += dist[tokens[t]];
-      lm.step(ctx.data(), tokens[t], ctx.data());
+      cursor.advance(tokens[t]);
     }
   });
   const std::size_t ref_ctx = 2000;

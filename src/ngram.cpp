@@ -288,23 +288,21 @@ namespace {
 
 class NGramState final : public PersonaState {
  public:
-  explicit NGramState(const NGramPersona& lm) : lm_(lm), ctx_(std::size_t(lm.order())) {
-    lm.start_context(ctx_.data());
-  }
+  explicit NGramState(const NGramPersona& lm) : lm_(lm), cursor_(lm) {}
   void next_logprobs(Eigen::Ref<Eigen::VectorXd> out) const override {
-    lm_.next_probs(ctx_.data(), out);
+    lm_.next_probs(cursor_.context(), out);
     out = out.array().log();
   }
   double advance(Token token) override {
     SIMULACRA_CHECK(token >= 0 && token < kVocab, OutOfRange, "advance: token {} is outside 0..{}", token,
                     kVocab - 1);
-    return lm_.step(ctx_.data(), token, ctx_.data());
+    return cursor_.advance(token);
   }
   std::unique_ptr<PersonaState> clone() const override { return std::make_unique<NGramState>(*this); }
 
  private:
   const NGramPersona& lm_;
-  std::vector<std::uint32_t> ctx_;
+  NGramPersona::Cursor cursor_;
 };
 
 }  // namespace
@@ -312,29 +310,26 @@ class NGramState final : public PersonaState {
 std::unique_ptr<PersonaState> NGramPersona::begin() const { return std::make_unique<NGramState>(*this); }
 
 void NGramPersona::score(const Token* tokens, std::size_t n, double* out) const {
-  std::vector<std::uint32_t> ctx(static_cast<std::size_t>(order_));
-  start_context(ctx.data());
+  Cursor cursor(*this);
   for (std::size_t t = 0; t < n; ++t) {
     SIMULACRA_CHECK(tokens[t] >= 0 && tokens[t] < kVocab, OutOfRange, "score: token {} at position {} is outside 0..{}",
                     tokens[t], t, kVocab - 1);
-    out[t] = step(ctx.data(), tokens[t], ctx.data());
+    out[t] = cursor.advance(tokens[t]);
   }
 }
 
 double NGramPersona::score_document(std::string_view text) const {
-  std::vector<std::uint32_t> ctx(static_cast<std::size_t>(order_));
-  start_context(ctx.data());
+  Cursor cursor(*this);
   double total = 0.0;
-  for (unsigned char byte : text) total += step(ctx.data(), byte, ctx.data());
-  return total + step(ctx.data(), kBoundary, ctx.data());
+  for (unsigned char byte : text) total += cursor.advance(byte);
+  return total + cursor.advance(kBoundary);
 }
 
 Eigen::VectorXd NGramPersona::next_logprobs(std::string_view context) const {
-  std::vector<std::uint32_t> ctx(static_cast<std::size_t>(order_));
-  start_context(ctx.data());
-  for (unsigned char byte : context) step(ctx.data(), byte, ctx.data());
+  Cursor cursor(*this);
+  for (unsigned char byte : context) cursor.advance(byte);
   Eigen::VectorXd out(kVocab);
-  next_probs(ctx.data(), out);
+  next_probs(cursor.context(), out);
   return out.array().log();
 }
 

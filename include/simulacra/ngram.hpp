@@ -137,47 +137,69 @@ class NGramPersona final : public Persona {
     if (order_ >= 2) ctx[1] = kStart;
   }
 
-  // Returns log p(w | ctx) and writes the context after w into next (which
-  // may alias ctx). w must be in 0..kVocab-1.
+  // Returns log p(w | ctx) and writes the context after w into next, which
+  // must not overlap ctx. w must be in 0..kVocab-1.
+  //
+  // Two passes: first the searches (each level's lookup depends only on its
+  // own context node and w), then the interpolation, whose loads of the found
+  // n-grams are independent of each other and so overlap in memory.
   double step(const std::uint32_t* ctx, Token w, std::uint32_t* next) const {
     assert(w >= 0 && w < kVocab);
-    double p = 1.0 / kVocab;
-    std::uint32_t c = 0;  // ctx[0], the root
-    next[0] = 0;
-    for (int n = 0; n < order_; ++n) {
-      const Node& ctx_node = levels_[n].node[c];
-      const Level& child_level = levels_[n + 1];
+    assert(next + order_ <= ctx || ctx + order_ <= next);
+    int top = 0;    // contexts ctx[0..top) exist
+    int found = 0;  // w was found after contexts ctx[0..found)
+    std::uint32_t last = kNone;  // the top-order n-gram, if found (it has no slot in next)
+    for (int n = 0; n < order_ && ctx[n] != kNone; ++n) {
+      top = n + 1;
+      if (found < n) continue;
+      const Node& c = levels_[n].node[ctx[n]];
       const std::uint32_t child =
           n == 0   ? static_cast<std::uint32_t>(w)
-          : n == 1 ? child2_[std::size_t(c) * kVocab + std::size_t(w)]
-                   : find(child_level.token.data(), ctx_node.child_begin, ctx_node.child_end, w);
-      const std::uint32_t longer = n + 1 < order_ ? ctx[n + 1] : kNone;  // read before next[n + 1] is written
-      if (child == kNone) {
-        // w never followed this context, so it never followed the longer ones
-        // either: they only pass their backoff weights down.
-        p = ctx_node.gamma * p;
-        bool alive = true;
-        for (int m = n + 1; m < order_; ++m) {
-          alive = alive && ctx[m] != kNone;
-          if (alive) p *= levels_[m].node[ctx[m]].gamma;
-          next[m] = kNone;
-        }
-        break;
-      }
-      p = ctx_node.gamma * p + child_level.node[child].disc;
-      if (n + 1 < order_) next[n + 1] = child;
-      if (longer == kNone) {
-        for (int m = n + 2; m < order_; ++m) next[m] = kNone;
-        break;
-      }
-      c = longer;
+          : n == 1 ? child2_[std::size_t(ctx[1]) * kVocab + std::size_t(w)]
+                   : find(levels_[n + 1].token.data(), c.child_begin, c.child_end, w);
+      if (child == kNone) continue;
+      found = n + 1;
+      if (n + 1 < order_)
+        next[n + 1] = child;
+      else
+        last = child;
     }
-    if (w == kBoundary) start_context(next);
+    double p = 1.0 / kVocab;
+    for (int n = 0; n < top; ++n) {
+      const double disc =
+          n >= found ? 0.0 : levels_[n + 1].node[n + 1 < order_ ? next[n + 1] : last].disc;
+      p = levels_[n].node[ctx[n]].gamma * p + disc;
+    }
+    if (w == kBoundary) {
+      start_context(next);
+    } else {
+      next[0] = 0;
+      for (int n = found + 1; n < order_; ++n) next[n] = kNone;
+    }
     return std::log(p);
   }
 
   // out (kVocab): probabilities (not logs) of every next token given ctx.
   void next_probs(const std::uint32_t* ctx, Eigen::Ref<Eigen::VectorXd> out) const;
+
+  // A context that moves token by token: step() with its own double buffer.
+  class Cursor {
+   public:
+    explicit Cursor(const NGramPersona& lm) : lm_(&lm), cur_(std::size_t(lm.order())), next_(cur_.size()) {
+      lm.start_context(cur_.data());
+    }
+    // log p(w | context), then w joins the context. w must be in 0..kVocab-1.
+    double advance(Token w) {
+      const double lp = lm_->step(cur_.data(), w, next_.data());
+      cur_.swap(next_);
+      return lp;
+    }
+    const std::uint32_t* context() const { return cur_.data(); }
+
+   private:
+    const NGramPersona* lm_;
+    std::vector<std::uint32_t> cur_, next_;
+  };
 
  private:
   // Index of token w among the sorted tokens[b, e), or kNone.
