@@ -2,6 +2,7 @@
 #include "simulacra/mixture.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <set>
 
 #include "simulacra/error.hpp"
@@ -216,7 +217,10 @@ void Mixture::set_prior(Eigen::VectorXd prior) {
   for (int k = 0; k < size(); ++k)
     SIMULACRA_CHECK(std::isfinite(prior[k]) && prior[k] > 0.0, InvalidArgument,
                     "prior: entry {} ('{}') is {}, must be positive and finite", k, names_[std::size_t(k)], prior[k]);
-  prior_ = prior / prior.sum();
+  // A prior that already sums to 1 up to rounding is kept bit for bit, so
+  // that normalising is idempotent (a saved and loaded model is identical).
+  const double sum = prior.sum();
+  prior_ = std::abs(sum - 1.0) <= 8.0 * size() * std::numeric_limits<double>::epsilon() ? prior : prior / sum;
 }
 
 void Mixture::set_config(MixtureConfig c) {
