@@ -271,8 +271,11 @@ class Reader {
     read_at(0, length, 8, "header length");
     std::uint64_t n = 0;
     for (int i = 7; i >= 0; --i) n = (n << 8) | length[i];
-    if (n > kMaxHeaderBytes) fail(fmt::format("header length {} exceeds the 100 MB limit", n));
-    if (n > size_ - 8) fail(fmt::format("header length {} exceeds the {} bytes after the length field", n, size_ - 8));
+    if (n > kMaxHeaderBytes)
+      fail(fmt::format("not a safetensors file (header length {} exceeds the 100 MB limit)", n));
+    if (n > size_ - 8)
+      fail(fmt::format("truncated or not a safetensors file (header length {} exceeds the {} bytes after the length field)",
+                       n, size_ - 8));
     std::string text(static_cast<std::size_t>(n), '\0');
     read_at(8, text.data(), text.size(), "header");
     json::Value header;
