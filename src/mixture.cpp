@@ -78,58 +78,57 @@ double Posterior::update(const double* lp) {
   const int K = int(log_w_.size());
   const MixtureConfig& cfg = config_;
   // Mixture prediction with the steered weights: log sum_k exp(steered_k + lp_k).
-  double m = -INFINITY;
-  for (int k = 0; k < K; ++k) {
-    scratch_[k] = steered_[k] + lp[k];
-    m = std::max(m, scratch_[k]);
-  }
+  const Eigen::Map<const Eigen::VectorXd> lpv(lp, K);
+  scratch_ = steered_ + lpv;
+  const double m = scratch_.maxCoeff();
   if (m == -INFINITY) return m;  // no persona can produce this token: the weights stay
-  double s = 0.0;
-  for (int k = 0; k < K; ++k) s += (lin_[k] = std::exp(scratch_[k] - m));  // lin_ as scratch
-  const double mix = m + std::log(s);
-
   const bool plain = cfg.beta == 1.0 && !masked_ &&
                      (cfg.switching == Switching::kNone || cfg.switching == Switching::kFixedShare);
   if (plain) {
+    // All terms finite here (no masking, normalised log weights), so the
+    // vectorised exp and log are exact enough and never meet -inf.
+    lin_ = (scratch_.array() - m).exp();
+    const double s = lin_.sum();
+    const double mix = m + std::log(s);
     // The Bayes posterior is the prediction's own terms: w_k = exp(lw_k + lp_k - mix).
     if (cfg.switching == Switching::kFixedShare && cfg.alpha > 0.0) {
-      for (int k = 0; k < K; ++k) {
-        lin_[k] = (1.0 - cfg.alpha) * (lin_[k] / s) + cfg.alpha * prior_lin_[k];
-        log_w_[k] = std::log(lin_[k]);
-      }
+      lin_ = ((1.0 - cfg.alpha) / s) * lin_ + cfg.alpha * prior_lin_;
+      log_w_ = lin_.array().log();
     } else {
-      for (int k = 0; k < K; ++k) {
-        lin_[k] /= s;
-        log_w_[k] = scratch_[k] - mix;
-      }
+      lin_ /= s;
+      log_w_ = scratch_.array() - mix;
+    }
+    steer();
+    return mix;
+  }
+  double s = 0.0;
+  for (int k = 0; k < K; ++k) s += std::exp(scratch_[k] - m);
+  const double mix = m + std::log(s);
+  if (cfg.switching == Switching::kForgetting) {
+    for (int k = 0; k < K; ++k) {
+      acc_[k] = cfg.gamma * acc_[k] + lp[k];
+      log_w_[k] = log_prior_[k] + cfg.beta * acc_[k];
     }
   } else {
-    if (cfg.switching == Switching::kForgetting) {
-      for (int k = 0; k < K; ++k) {
-        acc_[k] = cfg.gamma * acc_[k] + lp[k];
-        log_w_[k] = log_prior_[k] + cfg.beta * acc_[k];
-      }
-    } else {
-      for (int k = 0; k < K; ++k) log_w_[k] += cfg.beta * lp[k];
-    }
-    log_w_.array() -= log_sum_exp(log_w_.data(), K);
-    if (cfg.switching == Switching::kFixedShare && cfg.alpha > 0.0) {
-      const double keep = std::log1p(-cfg.alpha), share = std::log(cfg.alpha);
-      for (int k = 0; k < K; ++k) {
-        const double a = keep + log_w_[k], b = share + log_prior_[k];
-        const double hi = std::max(a, b);
-        log_w_[k] = hi == -INFINITY ? hi : hi + std::log(std::exp(a - hi) + std::exp(b - hi));
-      }
-    } else if (cfg.switching == Switching::kTransition) {
-      for (int j = 0; j < K; ++j) {
-        for (int i = 0; i < K; ++i) scratch_[i] = log_w_[i] + log_a_(i, j);
-        acc_[j] = log_sum_exp(scratch_.data(), K);
-      }
-      log_w_ = acc_;
-      log_w_.array() -= log_sum_exp(log_w_.data(), K);
-    }
-    for (int k = 0; k < K; ++k) lin_[k] = std::exp(log_w_[k]);
+    for (int k = 0; k < K; ++k) log_w_[k] += cfg.beta * lp[k];
   }
+  log_w_.array() -= log_sum_exp(log_w_.data(), K);
+  if (cfg.switching == Switching::kFixedShare && cfg.alpha > 0.0) {
+    const double keep = std::log1p(-cfg.alpha), share = std::log(cfg.alpha);
+    for (int k = 0; k < K; ++k) {
+      const double a = keep + log_w_[k], b = share + log_prior_[k];
+      const double hi = std::max(a, b);
+      log_w_[k] = hi == -INFINITY ? hi : hi + std::log(std::exp(a - hi) + std::exp(b - hi));
+    }
+  } else if (cfg.switching == Switching::kTransition) {
+    for (int j = 0; j < K; ++j) {
+      for (int i = 0; i < K; ++i) scratch_[i] = log_w_[i] + log_a_(i, j);
+      acc_[j] = log_sum_exp(scratch_.data(), K);
+    }
+    log_w_ = acc_;
+    log_w_.array() -= log_sum_exp(log_w_.data(), K);
+  }
+  for (int k = 0; k < K; ++k) lin_[k] = std::exp(log_w_[k]);
   steer();
   return mix;
 }
@@ -270,28 +269,28 @@ Trace Mixture::trace(const std::vector<Token>& tokens, const Steering& steering)
   const int K = size();
   const Eigen::Index T = Eigen::Index(tokens.size());
   Trace tr;
-  // Row-major scratch so that each token's K log-probs are contiguous.
-  Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> lp = persona_logprobs(tokens);
+  tr.persona_logprobs = persona_logprobs(tokens);  // (T, K), column k from persona k's fast path
   Posterior post(*this, steering);
   tr.log_weights.resize(T, K);
   tr.logprobs.resize(T);
   tr.entropy.resize(T);
   tr.dominant.resize(std::size_t(T));
+  std::vector<double> lp(static_cast<std::size_t>(K));
   for (Eigen::Index t = 0; t < T; ++t) {
     const Eigen::VectorXd& lw = post.log_weights();
     const Eigen::VectorXd& w = post.weights();
-    tr.log_weights.row(t) = lw.transpose();
     double h = 0.0;
     int best = 0;
     for (int k = 0; k < K; ++k) {
+      tr.log_weights(t, k) = lw[k];
+      lp[std::size_t(k)] = tr.persona_logprobs(t, k);
       if (w[k] > 0.0) h -= w[k] * lw[k];
       if (lw[k] > lw[best]) best = k;
     }
     tr.entropy[t] = h;
     tr.dominant[std::size_t(t)] = best;
-    tr.logprobs[t] = post.update(lp.row(t).data());
+    tr.logprobs[t] = post.update(lp.data());
   }
-  tr.persona_logprobs = std::move(lp);
   return tr;
 }
 

@@ -62,7 +62,7 @@ Mixture train(const Corpus& corpus, const TrainConfig& config, TrainReport* repo
         stream.insert(stream.end(), doc.begin(), doc.end());
         bytes += heldout[i].text.size();
       }
-      const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> lp = probe.persona_logprobs(stream);
+      const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> lp = probe.persona_logprobs(stream);  // rows: tokens
       double best = -INFINITY;
       for (std::size_t g = 0; g < config.alpha_grid.size(); ++g) {
         if (config.on_progress)
