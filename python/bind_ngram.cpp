@@ -1,0 +1,110 @@
+// bind_ngram.cpp — the persona interface and the Kneser-Ney n-gram persona
+// (persona.hpp, ngram.hpp).
+#include "bind_common.hpp"
+
+namespace simulacra::python {
+
+void bind_ngram(py::module_& m) {
+  py::class_<Persona, std::shared_ptr<Persona>>(m, "Persona", R"doc(
+A mask: a next-token model p_k(x_t | x_<t) over the 257 tokens (bytes and the
+document boundary). All log-probabilities are natural logs.
+)doc")
+      .def_property_readonly("kind", &Persona::kind, "The model family: 'ngram', ...")
+      .def(
+          "score",
+          [](const Persona& p, const Text& text) {
+            const std::vector<Token> doc = encode_document(text.bytes);
+            py::gil_scoped_release release;
+            double total = 0.0;
+            for (double lp : p.score(doc)) total += lp;
+            return total;
+          },
+          py::arg("text"), "log p(text + end boundary | document start): the log-probability of one document.")
+      .def(
+          "token_logprobs",
+          [](const Persona& p, const Text& text) {
+            const std::vector<Token> doc = encode_document(text.bytes);
+            Eigen::VectorXd out(Eigen::Index(doc.size()));
+            {
+              py::gil_scoped_release release;
+              p.score(doc.data(), doc.size(), out.data());
+            }
+            return f64(out);
+          },
+          py::arg("text"),
+          "(len(bytes) + 1,) float64: log p of each byte of the document and of its end boundary.")
+      .def(
+          "next_logprobs",
+          [](const Persona& p, const Text& context) {
+            auto state = p.begin();
+            for (unsigned char byte : context.bytes) state->advance(Token(byte));
+            Eigen::VectorXd out(kVocab);
+            state->next_logprobs(out);
+            return f32(out);
+          },
+          py::arg("context") = Text{},
+          "(257,) float32: log p(next token | context), where context is the document read so far.");
+
+  py::class_<Discounts>(m, "Discounts", "The three Kneser-Ney discounts of one order (unpacks as d1, d2, d3).")
+      .def_readonly("d1", &Discounts::d1, "Discount of an n-gram with adjusted count 1.")
+      .def_readonly("d2", &Discounts::d2, "... with adjusted count 2.")
+      .def_readonly("d3", &Discounts::d3, "... with adjusted count 3 or more.")
+      .def_readonly("fallback", &Discounts::fallback,
+                    "True when the count-of-counts were degenerate and (0.5, 1, 1.5) was used.")
+      .def("__iter__", [](const Discounts& d) { return py::iter(py::make_tuple(d.d1, d.d2, d.d3)); })
+      .def("__repr__", [](const Discounts& d) {
+        return fmt::format("Discounts(d1={}, d2={}, d3={}, fallback={})", d.d1, d.d2, d.d3,
+                           d.fallback ? "True" : "False");
+      });
+
+  py::class_<NGramPersona, Persona, std::shared_ptr<NGramPersona>>(m, "NGramPersona", R"doc(
+An interpolated modified Kneser-Ney n-gram persona (Chen & Goodman 1998), any
+order, full next-token distribution in one call.
+
+    lm = simulacra.NGramPersona.fit(["Arr, matey!", "Ahoy, matey!"], order=3)
+    lm.score("Arr!")            # log p(A r r ! <b> | <b>)
+)doc")
+      .def_static(
+          "fit",
+          [](const std::vector<Text>& texts, int order) {
+            std::vector<std::string> docs = texts_of(texts);
+            py::gil_scoped_release release;
+            return NGramPersona::fit(docs, order);
+          },
+          py::arg("texts"), py::arg("order"),
+          "Trains an order-`order` model on documents (a list of str or bytes). ValueError if order < 1 or there "
+          "are no documents.")
+      .def_property_readonly("order", &NGramPersona::order)
+      .def(
+          "score",
+          [](const NGramPersona& lm, const Text& text) {
+            py::gil_scoped_release release;
+            return lm.score_document(text.bytes);
+          },
+          py::arg("text"), "log p(text + end boundary | document start): the log-probability of one document.")
+      .def(
+          "next_logprobs",
+          [](const NGramPersona& lm, const Text& context) { return f32(lm.next_logprobs(context.bytes)); },
+          py::arg("context") = Text{},
+          "(257,) float32: log p(next token | context), where context is the document read so far.")
+      .def_property_readonly(
+          "num_ngrams", [](const NGramPersona& lm) { return lm.num_ngrams(); },
+          "Stored n-grams of every order (order 1 is the dense table of 258 entries).")
+      .def_property_readonly(
+          "ngrams_per_order",
+          [](const NGramPersona& lm) {
+            std::vector<std::size_t> out;
+            for (int n = 1; n <= lm.order(); ++n) out.push_back(lm.num_ngrams(n));
+            return out;
+          },
+          "Stored n-grams of order 1, 2, ..., order.")
+      .def_property_readonly("memory_bytes", &NGramPersona::memory_bytes, "Bytes held by the trie arrays.")
+      .def("discounts", &NGramPersona::discounts, py::arg("n"),
+           "The discounts of order n (1..order). IndexError outside that range.")
+      .def("__repr__", [](const NGramPersona& lm) {
+        return fmt::format("NGramPersona(order={}, num_ngrams={}, memory_bytes={})", lm.order(), lm.num_ngrams(),
+                           lm.memory_bytes());
+      });
+}
+
+}  // namespace simulacra::python

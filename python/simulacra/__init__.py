@@ -1,0 +1,72 @@
+"""simulacra: a language model that is an explicit, inspectable mixture of masks.
+
+Each persona ("mask") is its own next-token model; the pile's prediction is
+their average weighted by how likely each mask was to have written the text so
+far (its posterior), with optional switching so masks can be swapped mid-text.
+
+    import simulacra
+
+    pile = simulacra.Mixture.fit(simulacra.Corpus.builtin(), order=5)
+    print(pile.trace("Arr, me hearties! Certainly, I'd be happy to help."))
+    print(pile.generate("Arr, ", seed=7, clamp="pirate"))
+
+Texts are str (UTF-8) or bytes everywhere; arrays are numpy (float32 unless a
+function says otherwise); natural logs throughout.
+"""
+
+from importlib import metadata as _metadata
+
+from ._core import (
+    BOUNDARY,
+    FORMAT_VERSION,
+    VOCAB,
+    Corpus,
+    Discounts,
+    Document,
+    FileError,
+    Generation,
+    GenerationStep,
+    Mixture,
+    NGramPersona,
+    Persona,
+    Prediction,
+    State,
+    Trace,
+    TrainProgress,
+    TrainReport,
+    decode,
+    encode,
+    encode_document,
+    load,
+    token_name,
+)
+
+try:
+    __version__ = _metadata.version("simulacra")
+except _metadata.PackageNotFoundError:  # imported from a build tree
+    __version__ = "0.0.0"
+
+__all__ = [
+    "BOUNDARY",
+    "FORMAT_VERSION",
+    "VOCAB",
+    "Corpus",
+    "Discounts",
+    "Document",
+    "FileError",
+    "Generation",
+    "GenerationStep",
+    "Mixture",
+    "NGramPersona",
+    "Persona",
+    "Prediction",
+    "State",
+    "Trace",
+    "TrainProgress",
+    "TrainReport",
+    "decode",
+    "encode",
+    "encode_document",
+    "load",
+    "token_name",
+]

@@ -1,0 +1,511 @@
+"""Type stubs of the compiled extension `simulacra._core` (re-exported by `simulacra`).
+
+Texts are `str` (UTF-8 encoded) or `bytes` wherever a text is taken. Arrays are
+fresh, C-contiguous numpy arrays: float32 unless noted, int32 for tokens.
+All log-probabilities are natural logs.
+"""
+
+import builtins
+import os
+from typing import Callable, Iterator, Literal, Mapping, Optional, Sequence, Tuple, Union, overload
+
+import numpy as np
+import numpy.typing as npt
+
+_Text = Union[str, bytes, bytearray]
+_PathLike = Union[str, bytes, os.PathLike]
+_PersonaKey = Union[str, bytes, int, np.integer]
+_Tokens = Union[Sequence[int], npt.NDArray[np.integer]]
+_Switching = Literal["none", "fixed_share", "forgetting", "transition"]
+
+VOCAB: int
+"""Number of tokens: the 256 bytes plus the document boundary (257)."""
+BOUNDARY: int
+"""The document boundary token (256): context at a document start, predicted at its end."""
+FORMAT_VERSION: int
+"""The model file format version this library writes (and the newest it reads)."""
+
+class FileError(OSError):
+    """A model or corpus file that cannot be read, written or understood (missing,
+    truncated, corrupted, foreign, or newer than this library)."""
+
+# ---------------------------------------------------------------- tokenizer
+
+def encode(text: _Text) -> npt.NDArray[np.int32]:
+    """The tokens of a text: its bytes, no boundary."""
+
+def encode_document(text: _Text) -> npt.NDArray[np.int32]:
+    """The tokens of a document: its bytes followed by the end boundary."""
+
+def decode(tokens: _Tokens, boundary: _Text = b"\n") -> bytes:
+    """The bytes of integer tokens; a boundary token becomes `boundary`.
+
+    TypeError for non-integer arrays, ValueError for a shape other than (n,),
+    IndexError for a token outside 0..256.
+    """
+
+def token_name(token: int) -> str:
+    """A readable name of one token: printable ASCII as itself, '\\n'-style escapes, '<b>' for the boundary."""
+
+# ---------------------------------------------------------------- corpus
+
+class Document:
+    """One document and the persona it belongs to."""
+
+    @property
+    def text(self) -> str:
+        """The text as str (invalid UTF-8 replaced by U+FFFD; `raw` has the exact bytes)."""
+    @property
+    def raw(self) -> bytes:
+        """The document's exact bytes."""
+    @property
+    def persona(self) -> str:
+        """The persona's name."""
+    def __eq__(self, other: object) -> bool: ...
+    def __hash__(self) -> int: ...
+
+class Corpus:
+    """Documents labelled with the persona that wrote them.
+
+    Indexing accepts negative indices; iteration yields copies of the documents.
+    """
+
+    def __init__(self) -> None:
+        """An empty corpus."""
+    @staticmethod
+    def from_texts(texts: Sequence[_Text], personas: Optional[Sequence[_Text]] = None) -> Corpus:
+        """texts[i] written by personas[i]; without personas every document belongs to 'default'.
+
+        ValueError when the sizes differ or a persona is empty.
+        """
+    @staticmethod
+    def from_directory(path: _PathLike) -> Corpus:
+        """One entry per persona, in name order, hidden entries skipped: <persona>.<ext>
+        (its paragraphs are the documents) or <persona>/ (each regular file is one document)."""
+    @staticmethod
+    def from_jsonl(path: _PathLike) -> Corpus:
+        """JSON Lines with string fields 'text' and 'persona'; errors read 'path:line: what'."""
+    @staticmethod
+    def from_play(
+        path: _PathLike, top_speakers: Optional[int] = None, groups: Optional[Mapping[_Text, _Text]] = None
+    ) -> Corpus:
+        """A play script ('Speaker:' line, then the speech); each speech is a document by its speaker.
+
+        groups maps speakers to personas (speakers not in it are dropped);
+        top_speakers keeps the speakers with the most bytes of speech.
+        """
+    @staticmethod
+    def from_fortunes(paths: Union[_PathLike, Sequence[_PathLike]]) -> Corpus:
+        """fortune(6) files ('%' lines separate entries), the persona being the file's name.
+
+        A directory expands to its files without an extension.
+        """
+    @staticmethod
+    def builtin() -> Corpus:
+        """The default corpus embedded in the library (data/personas/*.txt, paragraphs)."""
+    def __len__(self) -> int: ...
+    def __getitem__(self, index: int) -> Document:
+        """Document `index` (negative counts from the end); IndexError outside."""
+    def __iter__(self) -> Iterator[Document]: ...
+    @property
+    def personas(self) -> list[str]:
+        """The distinct persona names, sorted."""
+    @property
+    def bytes(self) -> int:
+        """The total size of all texts in bytes."""
+    def add(self, text: _Text, persona: _Text) -> None:
+        """Appends a document. ValueError for an empty persona; empty texts are allowed."""
+    def texts_of(self, persona: _Text) -> list[builtins.bytes]:
+        """The exact bytes of the persona's documents, in corpus order. IndexError if it has none."""
+    def split(self, fraction: float, seed: int = 0) -> Tuple[Corpus, Corpus]:
+        """(train, heldout): a seeded, stratified share `fraction` of each persona's documents held out.
+
+        Every persona keeps at least one training document. ValueError unless 0 <= fraction < 1.
+        """
+
+# ---------------------------------------------------------------- personas
+
+class Persona:
+    """A mask: a next-token model over the 257 tokens."""
+
+    @property
+    def kind(self) -> str:
+        """The model family: 'ngram', ..."""
+    def score(self, text: _Text) -> float:
+        """log p(text + end boundary | document start): the log-probability of one document."""
+    def token_logprobs(self, text: _Text) -> npt.NDArray[np.float64]:
+        """(len(bytes) + 1,) float64: log p of each byte of the document and of its end boundary."""
+    def next_logprobs(self, context: _Text = b"") -> npt.NDArray[np.float32]:
+        """(257,) float32: log p(next token | context), context being the document read so far."""
+
+class Discounts:
+    """The three Kneser-Ney discounts of one order; unpacks as (d1, d2, d3)."""
+
+    @property
+    def d1(self) -> float: ...
+    @property
+    def d2(self) -> float: ...
+    @property
+    def d3(self) -> float: ...
+    @property
+    def fallback(self) -> bool:
+        """True when the count-of-counts were degenerate and (0.5, 1, 1.5) was used."""
+    def __iter__(self) -> Iterator[float]: ...
+
+class NGramPersona(Persona):
+    """An interpolated modified Kneser-Ney n-gram persona, any order."""
+
+    @staticmethod
+    def fit(texts: Sequence[_Text], order: int) -> NGramPersona:
+        """Trains an order-`order` model on documents. ValueError if order < 1 or there are no documents."""
+    @property
+    def order(self) -> int: ...
+    @property
+    def num_ngrams(self) -> int:
+        """Stored n-grams of every order (order 1 is a dense table of 258 entries)."""
+    @property
+    def ngrams_per_order(self) -> list[int]:
+        """Stored n-grams of order 1, 2, ..., order."""
+    @property
+    def memory_bytes(self) -> int:
+        """Bytes held by the trie arrays."""
+    def discounts(self, n: int) -> Discounts:
+        """The discounts of order n (1..order). IndexError outside that range."""
+
+# ---------------------------------------------------------------- training records
+
+class TrainProgress:
+    """Where a training run is (given to progress callbacks)."""
+
+    @property
+    def stage(self) -> str:
+        """'persona' (fitting persona `name`), 'alpha' (scoring a grid point) or 'refit'
+        (fitting persona `name` on the whole corpus after alpha was chosen)."""
+    @property
+    def name(self) -> str:
+        """Persona name, or the alpha value as text."""
+    @property
+    def done(self) -> int:
+        """Steps of this stage finished."""
+    @property
+    def total(self) -> int:
+        """Steps of this stage in all."""
+
+class TrainReport:
+    """What training chose: alpha and the held-out scores of the grid."""
+
+    @property
+    def alpha(self) -> float:
+        """The alpha of the returned mixture."""
+    @property
+    def alpha_grid(self) -> list[float]:
+        """The candidates scored (empty when alpha was not fitted)."""
+    @property
+    def heldout_bits(self) -> list[float]:
+        """Held-out bits per byte of each candidate."""
+    @property
+    def heldout_documents(self) -> int:
+        """Documents in the held-out stream."""
+
+# ---------------------------------------------------------------- results
+
+class Trace:
+    """The inspection record of a text, one row per token (no end boundary).
+
+    Arrays are read-only. str() / repr() give a table of the first and last rows.
+    """
+
+    @property
+    def weights(self) -> npt.NDArray[np.float32]:
+        """(T, K) weight of each persona before each token (steered)."""
+    @property
+    def log_weights(self) -> npt.NDArray[np.float32]:
+        """(T, K) natural-log weights before each token."""
+    @property
+    def persona_logprobs(self) -> npt.NDArray[np.float32]:
+        """(T, K) log p_k(x_t | x_<t) of each persona."""
+    @property
+    def logprobs(self) -> npt.NDArray[np.float32]:
+        """(T,) log p(x_t | x_<t) under the mixture."""
+    @property
+    def entropy(self) -> npt.NDArray[np.float32]:
+        """(T,) entropy of the weights before each token, nats."""
+    @property
+    def dominant(self) -> npt.NDArray[np.int32]:
+        """(T,) the persona with the largest weight before each token."""
+    @property
+    def tokens(self) -> npt.NDArray[np.int32]:
+        """(T,) the traced tokens."""
+    @property
+    def text(self) -> bytes:
+        """The traced bytes (a boundary token shows as a newline)."""
+    @property
+    def personas(self) -> list[str]:
+        """The persona names (the columns)."""
+    @property
+    def total_logprob(self) -> float:
+        """Natural-log probability of all traced tokens under the mixture (a float64 sum)."""
+    def __len__(self) -> int: ...
+    def table(self, max_rows: int = 0) -> str:
+        """The trace as a plain-text table; max_rows > 0 shows only the first and last rows."""
+
+class Prediction:
+    """What the mixture predicts for the next token."""
+
+    @property
+    def weights(self) -> npt.NDArray[np.float32]:
+        """(K,) steered weights."""
+    @property
+    def log_weights(self) -> npt.NDArray[np.float32]:
+        """(K,) natural-log steered weights."""
+    @property
+    def persona_logprobs(self) -> npt.NDArray[np.float32]:
+        """(K, 257) log p_k(next token | context) of each persona."""
+    @property
+    def logprobs(self) -> npt.NDArray[np.float32]:
+        """(257,) log p(next token | context) of the mixture."""
+    @property
+    def personas(self) -> list[str]: ...
+
+class State:
+    """One reader of a text: every persona's state plus the posterior filter (from Mixture.begin())."""
+
+    def step(self, token_or_text: Union[int, _Text, _Tokens]) -> float:
+        """Consumes one token (256 is the boundary), a text, or a sequence of tokens;
+        returns the mixture's log-probability of what was consumed. IndexError for a token outside 0..256."""
+    @property
+    def weights(self) -> npt.NDArray[np.float32]:
+        """(K,) steered weights before the next token."""
+    @property
+    def log_weights(self) -> npt.NDArray[np.float32]:
+        """(K,) natural-log steered weights before the next token."""
+    @property
+    def personas(self) -> list[str]: ...
+    def predict(self) -> Prediction:
+        """The next-token prediction."""
+    def copy(self) -> State:
+        """An independent copy (for look-ahead)."""
+    def __copy__(self) -> State: ...
+
+class GenerationStep:
+    """One generated token, as an on_step callback sees it."""
+
+    @property
+    def index(self) -> int:
+        """0-based index of the generated token."""
+    @property
+    def token(self) -> int:
+        """The token drawn (256: the boundary)."""
+    @property
+    def persona(self) -> Optional[str]:
+        """The persona that spoke it (mode='persona'), else None."""
+    @property
+    def weights(self) -> npt.NDArray[np.float32]:
+        """(K,) steered weights before the token."""
+
+class Generation:
+    """A generated continuation (the prompt excluded). str() is its text."""
+
+    @property
+    def text(self) -> str:
+        """The generated text (invalid UTF-8 replaced; the boundary left out)."""
+    @property
+    def bytes(self) -> builtins.bytes:
+        """The generated bytes, exactly."""
+    @property
+    def tokens(self) -> npt.NDArray[np.int32]:
+        """(T,) generated tokens, a final boundary included."""
+    @property
+    def weights(self) -> npt.NDArray[np.float32]:
+        """(T, K) steered weights before each generated token."""
+    @property
+    def log_weights(self) -> npt.NDArray[np.float32]:
+        """(T, K) natural-log steered weights."""
+    @property
+    def personas(self) -> list[Optional[str]]:
+        """(T) the persona that spoke each token (mode='persona'), else None for each."""
+    def __len__(self) -> int: ...
+
+# ---------------------------------------------------------------- the mixture
+
+_PersonaKeys = Union[_PersonaKey, Sequence[_PersonaKey]]
+_PriorBias = Union[Mapping[Union[str, bytes], float], Sequence[float], npt.NDArray[np.floating]]
+_Progress = Union[None, bool, Callable[[TrainProgress], object]]
+
+class Mixture:
+    """The pile of masks: personas with a prior, read as a posterior-weighted mixture.
+
+    Steering arguments: clamp (one persona: weight 1), exclude (a persona or a
+    sequence of them: weight 0), prior_bias (log biases added to log pi: a dict
+    name -> bias or K numbers). Personas are given by name or index; an
+    unknown name raises IndexError naming it. Pickles through the file format.
+    """
+
+    def __init__(
+        self,
+        personas: Sequence[Persona],
+        names: Sequence[_Text],
+        prior: Optional[npt.ArrayLike] = None,
+        switching: _Switching = "none",
+        alpha: float = 0.0,
+        beta: float = 1.0,
+        gamma: float = 1.0,
+        transition: Optional[npt.ArrayLike] = None,
+    ) -> None:
+        """A mixture of K >= 1 personas with unique names.
+
+        prior: K positive numbers (normalised), None for uniform. switching:
+        'none', 'fixed_share' (rate alpha in [0, 1]), 'forgetting' (factor
+        gamma in [0, 1]) or 'transition' (a (K, K) row-stochastic matrix).
+        beta > 0 tempers the likelihood. ValueError / TypeError name a bad argument.
+        """
+    @overload
+    @staticmethod
+    def fit(
+        corpus: Corpus,
+        order: int = 5,
+        switching: _Switching = "fixed_share",
+        alpha: Optional[float] = None,
+        beta: float = 1.0,
+        gamma: float = 1.0,
+        transition: Optional[npt.ArrayLike] = None,
+        heldout_fraction: float = 0.1,
+        seed: int = 0,
+        alpha_grid: Optional[Sequence[float]] = None,
+        progress: _Progress = None,
+        return_report: Literal[False] = False,
+    ) -> Mixture: ...
+    @overload
+    @staticmethod
+    def fit(
+        corpus: Corpus,
+        order: int = 5,
+        switching: _Switching = "fixed_share",
+        alpha: Optional[float] = None,
+        beta: float = 1.0,
+        gamma: float = 1.0,
+        transition: Optional[npt.ArrayLike] = None,
+        heldout_fraction: float = 0.1,
+        seed: int = 0,
+        alpha_grid: Optional[Sequence[float]] = None,
+        progress: _Progress = None,
+        *,
+        return_report: Literal[True],
+    ) -> Tuple[Mixture, TrainReport]:
+        """Trains one Kneser-Ney persona per persona of the corpus; the prior is the document shares.
+
+        With fixed_share and alpha=None, alpha is chosen on a held-out share of
+        the documents over alpha_grid (default: 0 .. 0.3); a number fixes it.
+        progress: None, True (a tqdm bar when tqdm is installed) or a callable
+        taking a TrainProgress (exceptions it raises propagate). Ctrl-C stops
+        training with KeyboardInterrupt. Returns the Mixture, or
+        (Mixture, TrainReport) with return_report=True.
+        """
+    def __len__(self) -> int:
+        """K, the number of personas."""
+    @property
+    def personas(self) -> list[str]:
+        """The persona names."""
+    def persona(self, key: _PersonaKey) -> Persona:
+        """The persona model of a name or index."""
+    def index_of(self, name: _Text) -> int:
+        """The index of a persona; IndexError naming it if unknown."""
+    @property
+    def prior(self) -> npt.NDArray[np.float64]:
+        """(K,) float64 normalised prior."""
+    @property
+    def switching(self) -> _Switching: ...
+    @property
+    def alpha(self) -> float:
+        """Fixed-share rate."""
+    @property
+    def beta(self) -> float:
+        """Likelihood tempering."""
+    @property
+    def gamma(self) -> float:
+        """Forgetting factor."""
+    @property
+    def transition(self) -> Optional[npt.NDArray[np.float64]]:
+        """(K, K) float64 transition matrix with switching='transition', else None."""
+    def trace(
+        self,
+        text: Union[_Text, _Tokens],
+        clamp: Optional[_PersonaKey] = None,
+        exclude: Optional[_PersonaKeys] = None,
+        prior_bias: Optional[_PriorBias] = None,
+    ) -> Trace:
+        """The trace of a text read from a document start: its bytes, or a sequence of
+        tokens (256 marks a document boundary). No end boundary is added."""
+    def score(
+        self,
+        text: _Text,
+        clamp: Optional[_PersonaKey] = None,
+        exclude: Optional[_PersonaKeys] = None,
+        prior_bias: Optional[_PriorBias] = None,
+    ) -> float:
+        """Natural-log probability of a document (its bytes and the end boundary)."""
+    def bits_per_byte(
+        self,
+        text: _Text,
+        clamp: Optional[_PersonaKey] = None,
+        exclude: Optional[_PersonaKeys] = None,
+        prior_bias: Optional[_PriorBias] = None,
+    ) -> float:
+        """-score / (bytes * ln 2), the end boundary's cost included. ValueError for an empty text."""
+    def persona_bits_per_byte(self, text: _Text) -> dict[str, float]:
+        """Bits per byte of the document under each persona alone: {name: bits}."""
+    def attribute(self, text: _Text) -> dict[str, float]:
+        """Which mask wrote this document? {name: posterior probability} given the whole
+        document, as if one persona wrote all of it (no switching, beta = 1)."""
+    def attribution_accuracy(self, corpus: Corpus) -> float:
+        """Share of the corpus's documents whose most probable author is their labelled persona."""
+    def begin(
+        self,
+        clamp: Optional[_PersonaKey] = None,
+        exclude: Optional[_PersonaKeys] = None,
+        prior_bias: Optional[_PriorBias] = None,
+    ) -> State:
+        """A reader at the start of a document."""
+    def predict(
+        self,
+        context: _Text = b"",
+        clamp: Optional[_PersonaKey] = None,
+        exclude: Optional[_PersonaKeys] = None,
+        prior_bias: Optional[_PriorBias] = None,
+    ) -> Prediction:
+        """The next-token prediction after reading `context` from a document start."""
+    def generate(
+        self,
+        prompt: _Text = b"",
+        max_tokens: int = 200,
+        temperature: float = 1.0,
+        top_k: int = 0,
+        top_p: float = 1.0,
+        min_p: float = 0.0,
+        seed: int = 0,
+        clamp: Optional[_PersonaKey] = None,
+        exclude: Optional[_PersonaKeys] = None,
+        prior_bias: Optional[_PriorBias] = None,
+        mode: Literal["mixture", "persona"] = "mixture",
+        stop_at_boundary: bool = True,
+        on_step: Optional[Callable[[GenerationStep], Optional[bool]]] = None,
+    ) -> Generation:
+        """Reads the prompt, then samples up to max_tokens tokens.
+
+        The sampler chain is top-k (0: off), top-p (1: off), min-p (0: off),
+        then temperature (0: greedy). mode='mixture' samples from the mixture,
+        mode='persona' first draws a persona from the weights. on_step(step)
+        runs after each token; returning False stops. Same seed, same output.
+        Ctrl-C stops it with KeyboardInterrupt.
+        """
+    def save(self, path: _PathLike) -> None:
+        """Writes the model to a safetensors file, atomically. OSError if it cannot be written."""
+    def __getstate__(self) -> bytes: ...
+    def __setstate__(self, state: bytes) -> None: ...
+
+def load(path: _PathLike) -> Mixture:
+    """Reads a model written by Mixture.save().
+
+    FileError (an OSError) naming the problem for a missing, truncated,
+    corrupted, foreign or newer file.
+    """

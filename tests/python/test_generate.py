@@ -1,0 +1,162 @@
+"""Generation: seeds, the sampler chain, steering, callbacks and Ctrl-C."""
+
+import os
+import signal
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import simulacra
+
+
+def test_same_seed_same_text_other_seed_other_text(pile):
+    a = pile.generate("Arr, ", max_tokens=120, seed=7, stop_at_boundary=False)
+    b = pile.generate("Arr, ", max_tokens=120, seed=7, stop_at_boundary=False)
+    c = pile.generate("Arr, ", max_tokens=120, seed=8, stop_at_boundary=False)
+    assert a.bytes == b.bytes and a.tokens.tolist() == b.tokens.tolist()
+    np.testing.assert_array_equal(a.weights, b.weights)
+    assert a.bytes != c.bytes
+
+
+def test_the_result(pile):
+    g = pile.generate("O ", max_tokens=50, seed=1, stop_at_boundary=False)
+    assert len(g) == 50 and g.tokens.dtype == np.int32 and g.tokens.shape == (50,)
+    assert g.weights.shape == (50, len(pile)) and g.weights.dtype == np.float32
+    np.testing.assert_allclose(g.weights.sum(axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(g.weights, np.exp(g.log_weights), rtol=1e-6)
+    assert g.personas == [None] * 50
+    assert g.bytes == simulacra.decode(g.tokens[g.tokens != simulacra.BOUNDARY])
+    assert str(g) == g.text == g.bytes.decode("utf-8", errors="replace")
+    assert repr(g).startswith("Generation(tokens=50")
+    # The weights before the first token are those after reading the prompt.
+    np.testing.assert_allclose(g.weights[0], pile.predict("O ").weights, rtol=1e-6)
+
+
+def test_stop_at_boundary(pile):
+    for seed in range(20):
+        g = pile.generate(max_tokens=2000, seed=seed)
+        if g.tokens[-1] == simulacra.BOUNDARY:
+            break
+    else:
+        pytest.fail("no generation reached a document boundary in 2000 tokens")
+    assert simulacra.BOUNDARY not in g.tokens[:-1].tolist()
+    assert len(g.bytes) == len(g) - 1
+
+
+def test_greedy(pile):
+    greedy = pile.generate("The ", max_tokens=40, temperature=0, seed=1, stop_at_boundary=False)
+    assert greedy.bytes == pile.generate("The ", max_tokens=40, temperature=0, seed=99, stop_at_boundary=False).bytes
+    top1 = pile.generate("The ", max_tokens=40, top_k=1, seed=5, stop_at_boundary=False)
+    assert top1.bytes == greedy.bytes
+    # Each greedy token is the argmax of the mixture's prediction at that point.
+    context = b"The "
+    for token in greedy.tokens[:10]:
+        lp = pile.predict(context).logprobs
+        assert lp[token] >= lp.max() - 1e-6
+        context += bytes([token])
+
+
+def test_clamped_greedy_equals_greedy_under_that_persona_alone(pile):
+    poet = pile.persona("poet")
+    g = pile.generate("O ", max_tokens=60, temperature=0, clamp="poet")
+    assert np.all(g.weights[:, pile.index_of("poet")] == 1)
+    context = b"O "
+    for token in g.tokens:
+        lp = poet.next_logprobs(context)
+        assert lp[token] >= lp.max() - 1e-6
+        if token == simulacra.BOUNDARY:
+            break
+        context += bytes([token])
+    assert context == b"O " + g.bytes
+
+
+def test_clamped_sampling_only_uses_that_persona(pile):
+    # top_k=2 restricted to the persona's two most likely tokens at every step.
+    pirate = pile.persona("pirate")
+    g = pile.generate("Arr", max_tokens=40, top_k=2, seed=3, clamp=pile.index_of("pirate"), stop_at_boundary=False)
+    context = b"Arr"
+    for token in g.tokens:
+        assert token in np.argsort(-pirate.next_logprobs(context).astype(np.float64))[:3]
+        if token == simulacra.BOUNDARY:
+            context = b""  # a fresh document
+        else:
+            context += bytes([token])
+
+
+def test_persona_mode(pile):
+    g = pile.generate(max_tokens=200, seed=2, mode="persona", stop_at_boundary=False)
+    assert all(name in pile.personas for name in g.personas)
+    assert len(set(g.personas)) > 1
+    clamped = pile.generate(max_tokens=50, seed=2, mode="persona", clamp="doctor", stop_at_boundary=False)
+    assert set(clamped.personas) == {"doctor"}
+    excluded = pile.generate(max_tokens=200, seed=2, mode="persona", exclude=["doctor", "poet"], stop_at_boundary=False)
+    assert not {"doctor", "poet"} & set(excluded.personas)
+
+
+def test_sampler_settings_are_checked(pile):
+    with pytest.raises(ValueError, match="temperature"):
+        pile.generate(temperature=-1)
+    with pytest.raises(ValueError, match="temperature"):
+        pile.generate(temperature=float("nan"))
+    with pytest.raises(ValueError, match="top_p"):
+        pile.generate(top_p=0)
+    with pytest.raises(ValueError, match="min_p"):
+        pile.generate(min_p=2)
+    with pytest.raises(ValueError, match="top_k"):
+        pile.generate(top_k=-1)
+    with pytest.raises(ValueError, match="max_tokens"):
+        pile.generate(max_tokens=-1)
+    with pytest.raises(ValueError, match="mode"):
+        pile.generate(mode="chorus")
+    assert len(pile.generate(max_tokens=0)) == 0
+
+
+def test_truncations_change_the_output(pile):
+    base = dict(prompt="The ", max_tokens=100, seed=11, stop_at_boundary=False)
+    plain = pile.generate(**base).bytes
+    assert pile.generate(top_p=0.5, **base).bytes != plain
+    assert pile.generate(min_p=0.2, **base).bytes != plain
+
+
+def test_on_step_sees_every_token_and_can_stop(pile):
+    steps = []
+    g = pile.generate("Arr", max_tokens=30, seed=4, stop_at_boundary=False, on_step=steps.append)
+    assert [s.index for s in steps] == list(range(30))
+    assert [s.token for s in steps] == g.tokens.tolist()
+    np.testing.assert_allclose(np.stack([s.weights for s in steps]), g.weights)
+    assert all(s.persona is None for s in steps)
+
+    stopped = pile.generate("Arr", max_tokens=30, seed=4, stop_at_boundary=False, on_step=lambda s: s.index < 4)
+    assert len(stopped) == 5 and stopped.tokens.tolist() == g.tokens[:5].tolist()
+    spoken = []
+    pile.generate(max_tokens=5, mode="persona", stop_at_boundary=False, on_step=lambda s: spoken.append(s.persona))
+    assert all(name in pile.personas for name in spoken)
+
+
+def test_on_step_exceptions_propagate(pile):
+    def boom(step):
+        if step.index == 3:
+            raise RuntimeError("boom at 3")
+
+    with pytest.raises(RuntimeError, match="boom at 3"):
+        pile.generate(max_tokens=10, stop_at_boundary=False, on_step=boom)
+    with pytest.raises(KeyboardInterrupt):
+        pile.generate(max_tokens=10, on_step=lambda step: (_ for _ in ()).throw(KeyboardInterrupt))
+    with pytest.raises(TypeError, match="on_step"):
+        pile.generate(on_step=3)
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="needs POSIX signals")
+def test_ctrl_c_stops_a_long_generation(pile):
+    # No callback: the binding itself checks for signals every few hundred tokens.
+    timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT))
+    start = time.monotonic()
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            pile.generate(max_tokens=300_000, stop_at_boundary=False)
+    finally:
+        timer.cancel()
+    assert time.monotonic() - start < 10
