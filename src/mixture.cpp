@@ -222,27 +222,28 @@ void Mixture::set_prior(Eigen::VectorXd prior) {
   prior_ = std::abs(sum - 1.0) <= 8.0 * size() * std::numeric_limits<double>::epsilon() ? prior : prior / sum;
 }
 
-void Mixture::set_config(MixtureConfig c) {
+void Mixture::check(const MixtureConfig& c, int K) {
   SIMULACRA_CHECK(std::isfinite(c.beta) && c.beta > 0.0, InvalidArgument, "beta must be positive and finite, got {}",
                   c.beta);
   SIMULACRA_CHECK(std::isfinite(c.alpha) && c.alpha >= 0.0 && c.alpha <= 1.0, InvalidArgument,
                   "alpha must be in [0, 1], got {}", c.alpha);
   SIMULACRA_CHECK(std::isfinite(c.gamma) && c.gamma >= 0.0 && c.gamma <= 1.0, InvalidArgument,
                   "gamma must be in [0, 1], got {}", c.gamma);
-  if (c.switching == Switching::kTransition) {
-    const int K = size();
-    SIMULACRA_CHECK(c.transition.rows() == K && c.transition.cols() == K, InvalidArgument,
-                    "transition matrix is {}x{}, expected {}x{}", c.transition.rows(), c.transition.cols(), K, K);
-    for (int i = 0; i < K; ++i) {
-      for (int j = 0; j < K; ++j)
-        SIMULACRA_CHECK(std::isfinite(c.transition(i, j)) && c.transition(i, j) >= 0.0, InvalidArgument,
-                        "transition matrix entry ({}, {}) is {}, must be a probability", i, j, c.transition(i, j));
-      SIMULACRA_CHECK(std::abs(c.transition.row(i).sum() - 1.0) <= 1e-9, InvalidArgument,
-                      "transition matrix row {} sums to {}, must sum to 1", i, c.transition.row(i).sum());
-    }
-  } else {
-    c.transition.resize(0, 0);
+  if (c.switching != Switching::kTransition) return;
+  SIMULACRA_CHECK(c.transition.rows() == K && c.transition.cols() == K, InvalidArgument,
+                  "transition matrix is {}x{}, expected {}x{}", c.transition.rows(), c.transition.cols(), K, K);
+  for (int i = 0; i < K; ++i) {
+    for (int j = 0; j < K; ++j)
+      SIMULACRA_CHECK(std::isfinite(c.transition(i, j)) && c.transition(i, j) >= 0.0, InvalidArgument,
+                      "transition matrix entry ({}, {}) is {}, must be a probability", i, j, c.transition(i, j));
+    SIMULACRA_CHECK(std::abs(c.transition.row(i).sum() - 1.0) <= 1e-9, InvalidArgument,
+                    "transition matrix row {} sums to {}, must sum to 1", i, c.transition.row(i).sum());
   }
+}
+
+void Mixture::set_config(MixtureConfig c) {
+  check(c, size());
+  if (c.switching != Switching::kTransition) c.transition.resize(0, 0);
   config_ = std::move(c);
 }
 

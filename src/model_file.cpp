@@ -184,8 +184,10 @@ Mixture load(const std::string& path) {
           a.data(), K, K);
     }
     return Mixture(std::move(models), std::move(names), Eigen::Map<const Eigen::VectorXd>(prior.data(), K), mc);
-  } catch (const FileError&) {
-    throw;
+  } catch (const FileError& e) {
+    const std::string what = e.what();
+    if (what.find(path) != std::string::npos) throw;
+    throw FileError(fmt::format("{}: {}", path, what));
   } catch (const std::exception& e) {  // bad JSON fields, bad values: the file is damaged
     throw FileError(fmt::format("{}: damaged model file: {}", path, e.what()));
   }

@@ -96,7 +96,7 @@ Generation generate(const Mixture& mixture, const std::string& prompt, const Gen
   for (unsigned char byte : prompt) state.step(Token(byte));
   const int K = mixture.size();
   Generation out;
-  out.log_weights.resize(config.max_tokens, K);
+  std::vector<double> weights;  // (T * K) rows of log weights, grown as tokens come
   GenerationStep step;
   for (int i = 0; i < config.max_tokens; ++i) {
     Prediction pred = state.predict();
@@ -118,7 +118,7 @@ Generation generate(const Mixture& mixture, const std::string& prompt, const Gen
     } else {
       step.token = sampler.sample(pred.logprobs);
     }
-    out.log_weights.row(i) = pred.log_weights.transpose();
+    weights.insert(weights.end(), pred.log_weights.data(), pred.log_weights.data() + K);
     out.tokens.push_back(step.token);
     out.personas.push_back(step.persona);
     if (step.token != kBoundary) out.text.push_back(char(step.token));
@@ -126,7 +126,8 @@ Generation generate(const Mixture& mixture, const std::string& prompt, const Gen
     const bool go_on = config.on_step ? config.on_step(step) : true;
     if (!go_on || (config.stop_at_boundary && step.token == kBoundary)) break;
   }
-  out.log_weights.conservativeResize(Eigen::Index(out.tokens.size()), K);
+  out.log_weights = Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
+      weights.data(), Eigen::Index(out.tokens.size()), K);
   return out;
 }
 

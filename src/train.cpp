@@ -39,6 +39,7 @@ Mixture train(const Corpus& corpus, const TrainConfig& config, TrainReport* repo
                     "train: alpha_grid value {} is outside [0, 1]", a);
 
   const std::vector<std::string> names = corpus.personas();
+  Mixture::check(config.mixture, int(names.size()));
   Eigen::VectorXd prior(Eigen::Index(names.size()));
   for (std::size_t k = 0; k < names.size(); ++k) prior[Eigen::Index(k)] = double(corpus.texts_of(names[k]).size());
 

@@ -177,6 +177,8 @@ class Mixture {
   // negative beta, alpha or gamma outside [0, 1], or a transition matrix that
   // is not K x K, non-negative, with rows summing to 1 (within 1e-9).
   void set_config(MixtureConfig config);
+  // The checks of set_config for a mixture of K personas, without one.
+  static void check(const MixtureConfig& config, int K);
   void set_prior(Eigen::VectorXd prior);
   // Checks a steering request against this mixture (indices, bias size).
   void check(const Steering& steering) const;
