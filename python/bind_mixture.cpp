@@ -533,6 +533,29 @@ Mixture.begin(); keeps its mixture alive.
           "-score / (bytes * ln 2): bits per byte of a document, the end boundary's cost included. ValueError for "
           "an empty text.")
       .def(
+          "perplexity",
+          [](const Mixture& mix, const Text& text, py::handle clamp, py::handle exclude, py::handle prior_bias) {
+            const Steering s = make_steering(mix, clamp, exclude, prior_bias);
+            py::gil_scoped_release release;
+            return mix.perplexity(text.bytes, s);
+          },
+          py::arg("text"), py::arg("clamp") = py::none(), py::arg("exclude") = py::none(),
+          py::arg("prior_bias") = py::none(),
+          "exp(-score / (bytes + 1)): per-token perplexity of a document, the end boundary counted as a token.")
+      .def(
+          "persona_perplexity",
+          [](const Mixture& mix, const Text& text) {
+            Eigen::VectorXd ppl;
+            {
+              py::gil_scoped_release release;
+              ppl = mix.persona_perplexity(text.bytes);
+            }
+            py::dict out;
+            for (int k = 0; k < mix.size(); ++k) out[name_str(mix.names()[std::size_t(k)])] = ppl[k];
+            return out;
+          },
+          py::arg("text"), "Per-token perplexity of the document under each persona alone: {name: perplexity}.")
+      .def(
           "persona_bits_per_byte",
           [](const Mixture& mix, const Text& text) {
             Eigen::VectorXd bits;

@@ -310,6 +310,15 @@ Eigen::VectorXd Mixture::persona_bits_per_byte(const std::string& text) const {
   return -lp.colwise().sum().transpose() / (double(text.size()) * std::log(2.0));
 }
 
+double Mixture::perplexity(const std::string& text, const Steering& steering) const {
+  return std::exp(-score(text, steering) / double(text.size() + 1));
+}
+
+Eigen::VectorXd Mixture::persona_perplexity(const std::string& text) const {
+  const Eigen::MatrixXd lp = persona_logprobs(encode_document(text));
+  return (-lp.colwise().sum().transpose() / double(text.size() + 1)).array().exp();
+}
+
 Eigen::VectorXd Mixture::attribute(const std::string& text) const {
   const Eigen::MatrixXd lp = persona_logprobs(encode_document(text));
   Eigen::VectorXd post = prior_.array().log().matrix() + lp.colwise().sum().transpose();

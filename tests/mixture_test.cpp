@@ -867,4 +867,18 @@ TEST(MixtureScoreTest, BitsPerByteAndScoresAgree) {
   EXPECT_GE(bpb, pbpb.minCoeff() - 1e-12);
 }
 
+TEST(MixtureScoreTest, PerplexityIsPerTokenWithTheEndBoundary) {
+  const std::string text = paragraphs(persona_file("pirate"))[1];
+  const Mixture mix(file_personas(), kFileNames, Eigen::Vector4d(0.1, 0.2, 0.3, 0.4), fixed_share(0.02));
+  const double tokens = double(text.size() + 1);
+  EXPECT_NEAR(mix.perplexity(text), std::exp(-mix.score(text) / tokens), 1e-9 * mix.perplexity(text));
+  const Eigen::VectorXd ppl = mix.persona_perplexity(text);
+  for (int k = 0; k < 4; ++k) {
+    const double own = file_ngrams()[std::size_t(k)]->score_document(text);
+    EXPECT_NEAR(ppl[k], std::exp(-own / tokens), 1e-9 * ppl[k]) << "persona " << k;
+  }
+  // An empty document is one token: the end boundary.
+  EXPECT_NEAR(mix.perplexity(""), std::exp(-mix.score("")), 1e-12);
+}
+
 }  // namespace

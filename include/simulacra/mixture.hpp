@@ -200,6 +200,11 @@ class Mixture {
   double bits_per_byte(const std::string& text, const Steering& steering = {}) const;
   // Bits per byte of the document under each persona alone (K).
   Eigen::VectorXd persona_bits_per_byte(const std::string& text) const;
+  // exp(-score / (bytes + 1)): per-token perplexity of a document, the end
+  // boundary counted as a token (as SRILM counts </s>). Defined for empty text.
+  double perplexity(const std::string& text, const Steering& steering = {}) const;
+  // Per-token perplexity of the document under each persona alone (K).
+  Eigen::VectorXd persona_perplexity(const std::string& text) const;
 
   // Which mask wrote this document? (K) natural-log posterior over personas
   // given the whole document (bytes + end boundary), as if one persona wrote

@@ -452,6 +452,16 @@ class Mixture:
         prior_bias: Optional[_PriorBias] = None,
     ) -> float:
         """-score / (bytes * ln 2), the end boundary's cost included. ValueError for an empty text."""
+    def perplexity(
+        self,
+        text: _Text,
+        clamp: Optional[_PersonaKey] = None,
+        exclude: Optional[_PersonaKeys] = None,
+        prior_bias: Optional[_PriorBias] = None,
+    ) -> float:
+        """exp(-score / (bytes + 1)): per-token perplexity of a document, the end boundary counted as a token."""
+    def persona_perplexity(self, text: _Text) -> dict[str, float]:
+        """Per-token perplexity of the document under each persona alone: {name: perplexity}."""
     def persona_bits_per_byte(self, text: _Text) -> dict[str, float]:
         """Bits per byte of the document under each persona alone: {name: bits}."""
     def attribute(self, text: _Text) -> dict[str, float]:

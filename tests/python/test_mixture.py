@@ -253,6 +253,15 @@ def test_properties(plain, personas):
 # ---------------------------------------------------------------- scores, attribution, prediction, state
 
 
+def test_perplexity_is_per_token_with_the_end_boundary(pile):
+    tokens = len(TEXT.encode()) + 1 if isinstance(TEXT, str) else len(TEXT) + 1
+    assert pile.perplexity(TEXT) == pytest.approx(np.exp(-pile.score(TEXT) / tokens), rel=1e-12)
+    per = pile.persona_perplexity(TEXT)
+    for name in pile.personas:
+        own = pile.persona(name).score(TEXT)
+        assert per[name] == pytest.approx(np.exp(-own / tokens), rel=1e-9)
+
+
 def test_bits_per_byte(pile):
     assert pile.bits_per_byte(TEXT) == pytest.approx(-pile.score(TEXT) / (len(TEXT) * np.log(2)), rel=1e-12)
     bits = pile.persona_bits_per_byte(TEXT)
