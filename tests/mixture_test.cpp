@@ -699,9 +699,14 @@ TEST(MixtureSteeringTest, BadSteeringThrows) {
   exclude_all.exclude = {0, 1, 2};
   clamp_excluded.clamp = 1;
   clamp_excluded.exclude = {1};
-  bias_short.prior_bias = Eigen::Vector2d(0.0, 1.0);
-  bias_long.prior_bias = Eigen::Vector4d(0.0, 1.0, 2.0, 3.0);
-  bias_nan.prior_bias = Eigen::Vector3d(0.0, NAN, 1.0);
+  // Dynamic vectors filled with <<: GCC 12's -Warray-bounds misfires on
+  // fixed-size Eigen vectors converted under -march=native.
+  bias_short.prior_bias.resize(2);
+  bias_short.prior_bias << 0.0, 1.0;
+  bias_long.prior_bias.resize(4);
+  bias_long.prior_bias << 0.0, 1.0, 2.0, 3.0;
+  bias_nan.prior_bias.resize(3);
+  bias_nan.prior_bias << 0.0, NAN, 1.0;
   for (const Steering* s : {&clamp_high, &clamp_low, &exclude_bad}) {
     EXPECT_THROW(mix.trace(tokens, *s), simulacra::OutOfRange);
     EXPECT_THROW(mix.begin(*s), simulacra::OutOfRange);
