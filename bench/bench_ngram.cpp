@@ -62,7 +62,7 @@ struct HashModel {
       table[key] = {node.disc, node.gamma};
       if (n == order) return;
       const auto& next = lm.levels()[std::size_t(n) + 1];
-      for (std::uint32_t c = node.child_begin; c < node.child_end; ++c) walk(n + 1, c, key + sym(next.token[c]));
+      for (std::uint32_t c = node.child_begin; c < node.child_end; ++c) walk(n + 1, c, key + sym(next.node[c].token));
     };
     walk(0, 0, "");
   }

@@ -26,16 +26,18 @@ void put_ngram(TensorFile& file, std::size_t k, const NGramPersona& lm) {
   for (std::size_t n = 0; n <= std::size_t(N); ++n) {
     const NGramPersona::Level& L = lm.levels()[n];
     const auto size = std::int64_t(L.node.size());
+    std::vector<std::uint16_t> token(L.node.size());
     std::vector<double> disc(L.node.size()), gamma(L.node.size());
     std::vector<std::uint32_t> child_begin(L.node.size() + 1, 0);
     for (std::size_t i = 0; i < L.node.size(); ++i) {
+      token[i] = L.node[i].token;
       disc[i] = L.node[i].disc;
       gamma[i] = L.node[i].gamma;
       child_begin[i] = L.node[i].child_begin;
       child_begin[i + 1] = L.node[i].child_end;
     }
     if (n > 0) {
-      file.put(level_key(k, n, "token"), {size}, L.token.data());
+      file.put(level_key(k, n, "token"), {size}, token.data());
       file.put(level_key(k, n, "disc"), {size}, disc.data());
     }
     if (n < std::size_t(N)) {
@@ -68,14 +70,16 @@ std::shared_ptr<const Persona> get_ngram(const TensorFile& file, std::size_t k, 
     NGramPersona::Level& L = levels[n];
     std::int64_t size = 1;
     if (n > 0) {
-      L.token = get_vector<std::uint16_t>(file, level_key(k, n, "token"), -1, path);
-      size = std::int64_t(L.token.size());
+      const auto token = get_vector<std::uint16_t>(file, level_key(k, n, "token"), -1, path);
+      size = std::int64_t(token.size());
+      const auto disc = get_vector<double>(file, level_key(k, n, "disc"), size, path);
+      L.node.resize(token.size());
+      for (std::size_t i = 0; i < L.node.size(); ++i) {
+        L.node[i].token = token[i];
+        L.node[i].disc = disc[i];
+      }
     }
     L.node.resize(std::size_t(size));
-    if (n > 0) {
-      const auto disc = get_vector<double>(file, level_key(k, n, "disc"), size, path);
-      for (std::size_t i = 0; i < L.node.size(); ++i) L.node[i].disc = disc[i];
-    }
     if (n < std::size_t(order)) {
       const auto gamma = get_vector<double>(file, level_key(k, n, "gamma"), size, path);
       const auto cb = get_vector<std::uint32_t>(file, level_key(k, n, "child_begin"), size + 1, path);

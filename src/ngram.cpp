@@ -46,14 +46,14 @@ void interpolate(int n, const Discounts& d, const std::vector<std::uint32_t>& ad
     const std::uint32_t b = ctx.child_begin, e = ctx.child_end;
     double total = 0.0, mass = 0.0;
     for (std::uint32_t i = b; i < e; ++i) {
-      if (n == 0 && child.token[i] == NGramPersona::kStart) continue;  // never predicted
+      if (n == 0 && child.node[i].token == NGramPersona::kStart) continue;  // never predicted
       total += adjusted[i];
       mass += discount_of(d, adjusted[i]);
     }
     if (total == 0.0) continue;  // unseen context: pass through
     ctx.gamma = mass / total;
     for (std::uint32_t i = b; i < e; ++i) {
-      if (n == 0 && child.token[i] == NGramPersona::kStart) continue;
+      if (n == 0 && child.node[i].token == NGramPersona::kStart) continue;
       child.node[i].disc = std::max(double(adjusted[i]) - discount_of(d, adjusted[i]), 0.0) / total;
     }
   }
@@ -116,8 +116,8 @@ NGramPersona NGramPersona::fit(const std::vector<std::string>& documents, int or
   std::vector<Level> levels(N + 1);
   std::vector<std::vector<std::uint32_t>> raw(N + 1), parent_of(N + 1), creator(N + 1);
   std::vector<std::vector<std::uint32_t>> node_at(N);  // node_at[n][p]: level-n node of the window at p, n < N
-  levels[1].token.resize(kVocab + 1);
-  for (std::uint16_t t = 0; t <= kVocab; ++t) levels[1].token[t] = t;
+  levels[1].node.resize(kVocab + 1);
+  for (std::uint16_t t = 0; t <= kVocab; ++t) levels[1].node[t].token = t;
   raw[1].assign(kVocab + 1, 0);
   for (std::size_t n = 1; n < N; ++n) node_at[n].assign(r.size(), kNone);
   std::vector<std::uint32_t> cur(N + 1, 0);
@@ -132,8 +132,8 @@ NGramPersona NGramPersona::fit(const std::vector<std::string>& documents, int or
         if (n == 1) {
           cur[1] = tok;
         } else {
-          cur[n] = std::uint32_t(levels[n].token.size());
-          levels[n].token.push_back(tok);
+          cur[n] = std::uint32_t(levels[n].node.size());
+          levels[n].node.emplace_back().token = tok;
           raw[n].push_back(0);
           parent_of[n].push_back(cur[n - 1]);
           creator[n].push_back(p);
@@ -150,9 +150,8 @@ NGramPersona NGramPersona::fit(const std::vector<std::string>& documents, int or
   levels[0].node.resize(1);
   levels[0].node[0].child_end = kVocab + 1;
   for (std::size_t n = 1; n <= N; ++n) {
-    levels[n].node.resize(levels[n].token.size());
     if (n == N) break;
-    std::vector<std::uint32_t> cb(levels[n].token.size() + 1, 0);
+    std::vector<std::uint32_t> cb(levels[n].node.size() + 1, 0);
     for (std::uint32_t par : parent_of[n + 1]) ++cb[par + 1];
     for (std::size_t i = 1; i < cb.size(); ++i) cb[i] += cb[i - 1];
     for (std::size_t i = 0; i < levels[n].node.size(); ++i) {
@@ -171,7 +170,7 @@ NGramPersona NGramPersona::fit(const std::vector<std::string>& documents, int or
     for (std::size_t i = first_start; i < raw[n].size(); ++i) adjusted[n][i] = raw[n][i];
     for (std::uint32_t p : creator[n + 1]) ++adjusted[n][node_at[n][p + 1]];
     first_start = first_start < levels[n].node.size() ? levels[n].node[first_start].child_begin
-                                                       : std::uint32_t(levels[n + 1].token.size());
+                                                       : std::uint32_t(levels[n + 1].node.size());
   }
   std::vector<std::vector<std::uint32_t>>().swap(node_at);
   std::vector<std::vector<std::uint32_t>>().swap(creator);
@@ -209,17 +208,15 @@ NGramPersona NGramPersona::from_levels(int order, std::vector<Level> levels, std
   for (int n = 0; n <= order; ++n) {
     const Level& L = levels[std::size_t(n)];
     const std::size_t size = L.node.size();
-    SIMULACRA_CHECK(n == 0 || L.token.size() == size, FileError, "n-gram model: level {} has {} tokens but {} nodes",
-                    n, L.token.size(), size);
     SIMULACRA_CHECK(n != 1 || size == kVocab + 1, FileError, "n-gram model: level 1 has {} entries, expected {}", size,
                     kVocab + 1);
-    const std::size_t next = n < order ? levels[std::size_t(n) + 1].token.size() : 0;
+    const std::size_t next = n < order ? levels[std::size_t(n) + 1].node.size() : 0;
     std::uint32_t expected_begin = 0;
     for (std::size_t i = 0; i < size; ++i) {
       const Node& x = L.node[i];
       if (n > 0)
-        SIMULACRA_CHECK(L.token[i] < kVocab || (n == 1 && L.token[i] == kStart), FileError,
-                        "n-gram model: level {} entry {} has token {}", n, i, L.token[i]);
+        SIMULACRA_CHECK(x.token < kVocab || (n == 1 && x.token == kStart), FileError,
+                        "n-gram model: level {} entry {} has token {}", n, i, x.token);
       SIMULACRA_CHECK(std::isfinite(x.disc) && x.disc >= 0.0 && x.disc <= 1.0, FileError,
                       "n-gram model: level {} entry {} has probability term {}", n, i, x.disc);
       SIMULACRA_CHECK(std::isfinite(x.gamma) && x.gamma >= 0.0 && x.gamma <= 1.0, FileError,
@@ -229,9 +226,9 @@ NGramPersona NGramPersona::from_levels(int order, std::vector<Level> levels, std
                       n, i, x.child_begin, x.child_end, expected_begin, next);
       expected_begin = x.child_end;
       if (n < order) {
-        const std::uint16_t* tok = levels[std::size_t(n) + 1].token.data();
+        const Node* kids = levels[std::size_t(n) + 1].node.data();
         for (std::uint32_t c = x.child_begin + 1; c < x.child_end; ++c)
-          SIMULACRA_CHECK(tok[c - 1] < tok[c], FileError, "n-gram model: level {} children unsorted at {}", n + 1, c);
+          SIMULACRA_CHECK(kids[c - 1].token < kids[c].token, FileError, "n-gram model: level {} children unsorted at {}", n + 1, c);
       }
     }
     SIMULACRA_CHECK(expected_begin == next, FileError, "n-gram model: level {} children do not cover level {}", n,
@@ -256,12 +253,12 @@ void NGramPersona::index_children() {
   const Level& l2 = levels_[2];
   for (std::size_t c = 0; c < l1.node.size(); ++c)
     for (std::uint32_t i = l1.node[c].child_begin; i < l1.node[c].child_end; ++i)
-      child2_[c * kVocab + l2.token[i]] = i;
+      child2_[c * kVocab + l2.node[i].token] = i;
 }
 
 std::size_t NGramPersona::memory_bytes() const {
   std::size_t bytes = child2_.size() * sizeof(std::uint32_t);
-  for (const Level& L : levels_) bytes += L.token.size() * sizeof(std::uint16_t) + L.node.size() * sizeof(Node);
+  for (const Level& L : levels_) bytes += L.node.size() * sizeof(Node);
   return bytes;
 }
 
@@ -275,7 +272,7 @@ void NGramPersona::next_probs(const std::uint32_t* ctx, Eigen::Ref<Eigen::Vector
   for (int n = top; n >= 1; --n) {
     const Node& c = levels_[n].node[ctx[n]];
     const Level& child = levels_[n + 1];
-    for (std::uint32_t i = c.child_begin; i < c.child_end; ++i) out[child.token[i]] += g * child.node[i].disc;
+    for (std::uint32_t i = c.child_begin; i < c.child_end; ++i) out[child.node[i].token] += g * child.node[i].disc;
     g *= c.gamma;
   }
   const Node* unigrams = levels_[1].node.data();

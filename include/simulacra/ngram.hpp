@@ -27,8 +27,9 @@
 // maximum. All probabilities are natural-log at the API.
 //
 // Storage: a trie of sorted arrays, one level per order, children of a
-// context contiguous; 26 bytes per stored n-gram (a 2-byte token array for the
-// search, and a 24-byte node: discounted term, backoff weight, child range). Scoring walks at most N levels per token and
+// context contiguous; 32 bytes per stored n-gram (token, discounted term,
+// backoff weight, child range: one node, so that finding a continuation and
+// reading its numbers touch the same cache line). Scoring walks at most N levels per token and
 // the next state is a by-product of the walk; the full next-token
 // distribution costs kVocab + (number of stored continuations of the context).
 //
@@ -70,11 +71,11 @@ class NGramPersona final : public Persona {
     double gamma = 1.0;            // backoff weight as a context (1 at the top order: unused)
     std::uint32_t child_begin = 0; // children [child_begin, child_end) at the next level
     std::uint32_t child_end = 0;
+    std::uint16_t token = 0;       // last token of the n-gram (0..256; 257 = start boundary at level 1)
   };
   // One trie level: the n-grams of one order, sorted by (parent, token).
   struct Level {
-    std::vector<std::uint16_t> token;  // last token of each n-gram (0..256; 257 = start boundary at level 1)
-    std::vector<Node> node;            // same length as token
+    std::vector<Node> node;  // level 0: the root context alone
   };
 
   // Internal id of the start-of-document boundary in the trie (context only).
@@ -103,11 +104,11 @@ class NGramPersona final : public Persona {
   // of kVocab + 1 entries at order 1), and in total.
   std::size_t num_ngrams(int n) const {
     SIMULACRA_CHECK(n >= 1 && n <= order_, OutOfRange, "num_ngrams: order {} is outside 1..{}", n, order_);
-    return levels_[n].token.size();
+    return levels_[n].node.size();
   }
   std::size_t num_ngrams() const {
     std::size_t total = 0;
-    for (int n = 1; n <= order_; ++n) total += levels_[n].token.size();
+    for (int n = 1; n <= order_; ++n) total += levels_[n].node.size();
     return total;
   }
   // Bytes held by the trie arrays.
@@ -156,7 +157,7 @@ class NGramPersona final : public Persona {
       const std::uint32_t child =
           n == 0   ? static_cast<std::uint32_t>(w)
           : n == 1 ? child2_[std::size_t(ctx[1]) * kVocab + std::size_t(w)]
-                   : find(levels_[n + 1].token.data(), c.child_begin, c.child_end, w);
+                   : find(levels_[n + 1].node.data(), c.child_begin, c.child_end, w);
       if (child == kNone) continue;
       found = n + 1;
       if (n + 1 < order_)
@@ -202,19 +203,19 @@ class NGramPersona final : public Persona {
   };
 
  private:
-  // Index of token w among the sorted tokens[b, e), or kNone.
-  static std::uint32_t find(const std::uint16_t* tokens, std::uint32_t b, std::uint32_t e, Token w) {
+  // Index of the node with token w among the sorted nodes[b, e), or kNone.
+  static std::uint32_t find(const Node* nodes, std::uint32_t b, std::uint32_t e, Token w) {
     const auto key = static_cast<std::uint16_t>(w);
     while (e - b > 8) {
       const std::uint32_t mid = b + (e - b) / 2;
-      if (tokens[mid] < key)
+      if (nodes[mid].token < key)
         b = mid + 1;
       else
         e = mid + 1;
-      if (tokens[mid] == key) return mid;
+      if (nodes[mid].token == key) return mid;
     }
     for (; b < e; ++b)
-      if (tokens[b] == key) return b;
+      if (nodes[b].token == key) return b;
     return kNone;
   }
 
