@@ -188,12 +188,7 @@ NGramPersona NGramPersona::fit(const std::vector<std::string>& documents, int or
   }
   for (std::size_t n = 0; n < N; ++n) interpolate(int(n), discounts[n], adjusted[n + 1], levels[n], levels[n + 1]);
 
-  NGramPersona lm;
-  lm.order_ = order;
-  lm.levels_ = std::move(levels);
-  lm.discounts_ = std::move(discounts);
-  lm.index_children();
-  return lm;
+  return NGramPersona(order, std::move(levels), std::move(discounts));
 }
 
 NGramPersona NGramPersona::from_levels(int order, std::vector<Level> levels, std::vector<Discounts> discounts) {
@@ -237,12 +232,12 @@ NGramPersona NGramPersona::from_levels(int order, std::vector<Level> levels, std
   for (const Discounts& d : discounts)
     SIMULACRA_CHECK(d.d1 >= 0 && d.d1 <= 1 && d.d2 >= 0 && d.d2 <= 2 && d.d3 >= 0 && d.d3 <= 3, FileError,
                     "n-gram model: discounts ({}, {}, {}) outside [0, k]", d.d1, d.d2, d.d3);
-  NGramPersona lm;
-  lm.order_ = order;
-  lm.levels_ = std::move(levels);
-  lm.discounts_ = std::move(discounts);
-  lm.index_children();
-  return lm;
+  return NGramPersona(order, std::move(levels), std::move(discounts));
+}
+
+NGramPersona::NGramPersona(int order, std::vector<Level> levels, std::vector<Discounts> discounts)
+    : order_(order), levels_(std::move(levels)), discounts_(std::move(discounts)) {
+  index_children();
 }
 
 void NGramPersona::index_children() {

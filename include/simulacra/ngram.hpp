@@ -92,6 +92,9 @@ class NGramPersona final : public Persona {
   // the arrays' consistency and throws FileError naming what is inconsistent.
   static NGramPersona from_levels(int order, std::vector<Level> levels, std::vector<Discounts> discounts);
 
+  // An empty model (order 0): assign a fitted or loaded one before use.
+  NGramPersona() = default;
+
   int order() const { return order_; }
   // levels()[n] holds the n-grams of order n (levels()[0] is the root context).
   const std::vector<Level>& levels() const { return levels_; }
@@ -187,6 +190,7 @@ class NGramPersona final : public Persona {
   class Cursor {
    public:
     explicit Cursor(const NGramPersona& lm) : lm_(&lm), cur_(std::size_t(lm.order())), next_(cur_.size()) {
+      SIMULACRA_CHECK(lm.order() >= 1, InvalidArgument, "NGramPersona: the model is empty (fit or load one first)");
       lm.start_context(cur_.data());
     }
     // log p(w | context), then w joins the context. w must be in 0..kVocab-1.
@@ -225,6 +229,7 @@ class NGramPersona final : public Persona {
   // Derived: level-2 child of (level-1 context c, token w) at [c * kVocab + w],
   // or kNone: the widest fan-out gets a direct table instead of a search.
   std::vector<std::uint32_t> child2_;
+  NGramPersona(int order, std::vector<Level> levels, std::vector<Discounts> discounts);
   void index_children();
 };
 
