@@ -150,6 +150,10 @@ class NGramPersona final : public Persona {
   double step(const std::uint32_t* ctx, Token w, std::uint32_t* next) const {
     assert(w >= 0 && w < kVocab);
     assert(next + order_ <= ctx || ctx + order_ <= next);
+    // The continuations of every context are independent cache misses: ask
+    // for all of them before the searches, so that they overlap.
+    for (int n = 2; n < order_ && ctx[n] != kNone; ++n)
+      __builtin_prefetch(&levels_[n + 1].node[levels_[n].node[ctx[n]].child_begin]);
     int top = 0;    // contexts ctx[0..top) exist
     int found = 0;  // w was found after contexts ctx[0..found)
     std::uint32_t last = kNone;  // the top-order n-gram, if found (it has no slot in next)
