@@ -122,7 +122,14 @@ NGramPersona NGramPersona::fit(const std::vector<std::string>& documents, int or
   for (std::size_t n = 1; n < N; ++n) node_at[n].assign(r.size(), kNone);
   std::vector<std::uint32_t> cur(N + 1, 0);
   std::uint32_t prev = kNone;
-  for (std::uint32_t p : sorted) {
+  constexpr std::size_t kAhead = 16;  // positions come in random order: fetch their windows early
+  for (std::size_t i = 0; i < sorted.size(); ++i) {
+    const std::uint32_t p = sorted[i];
+    if (i + kAhead < sorted.size()) {
+      const std::uint32_t q = sorted[i + kAhead];
+      __builtin_prefetch(&r[q]);
+      for (std::size_t n = 1; n < N; ++n) __builtin_prefetch(&node_at[n][q], 1);
+    }
     std::size_t lcp = 0;
     if (prev != kNone)
       while (lcp < N && r[p + lcp] != 0 && r[p + lcp] == r[prev + lcp]) ++lcp;
