@@ -504,7 +504,7 @@ Mixture.begin(); keeps its mixture alive.
             r.names = mix.names();
             {
               py::gil_scoped_release release;
-              r.trace = mix.trace(r.tokens, s);
+              r.trace = mix.trace(r.tokens, s, [](double) { check_signals_nogil(); });  // Ctrl-C stops it
             }
             return r;
           },

@@ -266,12 +266,18 @@ Eigen::MatrixXd Mixture::persona_logprobs(const std::vector<Token>& tokens) cons
   return lp;
 }
 
-Trace Mixture::trace(const std::vector<Token>& tokens, const Steering& steering) const {
+Trace Mixture::trace(const std::vector<Token>& tokens, const Steering& steering,
+                     const std::function<void(double)>& on_progress) const {
   const int K = size();
   const Eigen::Index T = Eigen::Index(tokens.size());
+  Posterior post(*this, steering);  // checks the steering before any work
   Trace tr;
-  tr.persona_logprobs = persona_logprobs(tokens);  // (T, K), column k from persona k's fast path
-  Posterior post(*this, steering);
+  // (T, K): column k from persona k's fast path; the filter counts as one more persona's worth.
+  tr.persona_logprobs.resize(T, K);
+  for (int k = 0; k < K; ++k) {
+    personas_[std::size_t(k)]->score(tokens.data(), tokens.size(), tr.persona_logprobs.col(k).data());
+    if (on_progress) on_progress(double(k + 1) / double(K + 1));
+  }
   tr.log_weights.resize(T, K);
   tr.logprobs.resize(T);
   tr.entropy.resize(T);
@@ -291,7 +297,9 @@ Trace Mixture::trace(const std::vector<Token>& tokens, const Steering& steering)
     tr.entropy[t] = h;
     tr.dominant[std::size_t(t)] = best;
     tr.logprobs[t] = post.update(lp.data());
+    if (on_progress && (t + 1) % 65536 == 0) on_progress((double(K) + double(t + 1) / double(T)) / double(K + 1));
   }
+  if (on_progress) on_progress(1.0);
   return tr;
 }
 

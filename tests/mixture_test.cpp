@@ -872,6 +872,25 @@ TEST(MixtureScoreTest, BitsPerByteAndScoresAgree) {
   EXPECT_GE(bpb, pbpb.minCoeff() - 1e-12);
 }
 
+TEST(MixtureTraceTest, ProgressRisesToOneAndCanCancel) {
+  const Mixture mix(file_personas(), kFileNames, Eigen::Vector4d(1, 1, 1, 1), fixed_share(0.01));
+  std::vector<simulacra::Token> tokens;
+  const auto doc = simulacra::encode_document(paragraphs(persona_file("poet"))[0]);
+  while (tokens.size() < 200000) tokens.insert(tokens.end(), doc.begin(), doc.end());
+  std::vector<double> seen;
+  const Trace tr = mix.trace(tokens, {}, [&](double f) { seen.push_back(f); });
+  ASSERT_GE(seen.size(), 4u + 200000u / 65536u);  // one per persona, one per 65536 tokens, one at the end
+  for (std::size_t i = 1; i < seen.size(); ++i) EXPECT_GT(seen[i], seen[i - 1]);
+  EXPECT_EQ(seen.back(), 1.0);
+  const Trace plain = mix.trace(tokens);
+  EXPECT_EQ(tr.logprobs, plain.logprobs);  // watching changes nothing
+  struct Stop {};
+  EXPECT_THROW(mix.trace(tokens, {}, [](double f) {
+    if (f > 0.3) throw Stop{};
+  }),
+               Stop);
+}
+
 TEST(MixtureScoreTest, PerplexityIsPerTokenWithTheEndBoundary) {
   const std::string text = paragraphs(persona_file("pirate"))[1];
   const Mixture mix(file_personas(), kFileNames, Eigen::Vector4d(0.1, 0.2, 0.3, 0.4), fixed_share(0.02));

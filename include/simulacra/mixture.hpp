@@ -33,6 +33,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -188,8 +189,11 @@ class Mixture {
 
   // The trace of `tokens` read from a document start. Each persona scores
   // the whole sequence through its fast path, then the filter runs over the
-  // (T, K) log-probabilities.
-  Trace trace(const std::vector<Token>& tokens, const Steering& steering = {}) const;
+  // (T, K) log-probabilities. on_progress, when set, is called with the
+  // fraction done (after each persona's scoring and every 65536 tokens of the
+  // filter); it may throw to cancel the trace (the exception propagates).
+  Trace trace(const std::vector<Token>& tokens, const Steering& steering = {},
+              const std::function<void(double)>& on_progress = {}) const;
   // (T, K) per-persona log-probabilities of tokens (persona k in column k).
   Eigen::MatrixXd persona_logprobs(const std::vector<Token>& tokens) const;
 

@@ -435,7 +435,8 @@ class Mixture:
         prior_bias: Optional[_PriorBias] = None,
     ) -> Trace:
         """The trace of a text read from a document start: its bytes, or a sequence of
-        tokens (256 marks a document boundary). No end boundary is added."""
+        tokens (256 marks a document boundary). No end boundary is added. Ctrl-C
+        stops it with KeyboardInterrupt (checked after each persona and every 65536 tokens)."""
     def score(
         self,
         text: _Text,

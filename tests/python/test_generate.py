@@ -160,3 +160,15 @@ def test_ctrl_c_stops_a_long_generation(pile):
     finally:
         timer.cancel()
     assert time.monotonic() - start < 10
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="needs POSIX signals")
+def test_ctrl_c_stops_a_long_trace(pile):
+    text = b"Arr, me hearties! Certainly, here are a few steps. " * 80_000  # 4 MB
+    timer = threading.Timer(0.2, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            pile.trace(text)
+    finally:
+        timer.cancel()
