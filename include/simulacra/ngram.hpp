@@ -114,7 +114,7 @@ class NGramPersona final : public Persona {
     for (int n = 1; n <= order_; ++n) total += levels_[n].node.size();
     return total;
   }
-  // Bytes held by the trie arrays.
+  // Bytes held by the trie arrays and the level-2 index.
   std::size_t memory_bytes() const;
 
   std::string kind() const override { return "ngram"; }
