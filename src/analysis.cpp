@@ -1,0 +1,85 @@
+// simulacra/analysis.cpp — superposition votes and mask-swap evidence.
+#include "simulacra/analysis.hpp"
+
+#include <cmath>
+
+#include "simulacra/error.hpp"
+#include "simulacra/tokenizer.hpp"
+
+namespace simulacra {
+
+Vote vote(const Mixture& mixture, const std::string& prompt, const std::vector<std::string>& options,
+          const Steering& steering) {
+  SIMULACRA_CHECK(!options.empty(), InvalidArgument, "vote: options is empty");
+  for (std::size_t m = 0; m < options.size(); ++m)
+    SIMULACRA_CHECK(!options[m].empty(), InvalidArgument, "vote: option {} is the empty string", m);
+  mixture.check(steering);
+
+  const int K = mixture.size();
+  const auto M = static_cast<Eigen::Index>(options.size());
+  MixtureState after_prompt = mixture.begin(steering);
+  after_prompt.step(encode(prompt));
+
+  Vote v;
+  v.prompt_weights = after_prompt.log_weights().array().exp();
+  v.persona_logprobs.resize(K, M);
+  v.mixture_logprobs.resize(M);
+  for (Eigen::Index m = 0; m < M; ++m) {
+    const std::vector<Token> tokens = encode(options[std::size_t(m)]);
+    MixtureState reader(after_prompt);
+    v.mixture_logprobs(m) = reader.step(tokens);
+    for (int k = 0; k < K; ++k) {
+      auto alone = after_prompt.persona_state(k).clone();
+      double lp = 0.0;
+      for (Token t : tokens) lp += alone->advance(t);
+      v.persona_logprobs(k, m) = lp;
+    }
+  }
+
+  v.persona_choice.resize(K, M);
+  for (int k = 0; k < K; ++k) {
+    const Eigen::VectorXd row = v.persona_logprobs.row(k).transpose();
+    const double z = log_sum_exp(row.data(), int(M));
+    v.persona_choice.row(k) = (row.array() - z).exp().matrix().transpose();
+  }
+  const double z = log_sum_exp(v.mixture_logprobs.data(), int(M));
+  v.mixture_choice = (v.mixture_logprobs.array() - z).exp();
+  return v;
+}
+
+namespace {
+
+// First t with w[t] > level, or -1.
+long first_above(const std::vector<double>& w, double level) {
+  for (std::size_t t = 0; t < w.size(); ++t)
+    if (w[t] > level) return long(t);
+  return -1;
+}
+
+}  // namespace
+
+SwitchEvidence switch_evidence(const Mixture& mixture, int a, int b, const std::string& text_a,
+                               const std::string& text_b) {
+  const int K = mixture.size();
+  SIMULACRA_CHECK(a >= 0 && a < K, OutOfRange, "switch_evidence: persona a = {} is outside 0..{}", a, K - 1);
+  SIMULACRA_CHECK(b >= 0 && b < K, OutOfRange, "switch_evidence: persona b = {} is outside 0..{}", b, K - 1);
+
+  MixtureState state = mixture.begin();
+  state.step(encode(text_a));
+  SwitchEvidence e;
+  e.weight_b.reserve(text_b.size());
+  for (Token t : encode(text_b)) {
+    e.weight_b.push_back(std::exp(state.log_weights()(b)));
+    state.step(t);
+  }
+  e.tokens_to_half = first_above(e.weight_b, 0.5);
+  e.tokens_to_90 = first_above(e.weight_b, 0.9);
+  return e;
+}
+
+std::pair<SwitchEvidence, SwitchEvidence> switch_asymmetry(const Mixture& mixture, int a, int b,
+                                                           const std::string& text_a, const std::string& text_b) {
+  return {switch_evidence(mixture, a, b, text_a, text_b), switch_evidence(mixture, b, a, text_b, text_a)};
+}
+
+}  // namespace simulacra

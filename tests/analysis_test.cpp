@@ -1,0 +1,313 @@
+// Tests of the superposition vote and the mask-swap evidence (analysis.hpp).
+//
+// References are computed here, independently of analysis.cpp: persona
+// scores by walking each persona's own state from a document start, the
+// prompt posterior from the prior and each persona's own prompt score (Bayes'
+// rule in log space), and the swap weights by a separate MixtureState walk and
+// by Mixture::trace. Tolerances are stated at each check.
+#include "simulacra/analysis.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "simulacra/error.hpp"
+#include "simulacra/ngram.hpp"
+
+namespace {
+
+using simulacra::Mixture;
+using simulacra::MixtureConfig;
+using simulacra::NGramPersona;
+using simulacra::Persona;
+using simulacra::Steering;
+using simulacra::SwitchEvidence;
+using simulacra::Switching;
+using simulacra::Token;
+using simulacra::Vote;
+
+using Personas = std::vector<std::shared_ptr<const Persona>>;
+
+const std::string kPrompt = "Question: which is best? Answer: ";
+const std::vector<std::string> kOptions = {"A", "B", "C", "D"};
+
+// Documents of a persona who answers the question with `first` or `second`
+// equally often, around a few lines of its own voice.
+std::vector<std::string> answering_docs(const std::string& voice, char first, char second) {
+  std::vector<std::string> docs;
+  for (int i = 0; i < 6; ++i) {
+    docs.push_back(voice);
+    docs.push_back(kPrompt + first);
+    docs.push_back(kPrompt + second);
+  }
+  return docs;
+}
+
+// The essay's three masks: scientist (A or B), doctor (A or C), poet (A or D).
+Mixture essay_mixture(MixtureConfig config = {}) {
+  Personas p;
+  p.push_back(std::make_shared<NGramPersona>(NGramPersona::fit(
+      answering_docs("The experiment measured the reaction rate at three temperatures.", 'A', 'B'), 6)));
+  p.push_back(std::make_shared<NGramPersona>(NGramPersona::fit(
+      answering_docs("The patient reported mild fever and a persistent cough.", 'A', 'C'), 6)));
+  p.push_back(std::make_shared<NGramPersona>(NGramPersona::fit(
+      answering_docs("O silver moon, thou wanderer of the quiet night.", 'A', 'D'), 6)));
+  Eigen::VectorXd prior(3);
+  prior << 0.5, 0.3, 0.2;
+  return Mixture(std::move(p), {"scientist", "doctor", "poet"}, prior, std::move(config));
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot open " + path);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// The paragraphs of a text (separated by blank lines), without empty ones.
+std::vector<std::string> paragraphs(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t b = 0;
+  while (b < text.size()) {
+    std::size_t e = text.find("\n\n", b);
+    if (e == std::string::npos) e = text.size();
+    std::string p = text.substr(b, e - b);
+    while (!p.empty() && p.back() == '\n') p.pop_back();
+    if (!p.empty()) out.push_back(p);
+    b = e + 2;
+  }
+  return out;
+}
+
+// A persona file split into training paragraphs and a held-out text (its
+// last three paragraphs joined by spaces), so that the swap texts are unseen.
+struct Split {
+  std::vector<std::string> train;
+  std::string held_out;
+};
+
+Split split_persona(const std::string& name) {
+  std::vector<std::string> all = paragraphs(read_text(std::string(SIMULACRA_SOURCE_DIR) + "/data/personas/" + name + ".txt"));
+  Split s;
+  s.train.assign(all.begin(), all.end() - 3);
+  for (auto it = all.end() - 3; it != all.end(); ++it) s.held_out += (s.held_out.empty() ? "" : " ") + *it;
+  return s;
+}
+
+// Persona 0 the pirate, persona 1 the poet, order 4, equal prior.
+struct PiratePoet {
+  Split pirate = split_persona("pirate");
+  Split poet = split_persona("poet");
+  Personas personas;
+  PiratePoet() {
+    personas.push_back(std::make_shared<NGramPersona>(NGramPersona::fit(pirate.train, 4)));
+    personas.push_back(std::make_shared<NGramPersona>(NGramPersona::fit(poet.train, 4)));
+  }
+  Mixture mixture(MixtureConfig config = {}) const {
+    Eigen::VectorXd prior(2);
+    prior << 0.5, 0.5;
+    return Mixture(personas, {"pirate", "poet"}, prior, std::move(config));
+  }
+};
+
+// Persona k's own log-probability of `tokens`, from a document start.
+double own_logprob(const Persona& persona, const std::vector<Token>& tokens) {
+  auto state = persona.begin();
+  double lp = 0.0;
+  for (Token t : tokens) lp += state->advance(t);
+  return lp;
+}
+
+// ------------------------------------------------------------ vote
+
+TEST(VoteTest, PersonaLogprobsAreEachPersonasOwnScore) {
+  const Mixture mix = essay_mixture();
+  const Vote v = simulacra::vote(mix, kPrompt, kOptions);
+  ASSERT_EQ(v.persona_logprobs.rows(), 3);
+  ASSERT_EQ(v.persona_logprobs.cols(), 4);
+  for (int k = 0; k < 3; ++k) {
+    for (int m = 0; m < 4; ++m) {
+      auto state = mix.persona(k).begin();
+      for (Token t : simulacra::encode(kPrompt)) state->advance(t);
+      double lp = 0.0;
+      for (Token t : simulacra::encode(kOptions[std::size_t(m)])) lp += state->advance(t);
+      // The same arithmetic on the same model: agreement to rounding.
+      EXPECT_NEAR(v.persona_logprobs(k, m), lp, 1e-12) << "persona " << k << " option " << m;
+    }
+  }
+}
+
+TEST(VoteTest, MixtureLogprobsFollowTheBayesianIdentity) {
+  const Mixture mix = essay_mixture();
+  // Multi-token options, so that the filter moves while reading them.
+  const std::vector<std::string> options = {"A", "B because", "C, doctor", "D, O moon"};
+  const Vote v = simulacra::vote(mix, kPrompt, options);
+  const auto prompt = simulacra::encode(kPrompt);
+
+  // w_k(prompt) ∝ pi_k p_k(prompt), from each persona's own score.
+  Eigen::VectorXd log_w(3);
+  for (int k = 0; k < 3; ++k) log_w(k) = std::log(mix.prior()(k)) + own_logprob(mix.persona(k), prompt);
+  log_w.array() -= simulacra::log_sum_exp(log_w.data(), 3);
+  for (int k = 0; k < 3; ++k) EXPECT_NEAR(v.prompt_weights(k), std::exp(log_w(k)), 1e-10);
+
+  // log p(o | q) = log sum_k w_k(q) prod_t p_k(o_t | q, o_<t).
+  for (int m = 0; m < 4; ++m) {
+    auto whole = prompt;
+    for (Token t : simulacra::encode(options[std::size_t(m)])) whole.push_back(t);
+    Eigen::VectorXd terms(3);
+    for (int k = 0; k < 3; ++k)
+      terms(k) = log_w(k) + own_logprob(mix.persona(k), whole) - own_logprob(mix.persona(k), prompt);
+    EXPECT_NEAR(v.mixture_logprobs(m), simulacra::log_sum_exp(terms.data(), 3), 1e-10) << "option " << m;
+  }
+}
+
+TEST(VoteTest, ChoicesSumToOne) {
+  const Mixture mix = essay_mixture();
+  const Vote v = simulacra::vote(mix, kPrompt, kOptions);
+  for (int k = 0; k < 3; ++k) EXPECT_NEAR(v.persona_choice.row(k).sum(), 1.0, 1e-12);
+  EXPECT_NEAR(v.mixture_choice.sum(), 1.0, 1e-12);
+  EXPECT_NEAR(v.prompt_weights.sum(), 1.0, 1e-12);
+  EXPECT_TRUE((v.persona_choice.array() >= 0.0).all());
+  EXPECT_TRUE((v.mixture_choice.array() >= 0.0).all());
+}
+
+// The essay: a scientist (A or B), a doctor (A or C) and a poet (A or D) in
+// superposition answer A. We assert (1) each persona splits between its own
+// two answers (each > 0.3, together > 0.9), and (2) the mixture puts more
+// mass on A than on any other option, and over 0.45 there (each persona gives A
+// about one half, less the little its backoff leaks to letters it never wrote,
+// so the weighted sum is about one half): the one answer every mask shares
+// collects all the masks' votes. We do not
+// assert that the mixture is surer of A than a single persona: each persona
+// already gives A about one half, so the mixture's A is about one half too;
+// the gain is in the ranking (A wins outright, where each persona alone ties).
+TEST(VoteTest, SuperpositionAnswersTheSharedOption) {
+  const Mixture mix = essay_mixture();
+  const Vote v = simulacra::vote(mix, kPrompt, kOptions);
+  const int own[3] = {1, 2, 3};  // B, C, D
+  for (int k = 0; k < 3; ++k) {
+    EXPECT_GT(v.persona_choice(k, 0), 0.3) << mix.names()[std::size_t(k)];
+    EXPECT_GT(v.persona_choice(k, own[k]), 0.3) << mix.names()[std::size_t(k)];
+    EXPECT_GT(v.persona_choice(k, 0) + v.persona_choice(k, own[k]), 0.9) << mix.names()[std::size_t(k)];
+  }
+  for (int m = 1; m < 4; ++m) EXPECT_GT(v.mixture_choice(0), v.mixture_choice(m)) << "option " << kOptions[std::size_t(m)];
+  EXPECT_GT(v.mixture_choice(0), 0.45);
+  std::printf("mixture choice A %.4f B %.4f C %.4f D %.4f (prompt weights %.3f %.3f %.3f)\n", v.mixture_choice(0),
+              v.mixture_choice(1), v.mixture_choice(2), v.mixture_choice(3), v.prompt_weights(0),
+              v.prompt_weights(1), v.prompt_weights(2));
+}
+
+TEST(VoteTest, ClampedVoteIsThePersonasVote) {
+  const Mixture mix = essay_mixture();
+  Steering s;
+  s.clamp = 2;
+  const Vote v = simulacra::vote(mix, kPrompt, kOptions, s);
+  // Clamped to the poet, the mixture's scores are the poet's own.
+  for (int m = 0; m < 4; ++m) EXPECT_NEAR(v.mixture_logprobs(m), v.persona_logprobs(2, m), 1e-10);
+  EXPECT_NEAR(v.prompt_weights(2), 1.0, 1e-12);
+}
+
+TEST(VoteTest, RejectsBadOptions) {
+  const Mixture mix = essay_mixture();
+  EXPECT_THROW(simulacra::vote(mix, kPrompt, {}), simulacra::InvalidArgument);
+  EXPECT_THROW(simulacra::vote(mix, kPrompt, {"A", ""}), simulacra::InvalidArgument);
+  Steering s;
+  s.clamp = 3;
+  EXPECT_THROW(simulacra::vote(mix, kPrompt, kOptions, s), simulacra::OutOfRange);
+}
+
+// ------------------------------------------------------------ switch evidence
+
+MixtureConfig fixed_share(double alpha) {
+  MixtureConfig c;
+  c.switching = Switching::kFixedShare;
+  c.alpha = alpha;
+  return c;
+}
+
+TEST(SwitchEvidenceTest, FixedShareSwitchesWithinText) {
+  const PiratePoet pp;
+  const Mixture mix = pp.mixture(fixed_share(0.01));
+  const auto [ab, ba] = simulacra::switch_asymmetry(mix, 0, 1, pp.pirate.held_out, pp.poet.held_out);
+  ASSERT_EQ(ab.weight_b.size(), pp.poet.held_out.size());
+  ASSERT_EQ(ba.weight_b.size(), pp.pirate.held_out.size());
+  // After a pirate text the poet starts small, then takes over within 100 bytes.
+  EXPECT_LT(ab.weight_b[0], 0.5);
+  EXPECT_GE(ab.tokens_to_half, 0);
+  EXPECT_LT(ab.tokens_to_half, 100);
+  EXPECT_GE(ba.tokens_to_half, 0);
+  EXPECT_LT(ba.tokens_to_half, 100);
+  EXPECT_TRUE(ab.tokens_to_90 == -1 || ab.tokens_to_90 >= ab.tokens_to_half);
+  std::printf("fixed share 0.01: pirate->poet half %ld, 90%% %ld; poet->pirate half %ld, 90%% %ld\n",
+              ab.tokens_to_half, ab.tokens_to_90, ba.tokens_to_half, ba.tokens_to_90);
+}
+
+TEST(SwitchEvidenceTest, WeightsMatchAnIndependentWalk) {
+  const PiratePoet pp;
+  const Mixture mix = pp.mixture(fixed_share(0.02));
+  const std::string& a = pp.pirate.held_out;
+  const std::string& b = pp.poet.held_out;
+  const SwitchEvidence e = simulacra::switch_evidence(mix, 0, 1, a, b);
+
+  auto state = mix.begin();
+  for (Token t : simulacra::encode(a)) state.step(t);
+  const auto tb = simulacra::encode(b);
+  ASSERT_EQ(e.weight_b.size(), tb.size());
+  for (std::size_t t = 0; t < tb.size(); ++t) {
+    EXPECT_NEAR(e.weight_b[t], std::exp(state.log_weights()(1)), 1e-12) << "token " << t;
+    state.step(tb[t]);
+  }
+
+  // The trace of the joined stream reaches the same weights through each
+  // persona's whole-sequence scorer (a different code path): 1e-9.
+  const simulacra::Trace tr = mix.trace(simulacra::encode(a + b));
+  for (std::size_t t = 0; t < tb.size(); ++t)
+    EXPECT_NEAR(e.weight_b[t], std::exp(tr.log_weights(Eigen::Index(a.size() + t), 1)), 1e-9) << "token " << t;
+
+  // The crossings are the first indices above the levels.
+  long half = -1, ninety = -1;
+  for (std::size_t t = 0; t < e.weight_b.size(); ++t) {
+    if (half < 0 && e.weight_b[t] > 0.5) half = long(t);
+    if (ninety < 0 && e.weight_b[t] > 0.9) ninety = long(t);
+  }
+  EXPECT_EQ(e.tokens_to_half, half);
+  EXPECT_EQ(e.tokens_to_90, ninety);
+}
+
+// Without switching the posterior must pay back all of text_a's evidence for
+// the pirate: the longer text_a, the later the poet wins.
+TEST(SwitchEvidenceTest, LongerHistorySlowsTheSwitchWithoutSwitching) {
+  const PiratePoet pp;
+  const Mixture mix = pp.mixture();
+  const std::string& b = pp.poet.held_out;
+  const std::size_t lengths[] = {25, 50, 100, 200, 400};
+  long previous = -1;
+  for (std::size_t n : lengths) {
+    ASSERT_LE(n, pp.pirate.held_out.size());
+    const SwitchEvidence e = simulacra::switch_evidence(mix, 0, 1, pp.pirate.held_out.substr(0, n), b);
+    ASSERT_GE(e.tokens_to_half, 0) << "the poet never reaches one half after " << n << " pirate bytes";
+    EXPECT_GE(e.tokens_to_half, previous) << "after " << n << " pirate bytes";
+    std::printf("no switching: %zu pirate bytes -> poet reaches 0.5 after %ld bytes\n", n, e.tokens_to_half);
+    previous = e.tokens_to_half;
+  }
+  const SwitchEvidence shortest = simulacra::switch_evidence(mix, 0, 1, pp.pirate.held_out.substr(0, 25), b);
+  EXPECT_GT(previous, shortest.tokens_to_half);
+}
+
+TEST(SwitchEvidenceTest, RejectsBadIndices) {
+  const PiratePoet pp;
+  const Mixture mix = pp.mixture();
+  EXPECT_THROW(simulacra::switch_evidence(mix, -1, 1, "Arr", "O"), simulacra::OutOfRange);
+  EXPECT_THROW(simulacra::switch_evidence(mix, 0, 2, "Arr", "O"), simulacra::OutOfRange);
+  EXPECT_THROW(simulacra::switch_asymmetry(mix, 2, 0, "Arr", "O"), simulacra::OutOfRange);
+  EXPECT_NO_THROW(simulacra::switch_evidence(mix, 0, 1, "Arr", ""));
+}
+
+}  // namespace
