@@ -1,0 +1,114 @@
+// Viterbi attribution of a text to masks (attribution.hpp).
+#include "simulacra/attribution.hpp"
+
+#include <cassert>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+#include "simulacra/error.hpp"
+
+namespace simulacra {
+namespace {
+
+// The path as maximal runs.
+std::vector<Span> runs(const std::vector<int>& path) {
+  std::vector<Span> out;
+  for (std::size_t t = 0; t < path.size(); ++t) {
+    if (out.empty() || out.back().persona != path[t])
+      out.push_back({t, t + 1, path[t]});
+    else
+      out.back().end = t + 1;
+  }
+  return out;
+}
+
+// (K, K) natural-log transition matrix of the switching rule: log A(i, j) = log P(j after i).
+Eigen::MatrixXd log_transition(const Mixture& mixture) {
+  const MixtureConfig& cfg = mixture.config();
+  const int K = mixture.size();
+  if (cfg.switching == Switching::kTransition) return cfg.transition.array().log();
+  assert(cfg.switching == Switching::kFixedShare);
+  Eigen::MatrixXd a = cfg.alpha * Eigen::VectorXd::Ones(K) * mixture.prior().transpose();
+  a.diagonal().array() += 1.0 - cfg.alpha;
+  return a.array().log();
+}
+
+// Viterbi over the (T, K) emissions lp, T >= 1; writes the path, returns its log joint.
+// BackPointer is the narrowest signed integer holding K - 1.
+template <typename BackPointer>
+double viterbi(const Eigen::MatrixXd& lp, const Eigen::VectorXd& log_prior, const Eigen::MatrixXd& log_a,
+               std::vector<int>& path) {
+  const Eigen::Index T = lp.rows();
+  const int K = int(lp.cols());
+  std::vector<BackPointer> back(std::size_t(T) * std::size_t(K));  // (T, K) row-major; row 0 unused
+  Eigen::VectorXd delta = log_prior + lp.row(0).transpose();      // (K) best log joint ending in k at t
+  Eigen::VectorXd next(K);
+  for (Eigen::Index t = 1; t < T; ++t) {
+    BackPointer* bp = back.data() + std::size_t(t) * std::size_t(K);
+    for (int j = 0; j < K; ++j) {
+      double best = -std::numeric_limits<double>::infinity();
+      int arg = 0;
+      for (int i = 0; i < K; ++i) {
+        const double v = delta[i] + log_a(i, j);
+        if (v > best) {  // strict: ties go to the lowest index
+          best = v;
+          arg = i;
+        }
+      }
+      next[j] = best + lp(t, j);
+      bp[j] = static_cast<BackPointer>(arg);
+    }
+    delta.swap(next);
+  }
+  int k = 0;
+  for (int i = 1; i < K; ++i)
+    if (delta[i] > delta[k]) k = i;
+  const double log_joint = delta[k];
+  path.resize(std::size_t(T));
+  for (Eigen::Index t = T - 1;; --t) {
+    path[std::size_t(t)] = k;
+    if (t == 0) break;
+    k = back[std::size_t(t) * std::size_t(K) + std::size_t(k)];
+  }
+  return log_joint;
+}
+
+}  // namespace
+
+Attribution attribute_spans(const Mixture& mixture, const std::vector<Token>& tokens) {
+  SIMULACRA_CHECK(mixture.config().switching != Switching::kForgetting, InvalidArgument,
+                  "attribute_spans: switching 'forgetting' has no hidden Markov model over personas "
+                  "(use none, fixed_share or transition)");
+  for (std::size_t t = 0; t < tokens.size(); ++t)
+    SIMULACRA_CHECK(tokens[t] >= 0 && tokens[t] < kVocab, OutOfRange,
+                    "attribute_spans: token {} at position {} is outside 0..{}", tokens[t], t, kVocab - 1);
+  Attribution out;
+  if (tokens.empty()) return out;
+  const int K = mixture.size();
+  Trace tr = mixture.trace(tokens);  // (T, K) emissions and the filter's dominant persona
+  out.filtered = std::move(tr.dominant);
+  const Eigen::MatrixXd& lp = tr.persona_logprobs;
+  const Eigen::VectorXd log_prior = mixture.prior().array().log();
+
+  if (mixture.config().switching == Switching::kNone) {
+    const Eigen::VectorXd total = log_prior + lp.colwise().sum().transpose();  // (K)
+    int k = 0;
+    for (int i = 1; i < K; ++i)
+      if (total[i] > total[k]) k = i;
+    out.path.assign(tokens.size(), k);
+    out.log_joint = total[k];
+  } else {
+    const Eigen::MatrixXd log_a = log_transition(mixture);
+    if (K <= std::numeric_limits<std::int8_t>::max() + 1)
+      out.log_joint = viterbi<std::int8_t>(lp, log_prior, log_a, out.path);
+    else if (K <= std::numeric_limits<std::int16_t>::max() + 1)
+      out.log_joint = viterbi<std::int16_t>(lp, log_prior, log_a, out.path);
+    else
+      out.log_joint = viterbi<std::int32_t>(lp, log_prior, log_a, out.path);
+  }
+  out.spans = runs(out.path);
+  return out;
+}
+
+}  // namespace simulacra
