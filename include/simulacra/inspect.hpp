@@ -1,0 +1,102 @@
+// simulacra/inspect.hpp — looking under the masks.
+//
+// Three views of a pile of masks, all in natural logs:
+//
+//  * raw_view ("speak to the shoggoth"): after a context, every persona's own
+//    next-token distribution side by side with the weights and the mixture's,
+//    each as its top_k tokens, so that a reader sees what each mask would say
+//    and which one is speaking.
+//  * divergence_matrix: how different the masks are, as the Jensen-Shannon
+//    divergence of their next-token distributions averaged over the contexts
+//    of a text.
+//  * characteristic_tokens: what makes each mask itself, as the tokens it
+//    favours most over the average of all masks on a text.
+//
+// The "contexts of a text" are the T prefixes read from a document start:
+// before token t (t = 0..T-1) of encode(text), the context is tokens 0..t-1
+// (the first context is the document start itself). No end boundary is added.
+//
+//   auto view = simulacra::raw_view(mix, "Arr, the sea", 5);
+//   std::cout << simulacra::format_raw_view(view, mix.names());
+//   Eigen::MatrixXd js = simulacra::divergence_matrix(mix, text);   // (K, K)
+//   auto favourites = simulacra::characteristic_tokens(mix, text, 10);
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include "simulacra/mixture.hpp"
+#include "simulacra/tokenizer.hpp"
+
+namespace simulacra {
+
+// ===================================================================== raw view
+
+// One token with its probability (linear, not log).
+struct TokenProb {
+  Token token;
+  double prob;
+};
+
+// What every mask and the pile would say next.
+struct RawView {
+  Eigen::VectorXd weights;                       // (K) steered weights after the context (probabilities, sum 1)
+  std::vector<std::vector<TokenProb>> personas;  // K lists: persona k's top_k next tokens, most likely first
+  std::vector<TokenProb> mixture;                // the mixture's top_k next tokens, most likely first
+};
+
+// Reads `context` (its bytes, from a document start, no end boundary) with a
+// MixtureState under `steering`, then reports exp(log_weights) and the top_k
+// tokens of each persona's distribution p_k(. | context) and of the mixture's
+// p(. | context). Lists are sorted by probability, descending; ties go to the
+// lower token id. top_k larger than kVocab is clamped to kVocab.
+// Throws InvalidArgument for top_k < 1, and what Mixture::check throws for a
+// bad steering request.
+RawView raw_view(const Mixture& mixture, const std::string& context, int top_k = 10, const Steering& steering = {});
+
+// One aligned text table of a raw view: a header row with each persona's name
+// and weight and a "mixture" column, then one row per rank, each cell the
+// token (token_name) and its probability. names must hold one name per
+// persona of the view; InvalidArgument otherwise.
+std::string format_raw_view(const RawView& view, const std::vector<std::string>& names);
+
+// ================================================================= divergence
+
+// (K, K) symmetric matrix of Jensen-Shannon divergences between the personas'
+// next-token distributions, averaged over the T contexts of `text`:
+//
+//   D(i, j) = (1/T) sum_t JS(p_i(. | c_t), p_j(. | c_t))
+//   JS(p, q) = H(m) - (H(p) + H(q)) / 2,   m = (p + q) / 2,   H(p) = -sum_v p_v log p_v
+//
+// in nats, each entry in [0, ln 2] (0 log 0 = 0), zero on the diagonal.
+// Two personas with identical distributions give exactly 0.
+// Cost: one pass over the text with one reader per persona, O(T K^2 kVocab).
+// Throws InvalidArgument for empty text.
+Eigen::MatrixXd divergence_matrix(const Mixture& mixture, const std::string& text);
+
+// ============================================================ characteristic
+
+// One token with a score (nats).
+struct TokenScore {
+  Token token;
+  double score;
+};
+
+// Each persona's n most characteristic next tokens over the T contexts of
+// `text`. The score of token v for persona k is its average log-ratio to the
+// uniform-prior average of all personas (not the mixture's prior or posterior):
+//
+//   s_k(v) = (1/T) sum_t [ log p_k(v | c_t) - log pbar(v | c_t) ],
+//   pbar(v | c) = (1/K) sum_j p_j(v | c)
+//
+// Probabilities are floored at the smallest normal double (~2.2e-308) before
+// the logs: a context where every persona gives v probability 0 contributes
+// 0, one where only persona k does about -708 - log pbar. Returns K lists of
+// min(n, kVocab) tokens, highest score first, ties to the lower token id.
+// Throws InvalidArgument for n < 1 or empty text.
+std::vector<std::vector<TokenScore>> characteristic_tokens(const Mixture& mixture, const std::string& text,
+                                                           int n = 10);
+
+}  // namespace simulacra
