@@ -1,8 +1,11 @@
 // simulacra/simulacra.hpp — the whole public API in one include.
 #pragma once
 
+#include "simulacra/analysis.hpp"
+#include "simulacra/attribution.hpp"
 #include "simulacra/corpus.hpp"
 #include "simulacra/error.hpp"
+#include "simulacra/inspect.hpp"
 #include "simulacra/mixture.hpp"
 #include "simulacra/model_file.hpp"
 #include "simulacra/ngram.hpp"
