@@ -4,6 +4,9 @@
 //   simulacra score    MODEL [FILE ...|--text TEXT]   bits per byte and attribution
 //   simulacra trace    MODEL [FILE|--text TEXT]       the text coloured by mask, weights
 //   simulacra generate MODEL [--prompt TEXT]          sample a continuation
+//   simulacra inspect  MODEL [FILE|--text TEXT]       every mask's next tokens, side by side
+//   simulacra vote     MODEL --prompt P --option O... each mask's answer and the pile's
+//   simulacra switch   MODEL --from A --to B ...      how fast a mask swap happens, both ways
 //   simulacra demo                                    the whole story on the built-in corpus
 //
 // Exit status: 0 on success, 1 when the library reports an error (a missing
@@ -29,6 +32,7 @@
 
 #include "cli/args.hpp"
 #include "cli/demo.hpp"
+#include "cli/inspect_view.hpp"
 #include "cli/table.hpp"
 #include "cli/trace_view.hpp"
 #include "simulacra/simulacra.hpp"
@@ -283,7 +287,11 @@ const Command kTrace{"trace", "MODEL [FILE]",
                      "The text is read as one document; each byte takes the colour of the persona that dominates\n"
                      "after reading it. The table shows the weights before each listed token, the entropy of\n"
                      "the weights in bits and the mixture's natural-log probability of the token.",
-                     {kText, {"--every", "", "N", "about 20 rows", "one table row every N tokens"}, kColor}, 1, 2};
+                     {kText,
+                      {"--every", "", "N", "about 20 rows", "one table row every N tokens"},
+                      {"--spans", "", "", "", "also list the Viterbi attribution: the most likely mask of each span"},
+                      kColor},
+                     1, 2};
 
 int run_trace(const Args& args) {
   const bool color = color_of(args);
@@ -299,6 +307,7 @@ int run_trace(const Args& args) {
   fmt::print("\nweights before each token ({} bytes{}):\n", text.size(),
              text.empty() ? "" : fmt::format(", {:.3f} bits/byte", mix.bits_per_byte(text)));
   print_weights_table(trace, tokens, mix.names(), every_rows(tokens.size(), every), color);
+  if (args.has("--spans")) print_spans(attribute_spans(mix, tokens), tokens, mix.names(), color);
   return 0;
 }
 
@@ -378,6 +387,116 @@ int run_generate(const Args& args) {
   return 0;
 }
 
+// ---- inspect --------------------------------------------------------------------
+
+const Option kClamp{"--clamp", "", "NAME", "", "speak with this persona only"};
+const Option kExclude{"--exclude", "", "NAME", "", "silence this persona", true};
+const Option kBias{"--bias", "", "NAME=X", "", "add X to the persona's log prior", true};
+
+const Command kInspect{
+    "inspect", "MODEL [FILE]", "Speak to the shoggoth: every mask's next tokens after a context, and the pile's.",
+    "The context (--text, or FILE, \"-\" for stdin; nothing: a document start) is read as the start of a\n"
+    "document, without an end. The table's header gives each persona's weight after it ('*' marks the\n"
+    "heaviest); each column lists that persona's K most likely next tokens, the last one the mixture's.",
+    {{"--text", "", "CONTEXT", "empty, a document start", "use CONTEXT instead of reading FILE"},
+     {"--top-k", "", "K", "10", "tokens listed per column, 1 to 257"},
+     kClamp, kExclude, kBias, kColor},
+    1, 2};
+
+int run_inspect(const Args& args) {
+  const bool color = color_of(args);
+  const int top_k = int(args.integer("--top-k", 10, 1, kVocab));
+  if (args.has("--text") && args.positional.size() > 1)
+    throw UsageError(fmt::format("give either --text or FILE, not both (got file '{}')", args.positional[1]));
+  const std::string context =
+      args.has("--text") ? args.get("--text") : args.positional.size() > 1 ? read_input(args.positional[1]) : "";
+  const Mixture mix = load(args.positional[0]);
+  const Steering steering = steering_of(args, mix);
+  const RawView view = raw_view(mix, context, top_k, steering);
+  fmt::print("after {} ({} bytes), the weights and each mask's next tokens:\n",
+             context.empty() ? "a document start" : "\"" + shown_text(context.size() > 60 ? "..." + context.substr(context.size() - 60) : context) + "\"",
+             context.size());
+  print_raw_view(view, mix.names(), color);
+  return 0;
+}
+
+// ---- vote -----------------------------------------------------------------------
+
+const Command kVote{
+    "vote", "MODEL --prompt TEXT --option TEXT...",
+    "Ask a multiple-choice question: each mask's answer, and the pile's in superposition.",
+    "Each option is scored as the continuation of the prompt (read from a document start, no boundary\n"
+    "between them): by each persona alone, and by the mixture after its weights have read the prompt.\n"
+    "Probabilities are normalised over the options; '*' marks each column's choice. The last column is\n"
+    "the mixture's natural-log probability of the option, and the last row the weights after the prompt.",
+    {{"--prompt", "", "TEXT", "", "the question; required (may be empty)"},
+     {"--option", "", "TEXT", "", "one answer (non-empty); give at least one", true},
+     kClamp, kExclude, kBias, kColor},
+    1, 1};
+
+int run_vote(const Args& args) {
+  const bool color = color_of(args);
+  if (!args.has("--prompt")) throw UsageError("vote needs --prompt TEXT");
+  const std::vector<std::string> options = args.all("--option");
+  if (options.empty()) throw UsageError("vote needs at least one --option TEXT");
+  for (const std::string& o : options)
+    if (o.empty()) Args::bad("--option", o, "a non-empty answer");
+  const Mixture mix = load(args.positional[0]);
+  const Steering steering = steering_of(args, mix);
+  const std::string prompt = args.get("--prompt");
+  const Vote v = vote(mix, prompt, options, steering);
+  fmt::print("prompt: \"{}\"\n", shown_text(prompt));
+  print_vote(v, options, mix.names(), color);
+  return 0;
+}
+
+// ---- switch ---------------------------------------------------------------------
+
+const Command kSwitch{
+    "switch", "MODEL --from NAME --to NAME (--text-a TEXT|--file-a F) (--text-b TEXT|--file-b F)",
+    "Measure a mask swap both ways: how many tokens until the new mask takes over.",
+    "A->B reads text A (in the voice of --from) then text B (in the voice of --to) as one document and\n"
+    "follows the weight of --to through text B; B->A reads B then A and follows the weight of --from.\n"
+    "Without switching the new mask must first pay back the evidence of the old text; fixed share caps it.",
+    {{"--from", "", "NAME", "", "the persona text A is written in; required"},
+     {"--to", "", "NAME", "", "the persona text B is written in; required"},
+     {"--text-a", "", "TEXT", "", "text A"},
+     {"--file-a", "", "F", "", "read text A from F (\"-\" for stdin)"},
+     {"--text-b", "", "TEXT", "", "text B"},
+     {"--file-b", "", "F", "", "read text B from F (\"-\" for stdin)"},
+     {"--every", "", "N", "about 12 columns", "one weight column every N tokens"},
+     kColor},
+    1, 1};
+
+// Text A or B: exactly one of --text-X and --file-X.
+std::string switch_text(const Args& args, const std::string& x) {
+  const std::string text = "--text-" + x, file = "--file-" + x;
+  if (args.has(text) && args.has(file)) throw UsageError(fmt::format("give either {} or {}, not both", text, file));
+  if (!args.has(text) && !args.has(file)) throw UsageError(fmt::format("switch needs {} TEXT or {} F", text, file));
+  std::string s = args.has(text) ? args.get(text) : read_input(args.get(file));
+  if (s.empty())
+    throw InvalidArgument(fmt::format("{}: text {} is empty", args.has(text) ? text : args.get(file), x == "a" ? "A" : "B"));
+  return s;
+}
+
+int run_switch(const Args& args) {
+  const bool color = color_of(args);
+  for (const char* o : {"--from", "--to"})
+    if (!args.has(o)) throw UsageError(fmt::format("switch needs {} NAME", o));
+  const long long every_given = args.integer("--every", 0, 1, Args::kNoLimit);
+  const std::string text_a = switch_text(args, "a"), text_b = switch_text(args, "b");
+  const Mixture mix = load(args.positional[0]);
+  const int a = persona_index(mix, "--from", args.get("--from"));
+  const int b = persona_index(mix, "--to", args.get("--to"));
+  const auto both = switch_asymmetry(mix, a, b, text_a, text_b);
+  const std::size_t longest = std::max(text_a.size(), text_b.size());
+  const std::size_t every = every_given > 0 ? std::size_t(every_given) : std::max<std::size_t>(1, (longest + 10) / 11);
+  fmt::print("A = {} bytes by {}, B = {} bytes by {} ({} switching)\n", text_a.size(), args.get("--from"),
+             text_b.size(), args.get("--to"), switching_name(mix.config().switching));
+  print_switch(both, args.get("--from"), args.get("--to"), a, b, every, color);
+  return 0;
+}
+
 // ---- demo -----------------------------------------------------------------------
 
 const Command kDemo{"demo", "", "The pile of masks in a few seconds, on the built-in corpus.",
@@ -432,7 +551,8 @@ struct Entry {
 };
 
 const std::vector<Entry> kCommands = {
-    {&kTrain, run_train}, {&kScore, run_score}, {&kTrace, run_trace}, {&kGenerate, run_generate}, {&kDemo, run_demo}};
+    {&kTrain, run_train},     {&kScore, run_score}, {&kTrace, run_trace},   {&kGenerate, run_generate},
+    {&kInspect, run_inspect}, {&kVote, run_vote},   {&kSwitch, run_switch}, {&kDemo, run_demo}};
 
 void print_overview() {
   fmt::print(

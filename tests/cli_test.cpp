@@ -110,7 +110,7 @@ TEST_F(CliTest, TopLevelHelpListsEveryCommand) {
   for (const char* form : {"--help", "-h", "help"}) {
     const Outcome r = run(form);
     EXPECT_EQ(r.status, 0) << form;
-    for (const char* command : {"train", "score", "trace", "generate", "demo"})
+    for (const char* command : {"train", "score", "trace", "generate", "inspect", "vote", "switch", "demo"})
       EXPECT_TRUE(has(r.output, command)) << form;
   }
 }
@@ -121,7 +121,10 @@ TEST_F(CliTest, EveryCommandHelpListsEveryOption) {
        {"--builtin", "--dir", "--jsonl", "--play", "--top-speakers", "--fortunes", "--order", "--switching", "--alpha",
         "--beta", "--gamma", "--heldout", "--seed", "-o", "--output"}},
       {"score", {"--text", "--color"}},
-      {"trace", {"--text", "--every", "--color"}},
+      {"trace", {"--text", "--every", "--spans", "--color"}},
+      {"inspect", {"--text", "--top-k", "--clamp", "--exclude", "--bias", "--color"}},
+      {"vote", {"--prompt", "--option", "--clamp", "--exclude", "--bias", "--color"}},
+      {"switch", {"--from", "--to", "--text-a", "--file-a", "--text-b", "--file-b", "--every", "--color"}},
       {"generate",
        {"--prompt", "--max-tokens", "--temperature", "--top-k", "--top-p", "--min-p", "--seed", "--clamp", "--exclude",
         "--bias", "--mode", "--show-weights"}},
@@ -146,7 +149,7 @@ TEST_F(CliTest, UnknownCommandExitsTwo) {
 }
 
 TEST_F(CliTest, UnknownOptionExitsTwo) {
-  for (const char* command : {"train", "score", "trace", "generate", "demo"}) {
+  for (const char* command : {"train", "score", "trace", "generate", "inspect", "vote", "switch", "demo"}) {
     const Outcome r = run(std::string(command) + " --no-such-option");
     EXPECT_EQ(r.status, 2) << command;
     EXPECT_TRUE(has(r.output, "--no-such-option")) << r.output;
@@ -167,7 +170,18 @@ TEST_F(CliTest, BadValuesExitTwoNamingTheOption) {
       {"generate " + quote(model_) + " --bias pirate", "--bias"},
       {"trace " + quote(model_) + " --text hi --every 0", "--every"},
       {"trace " + quote(model_) + " --text hi --color sometimes", "--color"},
-      {"score", "MODEL"}};
+      {"score", "MODEL"},
+      {"inspect " + quote(model_) + " --top-k 0", "--top-k"},
+      {"inspect " + quote(model_) + " --text hi --clamp nobody", "nobody"},
+      {"inspect " + quote(model_) + " --exclude ghost", "ghost"},
+      {"vote " + quote(model_) + " --prompt hi", "--option"},
+      {"vote " + quote(model_) + " --option A", "--prompt"},
+      {"vote " + quote(model_) + " --prompt hi --option A --option ''", "--option"},
+      {"switch " + quote(model_) + " --from pirate --to nobody --text-a Arr --text-b O", "nobody"},
+      {"switch " + quote(model_) + " --from ghost --to poet --text-a Arr --text-b O", "ghost"},
+      {"switch " + quote(model_) + " --to poet --text-a Arr --text-b O", "--from"},
+      {"switch " + quote(model_) + " --from pirate --to poet --text-b O", "--text-a"},
+      {"switch " + quote(model_) + " --from pirate --to poet --text-a A --file-a x --text-b O", "--file-a"}};
   for (const auto& [args, culprit] : cases) {
     const Outcome r = run(args);
     EXPECT_EQ(r.status, 2) << args << ": " << r.output;
@@ -251,10 +265,64 @@ TEST_F(CliTest, GenerateSteersAndShowsWeights) {
   EXPECT_EQ(biased.status, 0) << biased.output;
 }
 
+TEST_F(CliTest, InspectShowsEveryPersonaAndTheMixture) {
+  const Outcome r = run("inspect " + quote(model_) + " --text " + quote("Arr, the ") + " --top-k 3");
+  ASSERT_EQ(r.status, 0) << r.output;
+  for (const char* word : {"pirate", "poet", "mixture", "rank", "%"}) EXPECT_TRUE(has(r.output, word)) << word << r.output;
+  EXPECT_FALSE(has(r.output, "\x1b")) << "piped output is uncoloured";
+  // --top-k 3: a title line, the header and three ranks.
+  EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 5) << r.output;
+  // A document start (no context), a file and steering also work.
+  EXPECT_EQ(run("inspect " + quote(model_)).status, 0);
+  const Outcome file = run("inspect " + quote(model_) + " " + doc("poet_doc.txt") + " --clamp poet --color always");
+  EXPECT_EQ(file.status, 0) << file.output;
+  EXPECT_TRUE(has(file.output, "100.0%")) << "poet is clamped: " << file.output;
+  EXPECT_TRUE(has(file.output, "\x1b[")) << file.output;
+  EXPECT_EQ(run("inspect " + quote(model_) + " --bias pirate=1 --exclude poet --text Arr").status, 0);
+}
+
+TEST_F(CliTest, VoteShowsEveryOptionAndPersona) {
+  const Outcome r = run("vote " + quote(model_) + " --prompt " + quote("Ahoy, ye ") + " --option dogs --option " +
+                        quote("silver moon"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  for (const char* word : {"\"dogs\"", "\"silver moon\"", "pirate", "poet", "mixture", "weights after the prompt", "*"})
+    EXPECT_TRUE(has(r.output, word)) << word << r.output;
+  EXPECT_TRUE(has(r.output, "mixture chooses")) << r.output;
+  const Outcome missing = run("vote " + quote(model_) + " --prompt hi");
+  EXPECT_EQ(missing.status, 2) << missing.output;
+  EXPECT_TRUE(has(missing.output, "--option")) << missing.output;
+}
+
+TEST_F(CliTest, SwitchMeasuresBothDirections) {
+  const Outcome r = run("switch " + quote(model_) + " --from pirate --to poet --file-a " + doc("pirate_doc.txt") +
+                        " --text-b " + quote("O silver moon, the willow weeps and the evening sighs.") + " --every 10");
+  ASSERT_EQ(r.status, 0) << r.output;
+  for (const char* word : {"A->B", "B->A", "pirate -> poet", "poet -> pirate", "to 50%", "to 90%"})
+    EXPECT_TRUE(has(r.output, word)) << word << r.output;
+  const Outcome missing = run("switch " + quote(model_) + " --from pirate --to nobody --text-a Arr --text-b O");
+  EXPECT_EQ(missing.status, 2) << missing.output;
+  EXPECT_TRUE(has(missing.output, "nobody")) << missing.output;
+  const Outcome empty = run("switch " + quote(model_) + " --from pirate --to poet --text-a '' --text-b O");
+  EXPECT_EQ(empty.status, 1) << empty.output;
+  EXPECT_TRUE(has(empty.output, "simulacra: error:")) << empty.output;
+}
+
+TEST_F(CliTest, TraceSpansListsTheAttribution) {
+  const Outcome r = run("trace " + quote(model_) + " --spans --color never --text " +
+                        quote("Arr, matey, hoist the sails, ye dogs! O silver moon, the willow weeps softly."));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(has(r.output, "Viterbi attribution")) << r.output;
+  EXPECT_TRUE(has(r.output, "starts with")) << r.output;
+  EXPECT_TRUE(has(r.output, "\"Arr, matey")) << "the first span starts the text: " << r.output;
+  EXPECT_FALSE(has(run("trace " + quote(model_) + " --text Arr").output, "Viterbi")) << "only with --spans";
+}
+
 TEST_F(CliTest, MissingModelExitsOneNamingThePath) {
   const std::string missing = (dir_ / "no-such-model.safetensors").string();
-  for (const std::string& args : {"score " + quote(missing) + " --text hi", "trace " + quote(missing) + " --text hi",
-                                  "generate " + quote(missing)}) {
+  for (const std::string& args :
+       {"score " + quote(missing) + " --text hi", "trace " + quote(missing) + " --text hi", "generate " + quote(missing),
+        "inspect " + quote(missing), "vote " + quote(missing) + " --prompt hi --option A",
+        "switch " + quote(missing) + " --from a --to b --text-a A --text-b B"}) {
     const Outcome r = run(args);
     EXPECT_EQ(r.status, 1) << args;
     EXPECT_TRUE(has(r.output, "simulacra: error:")) << r.output;
