@@ -17,6 +17,7 @@
 
 namespace simulacra::python {
 void bind_tokenizer(py::module_& m);
+void bind_analysis(py::module_& m);
 }  // namespace simulacra::python
 
 namespace {
@@ -62,4 +63,5 @@ PYBIND11_MODULE(_core, m) {
   bind_corpus(m);
   bind_ngram(m);
   bind_mixture(m);
+  bind_analysis(m);  // methods of Mixture: after bind_mixture
 }

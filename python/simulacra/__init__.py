@@ -20,6 +20,7 @@ from ._core import (
     BOUNDARY,
     FORMAT_VERSION,
     VOCAB,
+    Attribution,
     Corpus,
     Discounts,
     Document,
@@ -30,16 +31,21 @@ from ._core import (
     NGramPersona,
     Persona,
     Prediction,
+    RawView,
     State,
+    SwitchEvidence,
     Trace,
     TrainProgress,
     TrainReport,
+    Vote,
     decode,
     encode,
     encode_document,
     load,
     token_name,
 )
+
+from . import display as _display  # noqa: E402,F401  (attaches Trace._repr_html_)
 
 try:
     __version__ = _metadata.version("simulacra")
@@ -50,6 +56,7 @@ __all__ = [
     "BOUNDARY",
     "FORMAT_VERSION",
     "VOCAB",
+    "Attribution",
     "Corpus",
     "Discounts",
     "Document",
@@ -60,10 +67,13 @@ __all__ = [
     "NGramPersona",
     "Persona",
     "Prediction",
+    "RawView",
     "State",
+    "SwitchEvidence",
     "Trace",
     "TrainProgress",
     "TrainReport",
+    "Vote",
     "decode",
     "encode",
     "encode_document",

@@ -326,6 +326,84 @@ class Generation:
         """(T) the persona that spoke each token (mode='persona'), else None for each."""
     def __len__(self) -> int: ...
 
+# ---------------------------------------------------------------- analysis results
+
+class Vote:
+    """The answer of every persona, and of the mixture, to one multiple-choice question
+    (Mixture.vote). K personas, M options; natural logs. repr() is a table of the choice probabilities."""
+
+    @property
+    def persona_logprobs(self) -> npt.NDArray[np.float32]:
+        """(K, M) log p_k(option | prompt) of each persona alone, summed over the option's tokens."""
+    @property
+    def mixture_logprobs(self) -> npt.NDArray[np.float32]:
+        """(M,) log p(option | prompt) under the (steered) mixture."""
+    @property
+    def persona_choice(self) -> npt.NDArray[np.float32]:
+        """(K, M) each persona's option probabilities, normalised over the options."""
+    @property
+    def mixture_choice(self) -> npt.NDArray[np.float32]:
+        """(M,) the mixture's option probabilities, normalised over the options."""
+    @property
+    def prompt_weights(self) -> npt.NDArray[np.float32]:
+        """(K,) steered persona weights after reading the prompt."""
+    @property
+    def options(self) -> list[str]:
+        """The options (columns)."""
+    @property
+    def personas(self) -> list[str]:
+        """The persona names (rows)."""
+
+class SwitchEvidence:
+    """The weight of persona b while the mixture reads text_b after text_a (a mask swap)."""
+
+    @property
+    def weight_b(self) -> npt.NDArray[np.float32]:
+        """(T_b,) weight of persona b before each token of text_b (weight_b[0]: after all of text_a)."""
+    @property
+    def tokens_to_half(self) -> Optional[int]:
+        """First t with weight_b[t] > 0.5, or None if never."""
+    @property
+    def tokens_to_90(self) -> Optional[int]:
+        """First t with weight_b[t] > 0.9, or None if never."""
+    def __len__(self) -> int: ...
+
+class Attribution:
+    """Who spoke when: the Viterbi attribution of a text to masks (Mixture.attribute_spans)."""
+
+    @property
+    def path(self) -> npt.NDArray[np.int32]:
+        """(T,) most likely persona per token (Viterbi)."""
+    @property
+    def spans(self) -> list[Tuple[int, int, str]]:
+        """The path as maximal runs (begin, end, persona name), tiling [0, T) in order."""
+    @property
+    def log_joint(self) -> float:
+        """Natural-log p(path, tokens) of the best path."""
+    @property
+    def filtered(self) -> npt.NDArray[np.int32]:
+        """(T,) online dominant persona before each token (as Trace.dominant)."""
+    @property
+    def personas(self) -> list[str]: ...
+    def __len__(self) -> int: ...
+
+class RawView:
+    """What every mask and the pile would say next after a context (Mixture.raw_view).
+
+    Tokens are bytes: one byte, or b"" for the document boundary. Probabilities
+    are linear. str() is an aligned table.
+    """
+
+    @property
+    def weights(self) -> npt.NDArray[np.float32]:
+        """(K,) steered weights after the context."""
+    @property
+    def personas(self) -> dict[str, list[Tuple[bytes, float]]]:
+        """{name: [(token, prob), ...]} each persona's top tokens, most likely first."""
+    @property
+    def mixture(self) -> list[Tuple[bytes, float]]:
+        """[(token, prob), ...] the mixture's top tokens, most likely first."""
+
 # ---------------------------------------------------------------- the mixture
 
 _PersonaKeys = Union[_PersonaKey, Sequence[_PersonaKey]]
@@ -509,6 +587,44 @@ class Mixture:
         runs after each token; returning False stops. Same seed, same output.
         Ctrl-C stops it with KeyboardInterrupt.
         """
+    def vote(
+        self,
+        prompt: _Text,
+        options: Sequence[_Text],
+        clamp: Optional[_PersonaKey] = None,
+        exclude: Optional[_PersonaKeys] = None,
+        prior_bias: Optional[_PriorBias] = None,
+    ) -> Vote:
+        """The superposition vote: each persona alone and the (steered) mixture score every
+        option as a continuation of `prompt` (read from a document start, no boundaries).
+        ValueError for no options or an empty option."""
+    def switch_evidence(self, a: _PersonaKey, b: _PersonaKey, text_a: _Text, text_b: _Text) -> SwitchEvidence:
+        """A mask swap: persona b's weight before each token of text_b, read after text_a as one
+        stream from a document start (the mixture's own switching, no steering)."""
+    def switch_asymmetry(
+        self, a: _PersonaKey, b: _PersonaKey, text_a: _Text, text_b: _Text
+    ) -> Tuple[SwitchEvidence, SwitchEvidence]:
+        """(switch_evidence(a, b, text_a, text_b), switch_evidence(b, a, text_b, text_a))."""
+    def attribute_spans(self, text: Union[_Text, _Tokens]) -> Attribution:
+        """Who spoke when: the Viterbi path of masks for a text (bytes or tokens) under the prior
+        and switching rule read as an HMM (beta = 1, no steering). ValueError with switching='forgetting'."""
+    def raw_view(
+        self,
+        context: _Text = b"",
+        top_k: int = 10,
+        clamp: Optional[_PersonaKey] = None,
+        exclude: Optional[_PersonaKeys] = None,
+        prior_bias: Optional[_PriorBias] = None,
+    ) -> RawView:
+        """After `context`, each persona's and the mixture's top_k next tokens with the weights
+        (top_k above 257 is clamped). ValueError for top_k < 1."""
+    def divergence_matrix(self, text: _Text) -> npt.NDArray[np.float64]:
+        """(K, K) Jensen-Shannon divergences (nats, in [0, ln 2]) between the personas' next-token
+        distributions, averaged over the contexts of `text`. ValueError for an empty text."""
+    def characteristic_tokens(self, text: _Text, n: int = 10) -> dict[str, list[Tuple[bytes, float]]]:
+        """{name: [(token, score), ...]}: each persona's n tokens most favoured over the uniform
+        average of all personas on `text` (mean log-ratio, nats), highest first.
+        ValueError for n < 1 or an empty text."""
     def save(self, path: _PathLike) -> None:
         """Writes the model to a safetensors file, atomically. OSError if it cannot be written."""
     def __getstate__(self) -> bytes: ...
