@@ -1,0 +1,66 @@
+"""Every notebook in examples/notebooks runs headless without a cell error (outputs are not written back)."""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+pytest.importorskip("ipykernel")
+pytest.importorskip("matplotlib")
+
+NOTEBOOKS = Path(__file__).parents[2] / "examples" / "notebooks"
+KERNEL = "simulacra-test-python"
+
+
+@pytest.fixture(scope="module")
+def kernel_path(tmp_path_factory):
+    """A kernel spec running this very interpreter (the one simulacra is installed in)."""
+    root = tmp_path_factory.mktemp("jupyter")
+    spec = root / "kernels" / KERNEL
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": "simulacra tests",
+                "language": "python",
+            }
+        )
+    )
+    return root
+
+
+def test_notebooks_exist():
+    assert sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")) == [
+        "jailbreak_mask_swap.ipynb",
+        "masks_of_a_play.ipynb",
+        "pile_of_masks.ipynb",
+    ]
+
+
+@pytest.mark.parametrize("path", sorted(NOTEBOOKS.glob("*.ipynb")), ids=lambda p: p.stem)
+def test_notebook_runs(path, kernel_path, monkeypatch, request):
+    if path.stem == "masks_of_a_play":
+        request.getfixturevalue("shakespeare")  # skips when the play is missing
+    committed = nbformat.read(path, as_version=4)
+    assert all(not c.get("outputs") and c.get("execution_count") is None for c in committed.cells if c.cell_type == "code"), (
+        f"{path.name} has committed outputs"
+    )
+    monkeypatch.setenv("JUPYTER_PATH", str(kernel_path))
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    client = nbclient.NotebookClient(
+        committed,
+        kernel_name=KERNEL,
+        timeout=120,
+        allow_errors=False,
+        resources={"metadata": {"path": str(NOTEBOOKS)}},
+    )
+    client.execute()  # raises CellExecutionError on any cell error
+    outputs = [o for c in committed.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    # Plots and the HTML trace were displayed.
+    assert any("image/png" in o.get("data", {}) for o in outputs)
+    assert any("simulacra-trace" in o.get("data", {}).get("text/html", "") for o in outputs)
