@@ -1,0 +1,74 @@
+// bench_analysis: each analysis of issue 4 on a 100 KB text with K = 8
+// order-6 personas, one thread, beside the mixture's own trace of the same
+// text (the reference: reading the text once). Target: each under 2 s.
+//
+// Personas: eight consecutive 110 KB slices of tinyshakespeare; the text is
+// the 100 KB after them. Best of 3 runs (this machine's timings vary).
+//
+// Usage: bench_analysis [path/to/tinyshakespeare.txt]
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <functional>
+#include <sstream>
+
+#include <simulacra/simulacra.hpp>
+
+using namespace simulacra;
+
+namespace {
+
+double seconds_best_of(int runs, const std::function<void()>& f) {
+  double best = 1e30;
+  for (int i = 0; i < runs; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    f();
+    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return best;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string path = argc > 1 ? argv[1] : std::string(SIMULACRA_SHARED_DATA) + "/tinyshakespeare.txt";
+  std::ifstream in(path, std::ios::binary);
+  SIMULACRA_CHECK(in.good(), FileError, "cannot open {}", path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string data = ss.str();
+  const int K = 8;
+  const std::size_t slice = 110000, text_bytes = 100000;
+  SIMULACRA_CHECK(data.size() >= K * slice + text_bytes, InvalidArgument, "{} is too short", path);
+  std::vector<std::shared_ptr<const Persona>> personas;
+  std::vector<std::string> names;
+  for (int k = 0; k < K; ++k) {
+    personas.push_back(std::make_shared<NGramPersona>(NGramPersona::fit({data.substr(std::size_t(k) * slice, slice)}, 6)));
+    names.push_back(fmt::format("part{}", k));
+  }
+  MixtureConfig mc;
+  mc.switching = Switching::kFixedShare;
+  mc.alpha = 1e-3;
+  const Mixture mix(personas, names, Eigen::VectorXd::Ones(K), mc);
+  const std::string text = data.substr(K * slice, text_bytes);
+  const std::vector<Token> tokens = encode(text);
+  const std::string half_a = text.substr(0, text_bytes / 2), half_b = text.substr(text_bytes / 2);
+
+  fmt::print("bench_analysis: {} KB text, K = {} order-6 personas, one thread, best of 3\n\n", text_bytes / 1000, K);
+  fmt::print("{:<36} {:>9} {:>14}   (target < 2 s)\n", "analysis", "seconds", "x mixture trace");
+  double sink = 0.0;
+  const double t_trace = seconds_best_of(3, [&] { sink += mix.trace(tokens).total_logprob(); });
+  auto row = [&](const char* name, const std::function<void()>& f) {
+    const double t = seconds_best_of(3, f);
+    fmt::print("{:<36} {:>9.3f} {:>14.2f}\n", name, t, t / t_trace);
+  };
+  fmt::print("{:<36} {:>9.3f} {:>14.2f}\n", "mixture trace (the reference)", t_trace, 1.0);
+  row("Viterbi attribution", [&] { sink += attribute_spans(mix, tokens).log_joint; });
+  row("divergence matrix", [&] { sink += divergence_matrix(mix, text).sum(); });
+  row("characteristic tokens (n = 10)", [&] { sink += double(characteristic_tokens(mix, text, 10).size()); });
+  row("switch asymmetry (50 KB + 50 KB)", [&] { sink += double(switch_asymmetry(mix, 0, 1, half_a, half_b).first.weight_b.size()); });
+  row("vote (prompt 100 KB, 4 options)", [&] { sink += vote(mix, text, {" the", " and", " my", " O"}).mixture_choice[0]; });
+  row("raw view (context 100 KB, top 10)", [&] { sink += raw_view(mix, text, 10).weights[0]; });
+  fmt::print("\n(checksum {:.3f})\n", sink);
+  return 0;
+}
