@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Every test: set up, build with warnings as errors, run the GoogleTest suite
+# Every test: set up, build everything (benchmarks included, not run) with
+# warnings as errors, run the GoogleTest suite
 # (ctest), build an example against the installed package (find_package),
 # then the Python suite (pytest).
 set -euo pipefail
@@ -8,7 +9,7 @@ scripts/setup.sh --python
 
 echo "== C++: build and ctest"
 cmake -S . -B build/test -G Ninja -DCMAKE_BUILD_TYPE=Release -DSIMULACRA_BUILD_TESTS=ON \
-  -DSIMULACRA_BUILD_EXAMPLES=ON -DCMAKE_CXX_FLAGS="-Werror" -DCMAKE_INSTALL_PREFIX="$PWD/build/install" >/dev/null
+  -DSIMULACRA_BUILD_EXAMPLES=ON -DSIMULACRA_BUILD_BENCH=ON -DCMAKE_CXX_FLAGS="-Werror" -DCMAKE_INSTALL_PREFIX="$PWD/build/install" >/dev/null
 cmake --build build/test
 ctest --test-dir build/test --output-on-failure -j2
 
