@@ -1,6 +1,7 @@
 // bind_mixture.cpp — the pile of masks (mixture.hpp) and what is done with
 // it: traces, predictions, reader states, generation (sampling.hpp),
 // training (train.hpp) and model files (model_file.hpp).
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <iterator>
@@ -82,6 +83,7 @@ struct StepView {
   int persona = -1;
   std::string persona_name;
   Eigen::VectorXd log_weights;
+  Eigen::VectorXd logprobs;  // (kVocab) the distribution the token was drawn from
 };
 
 py::object persona_or_none(int k, const std::string& name) {
@@ -309,6 +311,31 @@ Mixture.begin(); keeps its mixture alive.
       .def_property_readonly(
           "weights", [](const StepView& s) { return weights_of(s.log_weights); },
           "(K,) float32 steered weights before the token.")
+      .def_property_readonly(
+          "logprobs", [](const StepView& s) { return f32(s.logprobs); },
+          "(257,) float32 log-probabilities the token was drawn from, before the sampler chain: the mixture's, "
+          "or the speaking persona's in mode='persona'.")
+      .def(
+          "top_k",
+          [](const StepView& s, int k) {
+            SIMULACRA_CHECK(k >= 1, InvalidArgument, "top_k: k must be >= 1, got {}", k);
+            std::vector<int> order(static_cast<std::size_t>(s.logprobs.size()));
+            for (std::size_t i = 0; i < order.size(); ++i) order[i] = int(i);
+            const auto n = std::min<std::size_t>(std::size_t(k), order.size());
+            std::partial_sort(order.begin(), order.begin() + std::ptrdiff_t(n), order.end(), [&](int a, int b) {
+              return s.logprobs[a] > s.logprobs[b] || (s.logprobs[a] == s.logprobs[b] && a < b);
+            });
+            py::list out;
+            for (std::size_t i = 0; i < n; ++i) {
+              const Token t = order[i];
+              out.append(py::make_tuple(t == kBoundary ? py::bytes("") : py::bytes(std::string(1, char(t))),
+                                        std::exp(s.logprobs[t])));
+            }
+            return out;
+          },
+          py::arg("k") = 10,
+          "The k most likely next tokens of that distribution as [(token bytes, probability)], most likely first "
+          "(ties: lower token first; the boundary is b\"\").")
       .def("__repr__", [](const StepView& s) {
         return readable(fmt::format("GenerationStep(index={}, token={} {})", s.index, s.token, shown_token(s.token)));
       });
@@ -575,7 +602,7 @@ Mixture.begin(); keeps its mixture alive.
                 check_signals();
                 StepView view{step.index, step.token, step.persona,
                               step.persona >= 0 ? mix.names()[std::size_t(step.persona)] : std::string(),
-                              step.log_weights};
+                              step.log_weights, step.logprobs};
                 const py::object go_on = cb(std::move(view));
                 if (go_on.is_none()) return true;
                 const int truth = PyObject_IsTrue(go_on.ptr());

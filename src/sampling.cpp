@@ -114,10 +114,11 @@ Generation generate(const Mixture& mixture, const std::string& prompt, const Gen
         }
       }
       while (pred.log_weights[step.persona] == -INFINITY) --step.persona;  // rounding at the top end
-      step.token = sampler.sample(pred.persona_logprobs.row(step.persona).transpose());
+      step.logprobs = pred.persona_logprobs.row(step.persona).transpose();
     } else {
-      step.token = sampler.sample(pred.logprobs);
+      step.logprobs = pred.logprobs;
     }
+    step.token = sampler.sample(step.logprobs);
     weights.insert(weights.end(), pred.log_weights.data(), pred.log_weights.data() + K);
     out.tokens.push_back(step.token);
     out.personas.push_back(step.persona);

@@ -78,6 +78,8 @@ struct GenerationStep {
   Token token = 0;               // the token drawn
   int persona = -1;              // persona that spoke it (kPersona mode), else -1
   Eigen::VectorXd log_weights;   // (K) steered weights before the token
+  Eigen::VectorXd logprobs;      // (kVocab) the distribution the token was drawn from, before the
+                                 // sampler chain: the mixture's, or the speaking persona's (kPersona)
 };
 
 struct GenerateConfig {

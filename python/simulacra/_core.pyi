@@ -302,6 +302,13 @@ class GenerationStep:
     @property
     def weights(self) -> npt.NDArray[np.float32]:
         """(K,) steered weights before the token."""
+    @property
+    def logprobs(self) -> npt.NDArray[np.float32]:
+        """(257,) log-probabilities the token was drawn from, before the sampler chain
+        (the mixture's, or the speaking persona's in mode='persona')."""
+    def top_k(self, k: int = 10) -> list[Tuple[builtins.bytes, float]]:
+        """The k most likely next tokens of that distribution, [(token bytes, probability)],
+        most likely first; the boundary is b""."""
 
 class Generation:
     """A generated continuation (the prompt excluded). str() is its text."""

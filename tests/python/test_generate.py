@@ -172,3 +172,21 @@ def test_ctrl_c_stops_a_long_trace(pile):
             pile.trace(text)
     finally:
         timer.cancel()
+
+
+def test_on_step_sees_the_distribution_and_its_top_k(pile):
+    seen = []
+    out = pile.generate("Arr, ", max_tokens=12, temperature=0.0, stop_at_boundary=False,
+                        on_step=lambda step: seen.append((step.token, step.logprobs.copy(), step.top_k(3))))
+    assert [t for t, _, _ in seen] == list(out.tokens)
+    context = b"Arr, "
+    for token, logprobs, top in seen:
+        expected = pile.predict(context).logprobs  # the mixture's distribution at that point
+        np.testing.assert_allclose(logprobs, expected, atol=1e-6)
+        order = sorted(range(257), key=lambda v: (-expected[v], v))[:3]
+        assert [t for t, _ in top] == [bytes([v]) if v < 256 else b"" for v in order]
+        assert top[0][1] == pytest.approx(float(np.exp(expected[order[0]])), rel=1e-5)
+        assert token == order[0]  # greedy draws the most likely token
+        context += bytes([token]) if token < 256 else b""
+    with pytest.raises(ValueError):
+        pile.generate(max_tokens=1, on_step=lambda step: step.top_k(0))
