@@ -20,7 +20,12 @@
 #include "simulacra/error.hpp"
 #include "simulacra/ngram.hpp"
 
+#include "testing.hpp"
+
 namespace {
+
+using simulacra::testing::read_text;
+using simulacra::testing::paragraphs;
 
 using simulacra::Mixture;
 using simulacra::MixtureConfig;
@@ -61,29 +66,6 @@ Mixture essay_mixture(MixtureConfig config = {}) {
   Eigen::VectorXd prior(3);
   prior << 0.5, 0.3, 0.2;
   return Mixture(std::move(p), {"scientist", "doctor", "poet"}, prior, std::move(config));
-}
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot open " + path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// The paragraphs of a text (separated by blank lines), without empty ones.
-std::vector<std::string> paragraphs(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t b = 0;
-  while (b < text.size()) {
-    std::size_t e = text.find("\n\n", b);
-    if (e == std::string::npos) e = text.size();
-    std::string p = text.substr(b, e - b);
-    while (!p.empty() && p.back() == '\n') p.pop_back();
-    if (!p.empty()) out.push_back(p);
-    b = e + 2;
-  }
-  return out;
 }
 
 // A persona file split into training paragraphs and a held-out text (its

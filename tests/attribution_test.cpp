@@ -14,7 +14,12 @@
 #include "simulacra/error.hpp"
 #include "simulacra/ngram.hpp"
 
+#include "testing.hpp"
+
 namespace {
+
+using simulacra::testing::paragraphs;
+using simulacra::testing::persona_file;
 
 using simulacra::Attribution;
 using simulacra::kBoundary;
@@ -247,34 +252,6 @@ TEST(AttributionTest, BadTokenThrows) {
 }
 
 // ----------------------------------------------------- n-gram personas
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read " + path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::string persona_file(const std::string& name) {
-  return read_text(std::string(SIMULACRA_SOURCE_DIR "/data/personas/") + name + ".txt");
-}
-
-// The paragraphs of a text (separated by blank lines).
-std::vector<std::string> paragraphs(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t b = 0;
-  while (b < text.size()) {
-    std::size_t e = text.find("\n\n", b);
-    if (e == std::string::npos) e = text.size();
-    std::string p = text.substr(b, e - b);
-    while (!p.empty() && p.back() == '\n') p.pop_back();
-    while (!p.empty() && p.front() == '\n') p.erase(p.begin());
-    if (!p.empty()) out.push_back(p);
-    b = e + 2;
-  }
-  return out;
-}
 
 std::shared_ptr<const Persona> ngram(const std::string& name, int order) {
   return std::make_shared<simulacra::NGramPersona>(simulacra::NGramPersona::fit(paragraphs(persona_file(name)), order));

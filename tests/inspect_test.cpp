@@ -22,7 +22,11 @@
 #include "simulacra/error.hpp"
 #include "simulacra/ngram.hpp"
 
+#include "testing.hpp"
+
 namespace {
+
+using simulacra::testing::read_text;
 
 using simulacra::kVocab;
 using simulacra::Mixture;
@@ -36,14 +40,6 @@ using simulacra::TokenProb;
 using Personas = std::vector<std::shared_ptr<const Persona>>;
 
 // ------------------------------------------------------------------ helpers
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot open " + path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 std::string persona_text(const std::string& name) {
   return read_text(std::string(SIMULACRA_SOURCE_DIR) + "/data/personas/" + name + ".txt");

@@ -24,7 +24,13 @@
 #include "simulacra/error.hpp"
 #include "simulacra/ngram.hpp"
 
+#include "testing.hpp"
+
 namespace {
+
+using simulacra::testing::read_text;
+using simulacra::testing::paragraphs;
+using simulacra::testing::persona_file;
 
 using simulacra::kBoundary;
 using simulacra::kVocab;
@@ -41,37 +47,9 @@ using Personas = std::vector<std::shared_ptr<const Persona>>;
 
 // ------------------------------------------------------------------ helpers
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot open " + path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// The paragraphs of a text (separated by blank lines), without empty ones.
-std::vector<std::string> paragraphs(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t b = 0;
-  while (b < text.size()) {
-    std::size_t e = text.find("\n\n", b);
-    if (e == std::string::npos) e = text.size();
-    std::string p = text.substr(b, e - b);
-    while (!p.empty() && p.back() == '\n') p.pop_back();
-    while (!p.empty() && p.front() == '\n') p.erase(p.begin());
-    if (!p.empty()) out.push_back(p);
-    b = e + 2;
-  }
-  return out;
-}
-
 const std::string& shakespeare() {
   static const std::string text = read_text(SIMULACRA_SHARED_DATA "/tinyshakespeare.txt");
   return text;
-}
-
-std::string persona_file(const std::string& name) {
-  return read_text(std::string(SIMULACRA_SOURCE_DIR "/data/personas/") + name + ".txt");
 }
 
 // Order-4 Kneser-Ney personas trained on four clearly different corpora.

@@ -1,0 +1,45 @@
+// tests/testing.hpp — small helpers shared by the test files: reading the
+// repository's data files and cutting them into paragraphs. Test data
+// handling only; the library's own paragraph splitter (corpus.hpp) is what
+// corpus_test checks, so these tests do not lean on it.
+#pragma once
+
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace simulacra::testing {
+
+// The whole content of a file; std::runtime_error naming it if unreadable.
+inline std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot open " + path);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// The paragraphs of a text (separated by blank lines), without empty ones.
+inline std::vector<std::string> paragraphs(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t b = 0;
+  while (b < text.size()) {
+    std::size_t e = text.find("\n\n", b);
+    if (e == std::string::npos) e = text.size();
+    std::string p = text.substr(b, e - b);
+    while (!p.empty() && p.back() == '\n') p.pop_back();
+    while (!p.empty() && p.front() == '\n') p.erase(p.begin());
+    if (!p.empty()) out.push_back(p);
+    b = e + 2;
+  }
+  return out;
+}
+
+// The embedded corpus file of a persona, data/personas/<name>.txt.
+inline std::string persona_file(const std::string& name) {
+  return read_text(std::string(SIMULACRA_SOURCE_DIR "/data/personas/") + name + ".txt");
+}
+
+}  // namespace simulacra::testing
