@@ -7,36 +7,18 @@
 //
 // Usage: bench_analysis [path/to/tinyshakespeare.txt]
 #include <algorithm>
-#include <chrono>
-#include <fstream>
 #include <functional>
-#include <sstream>
 
 #include <simulacra/simulacra.hpp>
 
+#include "bench_util.hpp"
+
 using namespace simulacra;
-
-namespace {
-
-double seconds_best_of(int runs, const std::function<void()>& f) {
-  double best = 1e30;
-  for (int i = 0; i < runs; ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
-    f();
-    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-  }
-  return best;
-}
-
-}  // namespace
+using simulacra::bench::seconds_best_of;
 
 int main(int argc, char** argv) {
   const std::string path = argc > 1 ? argv[1] : std::string(SIMULACRA_SHARED_DATA) + "/tinyshakespeare.txt";
-  std::ifstream in(path, std::ios::binary);
-  SIMULACRA_CHECK(in.good(), FileError, "cannot open {}", path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const std::string data = ss.str();
+  const std::string data = bench::read_file(path);
   const int K = 8;
   const std::size_t slice = 110000, text_bytes = 100000;
   SIMULACRA_CHECK(data.size() >= K * slice + text_bytes, InvalidArgument, "{} is too short", path);

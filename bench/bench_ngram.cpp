@@ -25,27 +25,13 @@
 
 #include <simulacra/simulacra.hpp>
 
+#include "bench_util.hpp"
+
 using namespace simulacra;
+using simulacra::bench::read_file;
+using simulacra::bench::seconds_best_of;
 
 namespace {
-
-double seconds_best_of(int runs, const std::function<void()>& f) {
-  double best = 1e30;
-  for (int i = 0; i < runs; ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
-    f();
-    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-  }
-  return best;
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  SIMULACRA_CHECK(in.good(), FileError, "cannot open {}", path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // The reference model: every n-gram's values in a hash map keyed by its bytes
 // (the start boundary as byte 0xff prefix marker '\x01' + "S"), exported from the trie.
