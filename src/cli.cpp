@@ -313,6 +313,11 @@ int run_trace(const Args& args) {
 
 // ---- generate -------------------------------------------------------------------
 
+// Steering options, shared by generate, inspect and vote (read by steering_of).
+const Option kClamp{"--clamp", "", "NAME", "", "speak with this persona only"};
+const Option kExclude{"--exclude", "", "NAME", "", "silence this persona", true};
+const Option kBias{"--bias", "", "NAME=X", "", "add X to the persona's log prior", true};
+
 const Command kGenerate{
     "generate", "MODEL", "Sample a continuation of a prompt from the mixture, or from steered masks.", "",
     {{"--prompt", "", "TEXT", "empty, a document start", "the text to continue"},
@@ -322,9 +327,9 @@ const Command kGenerate{
      {"--top-p", "", "P", "1, off", "keep the smallest set of tokens reaching probability P, in (0, 1]"},
      {"--min-p", "", "P", "0, off", "keep tokens at least P times as likely as the best, in [0, 1]"},
      {"--seed", "", "S", "0", "seed of the sampler (same seed, same text)"},
-     {"--clamp", "", "NAME", "", "speak with this persona only"},
-     {"--exclude", "", "NAME", "", "silence this persona", true},
-     {"--bias", "", "NAME=X", "", "add X to the persona's log prior", true},
+     kClamp,
+     kExclude,
+     kBias,
      {"--mode", "", "MODE", "mixture", "mixture: sample from the mixture; persona: draw a mask, then its token"},
      {"--show-weights", "", "", "", "print the weights after the prompt and at the end"},
      kColor},
@@ -389,9 +394,6 @@ int run_generate(const Args& args) {
 
 // ---- inspect --------------------------------------------------------------------
 
-const Option kClamp{"--clamp", "", "NAME", "", "speak with this persona only"};
-const Option kExclude{"--exclude", "", "NAME", "", "silence this persona", true};
-const Option kBias{"--bias", "", "NAME=X", "", "add X to the persona's log prior", true};
 
 const Command kInspect{
     "inspect", "MODEL [FILE]", "Speak to the shoggoth: every mask's next tokens after a context, and the pile's.",
