@@ -51,6 +51,9 @@ int main(int argc, char** argv) {
   row("switch asymmetry (50 KB + 50 KB)", [&] { sink += double(switch_asymmetry(mix, 0, 1, half_a, half_b).first.weight_b.size()); });
   row("vote (prompt 100 KB, 4 options)", [&] { sink += vote(mix, text, {" the", " and", " my", " O"}).mixture_choice[0]; });
   row("raw view (context 100 KB, top 10)", [&] { sink += raw_view(mix, text, 10).weights[0]; });
+  Steering product;
+  product.product = {0, 1, 1.0};
+  row("product-steered trace (DExperts)", [&] { sink += mix.trace(tokens, product).total_logprob(); });
   fmt::print("\n(checksum {:.3f})\n", sink);
   return 0;
 }

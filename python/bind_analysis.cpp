@@ -191,8 +191,8 @@ str() is an aligned table.
       .def(
           "vote",
           [](const Mixture& mix, const Text& prompt, const std::vector<Text>& options, py::handle clamp,
-             py::handle exclude, py::handle prior_bias) {
-            const Steering s = make_steering(mix, clamp, exclude, prior_bias);
+             py::handle exclude, py::handle prior_bias, py::handle product) {
+            const Steering s = make_steering(mix, clamp, exclude, prior_bias, product);
             VoteResult r{{}, texts_of(options), mix.names()};
             {
               py::gil_scoped_release release;
@@ -201,7 +201,7 @@ str() is an aligned table.
             return r;
           },
           py::arg("prompt"), py::arg("options"), py::arg("clamp") = py::none(), py::arg("exclude") = py::none(),
-          py::arg("prior_bias") = py::none(),
+          py::arg("prior_bias") = py::none(), py::arg("product") = py::none(),
           "The superposition vote: each persona alone and the mixture score every option as a continuation of "
           "`prompt` (read from a document start, no boundaries). ValueError for no options or an empty option.")
       .def(
@@ -240,8 +240,8 @@ str() is an aligned table.
       .def(
           "raw_view",
           [](const Mixture& mix, const Text& context, int top_k, py::handle clamp, py::handle exclude,
-             py::handle prior_bias) {
-            const Steering s = make_steering(mix, clamp, exclude, prior_bias);
+             py::handle prior_bias, py::handle product) {
+            const Steering s = make_steering(mix, clamp, exclude, prior_bias, product);
             RawViewResult r{{}, mix.names()};
             {
               py::gil_scoped_release release;
@@ -250,7 +250,7 @@ str() is an aligned table.
             return r;
           },
           py::arg("context") = Text{}, py::arg("top_k") = 10, py::arg("clamp") = py::none(),
-          py::arg("exclude") = py::none(), py::arg("prior_bias") = py::none(),
+          py::arg("exclude") = py::none(), py::arg("prior_bias") = py::none(), py::arg("product") = py::none(),
           "Speak to the shoggoth: after `context`, each persona's and the mixture's top_k next tokens with the "
           "weights. ValueError for top_k < 1.")
       .def(

@@ -28,6 +28,15 @@ py::array_t<float> weights_of(const Eigen::VectorXd& log_weights) { return f32(l
 // A quoted, readable token for tables: 'A', ' ', '\n', <b>.
 std::string shown_token(Token t) { return t == kBoundary ? "<b>" : "'" + token_name(t) + "'"; }
 
+// Python's Mixture.ablate(...): a context manager around simulacra::Ablation.
+struct AblationScope {
+  py::object owner;  // the Python Mixture, kept alive while the scope is
+  Mixture* mixture;
+  std::vector<int> remove;
+  Eigen::VectorXd factors;
+  std::unique_ptr<Ablation> active;  // set inside the `with` block
+};
+
 struct TraceResult {
   Trace trace;
   std::vector<Token> tokens;
@@ -164,8 +173,9 @@ with optional switching. Before token t the weight of persona k is its
     print(tr)                       # which mask is speaking, token by token
     print(pile.generate("Arr, ", seed=7, clamp="pirate"))
 
-Steering arguments (clamp, exclude, prior_bias) take persona names or indices;
-an unknown name raises IndexError.
+Steering arguments (clamp, exclude, prior_bias, product) take persona names or
+indices; an unknown name raises IndexError. product=(expert, anti_expert, lam)
+tilts predictions by lam * (log p_expert - log p_anti_expert), renormalised.
 )doc");
 
   // ---------------------------------------------------------------- training records
@@ -268,6 +278,23 @@ boundary). Arrays are read-only float32 unless noted; natural logs.
       });
 
   // ---------------------------------------------------------------- reader state
+  py::class_<AblationScope>(m, "Ablation", "What Mixture.ablate returns: use it in a `with` statement.")
+      .def("__enter__",
+           [](AblationScope& s) {
+             if (s.active) throw py::value_error("ablate: this ablation is already active");
+             s.active = std::make_unique<Ablation>(*s.mixture, s.remove, s.factors);
+             return s.owner;
+           })
+      .def(
+          "__exit__",
+          [](AblationScope& s, py::handle, py::handle, py::handle) {
+            s.active.reset();
+            return false;
+          },
+          py::arg("exc_type"), py::arg("exc_value"), py::arg("traceback"))
+      .def_property_readonly(
+          "active", [](const AblationScope& s) { return s.active != nullptr; }, "True inside the `with` block.");
+
   py::class_<MixtureState>(m, "State", R"doc(
 One reader of a text: every persona's state plus the posterior filter. Made by
 Mixture.begin(); keeps its mixture alive.
@@ -473,11 +500,26 @@ Mixture.begin(); keeps its mixture alive.
           },
           "(K, K) float64 transition matrix with switching='transition', else None.")
       .def(
+          "ablate",
+          [](py::object self, py::handle remove, py::handle reweight) {
+            Mixture& mix = self.cast<Mixture&>();
+            AblationScope scope{self, &mix, persona_keys(mix, remove, "remove"), {}, nullptr};
+            if (!reweight.is_none()) scope.factors = per_persona(mix, reweight, 1.0, "reweight");
+            Ablation(mix, scope.remove, scope.factors).restore();  // checks now, not at `with`
+            return scope;
+          },
+          py::arg("remove") = py::none(), py::arg("reweight") = py::none(),
+          "A context manager that temporarily removes personas (remove: a persona or a sequence of them; their "
+          "prior becomes 0, so they never speak) and reweights others (reweight: a dict persona -> factor >= 0, or "
+          "K factors; the prior is multiplied by them and renormalised). The prior is restored on exit, exceptions "
+          "included. `with pile.ablate(remove='pirate'): pile.score(text)`. States begun before keep their prior.")
+      .def(
           "trace",
-          [](const Mixture& mix, py::handle text, py::handle clamp, py::handle exclude, py::handle prior_bias) {
+          [](const Mixture& mix, py::handle text, py::handle clamp, py::handle exclude, py::handle prior_bias,
+             py::handle product) {
             TraceResult r;
             r.tokens = tokens_arg(text, "text");
-            const Steering s = make_steering(mix, clamp, exclude, prior_bias);
+            const Steering s = make_steering(mix, clamp, exclude, prior_bias, product);
             r.names = mix.names();
             {
               py::gil_scoped_release release;
@@ -486,38 +528,41 @@ Mixture.begin(); keeps its mixture alive.
             return r;
           },
           py::arg("text"), py::arg("clamp") = py::none(), py::arg("exclude") = py::none(),
-          py::arg("prior_bias") = py::none(),
+          py::arg("prior_bias") = py::none(), py::arg("product") = py::none(),
           "The trace of a text read from a document start: its bytes (str / bytes), or a sequence of tokens (where "
           "256 marks a document boundary). No end boundary is added.")
       .def(
           "score",
-          [](const Mixture& mix, const Text& text, py::handle clamp, py::handle exclude, py::handle prior_bias) {
-            const Steering s = make_steering(mix, clamp, exclude, prior_bias);
+          [](const Mixture& mix, const Text& text, py::handle clamp, py::handle exclude, py::handle prior_bias,
+             py::handle product) {
+            const Steering s = make_steering(mix, clamp, exclude, prior_bias, product);
             py::gil_scoped_release release;
             return mix.score(text.bytes, s);
           },
           py::arg("text"), py::arg("clamp") = py::none(), py::arg("exclude") = py::none(),
-          py::arg("prior_bias") = py::none(), "Natural-log probability of a document (its bytes and the end boundary).")
+          py::arg("prior_bias") = py::none(), py::arg("product") = py::none(), "Natural-log probability of a document (its bytes and the end boundary).")
       .def(
           "bits_per_byte",
-          [](const Mixture& mix, const Text& text, py::handle clamp, py::handle exclude, py::handle prior_bias) {
-            const Steering s = make_steering(mix, clamp, exclude, prior_bias);
+          [](const Mixture& mix, const Text& text, py::handle clamp, py::handle exclude, py::handle prior_bias,
+             py::handle product) {
+            const Steering s = make_steering(mix, clamp, exclude, prior_bias, product);
             py::gil_scoped_release release;
             return mix.bits_per_byte(text.bytes, s);
           },
           py::arg("text"), py::arg("clamp") = py::none(), py::arg("exclude") = py::none(),
-          py::arg("prior_bias") = py::none(),
+          py::arg("prior_bias") = py::none(), py::arg("product") = py::none(),
           "-score / (bytes * ln 2): bits per byte of a document, the end boundary's cost included. ValueError for "
           "an empty text.")
       .def(
           "perplexity",
-          [](const Mixture& mix, const Text& text, py::handle clamp, py::handle exclude, py::handle prior_bias) {
-            const Steering s = make_steering(mix, clamp, exclude, prior_bias);
+          [](const Mixture& mix, const Text& text, py::handle clamp, py::handle exclude, py::handle prior_bias,
+             py::handle product) {
+            const Steering s = make_steering(mix, clamp, exclude, prior_bias, product);
             py::gil_scoped_release release;
             return mix.perplexity(text.bytes, s);
           },
           py::arg("text"), py::arg("clamp") = py::none(), py::arg("exclude") = py::none(),
-          py::arg("prior_bias") = py::none(),
+          py::arg("prior_bias") = py::none(), py::arg("product") = py::none(),
           "exp(-score / (bytes + 1)): per-token perplexity of a document, the end boundary counted as a token.")
       .def(
           "persona_perplexity",
@@ -564,25 +609,27 @@ Mixture.begin(); keeps its mixture alive.
            "Share of the corpus's documents whose most probable author is their labelled persona.")
       .def(
           "begin",
-          [](const Mixture& mix, py::handle clamp, py::handle exclude, py::handle prior_bias) {
-            return mix.begin(make_steering(mix, clamp, exclude, prior_bias));
+          [](const Mixture& mix, py::handle clamp, py::handle exclude, py::handle prior_bias,
+             py::handle product) {
+            return mix.begin(make_steering(mix, clamp, exclude, prior_bias, product));
           },
-          py::arg("clamp") = py::none(), py::arg("exclude") = py::none(), py::arg("prior_bias") = py::none(),
+          py::arg("clamp") = py::none(), py::arg("exclude") = py::none(), py::arg("prior_bias") = py::none(), py::arg("product") = py::none(),
           py::keep_alive<0, 1>(), "A reader State at the start of a document.")
       .def(
           "predict",
-          [](const Mixture& mix, const Text& context, py::handle clamp, py::handle exclude, py::handle prior_bias) {
-            MixtureState state = mix.begin(make_steering(mix, clamp, exclude, prior_bias));
+          [](const Mixture& mix, const Text& context, py::handle clamp, py::handle exclude, py::handle prior_bias,
+             py::handle product) {
+            MixtureState state = mix.begin(make_steering(mix, clamp, exclude, prior_bias, product));
             state.step(encode(context.bytes));
             return PredictionResult{state.predict(), mix.names()};
           },
           py::arg("context") = Text{}, py::arg("clamp") = py::none(), py::arg("exclude") = py::none(),
-          py::arg("prior_bias") = py::none(),
+          py::arg("prior_bias") = py::none(), py::arg("product") = py::none(),
           "The next-token prediction after reading `context` from a document start.")
       .def(
           "generate",
           [](const Mixture& mix, const Text& prompt, int max_tokens, double temperature, int top_k, double top_p,
-             double min_p, std::uint64_t seed, py::handle clamp, py::handle exclude, py::handle prior_bias,
+             double min_p, std::uint64_t seed, py::handle clamp, py::handle exclude, py::handle prior_bias, py::handle product,
              const std::string& mode, bool stop_at_boundary, py::handle on_step) {
             GenerateConfig cfg;
             cfg.max_tokens = max_tokens;
@@ -591,7 +638,7 @@ Mixture.begin(); keeps its mixture alive.
             cfg.sampler.top_p = top_p;
             cfg.sampler.min_p = min_p;
             cfg.sampler.seed = seed;
-            cfg.steering = make_steering(mix, clamp, exclude, prior_bias);
+            cfg.steering = make_steering(mix, clamp, exclude, prior_bias, product);
             cfg.mode = generate_mode_from_name(mode);
             cfg.stop_at_boundary = stop_at_boundary;
             if (!on_step.is_none()) {
@@ -624,7 +671,7 @@ Mixture.begin(); keeps its mixture alive.
           },
           py::arg("prompt") = Text{}, py::arg("max_tokens") = 200, py::arg("temperature") = 1.0, py::arg("top_k") = 0,
           py::arg("top_p") = 1.0, py::arg("min_p") = 0.0, py::arg("seed") = 0, py::arg("clamp") = py::none(),
-          py::arg("exclude") = py::none(), py::arg("prior_bias") = py::none(), py::arg("mode") = "mixture",
+          py::arg("exclude") = py::none(), py::arg("prior_bias") = py::none(), py::arg("product") = py::none(), py::arg("mode") = "mixture",
           py::arg("stop_at_boundary") = true, py::arg("on_step") = py::none(),
           "Reads the prompt, then samples up to max_tokens tokens (top-k, top-p, min-p, then temperature; 0 is "
           "greedy) from the mixture (mode='mixture') or from a persona drawn from the weights (mode='persona'). "

@@ -108,9 +108,27 @@ Steering steering_of(const Args& args, const Mixture& mix) {
     throw UsageError(fmt::format("persona '{}' is both clamped and excluded", mix.names()[std::size_t(s.clamp)]));
   if (std::set<int>(s.exclude.begin(), s.exclude.end()).size() == std::size_t(mix.size()))
     throw UsageError("--exclude leaves no persona");
+  if (args.has("--expert") != args.has("--anti-expert"))
+    throw UsageError("product steering needs both --expert NAME and --anti-expert NAME");
+  if (args.has("--lambda") && !args.has("--expert")) throw UsageError("--lambda needs --expert and --anti-expert");
+  if (args.has("--expert")) {
+    s.product.expert = persona_index(mix, "--expert", args.get("--expert"));
+    s.product.anti_expert = persona_index(mix, "--anti-expert", args.get("--anti-expert"));
+    if (s.product.expert == s.product.anti_expert)
+      throw UsageError(fmt::format("--expert and --anti-expert are both '{}'", args.get("--expert")));
+    s.product.lambda = args.real("--lambda", 1.0, Range{});
+  }
   mix.check(s);
   return s;
 }
+
+// Steering options, shared by score, generate, inspect and vote (read by steering_of).
+const Option kClamp{"--clamp", "", "NAME", "", "speak with this persona only"};
+const Option kExclude{"--exclude", "", "NAME", "", "silence this persona", true};
+const Option kBias{"--bias", "", "NAME=X", "", "add X to the persona's log prior", true};
+const Option kExpert{"--expert", "", "NAME", "", "product steering: add lambda x this persona's log-probs"};
+const Option kAntiExpert{"--anti-expert", "", "NAME", "", "product steering: subtract lambda x this persona's"};
+const Option kLambda{"--lambda", "", "X", "1", "strength of the product steering (finite)"};
 
 // ---- train ----------------------------------------------------------------------
 
@@ -251,12 +269,13 @@ const Command kScore{"score", "MODEL [FILE ...]",
                      "Each FILE is one document (\"-\" reads stdin; no FILE and no --text reads stdin).\n"
                      "The attributed persona is the most probable author of the whole document, with its\n"
                      "posterior probability.",
-                     {kText, kColor}, 1, -1};
+                     {kText, kClamp, kExclude, kBias, kExpert, kAntiExpert, kLambda, kColor}, 1, -1};
 
 int run_score(const Args& args) {
   const bool color = color_of(args);
   const auto docs = read_documents(args, 1);
   const Mixture mix = load(args.positional[0]);
+  const Steering steering = steering_of(args, mix);
   Table t;
   t.column("document", Table::Align::kLeft);
   t.column("bytes");
@@ -266,7 +285,7 @@ int run_score(const Args& args) {
   t.column("posterior");
   for (const auto& [label, text] : docs) {
     if (text.empty()) throw InvalidArgument(fmt::format("{}: the document is empty", label));
-    std::vector<Cell> row = {label, fmt::format("{}", text.size()), fmt::format("{:.3f}", mix.bits_per_byte(text))};
+    std::vector<Cell> row = {label, fmt::format("{}", text.size()), fmt::format("{:.3f}", mix.bits_per_byte(text, steering))};
     const Eigen::VectorXd per = mix.persona_bits_per_byte(text);
     for (int k = 0; k < mix.size(); ++k) row.emplace_back(fmt::format("{:.3f}", per[k]));
     Eigen::Index best = 0;
@@ -313,10 +332,6 @@ int run_trace(const Args& args) {
 
 // ---- generate -------------------------------------------------------------------
 
-// Steering options, shared by generate, inspect and vote (read by steering_of).
-const Option kClamp{"--clamp", "", "NAME", "", "speak with this persona only"};
-const Option kExclude{"--exclude", "", "NAME", "", "silence this persona", true};
-const Option kBias{"--bias", "", "NAME=X", "", "add X to the persona's log prior", true};
 
 const Command kGenerate{
     "generate", "MODEL", "Sample a continuation of a prompt from the mixture, or from steered masks.", "",
@@ -330,6 +345,9 @@ const Command kGenerate{
      kClamp,
      kExclude,
      kBias,
+     kExpert,
+     kAntiExpert,
+     kLambda,
      {"--mode", "", "MODE", "mixture", "mixture: sample from the mixture; persona: draw a mask, then its token"},
      {"--show-weights", "", "", "", "print the weights after the prompt and at the end"},
      kColor},
@@ -402,7 +420,7 @@ const Command kInspect{
     "heaviest); each column lists that persona's K most likely next tokens, the last one the mixture's.",
     {{"--text", "", "CONTEXT", "empty, a document start", "use CONTEXT instead of reading FILE"},
      {"--top-k", "", "K", "10", "tokens listed per column, 1 to 257"},
-     kClamp, kExclude, kBias, kColor},
+     kClamp, kExclude, kBias, kExpert, kAntiExpert, kLambda, kColor},
     1, 2};
 
 int run_inspect(const Args& args) {
@@ -433,7 +451,7 @@ const Command kVote{
     "the mixture's natural-log probability of the option, and the last row the weights after the prompt.",
     {{"--prompt", "", "TEXT", "", "the question; required (may be empty)"},
      {"--option", "", "TEXT", "", "one answer (non-empty); give at least one", true},
-     kClamp, kExclude, kBias, kColor},
+     kClamp, kExclude, kBias, kExpert, kAntiExpert, kLambda, kColor},
     1, 1};
 
 int run_vote(const Args& args) {

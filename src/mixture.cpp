@@ -49,6 +49,10 @@ Posterior::Posterior(const Mixture& mixture, const Steering& steering) : config_
     allowed_[std::size_t(steering.clamp)] = true;
   }
   for (int k : steering.exclude) allowed_[std::size_t(k)] = false;
+  // A persona with prior 0 (removed by an ablation) can never speak: the
+  // exact log-space path keeps its weight at -inf under every rule.
+  for (int k = 0; k < K; ++k)
+    if (log_prior_[k] == -INFINITY) allowed_[std::size_t(k)] = false;
   masked_ = std::find(allowed_.begin(), allowed_.end(), false) != allowed_.end();
   SIMULACRA_CHECK(std::find(allowed_.begin(), allowed_.end(), true) != allowed_.end(), InvalidArgument,
                   "steering: clamp and exclude leave no persona");
@@ -126,6 +130,10 @@ double Posterior::update(const double* lp) {
       acc_[j] = log_sum_exp(scratch_.data(), K);
     }
     log_w_ = acc_;
+    // A removed persona (prior 0) takes no mass from the chain: the filter is
+    // conditioned on never being in that state.
+    for (int k = 0; k < K; ++k)
+      if (log_prior_[k] == -INFINITY) log_w_[k] = -INFINITY;
     log_w_.array() -= log_sum_exp(log_w_.data(), K);
   }
   for (int k = 0; k < K; ++k) lin_[k] = std::exp(log_w_[k]);
@@ -133,22 +141,76 @@ double Posterior::update(const double* lp) {
   return mix;
 }
 
+// ------------------------------------------------------- product steering
+
+namespace {
+
+// out(v) = log sum_k exp(log_w_k + persona_logprobs(k, v)): the mixture's
+// next-token distribution (kVocab) from the weights (K) and the personas' (K, kVocab).
+// In linear space, vectorised: each persona's row is shifted by its maximum
+// M_k (>= -log kVocab) and the factor exp(log_w_k + M_k) folded into its
+// weight, so the largest term of every sum is at least 1 / (K kVocab) times
+// exp(lp - M) of the heaviest mask. A token whose sum comes out below 1e-290
+// (an exp that underflowed, or an exact 0) is recomputed in log space.
+void mix_distributions(const Eigen::VectorXd& log_w, const Eigen::MatrixXd& persona_logprobs,
+                       Eigen::Ref<Eigen::VectorXd> out) {
+  const int K = int(log_w.size());
+  const Eigen::VectorXd top = persona_logprobs.rowwise().maxCoeff();  // (K) M_k
+  Eigen::RowVectorXd coef(K);
+  for (int k = 0; k < K; ++k) coef[k] = log_w[k] == -INFINITY || top[k] == -INFINITY ? 0.0 : std::exp(log_w[k] + top[k]);
+  Eigen::MatrixXd shifted = persona_logprobs.colwise() - top;  // (K, kVocab); a plain array so exp vectorises
+  shifted = shifted.array().exp();
+  const Eigen::RowVectorXd lin = coef * shifted;  // (kVocab)
+  out = lin.transpose().array().log();
+  std::vector<double> col(static_cast<std::size_t>(K));
+  for (int v = 0; v < kVocab; ++v) {
+    if (lin[v] >= 1e-290) continue;
+    for (int k = 0; k < K; ++k) col[std::size_t(k)] = log_w[k] + persona_logprobs(k, v);
+    out[v] = log_sum_exp(col.data(), K);
+  }
+}
+
+}  // namespace
+
+void apply_product(const ProductSteering& product, const Eigen::MatrixXd& persona_logprobs,
+                   Eigen::Ref<Eigen::VectorXd> logprobs) {
+  if (!product.active()) return;
+  const int V = int(logprobs.size());
+  for (int v = 0; v < V; ++v) {
+    const double a = persona_logprobs(product.expert, v), b = persona_logprobs(product.anti_expert, v);
+    double tilted = logprobs[v] + product.lambda * (a - b);
+    // 0 * anything, inf - inf: the tilt is undefined, or the base says never.
+    if (std::isnan(tilted) || logprobs[v] == -INFINITY) tilted = -INFINITY;
+    logprobs[v] = tilted;
+  }
+  // log Z, vectorised: exp(-inf - m) is a denormal at worst, nothing beside a term >= 1.
+  const double m = logprobs.maxCoeff();
+  const double z = m == -INFINITY || m == INFINITY ? m : m + std::log((logprobs.array() - m).exp().sum());
+  SIMULACRA_CHECK(std::isfinite(z), InvalidArgument,
+                  "product steering: the tilted distribution cannot be normalised (log Z = {})", z);
+  logprobs.array() -= z;
+}
+
 // ------------------------------------------------------------- MixtureState
 
 MixtureState::MixtureState(const Mixture& mixture, const Steering& steering)
-    : mixture_(&mixture), posterior_(mixture, steering), lp_(std::size_t(mixture.size())) {
+    : mixture_(&mixture), posterior_(mixture, steering), product_(steering.product), lp_(std::size_t(mixture.size())) {
   for (int k = 0; k < mixture.size(); ++k) states_.push_back(mixture.persona(k).begin());
 }
 
 MixtureState::MixtureState(const MixtureState& other)
-    : mixture_(other.mixture_), posterior_(other.posterior_), lp_(other.lp_) {
+    : mixture_(other.mixture_), posterior_(other.posterior_), product_(other.product_), lp_(other.lp_) {
   for (const auto& s : other.states_) states_.push_back(s->clone());
 }
 
 double MixtureState::step(Token token) {
   SIMULACRA_CHECK(token >= 0 && token < kVocab, OutOfRange, "step: token {} is outside 0..{}", token, kVocab - 1);
+  // Product steering changes the prediction, not the filter: the steered
+  // log-probability needs the whole distribution for its normaliser.
+  const double steered = product_.active() ? predict().logprobs[token] : 0.0;
   for (std::size_t k = 0; k < states_.size(); ++k) lp_[k] = states_[k]->advance(token);
-  return posterior_.update(lp_.data());
+  const double mix = posterior_.update(lp_.data());
+  return product_.active() ? steered : mix;
 }
 
 double MixtureState::step(const std::vector<Token>& tokens) {
@@ -168,12 +230,40 @@ Prediction MixtureState::predict() const {
     p.persona_logprobs.row(k) = row.transpose();
   }
   p.logprobs.resize(kVocab);
-  std::vector<double> col(static_cast<std::size_t>(K));
-  for (int v = 0; v < kVocab; ++v) {
-    for (int k = 0; k < K; ++k) col[std::size_t(k)] = p.log_weights[k] + p.persona_logprobs(k, v);
-    p.logprobs[v] = log_sum_exp(col.data(), K);
-  }
+  mix_distributions(p.log_weights, p.persona_logprobs, p.logprobs);
+  apply_product(product_, p.persona_logprobs, p.logprobs);
   return p;
+}
+
+// ----------------------------------------------------------------- Ablation
+
+Ablation::Ablation(Mixture& mixture, const std::vector<int>& remove, const Eigen::VectorXd& factors)
+    : mixture_(&mixture), saved_(mixture.prior()) {
+  const int K = mixture.size();
+  SIMULACRA_CHECK(factors.size() == 0 || factors.size() == K, InvalidArgument,
+                  "ablation: {} reweighting factors for {} personas", factors.size(), K);
+  Eigen::VectorXd prior = saved_;
+  for (Eigen::Index k = 0; k < factors.size(); ++k) {
+    SIMULACRA_CHECK(std::isfinite(factors[k]) && factors[k] >= 0.0, InvalidArgument,
+                    "ablation: the factor of persona '{}' is {}, must be finite and >= 0",
+                    mixture.names()[std::size_t(k)], factors[k]);
+    prior[k] *= factors[k];
+  }
+  for (int k : remove) {
+    SIMULACRA_CHECK(k >= 0 && k < K, OutOfRange, "ablation: persona index {} is outside 0..{}", k, K - 1);
+    prior[k] = 0.0;
+  }
+  SIMULACRA_CHECK(prior.maxCoeff() > 0.0, InvalidArgument, "ablation: leaves no persona with a positive weight");
+  mixture.set_prior(prior);
+}
+
+Ablation::~Ablation() { restore(); }
+
+void Ablation::restore() noexcept {
+  if (mixture_ == nullptr) return;
+  // The saved prior is normalised, so set_prior keeps it bit for bit and cannot throw.
+  mixture_->set_prior(saved_);
+  mixture_ = nullptr;
 }
 
 // ------------------------------------------------------------------ Mixture
@@ -214,8 +304,10 @@ void Mixture::set_prior(Eigen::VectorXd prior) {
   SIMULACRA_CHECK(prior.size() == size(), InvalidArgument, "prior: has {} entries for {} personas", prior.size(),
                   size());
   for (int k = 0; k < size(); ++k)
-    SIMULACRA_CHECK(std::isfinite(prior[k]) && prior[k] > 0.0, InvalidArgument,
-                    "prior: entry {} ('{}') is {}, must be positive and finite", k, names_[std::size_t(k)], prior[k]);
+    SIMULACRA_CHECK(std::isfinite(prior[k]) && prior[k] >= 0.0, InvalidArgument,
+                    "prior: entry {} ('{}') is {}, must be finite and >= 0", k, names_[std::size_t(k)], prior[k]);
+  SIMULACRA_CHECK(prior.maxCoeff() > 0.0, InvalidArgument, "prior: every entry is 0, at least one must be positive");
+  SIMULACRA_CHECK(std::isfinite(prior.sum()), InvalidArgument, "prior: the entries sum to {}", prior.sum());
   // A prior that already sums to 1 up to rounding is kept bit for bit, so
   // that normalising is idempotent (a saved and loaded model is identical).
   const double sum = prior.sum();
@@ -257,6 +349,17 @@ void Mixture::check(const Steering& s) const {
   for (Eigen::Index k = 0; k < s.prior_bias.size(); ++k)
     SIMULACRA_CHECK(std::isfinite(s.prior_bias[k]), InvalidArgument, "steering: prior_bias[{}] is {}", k,
                     s.prior_bias[k]);
+  const ProductSteering& p = s.product;
+  SIMULACRA_CHECK(std::isfinite(p.lambda), InvalidArgument, "steering: product lambda is {}, must be finite",
+                  p.lambda);
+  if (!p.active()) return;
+  SIMULACRA_CHECK(p.expert >= 0 && p.expert < size(), OutOfRange,
+                  "steering: product expert index {} is outside 0..{}", p.expert, size() - 1);
+  SIMULACRA_CHECK(p.anti_expert >= 0 && p.anti_expert < size(), OutOfRange,
+                  "steering: product anti-expert index {} is outside 0..{}", p.anti_expert, size() - 1);
+  SIMULACRA_CHECK(p.expert != p.anti_expert, InvalidArgument,
+                  "steering: product expert and anti-expert are the same persona ({}), the tilt would be 0",
+                  names_[std::size_t(p.expert)]);
 }
 
 Eigen::MatrixXd Mixture::persona_logprobs(const std::vector<Token>& tokens) const {
@@ -298,6 +401,25 @@ Trace Mixture::trace(const std::vector<Token>& tokens, const Steering& steering,
     tr.dominant[std::size_t(t)] = best;
     tr.logprobs[t] = post.update(lp.data());
     if (on_progress && (t + 1) % 65536 == 0) on_progress((double(K) + double(t + 1) / double(T)) / double(K + 1));
+  }
+  if (steering.product.active()) {
+    // The steered prediction needs every persona's full distribution at
+    // every position: read the text again with persona states.
+    std::vector<std::unique_ptr<PersonaState>> states;
+    for (int k = 0; k < K; ++k) states.push_back(personas_[std::size_t(k)]->begin());
+    Eigen::MatrixXd dist(K, kVocab);
+    Eigen::VectorXd row(kVocab), mixed(kVocab);
+    for (Eigen::Index t = 0; t < T; ++t) {
+      for (int k = 0; k < K; ++k) {
+        states[std::size_t(k)]->next_logprobs(row);
+        dist.row(k) = row.transpose();
+      }
+      mix_distributions(tr.log_weights.row(t).transpose(), dist, mixed);
+      apply_product(steering.product, dist, mixed);
+      tr.logprobs[t] = mixed[tokens[std::size_t(t)]];
+      for (int k = 0; k < K; ++k) states[std::size_t(k)]->advance(tokens[std::size_t(t)]);
+      if (on_progress && (t + 1) % 4096 == 0) on_progress(double(t + 1) / double(T));
+    }
   }
   if (on_progress) on_progress(1.0);
   return tr;

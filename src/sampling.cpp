@@ -115,6 +115,7 @@ Generation generate(const Mixture& mixture, const std::string& prompt, const Gen
       }
       while (pred.log_weights[step.persona] == -INFINITY) --step.persona;  // rounding at the top end
       step.logprobs = pred.persona_logprobs.row(step.persona).transpose();
+      apply_product(config.steering.product, pred.persona_logprobs, step.logprobs);
     } else {
       step.logprobs = pred.logprobs;
     }

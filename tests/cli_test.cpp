@@ -265,6 +265,28 @@ TEST_F(CliTest, GenerateSteersAndShowsWeights) {
   EXPECT_EQ(biased.status, 0) << biased.output;
 }
 
+// Product steering from the shell: scoring and generation accept it, and a
+// half-given or degenerate request is a usage error naming the option.
+TEST_F(CliTest, ProductSteeringScoresAndGenerates) {
+  const std::string score = "score " + quote(model_) + " --color never " + doc("pirate_doc.txt");
+  const Outcome plain = run(score);
+  const Outcome steered = run(score + " --expert poet --anti-expert pirate --lambda 1.5");
+  ASSERT_EQ(plain.status, 0) << plain.output;
+  ASSERT_EQ(steered.status, 0) << steered.output;
+  EXPECT_NE(plain.output, steered.output) << "the mixture column moves under product steering";
+  EXPECT_EQ(attributed(steered.output, "pirate_doc.txt"), "pirate") << "attribution is not steered";
+  const Outcome gen = run("generate " + quote(model_) + " --expert pirate --anti-expert poet --max-tokens 30 --seed 2");
+  EXPECT_EQ(gen.status, 0) << gen.output;
+  const Outcome half = run(score + " --expert poet");
+  EXPECT_EQ(half.status, 2) << half.output;
+  EXPECT_TRUE(has(half.output, "--anti-expert")) << half.output;
+  const Outcome same = run(score + " --expert poet --anti-expert poet");
+  EXPECT_EQ(same.status, 2) << same.output;
+  const Outcome nan = run(score + " --expert poet --anti-expert pirate --lambda nan");
+  EXPECT_EQ(nan.status, 2) << nan.output;
+  EXPECT_TRUE(has(nan.output, "--lambda")) << nan.output;
+}
+
 TEST_F(CliTest, InspectShowsEveryPersonaAndTheMixture) {
   const Outcome r = run("inspect " + quote(model_) + " --text " + quote("Arr, the ") + " --top-k 3");
   ASSERT_EQ(r.status, 0) << r.output;

@@ -249,6 +249,8 @@ Reference brute_force(const Eigen::MatrixXd& P, Eigen::VectorXd prior, const Mix
       Eigen::VectorXd v = Eigen::VectorXd::Zero(K);
       for (Eigen::Index j = 0; j < K; ++j)
         for (Eigen::Index i = 0; i < K; ++i) v[j] += w[i] * c.transition(i, j);
+      for (Eigen::Index j = 0; j < K; ++j)
+        if (prior[j] == 0.0) v[j] = 0.0;  // a removed persona: the chain never enters it
       w = v / v.sum();
     }
   }
@@ -667,10 +669,148 @@ TEST(MixtureSteeringTest, PriorBiasEqualsModifiedPrior) {
   }
 }
 
+// An ablation is a prior with zeros and factors: the removed persona's
+// weight is exactly 0 before every token, the rest follow the recursions
+// with that prior; the original prior is back after the scope.
+TEST_P(SwitchingRuleTest, AblationMatchesBruteForce) {
+  const auto tokens = table_text(300, 60, 14);
+  Mixture mix(table_personas(), kTableNames, table_prior(), GetParam().config);
+  const Trace before = mix.trace(tokens);
+  const Eigen::VectorXd saved = mix.prior();
+  {
+    simulacra::Ablation ablation(mix, {1}, Eigen::Vector3d(3.0, 1.0, 0.5));
+    const Eigen::VectorXd changed = Eigen::Vector3d(0.5 * 3.0, 0.0, 0.2 * 0.5);
+    const Reference ref = brute_force(table_probs(tokens), changed, GetParam().config);
+    const Trace tr = mix.trace(tokens);
+    EXPECT_TRUE((tr.log_weights.col(1).array() == -INFINITY).all()) << "a removed persona never speaks";
+    EXPECT_LE(max_weight_diff(tr, ref), 1e-10);
+    EXPECT_LE(max_logprob_diff(tr, ref), 1e-10);
+  }
+  EXPECT_TRUE((mix.prior().array() == saved.array()).all()) << "the prior comes back bit for bit";
+  const Trace after = mix.trace(tokens);
+  EXPECT_TRUE((after.logprobs.array() == before.logprobs.array()).all());
+}
+
+// Product steering (DExperts) in linear space from the table personas' full
+// rows: p~(v) ∝ p(v) (p_a(v) / p_b(v))^lambda, p from the brute-force
+// weights. The filter underneath is unchanged, so the weights are too.
+TEST_P(SwitchingRuleTest, ProductSteeringMatchesBruteForce) {
+  const auto tokens = table_text(300, 60, 13);
+  const Mixture mix(table_personas(), kTableNames, table_prior(), GetParam().config);
+  const Reference ref = brute_force(table_probs(tokens), table_prior(), GetParam().config);
+  for (double lambda : {1.0, -0.5, 2.5}) {
+    SCOPED_TRACE("lambda " + std::to_string(lambda));
+    Steering s;
+    s.product = {2, 0, lambda};
+    const Trace tr = mix.trace(tokens, s);
+    EXPECT_LE(max_weight_diff(tr, ref), 1e-10) << "product steering must leave the filter alone";
+    auto state = mix.begin(s);
+    double worst_trace = 0.0, worst_state = 0.0, worst_sum = 0.0;
+    int prev = kVocab;
+    for (std::size_t t = 0; t < tokens.size(); ++t) {
+      Eigen::VectorXd p = Eigen::VectorXd::Zero(kVocab);
+      for (int k = 0; k < 3; ++k) p += ref.weights(Eigen::Index(t), k) * tables()[std::size_t(k)]->probs().row(prev).transpose();
+      const Eigen::VectorXd ratio = tables()[2]->probs().row(prev).transpose().array() /
+                                    tables()[0]->probs().row(prev).transpose().array();
+      Eigen::VectorXd q = p.array() * ratio.array().pow(lambda);
+      q /= q.sum();
+      const Token tok = tokens[t];
+      worst_trace = worse(worst_trace, std::abs(tr.logprobs[Eigen::Index(t)] - std::log(q[tok])));
+      const Eigen::VectorXd predicted = state.predict().logprobs;
+      worst_sum = worse(worst_sum, std::abs(predicted.array().exp().sum() - 1.0));
+      worst_state = worse(worst_state, std::abs(predicted[tok] - std::log(q[tok])));
+      worst_state = worse(worst_state, std::abs(state.step(tok) - std::log(q[tok])));
+      prev = tok == kBoundary ? kVocab : tok;
+    }
+    EXPECT_LE(worst_trace, 1e-10);
+    EXPECT_LE(worst_state, 1e-10);
+    EXPECT_LE(worst_sum, 1e-12);
+  }
+}
+
+// lambda = 0 is no steering at all. Exponential tilting moves the mean of
+// its statistic: d/dlambda E_q[log p_a - log p_b] = Var_q >= 0, so at every
+// context the expected log-ratio grows with lambda. And text of the
+// anti-expert becomes less likely.
+TEST(MixtureSteeringTest, ProductTiltsTowardsTheExpert) {
+  const Mixture mix(file_personas(), kFileNames, Eigen::Vector4d::Constant(0.25), fixed_share(0.01));
+  const std::string doctor = paragraphs(persona_file("doctor"))[3];
+  Steering off;
+  off.product = {0, 3, 0.0};
+  EXPECT_EQ(mix.score(doctor, off), mix.score(doctor));
+  Steering towards_pirate;
+  towards_pirate.product = {0, 3, 0.5};
+  EXPECT_LT(mix.score(doctor, towards_pirate), mix.score(doctor));
+
+  int violations = 0, contexts = 0;
+  std::vector<simulacra::MixtureState> readers;
+  for (double lambda : {-1.0, 0.0, 0.5, 1.0, 2.0}) {
+    Steering s;
+    s.product = {0, 3, lambda};
+    readers.push_back(mix.begin(s));
+  }
+  for (Token tok : simulacra::encode(doctor.substr(0, 200))) {
+    double last = -INFINITY;
+    for (auto& r : readers) {
+      const auto pred = r.predict();
+      const Eigen::VectorXd ratio = (pred.persona_logprobs.row(0) - pred.persona_logprobs.row(3)).transpose();
+      const double mean = (pred.logprobs.array().exp() * ratio.array()).sum();
+      violations += mean < last - 1e-12;
+      last = mean;
+      r.step(tok);
+    }
+    ++contexts;
+  }
+  EXPECT_EQ(violations, 0) << "of " << contexts << " contexts";
+}
+
+// Removing a persona with no switching is the mixture of the others alone
+// (built independently); an exception inside the scope still restores.
+TEST(MixtureAblationTest, RemovalIsTheMixtureOfTheOthers) {
+  const auto tokens = document_stream(paragraphs(persona_file("poet")), 2000);
+  Mixture mix(file_personas(), kFileNames, Eigen::Vector4d(0.1, 0.2, 0.3, 0.4));
+  const Personas all = file_personas();
+  const Mixture others({all[0], all[2], all[3]}, {"pirate", "scientist", "doctor"}, Eigen::Vector3d(0.1, 0.3, 0.4));
+  const Eigen::VectorXd saved = mix.prior();
+  try {
+    simulacra::Ablation without_poet(mix, {mix.index_of("poet")});
+    const Trace tr = mix.trace(tokens), ref = others.trace(tokens);
+    EXPECT_LE(max_abs_diff(tr.logprobs, ref.logprobs), 1e-12);
+    EXPECT_LE(max_abs_diff(tr.log_weights.col(3), ref.log_weights.col(2)), 1e-12);
+    EXPECT_LE(std::abs(mix.score("O moon") - others.score("O moon")), 1e-12);
+    throw std::runtime_error("inside the scope");
+  } catch (const std::runtime_error&) {
+  }
+  EXPECT_TRUE((mix.prior().array() == saved.array()).all());
+  // restore() early, then the destructor: restored once, idempotent.
+  simulacra::Ablation reweighted(mix, {}, Eigen::Vector4d(1.0, 1.0, 1.0, 5.0));
+  EXPECT_NEAR(mix.prior()[3], 2.0 / 2.6, 1e-15);
+  reweighted.restore();
+  EXPECT_TRUE((mix.prior().array() == saved.array()).all());
+}
+
+TEST(MixtureAblationTest, BadAblationThrowsAndChangesNothing) {
+  Mixture mix(table_personas(), kTableNames, table_prior());
+  const Eigen::VectorXd saved = mix.prior();
+  EXPECT_THROW(simulacra::Ablation(mix, {3}), simulacra::OutOfRange);
+  EXPECT_THROW(simulacra::Ablation(mix, {-1}), simulacra::OutOfRange);
+  EXPECT_THROW(simulacra::Ablation(mix, {0, 1, 2}), simulacra::InvalidArgument);
+  EXPECT_THROW(simulacra::Ablation(mix, {0}, Eigen::Vector3d(1.0, 0.0, 0.0)), simulacra::InvalidArgument);
+  EXPECT_THROW(simulacra::Ablation(mix, {}, Eigen::Vector3d(1.0, NAN, 1.0)), simulacra::InvalidArgument);
+  EXPECT_THROW(simulacra::Ablation(mix, {}, Eigen::Vector3d(1.0, -1.0, 1.0)), simulacra::InvalidArgument);
+  EXPECT_THROW(simulacra::Ablation(mix, {}, Eigen::VectorXd::Ones(2)), simulacra::InvalidArgument);
+  EXPECT_TRUE((mix.prior().array() == saved.array()).all());
+}
+
 TEST(MixtureSteeringTest, BadSteeringThrows) {
   const Mixture mix(table_personas(), kTableNames, table_prior());
   const auto tokens = simulacra::encode_document("abc");
   Steering clamp_high, clamp_low, exclude_bad, exclude_all, clamp_excluded, bias_short, bias_long, bias_nan;
+  Steering product_range, product_missing, product_same, product_nan;
+  product_range.product = {0, 3, 1.0};
+  product_missing.product = {0, -1, 1.0};
+  product_same.product = {1, 1, 1.0};
+  product_nan.product = {0, 1, NAN};
   clamp_high.clamp = 3;
   clamp_low.clamp = -2;
   exclude_bad.exclude = {3};
@@ -685,11 +825,12 @@ TEST(MixtureSteeringTest, BadSteeringThrows) {
   bias_long.prior_bias << 0.0, 1.0, 2.0, 3.0;
   bias_nan.prior_bias.resize(3);
   bias_nan.prior_bias << 0.0, NAN, 1.0;
-  for (const Steering* s : {&clamp_high, &clamp_low, &exclude_bad}) {
+  for (const Steering* s : {&clamp_high, &clamp_low, &exclude_bad, &product_range, &product_missing}) {
     EXPECT_THROW(mix.trace(tokens, *s), simulacra::OutOfRange);
     EXPECT_THROW(mix.begin(*s), simulacra::OutOfRange);
   }
-  for (const Steering* s : {&exclude_all, &clamp_excluded, &bias_short, &bias_long, &bias_nan}) {
+  for (const Steering* s : {&exclude_all, &clamp_excluded, &bias_short, &bias_long, &bias_nan, &product_same,
+                            &product_nan}) {
     EXPECT_THROW(mix.trace(tokens, *s), simulacra::InvalidArgument);
     EXPECT_THROW(mix.begin(*s), simulacra::InvalidArgument);
     EXPECT_THROW(mix.score("abc", *s), simulacra::InvalidArgument);
@@ -744,9 +885,9 @@ TEST(MixtureConfigTest, RejectsBadPersonasAndPrior) {
   const double nan = std::numeric_limits<double>::quiet_NaN(), inf = std::numeric_limits<double>::infinity();
   Mixture mix(p, kTableNames, table_prior());
   for (const Eigen::VectorXd& prior :
-       std::vector<Eigen::VectorXd>{Eigen::Vector3d(0.5, 0.0, 0.5), Eigen::Vector3d(0.5, -0.1, 0.5),
+       std::vector<Eigen::VectorXd>{Eigen::Vector3d(0.0, 0.0, 0.0), Eigen::Vector3d(0.5, -0.1, 0.5),
                                     Eigen::Vector3d(nan, 1.0, 1.0), Eigen::Vector3d(inf, 1.0, 1.0),
-                                    Eigen::Vector2d(0.5, 0.5), Eigen::VectorXd()}) {
+                                    Eigen::VectorXd::Constant(2, 0.5), Eigen::VectorXd()}) {
     EXPECT_THROW(Mixture(p, kTableNames, prior), simulacra::InvalidArgument);
     EXPECT_THROW(mix.set_prior(prior), simulacra::InvalidArgument);
   }

@@ -545,26 +545,35 @@ TEST(GenerateHookTest, StepSeesTheDistributionTheTokenCameFrom) {
   const auto a = std::make_shared<simulacra::NGramPersona>(simulacra::NGramPersona::fit({"arr matey arr", "ahoy arr"}, 3));
   const auto b = std::make_shared<simulacra::NGramPersona>(simulacra::NGramPersona::fit({"o moon o sea", "o sky"}, 3));
   const simulacra::Mixture mix({a, b}, {"pirate", "poet"}, Eigen::VectorXd::Ones(2));
-  for (const auto mode : {simulacra::GenerateMode::kMixture, simulacra::GenerateMode::kPersona}) {
-    simulacra::GenerateConfig cfg;
-    cfg.max_tokens = 10;
-    cfg.stop_at_boundary = false;
-    cfg.mode = mode;
-    cfg.sampler.seed = 3;
-    simulacra::MixtureState shadow = mix.begin();
-    int checked = 0;
-    cfg.on_step = [&](const simulacra::GenerationStep& step) {
-      const simulacra::Prediction p = shadow.predict();
-      const Eigen::VectorXd expected =
-          step.persona >= 0 ? Eigen::VectorXd(p.persona_logprobs.row(step.persona).transpose()) : p.logprobs;
-      EXPECT_LE((step.logprobs - expected).cwiseAbs().maxCoeff(), 1e-12);
-      EXPECT_GT(step.logprobs[step.token], -INFINITY);
-      shadow.step(step.token);
-      ++checked;
-      return true;
-    };
-    simulacra::generate(mix, "", cfg);
-    EXPECT_EQ(checked, 10);
+  for (const double lambda : {0.0, 1.5}) {
+    for (const auto mode : {simulacra::GenerateMode::kMixture, simulacra::GenerateMode::kPersona}) {
+      SCOPED_TRACE("lambda " + std::to_string(lambda));
+      simulacra::GenerateConfig cfg;
+      cfg.max_tokens = 10;
+      cfg.stop_at_boundary = false;
+      cfg.mode = mode;
+      cfg.sampler.seed = 3;
+      cfg.steering.product = {0, 1, lambda};  // pirate minus poet
+      simulacra::MixtureState shadow = mix.begin();
+      int checked = 0;
+      cfg.on_step = [&](const simulacra::GenerationStep& step) {
+        const simulacra::Prediction p = shadow.predict();
+        Eigen::VectorXd expected =
+            step.persona >= 0 ? Eigen::VectorXd(p.persona_logprobs.row(step.persona).transpose()) : p.logprobs;
+        // The tilt, written out: p (p_pirate / p_poet)^lambda, renormalised.
+        const Eigen::ArrayXd ratio =
+            (p.persona_logprobs.row(0).array() - p.persona_logprobs.row(1).array()).exp().transpose();
+        const Eigen::ArrayXd q = expected.array().exp() * ratio.pow(lambda);
+        expected = (q / q.sum()).log().matrix();
+        EXPECT_LE((step.logprobs - expected).cwiseAbs().maxCoeff(), 1e-12);
+        EXPECT_GT(step.logprobs[step.token], -INFINITY);
+        shadow.step(step.token);
+        ++checked;
+        return true;
+      };
+      simulacra::generate(mix, "", cfg);
+      EXPECT_EQ(checked, 10);
+    }
   }
 }
 

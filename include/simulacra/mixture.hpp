@@ -20,7 +20,15 @@
 // Steering changes what the mixture says without retraining: a prior bias
 // (pi_k <- pi_k exp(bias_k), renormalised: a fine-tune enlarging some masks),
 // clamping to one persona, or excluding personas (their weight is zeroed and
-// the rest renormalised when predicting; the filter underneath keeps going).
+// the rest renormalised when predicting; the filter underneath keeps going),
+// and product steering, expert minus anti-expert as DExperts does:
+//
+//   log p~(v) = log p(v) + lambda (log p_a(v) - log p_b(v)) - log Z,
+//   Z = sum_v p(v) (p_a(v) / p_b(v))^lambda   (over all kVocab tokens).
+//
+// Product steering needs every persona's full next-token distribution at
+// every position, so a steered trace costs about kVocab times a plain one
+// per persona (see docs/inspection.md for figures).
 //
 // Everything runs in log space: a million-token text does not underflow.
 //
@@ -62,17 +70,34 @@ struct MixtureConfig {
 };
 
 // How a reader steers the pile (generation and scoring).
+// Expert-minus-anti-expert product steering (off unless lambda != 0).
+struct ProductSteering {
+  int expert = -1;                   // persona a, whose taste is added
+  int anti_expert = -1;              // persona b, whose taste is subtracted
+  double lambda = 0.0;               // strength (finite; negative swaps the roles)
+  bool active() const { return lambda != 0.0; }
+};
+
 struct Steering {
   int clamp = -1;                    // persona index to clamp to (weight 1), or -1 for none
   std::vector<int> exclude;          // persona indices whose weight is zeroed
   Eigen::VectorXd prior_bias;        // K natural-log biases added to log pi (empty: none)
+  ProductSteering product;           // log p + lambda (log p_a - log p_b), renormalised
 };
+
+// Applies product steering in place to a next-token distribution `logprobs`
+// (kVocab natural-log probabilities) given every persona's distribution
+// persona_logprobs (K, kVocab) at the same context; renormalises. Tokens
+// where the tilt is undefined (p_a = p_b = 0) or where p(v) = 0 get -inf.
+// A no-op when the steering is not active.
+void apply_product(const ProductSteering& product, const Eigen::MatrixXd& persona_logprobs,
+                   Eigen::Ref<Eigen::VectorXd> logprobs);
 
 // The inspection record of a text: one row per token.
 struct Trace {
   Eigen::MatrixXd log_weights;       // (T, K) natural-log weights before each token (steered)
   Eigen::MatrixXd persona_logprobs;  // (T, K) log p_k(x_t | x_<t)
-  Eigen::VectorXd logprobs;          // (T) log p(x_t | x_<t) under the mixture
+  Eigen::VectorXd logprobs;          // (T) log p(x_t | x_<t) under the (steered) mixture
   Eigen::VectorXd entropy;           // (T) entropy of the weights before each token, nats
   std::vector<int> dominant;         // (T) argmax_k of the weights before each token
 
@@ -134,8 +159,8 @@ class MixtureState {
   MixtureState& operator=(const MixtureState&) = delete;
   MixtureState(MixtureState&&) = default;
 
-  // Consumes `token`; returns log p(token | text so far) under the mixture.
-  // OutOfRange for a token outside 0..kVocab-1.
+  // Consumes `token`; returns log p(token | text so far) under the (steered)
+  // mixture. OutOfRange for a token outside 0..kVocab-1.
   double step(Token token);
   // Consumes tokens, returning the sum of their mixture log-probabilities.
   double step(const std::vector<Token>& tokens);
@@ -153,13 +178,15 @@ class MixtureState {
   const Mixture* mixture_;
   std::vector<std::unique_ptr<PersonaState>> states_;
   Posterior posterior_;
+  ProductSteering product_;
   std::vector<double> lp_;  // (K) scratch
 };
 
 class Mixture {
  public:
   // personas and names have K >= 1 entries, names unique and non-empty; prior
-  // (K) positive and finite (normalised here). Throws InvalidArgument naming
+  // (K) finite, >= 0, at least one positive (normalised here; a persona with
+  // prior 0 never speaks). Throws InvalidArgument naming
   // the bad argument; the config is checked as in set_config.
   Mixture(std::vector<std::shared_ptr<const Persona>> personas, std::vector<std::string> names,
           Eigen::VectorXd prior, MixtureConfig config = {});
@@ -220,6 +247,33 @@ class Mixture {
   std::vector<std::string> names_;
   Eigen::VectorXd prior_;
   MixtureConfig config_;
+};
+
+// Ablation: temporarily removes personas (prior 0: they never speak, under
+// every switching rule; with a transition matrix the chain is conditioned on
+// never entering them) and reweights others (prior times a factor), the
+// prior renormalised; the original prior comes back, bit for bit, when the
+// object is destroyed or restore() is called, exceptions included. Readers
+// begun before keep the prior they began with.
+//
+//   {
+//     simulacra::Ablation without_pirate(mix, {mix.index_of("pirate")});
+//     double lp = mix.score("Arr, matey");   // as if the pirate mask were gone
+//   }                                        // the pirate is back
+class Ablation {
+ public:
+  // remove: persona indices (OutOfRange if outside 0..K-1); factors: empty or
+  // K finite factors >= 0. InvalidArgument if no persona keeps a positive weight.
+  Ablation(Mixture& mixture, const std::vector<int>& remove, const Eigen::VectorXd& factors = {});
+  ~Ablation();
+  Ablation(const Ablation&) = delete;
+  Ablation& operator=(const Ablation&) = delete;
+  // Restores the prior now (idempotent).
+  void restore() noexcept;
+
+ private:
+  Mixture* mixture_;
+  Eigen::VectorXd saved_;
 };
 
 // log(sum_i exp(x_i)) of n values, stable; -inf when all are -inf.

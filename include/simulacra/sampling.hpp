@@ -79,13 +79,14 @@ struct GenerationStep {
   int persona = -1;              // persona that spoke it (kPersona mode), else -1
   Eigen::VectorXd log_weights;   // (K) steered weights before the token
   Eigen::VectorXd logprobs;      // (kVocab) the distribution the token was drawn from, before the
-                                 // sampler chain: the mixture's, or the speaking persona's (kPersona)
+                                 // sampler chain: the mixture's, or the speaking persona's (kPersona),
+                                 // product steering applied to either
 };
 
 struct GenerateConfig {
   int max_tokens = 200;          // tokens to generate at most (>= 0)
   SamplerConfig sampler;         // the sampler chain
-  Steering steering;             // clamp / exclude / prior bias
+  Steering steering;             // clamp / exclude / prior bias / product
   GenerateMode mode = GenerateMode::kMixture;  // where tokens come from
   bool stop_at_boundary = true;  // stop after generating the document boundary
   // Called after each token; return false to stop early (e.g. Ctrl-C).

@@ -267,6 +267,15 @@ class Prediction:
     @property
     def personas(self) -> list[str]: ...
 
+class Ablation:
+    """What Mixture.ablate returns: use it in a `with` statement."""
+
+    def __enter__(self) -> Mixture: ...
+    def __exit__(self, exc_type: object, exc_value: object, traceback: object) -> bool: ...
+    @property
+    def active(self) -> bool:
+        """True inside the `with` block."""
+
 class State:
     """One reader of a text: every persona's state plus the posterior filter (from Mixture.begin())."""
 
@@ -415,6 +424,7 @@ class RawView:
 
 _PersonaKeys = Union[_PersonaKey, Sequence[_PersonaKey]]
 _PriorBias = Union[Mapping[Union[str, bytes], float], Sequence[float], npt.NDArray[np.floating]]
+_Product = Tuple[_PersonaKey, _PersonaKey, float]
 _Progress = Union[None, bool, Callable[[TrainProgress], object]]
 
 class Mixture:
@@ -422,8 +432,11 @@ class Mixture:
 
     Steering arguments: clamp (one persona: weight 1), exclude (a persona or a
     sequence of them: weight 0), prior_bias (log biases added to log pi: a dict
-    name -> bias or K numbers). Personas are given by name or index; an
-    unknown name raises IndexError naming it. Pickles through the file format.
+    name -> bias or K numbers), product ((expert, anti_expert, lam): every
+    prediction becomes p * (p_expert / p_anti_expert)**lam, renormalised, as
+    DExperts does; the weights are untouched). Personas are given by name or
+    index; an unknown name raises IndexError naming it. Pickles through the
+    file format.
     """
 
     def __init__(
@@ -512,12 +525,22 @@ class Mixture:
     @property
     def transition(self) -> Optional[npt.NDArray[np.float64]]:
         """(K, K) float64 transition matrix with switching='transition', else None."""
+    def ablate(
+        self,
+        remove: Optional[_PersonaKeys] = None,
+        reweight: Union[None, Mapping[Union[str, bytes], float], Sequence[float], npt.NDArray[np.floating]] = None,
+    ) -> Ablation:
+        """A context manager: removes personas (prior 0) and reweights others
+        (prior times a factor, renormalised) inside a `with` block; the prior is
+        restored on exit, exceptions included. ValueError for a negative or
+        NaN factor or when no persona is left; IndexError for an unknown one."""
     def trace(
         self,
         text: Union[_Text, _Tokens],
         clamp: Optional[_PersonaKey] = None,
         exclude: Optional[_PersonaKeys] = None,
         prior_bias: Optional[_PriorBias] = None,
+        product: Optional[_Product] = None,
     ) -> Trace:
         """The trace of a text read from a document start: its bytes, or a sequence of
         tokens (256 marks a document boundary). No end boundary is added. Ctrl-C
@@ -528,6 +551,7 @@ class Mixture:
         clamp: Optional[_PersonaKey] = None,
         exclude: Optional[_PersonaKeys] = None,
         prior_bias: Optional[_PriorBias] = None,
+        product: Optional[_Product] = None,
     ) -> float:
         """Natural-log probability of a document (its bytes and the end boundary)."""
     def bits_per_byte(
@@ -536,6 +560,7 @@ class Mixture:
         clamp: Optional[_PersonaKey] = None,
         exclude: Optional[_PersonaKeys] = None,
         prior_bias: Optional[_PriorBias] = None,
+        product: Optional[_Product] = None,
     ) -> float:
         """-score / (bytes * ln 2), the end boundary's cost included. ValueError for an empty text."""
     def perplexity(
@@ -544,6 +569,7 @@ class Mixture:
         clamp: Optional[_PersonaKey] = None,
         exclude: Optional[_PersonaKeys] = None,
         prior_bias: Optional[_PriorBias] = None,
+        product: Optional[_Product] = None,
     ) -> float:
         """exp(-score / (bytes + 1)): per-token perplexity of a document, the end boundary counted as a token."""
     def persona_perplexity(self, text: _Text) -> dict[str, float]:
@@ -560,6 +586,7 @@ class Mixture:
         clamp: Optional[_PersonaKey] = None,
         exclude: Optional[_PersonaKeys] = None,
         prior_bias: Optional[_PriorBias] = None,
+        product: Optional[_Product] = None,
     ) -> State:
         """A reader at the start of a document."""
     def predict(
@@ -568,6 +595,7 @@ class Mixture:
         clamp: Optional[_PersonaKey] = None,
         exclude: Optional[_PersonaKeys] = None,
         prior_bias: Optional[_PriorBias] = None,
+        product: Optional[_Product] = None,
     ) -> Prediction:
         """The next-token prediction after reading `context` from a document start."""
     def generate(
@@ -582,6 +610,7 @@ class Mixture:
         clamp: Optional[_PersonaKey] = None,
         exclude: Optional[_PersonaKeys] = None,
         prior_bias: Optional[_PriorBias] = None,
+        product: Optional[_Product] = None,
         mode: Literal["mixture", "persona"] = "mixture",
         stop_at_boundary: bool = True,
         on_step: Optional[Callable[[GenerationStep], Optional[bool]]] = None,
@@ -601,6 +630,7 @@ class Mixture:
         clamp: Optional[_PersonaKey] = None,
         exclude: Optional[_PersonaKeys] = None,
         prior_bias: Optional[_PriorBias] = None,
+        product: Optional[_Product] = None,
     ) -> Vote:
         """The superposition vote: each persona alone and the (steered) mixture score every
         option as a continuation of `prompt` (read from a document start, no boundaries).
@@ -622,6 +652,7 @@ class Mixture:
         clamp: Optional[_PersonaKey] = None,
         exclude: Optional[_PersonaKeys] = None,
         prior_bias: Optional[_PriorBias] = None,
+        product: Optional[_Product] = None,
     ) -> RawView:
         """After `context`, each persona's and the mixture's top_k next tokens with the weights
         (top_k above 257 is clamped). ValueError for top_k < 1."""

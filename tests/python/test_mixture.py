@@ -511,3 +511,110 @@ def test_texts_must_be_str_or_bytes(pile):
     with pytest.raises(UnicodeEncodeError):
         pile.score("lone \ud800 surrogate")
     assert pile.score(bytearray(b"Arr")) == pile.score("Arr")
+
+
+# ---------------------------------------------------------------- product steering and ablation
+
+
+def test_product_steering_matches_a_numpy_tilt(plain):
+    """product=(a, b, lam): p * (p_a / p_b)**lam renormalised, at every position, from the unsteered predictions."""
+    text = "O moon, arr! The data"
+    tr = plain.trace(text, product=("poet", "pirate", 1.5))
+    a, b = plain.index_of("poet"), plain.index_of("pirate")
+    for t in range(len(text)):
+        pred = plain.predict(text[:t])
+        plp = pred.persona_logprobs.astype(np.float64)
+        base = logsumexp(pred.log_weights.astype(np.float64)[:, None] + plp, axis=0)
+        tilted = base + 1.5 * (plp[a] - plp[b])
+        tilted -= logsumexp(tilted)
+        assert tr.logprobs[t] == pytest.approx(tilted[text.encode()[t]], abs=2e-5)
+        steered = plain.predict(text[:t], product=("poet", "pirate", 1.5))
+        np.testing.assert_allclose(steered.logprobs, tilted, atol=2e-5)
+        np.testing.assert_array_equal(steered.weights, pred.weights)  # the filter is untouched
+    tokens = simulacra.encode_document(text)
+    assert plain.score(text, product=(a, b, 1.5)) == pytest.approx(
+        float(np.sum(plain.trace(tokens, product=("poet", "pirate", 1.5)).logprobs, dtype=np.float64)), rel=1e-5)
+    assert plain.score(text, product=("poet", "pirate", 0.0)) == plain.score(text)
+
+
+def test_product_steering_in_generation(plain):
+    seen = []
+
+    def hook(step):
+        seen.append(step)
+
+    gen = plain.generate("O ", max_tokens=12, seed=4, stop_at_boundary=False, product=["poet", "pirate", 2.0],
+                         on_step=hook)
+    assert len(seen) == 12
+    text = b"O "
+    for step in seen:
+        expected = plain.predict(text, product=("poet", "pirate", 2.0)).logprobs
+        np.testing.assert_allclose(step.logprobs, expected, atol=1e-5)
+        text += simulacra.decode([step.token])
+    assert list(gen.tokens) == [step.token for step in seen]
+
+
+def test_bad_product_steering(plain):
+    with pytest.raises(TypeError, match="product"):
+        plain.score("x", product="poet")
+    with pytest.raises(ValueError, match="3|items"):
+        plain.score("x", product=("poet", "pirate"))
+    with pytest.raises(ValueError, match="same persona"):
+        plain.score("x", product=("poet", "poet", 1.0))
+    with pytest.raises(ValueError, match="lambda"):
+        plain.score("x", product=("poet", "pirate", float("nan")))
+    with pytest.raises(IndexError, match="wizard"):
+        plain.score("x", product=("wizard", "pirate", 1.0))
+    with pytest.raises(TypeError, match="product lam"):
+        plain.score("x", product=("poet", "pirate", "much"))
+
+
+def test_ablate_removes_and_restores(personas, plain):
+    prior = plain.prior.copy()
+    others = simulacra.Mixture([personas["pirate"], personas["scientist"]], ["pirate", "scientist"], prior=[0.5, 0.2])
+    with plain.ablate(remove="poet") as pile:
+        assert pile is plain
+        assert pile.prior[pile.index_of("poet")] == 0.0
+        assert plain.score(TEXT) == pytest.approx(others.score(TEXT), rel=1e-12)
+        assert np.all(plain.trace(TEXT).weights[:, plain.index_of("poet")] == 0)
+    np.testing.assert_array_equal(plain.prior, prior)
+    with pytest.raises(RuntimeError, match="inside"):
+        with plain.ablate(remove=["poet", 0]):
+            assert plain.prior[0] == 0.0
+            raise RuntimeError("inside the block")
+    np.testing.assert_array_equal(plain.prior, prior)
+
+
+def test_ablate_reweights_and_nests(plain):
+    prior = plain.prior.copy()
+    scope = plain.ablate(reweight={"poet": 4.0})
+    assert not scope.active
+    with scope:
+        assert scope.active
+        expected = prior * np.where(np.array(plain.personas) == "poet", 4.0, 1.0)
+        np.testing.assert_allclose(plain.prior, expected / expected.sum(), rtol=1e-15)
+        with plain.ablate(remove="pirate"):
+            assert plain.prior[plain.index_of("pirate")] == 0.0 and plain.prior.sum() == pytest.approx(1.0)
+        np.testing.assert_allclose(plain.prior, expected / expected.sum(), rtol=1e-15)
+        with pytest.raises(ValueError, match="already active"):
+            scope.__enter__()
+    assert not scope.active
+    np.testing.assert_array_equal(plain.prior, prior)
+    with plain.ablate(reweight=[1.0, 0.0, 1.0]):
+        assert plain.prior[1] == 0.0
+    np.testing.assert_array_equal(plain.prior, prior)
+
+
+def test_bad_ablations_raise_before_changing_anything(plain):
+    prior = plain.prior.copy()
+    with pytest.raises(ValueError, match="no persona"):
+        plain.ablate(remove=plain.personas)
+    with pytest.raises(ValueError, match="poet"):
+        plain.ablate(reweight={"poet": -1.0})
+    with pytest.raises(ValueError, match="reweight"):
+        plain.ablate(reweight=[1.0, 2.0])
+    with pytest.raises(IndexError, match="wizard"):
+        plain.ablate(remove="wizard")
+    with pytest.raises(TypeError, match="remove"):
+        plain.ablate(remove=1.5)
+    np.testing.assert_array_equal(plain.prior, prior)
