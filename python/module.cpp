@@ -18,6 +18,7 @@
 namespace simulacra::python {
 void bind_tokenizer(py::module_& m);
 void bind_analysis(py::module_& m);
+void bind_transformer(py::module_& m);
 }  // namespace simulacra::python
 
 namespace {
@@ -64,4 +65,5 @@ PYBIND11_MODULE(_core, m) {
   bind_ngram(m);
   bind_mixture(m);
   bind_analysis(m);  // methods of Mixture: after bind_mixture
+  bind_transformer(m);  // TransformerPersona derives from Persona: after bind_ngram
 }

@@ -148,8 +148,31 @@ const Command kTrain{
      {"--beta", "", "X", "1", "likelihood tempering (> 0): above 1 sharpens the posterior"},
      {"--gamma", "", "X", "1", "with --switching forgetting: the forgetting factor in [0, 1]"},
      {"--heldout", "", "F", "0.1", "share of each persona's documents held out to fit alpha, in [0, 1)"},
-     {"--seed", "", "S", "0", "seed of the held-out split"},
-     {"--output", "-o", "MODEL", "", "where to write the model (a .safetensors file); required"}},
+     {"--seed", "", "S", "0", "seed of the held-out split (and, for transformers, of the weights and batches)"},
+     {"--output", "-o", "MODEL", "", "where to write the model (a .safetensors file); required"},
+     {"--kind", "", "KIND", "ngram", "ngram: Kneser-Ney masks; transformer: a GPT hydra (the options below)"},
+     {"--file", "", "PATH", "", "transformer: one persona, the file's text, its last --heldout share held out"},
+     {"--layout", "", "L", "hydra", "transformer: hydra (one trunk, a head per persona) or independent (a model each)"},
+     {"--objective", "", "O", "supervised", "transformer: supervised, mixture (labels unknown) or gate (learned gate)"},
+     {"--gate-posterior", "", "", "", "transformer, --objective gate: combine the gate with the window posterior"},
+     {"--layers", "", "N", "4", "transformer: blocks"},
+     {"--heads", "", "N", "4", "transformer: attention heads (divides --width)"},
+     {"--width", "", "N", "128", "transformer: embedding width"},
+     {"--context", "", "N", "64", "transformer: context length"},
+     {"--bias", "", "", "", "transformer: biases in linear layers and LayerNorms"},
+     {"--tie-weights", "", "", "", "transformer: unembed with the token embedding"},
+     {"--batch", "", "N", "12", "transformer: windows per step"},
+     {"--steps", "", "N", "2000", "transformer: optimisation steps"},
+     {"--lr", "", "X", "1e-3", "transformer: peak learning rate (warmup, then cosine to --min-lr)"},
+     {"--min-lr", "", "X", "1e-4", "transformer: final learning rate"},
+     {"--warmup", "", "N", "100", "transformer: warmup steps"},
+     {"--weight-decay", "", "X", "0.1", "transformer: AdamW decoupled weight decay on matrices"},
+     {"--clip", "", "X", "1", "transformer: gradient-norm clip (0: off)"},
+     {"--threads", "", "N", "0, all cores", "transformer: threads"},
+     {"--eval-every", "", "N", "250", "transformer: held-out loss every N steps (0: at the end only)"},
+     {"--checkpoint", "", "PATH", "", "transformer: write a checkpoint (model + optimiser) here as training goes"},
+     {"--checkpoint-every", "", "N", "0, at the end", "transformer: checkpoint every N steps"},
+     {"--resume", "", "PATH", "", "transformer: continue from a checkpoint (same data; bit-exact)"}},
     0, 0};
 
 // The corpus chosen by the options, and a description of where it came from.
@@ -239,8 +262,142 @@ void progress_line(const TrainProgress& p) {
   std::fflush(stderr);
 }
 
+// ---- train --kind transformer
+
+const std::vector<std::string> kTransformerOnly = {
+    "--file",  "--layout", "--objective", "--gate-posterior", "--layers", "--heads",  "--width",
+    "--context", "--bias", "--tie-weights", "--batch",        "--steps",  "--lr",     "--min-lr",
+    "--warmup", "--weight-decay", "--clip", "--threads",      "--eval-every", "--checkpoint",
+    "--checkpoint-every", "--resume"};
+
+TransformerTrainConfig transformer_config(const Args& args) {
+  TransformerTrainConfig c;
+  c.model.layers = int(args.integer("--layers", 4, 1, 1 << 16));
+  c.model.heads = int(args.integer("--heads", 4, 1, 1 << 16));
+  c.model.width = int(args.integer("--width", 128, 1, 1 << 20));
+  c.model.context = int(args.integer("--context", 64, 1, 1 << 20));
+  c.model.bias = args.has("--bias");
+  c.model.tie_weights = args.has("--tie-weights");
+  if (c.model.width % c.model.heads != 0)
+    throw UsageError(fmt::format("--heads {} does not divide --width {}", c.model.heads, c.model.width));
+  c.objective = objective_from_name(args.choice("--objective", "supervised", {"supervised", "mixture", "gate"}));
+  c.gate_posterior = args.has("--gate-posterior");
+  if (c.gate_posterior && c.objective != Objective::kGate) throw UsageError("--gate-posterior needs --objective gate");
+  c.batch = int(args.integer("--batch", 12, 1, 1 << 20));
+  c.steps = int(args.integer("--steps", 2000, 0, 1 << 30));
+  c.optimizer.lr = args.real("--lr", 1e-3, Range{0, INFINITY, true});
+  c.optimizer.min_lr = args.real("--min-lr", std::min(1e-4, c.optimizer.lr), Range{0, c.optimizer.lr});
+  c.optimizer.warmup = int(args.integer("--warmup", 100, 0, 1 << 30));
+  c.optimizer.weight_decay = args.real("--weight-decay", 0.1, Range{0, INFINITY});
+  c.optimizer.clip = args.real("--clip", 1.0, Range{0, INFINITY});
+  c.threads = int(args.integer("--threads", 0, 0, 1024));
+  c.eval_every = int(args.integer("--eval-every", 250, 0, 1 << 30));
+  c.seed = args.seed("--seed", 0);
+  c.checkpoint_path = args.get("--checkpoint", "");
+  c.checkpoint_every = int(args.integer("--checkpoint-every", 0, 0, 1 << 30));
+  if (args.has("--checkpoint-every") && !args.has("--checkpoint"))
+    throw UsageError("--checkpoint-every needs --checkpoint PATH");
+  return c;
+}
+
+// The live line on a terminal; permanent lines at evaluations (and every
+// 100 steps when stderr is not a terminal).
+std::function<void(const TransformerProgress&)> transformer_progress(const std::string& label) {
+  const bool tty = isatty(fileno(stderr));
+  return [tty, label](const TransformerProgress& p) {
+    const std::string line = fmt::format("{}step {}/{}  loss {:.4f}  lr {:.2e}  |g| {:.2f}  {:.0f} tokens/s", label,
+                                         p.step, p.steps, p.loss, p.learning_rate, p.grad_norm, p.tokens_per_second);
+    if (tty) fmt::print(stderr, "\r\x1b[K{}", line);
+    if (!std::isnan(p.eval_loss)) {
+      if (tty) fmt::print(stderr, "\r\x1b[K");
+      fmt::print("{}  held-out {:.4f} nats/token ({:.3f} bits)\n", line, p.eval_loss, p.eval_loss / std::log(2.0));
+      std::fflush(stdout);
+    } else if (!tty && p.step % 100 == 0) {
+      fmt::print(stderr, "{}\n", line);
+    }
+    std::fflush(stderr);
+  };
+}
+
+int run_train_transformer(const Args& args, const std::string& output) {
+  for (const char* o : {"--order", "--gamma"})
+    if (args.has(o)) throw UsageError(fmt::format("{} is an n-gram option; not with --kind transformer", o));
+  if (args.get("--alpha", "") == "auto") throw UsageError("--alpha auto is for n-gram piles; give a number");
+  TransformerTrainConfig tc = transformer_config(args);
+  const double heldout = args.real("--heldout", 0.1, Range{0, 1, false, true});
+  const std::string layout = args.choice("--layout", "hydra", {"hydra", "independent"});
+  TransformerData data;
+  if (args.has("--file")) {
+    for (const char* o : {"--builtin", "--dir", "--jsonl", "--play", "--fortunes"})
+      if (args.has(o)) throw UsageError(fmt::format("give --file or {}, not both", o));
+    const std::string path = args.get("--file");
+    data = TransformerData::from_text(read_input(path), heldout, std::filesystem::path(path).stem().string());
+    fmt::print("text: {} ({} training tokens, {} held out)\n", path, data.train[0].size(), data.heldout[0].size());
+  } else {
+    auto [corpus, source] = load_corpus(args);
+    fmt::print("corpus: {} ({} documents, {} bytes, {} personas)\n", source, corpus.size(), corpus.bytes(),
+               corpus.personas().size());
+    print_corpus(corpus);
+    data = TransformerData::from_corpus(corpus, heldout, tc.seed);
+  }
+  if (layout == "independent" && tc.objective != Objective::kSupervised)
+    throw UsageError("--layout independent trains each persona alone: only --objective supervised");
+  if (args.has("--resume") && layout == "independent") throw UsageError("--resume needs --layout hydra");
+  const auto start = Clock::now();
+  std::vector<std::shared_ptr<const Persona>> personas;
+  Eigen::VectorXd prior(Eigen::Index(data.names.size()));
+  for (std::size_t k = 0; k < data.names.size(); ++k) prior[Eigen::Index(k)] = double(data.train[k].size());
+  const auto summary = [](const TransformerTrainer& t) {
+    const TransformerConfig& m = t.model().config();
+    fmt::print("  {} layers x {} heads, width {}, context {}, {} persona head(s): {} parameters, {:.1f} MFLOP/token\n",
+               m.layers, m.heads, m.width, m.context, m.personas, m.parameter_count(),
+               m.training_flops_per_token() / 1e6);
+  };
+  if (layout == "hydra") {
+    tc.on_progress = transformer_progress("");
+    TransformerTrainer trainer = args.has("--resume") ? TransformerTrainer::resume(args.get("--resume"), data, tc)
+                                                      : TransformerTrainer(tc, data);
+    fmt::print("training a hydra ({}{}):\n", objective_name(trainer.config().objective),
+               args.has("--resume") ? fmt::format(", resumed at step {}", trainer.steps_done()) : "");
+    summary(trainer);
+    trainer.run();
+    for (std::size_t k = 0; k < data.names.size(); ++k)
+      personas.push_back(std::make_shared<TransformerPersona>(trainer.shared_model(), int(k)));
+  } else {
+    for (std::size_t k = 0; k < data.names.size(); ++k) {
+      TransformerData one;
+      one.names = {data.names[k]};
+      one.train = {data.train[k]};
+      one.heldout = {data.heldout[k]};
+      TransformerTrainConfig c = tc;
+      c.on_progress = transformer_progress(data.names[k] + ": ");
+      if (!c.checkpoint_path.empty()) c.checkpoint_path += "." + data.names[k];
+      TransformerTrainer trainer(c, std::move(one));
+      fmt::print("training persona '{}' alone:\n", data.names[k]);
+      summary(trainer);
+      trainer.run();
+      personas.push_back(std::make_shared<TransformerPersona>(trainer.shared_model(), 0));
+    }
+  }
+  MixtureConfig mc;
+  mc.switching = switching_from_name(args.choice("--switching", "fixed_share", kSwitchings));
+  mc.alpha = mc.switching == Switching::kFixedShare ? args.real("--alpha", 1e-3, Range{0, 1}) : 0.0;
+  mc.beta = args.real("--beta", 1.0, Range{0, INFINITY, true});
+  const Mixture mix(std::move(personas), data.names, prior, mc);
+  fmt::print("trained in {:.1f} s\n", seconds_since(start));
+  save(mix, output);
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(output, ec);
+  fmt::print("wrote {}{}\n", output, ec ? "" : fmt::format(" ({:.1f} KiB)", double(size) / 1024));
+  return 0;
+}
+
 int run_train(const Args& args) {
   if (!args.has("--output")) throw UsageError("train needs -o MODEL, the file to write");
+  const std::string kind = args.choice("--kind", "ngram", {"ngram", "transformer"});
+  if (kind == "transformer") return run_train_transformer(args, args.get("--output"));
+  for (const std::string& o : kTransformerOnly)
+    if (args.has(o)) throw UsageError(fmt::format("{} is a transformer option; add --kind transformer", o));
   TrainConfig cfg = train_config(args);
   const std::string output = args.get("--output");
   auto [corpus, source] = load_corpus(args);

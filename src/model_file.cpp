@@ -1,11 +1,14 @@
 // Model files (model_file.hpp): a Mixture <-> safetensors tensors + metadata.
 #include "simulacra/model_file.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <memory>
 
 #include "simulacra/json.hpp"
 #include "simulacra/ngram.hpp"
 #include "simulacra/safetensors.hpp"
+#include "simulacra/transformer.hpp"
 
 namespace simulacra {
 
@@ -97,6 +100,53 @@ std::shared_ptr<const Persona> get_ngram(const TensorFile& file, std::size_t k, 
   }
 }
 
+// ---- transformer personas: one entry per distinct model (a hydra's heads share it)
+
+json::Value transformer_config_json(const TransformerConfig& c) {
+  return json::Object{{"layers", c.layers},         {"heads", c.heads},     {"width", c.width},
+                      {"context", c.context},       {"personas", c.personas}, {"bias", c.bias},
+                      {"tie_weights", c.tie_weights}, {"gate", c.gate}};
+}
+
+void put_transformer(TensorFile& file, std::size_t m, const TransformerModel<float>& model) {
+  const std::vector<float>& w = model.parameters();
+  for (const TensorInfo& info : model.layout())
+    file.put(fmt::format("transformer.{}.{}", m, info.name), info.shape, w.data() + info.offset);
+}
+
+std::shared_ptr<const TransformerModel<float>> get_transformer(const TensorFile& file, std::size_t m,
+                                                               const json::Value& cfg, const std::string& path) {
+  TransformerConfig c;
+  const auto field = [&](const char* key) {
+    const std::int64_t x = cfg.at(key).as_int64();
+    SIMULACRA_CHECK(x >= 1 && x <= (1 << 24), FileError, "{}: transformer {} has {} = {}", path, m, key, x);
+    return int(x);
+  };
+  c.layers = field("layers");
+  c.heads = field("heads");
+  c.width = field("width");
+  c.context = field("context");
+  c.personas = field("personas");
+  c.bias = cfg.at("bias").as_bool();
+  c.tie_weights = cfg.at("tie_weights").as_bool();
+  c.gate = cfg.at("gate").as_bool();
+  try {
+    c.check();
+  } catch (const InvalidArgument& e) {
+    throw FileError(fmt::format("{}: transformer {}: {}", path, m, e.what()));
+  }
+  std::vector<float> w(std::size_t(c.parameter_count()));
+  for (const TensorInfo& info : transformer_layout(c)) {
+    const std::string name = fmt::format("transformer.{}.{}", m, info.name);
+    std::vector<std::int64_t> shape;
+    const std::vector<float> values = file.get_as<float>(name, &shape);
+    SIMULACRA_CHECK(shape == info.shape, FileError, "{}: tensor '{}' has the wrong shape", path, name);
+    for (float x : values) SIMULACRA_CHECK(std::isfinite(x), FileError, "{}: tensor '{}' holds {}", path, name, x);
+    std::copy(values.begin(), values.end(), w.begin() + std::ptrdiff_t(info.offset));
+  }
+  return std::make_shared<const TransformerModel<float>>(c, std::move(w));
+}
+
 const std::string& meta(const TensorFile& file, const std::string& key, const std::string& path) {
   auto it = file.metadata.find(key);
   SIMULACRA_CHECK(it != file.metadata.end(), FileError, "{}: not a simulacra model (metadata '{}' missing)", path, key);
@@ -122,15 +172,34 @@ void save(const Mixture& mixture, const std::string& path) {
       json::dump(json::Object{{"kind", "byte"}, {"vocab", kVocab}, {"boundary", kBoundary}});
   file.metadata["config"] = json::dump(json::Object{
       {"beta", c.beta}, {"switching", switching_name(c.switching)}, {"alpha", c.alpha}, {"gamma", c.gamma}});
-  json::Array personas;
+  json::Array personas, transformers;
+  std::vector<const TransformerModel<float>*> models;  // distinct transformer models, in order of first use
   for (int k = 0; k < mixture.size(); ++k) {
-    const auto* lm = dynamic_cast<const NGramPersona*>(&mixture.persona(k));
-    SIMULACRA_CHECK(lm != nullptr, InvalidArgument, "save: persona '{}' of kind '{}' cannot be saved",
-                    mixture.names()[std::size_t(k)], mixture.persona(k).kind());
-    personas.push_back(json::Object{{"name", mixture.names()[std::size_t(k)]}, {"kind", "ngram"}, {"order", lm->order()}});
-    put_ngram(file, std::size_t(k), *lm);
+    const std::string& name = mixture.names()[std::size_t(k)];
+    if (const auto* lm = dynamic_cast<const NGramPersona*>(&mixture.persona(k))) {
+      personas.push_back(json::Object{{"name", name}, {"kind", "ngram"}, {"order", lm->order()}});
+      put_ngram(file, std::size_t(k), *lm);
+    } else if (const auto* tp = dynamic_cast<const TransformerPersona*>(&mixture.persona(k))) {
+      auto it = std::find(models.begin(), models.end(), tp->model().get());
+      if (it == models.end()) {
+        put_transformer(file, models.size(), *tp->model());
+        transformers.push_back(transformer_config_json(tp->model()->config()));
+        models.push_back(tp->model().get());
+        it = models.end() - 1;
+      }
+      personas.push_back(json::Object{
+          {"name", name}, {"kind", "transformer"}, {"model", std::int64_t(it - models.begin())}, {"head", tp->head()}});
+    } else {
+      throw InvalidArgument(fmt::format("save: persona '{}' of kind '{}' cannot be saved", name,
+                                        mixture.persona(k).kind()));
+    }
   }
   file.metadata["personas"] = json::dump(personas);
+  // Version 1 files hold n-gram personas only: older readers keep reading them.
+  if (!models.empty()) {
+    file.metadata["format_version"] = "2";
+    file.metadata["transformers"] = json::dump(transformers);
+  }
   file.put("prior", {mixture.size()}, mixture.prior().data());
   if (c.switching == Switching::kTransition) {
     const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> a = c.transition;
@@ -164,13 +233,30 @@ Mixture load(const std::string& path) {
     std::vector<std::string> names;
     const json::Array& list = personas.as_array();
     SIMULACRA_CHECK(!list.empty(), FileError, "{}: the model has no personas", path);
+    std::vector<std::shared_ptr<const TransformerModel<float>>> transformers;
+    if (v >= 2 && file.metadata.count("transformers")) {
+      const json::Value configs = meta_json(file, "transformers", path);
+      for (std::size_t m = 0; m < configs.as_array().size(); ++m)
+        transformers.push_back(get_transformer(file, m, configs.as_array()[m], path));
+    }
     for (std::size_t k = 0; k < list.size(); ++k) {
       const std::string& kind = list[k].at("kind").as_string();
-      SIMULACRA_CHECK(kind == "ngram", FileError, "{}: persona {} has unsupported kind '{}'", path, k, kind);
       names.push_back(list[k].at("name").as_string());
-      const std::int64_t order = list[k].at("order").as_int64();
-      SIMULACRA_CHECK(order >= 1 && order <= 1000, FileError, "{}: persona {} has order {}", path, k, order);
-      models.push_back(get_ngram(file, k, int(order), path));
+      if (kind == "ngram") {
+        const std::int64_t order = list[k].at("order").as_int64();
+        SIMULACRA_CHECK(order >= 1 && order <= 1000, FileError, "{}: persona {} has order {}", path, k, order);
+        models.push_back(get_ngram(file, k, int(order), path));
+      } else if (kind == "transformer") {
+        const std::int64_t m = list[k].at("model").as_int64(), head = list[k].at("head").as_int64();
+        SIMULACRA_CHECK(m >= 0 && std::size_t(m) < transformers.size(), FileError,
+                        "{}: persona {} names transformer {}, the file has {}", path, k, m, transformers.size());
+        SIMULACRA_CHECK(head >= 0 && head < transformers[std::size_t(m)]->config().personas, FileError,
+                        "{}: persona {} names head {} of a transformer with {}", path, k, head,
+                        transformers[std::size_t(m)]->config().personas);
+        models.push_back(std::make_shared<TransformerPersona>(transformers[std::size_t(m)], int(head)));
+      } else {
+        throw FileError(fmt::format("{}: persona {} has unsupported kind '{}'", path, k, kind));
+      }
     }
     const auto K = std::int64_t(list.size());
     const std::vector<double> prior = get_vector<double>(file, "prior", K, path);

@@ -7,7 +7,11 @@
 //   format_version  "1" (a newer version is refused with a clear error)
 //   tokenizer       JSON: {"kind": "byte", "vocab": 257, "boundary": 256}
 //   config          JSON: {"beta": .., "switching": "fixed_share", "alpha": .., "gamma": ..}
-//   personas        JSON: [{"name": "pirate", "kind": "ngram", "order": 5}, ...]
+//   personas        JSON: [{"name": "pirate", "kind": "ngram", "order": 5},
+//                          {"name": "bard", "kind": "transformer", "model": 0, "head": 1}, ...]
+//   transformers    JSON (version 2, with transformer personas): one TransformerConfig per
+//                   distinct model, [{"layers": 4, "heads": 4, "width": 128, ...}]; the heads of
+//                   a hydra share one model entry and its tensors "transformer.<m>.<name>"
 //
 // and whose tensors are the prior, the transition matrix (when used) and each
 // persona's trie arrays (see docs/file-format.md). Saving is atomic: a
@@ -25,7 +29,9 @@
 
 namespace simulacra {
 
-inline constexpr int kFormatVersion = 1;
+// The newest version this library writes and reads: 2 adds transformer
+// personas (files with n-gram personas only are still written as 1).
+inline constexpr int kFormatVersion = 2;
 
 // Writes `mixture` to `path` atomically. InvalidArgument if a persona's kind
 // cannot be saved; FileError if the file cannot be written.

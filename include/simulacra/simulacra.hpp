@@ -13,3 +13,5 @@
 #include "simulacra/sampling.hpp"
 #include "simulacra/tokenizer.hpp"
 #include "simulacra/train.hpp"
+#include "simulacra/transformer.hpp"
+#include "simulacra/transformer_train.hpp"

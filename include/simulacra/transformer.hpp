@@ -58,7 +58,7 @@ struct TransformerConfig {
   // Number of scalar parameters.
   std::int64_t parameter_count() const;
   // Training FLOPs per token, forward + backward: 6 x (non-embedding
-  // parameter multiply-adds, every head counted) + 6 x layers x L x C for
+  // parameter multiply-adds, every head counted) + 12 x layers x L x C for
   // attention scores and values at window length L = context (PaLM's
   // accounting, the causal mask not discounted). Used for MFU.
   double training_flops_per_token() const;
@@ -94,6 +94,9 @@ struct Activations {
   // Saved intermediates, laid out as the implementation needs (per layer).
   std::vector<RowMatrix<T>> saved;
   std::vector<Eigen::Matrix<T, Eigen::Dynamic, 1>> saved_vectors;
+  // backward()'s gradient buffers, kept to be reused by the next call (so one
+  // Activations must not be passed to two concurrent backward() calls).
+  mutable std::vector<RowMatrix<T>> workspace;
 };
 
 template <typename T>
@@ -147,6 +150,9 @@ class TransformerModel {
   Eigen::Matrix<T, Eigen::Dynamic, 1> head_logprobs(int k, const Eigen::Matrix<T, Eigen::Dynamic, 1>& h) const;
 
  private:
+  // The trunk of forward(): fills acts' tokens, hidden and the layers' saved tensors.
+  void forward_trunk(const Token* tokens, int B, int L, Activations<T>& acts) const;
+
   TransformerConfig config_;
   std::vector<TensorInfo> layout_;
   std::vector<T> params_;

@@ -172,6 +172,118 @@ class NGramPersona(Persona):
     def discounts(self, n: int) -> Discounts:
         """The discounts of order n (1..order). IndexError outside that range."""
 
+# ---------------------------------------------------------------- transformer
+
+_FloatDType = Union[Literal["float32", "float64"], type[np.float32], type[np.float64], np.dtype]
+
+class TransformerConfig:
+    """The shape of a transformer hydra: a causal pre-LayerNorm GPT trunk over the 257 tokens
+    with `personas` heads (each its own LayerNorm and unembedding, or tok_emb when
+    tie_weights), an optional learned gate, biases on or off. Read-only attributes."""
+
+    def __init__(
+        self,
+        layers: int = 4,
+        heads: int = 4,
+        width: int = 128,
+        context: int = 64,
+        personas: int = 1,
+        bias: bool = False,
+        tie_weights: bool = False,
+        gate: bool = False,
+    ) -> None:
+        """ValueError naming the first bad field (sizes >= 1, heads dividing width)."""
+    @property
+    def layers(self) -> int: ...
+    @property
+    def heads(self) -> int: ...
+    @property
+    def width(self) -> int:
+        """Embedding width C."""
+    @property
+    def context(self) -> int:
+        """Longest window L the model reads."""
+    @property
+    def personas(self) -> int:
+        """K heads on the trunk."""
+    @property
+    def bias(self) -> bool:
+        """Biases in linear layers and LayerNorms."""
+    @property
+    def tie_weights(self) -> bool:
+        """Every head's unembedding is tok_emb."""
+    @property
+    def gate(self) -> bool:
+        """A learned gate over the heads from the trunk output."""
+    @property
+    def parameter_count(self) -> int:
+        """Number of scalar parameters."""
+    @property
+    def training_flops_per_token(self) -> float:
+        """Forward + backward FLOPs per token at window length `context` (PaLM's accounting)."""
+    def __eq__(self, other: object) -> bool: ...
+
+class TransformerForward:
+    """What TransformerModel.forward computed: read-only outputs in the model's dtype, and
+    the intermediates TransformerModel.backward needs."""
+
+    @property
+    def logits(self) -> npt.NDArray[np.floating]:
+        """(K, B, L, 257) logits of every head."""
+    @property
+    def hidden(self) -> npt.NDArray[np.floating]:
+        """(B, L, C) trunk output h."""
+    @property
+    def gate(self) -> Optional[npt.NDArray[np.floating]]:
+        """(B, L, K) gate logits, or None without a gate."""
+
+class TransformerPersona(Persona):
+    """Head k of a float32 TransformerModel as a persona (kind 'transformer'), usable in a
+    Mixture beside n-gram personas. It shares the model's parameters."""
+
+    @property
+    def head(self) -> int: ...
+
+class TransformerModel:
+    """A transformer hydra with a hand-written backward pass; float32 or float64."""
+
+    def __init__(self, config: TransformerConfig, seed: int = 0, dtype: _FloatDType = "float32") -> None:
+        """GPT-2 initialisation from a seed. ValueError for a bad config or dtype."""
+    @property
+    def config(self) -> TransformerConfig: ...
+    @property
+    def dtype(self) -> np.dtype:
+        """float32 or float64: the dtype of parameters, outputs and gradients."""
+    @property
+    def layout(self) -> list[Tuple[str, Tuple[int, ...]]]:
+        """[(name, shape), ...]: the parameter tensors in order, PyTorch's names and shapes."""
+    def parameters(self) -> dict[str, npt.NDArray[np.floating]]:
+        """name -> writable zero-copy view into the model's parameters (keeps the model alive)."""
+    def forward(self, tokens: npt.ArrayLike) -> TransformerForward:
+        """B windows of L tokens, (B, L) integers in 0..256 with 1 <= L <= context.
+
+        TypeError for non-integer tokens, ValueError for a bad shape, IndexError for a token out of range.
+        """
+    def backward(
+        self,
+        forward_result: TransformerForward,
+        dlogits: npt.NDArray[np.floating],
+        dgate: Optional[npt.NDArray[np.floating]] = None,
+    ) -> dict[str, npt.NDArray[np.floating]]:
+        """Gradients name -> array (the parameters' shapes) given dL/dlogits (K, B, L, 257) and
+        dL/dgate (B, L, K) or None (zero).
+
+        The arrays must have the model's dtype (TypeError naming them) and these shapes
+        (ValueError); forward_result must come from this model (ValueError).
+        """
+    def save(self, path: _PathLike) -> None:
+        """Writes config and parameters (in the model's dtype) to a safetensors file, atomically."""
+    @staticmethod
+    def load(path: _PathLike) -> TransformerModel:
+        """A model saved by save(), in the stored dtype. FileError on any problem with the file."""
+    def persona(self, k: int) -> TransformerPersona:
+        """Head k as a Persona (float32 models only: ValueError otherwise). IndexError outside 0..K-1."""
+
 # ---------------------------------------------------------------- training records
 
 class TrainProgress:

@@ -1,0 +1,190 @@
+// simulacra/transformer_train.hpp — training the transformer hydra.
+//
+// Three objectives over B training windows of L tokens with K heads, written
+// on the per-head log-probabilities of the targets lp_k(b, t) = log p_k(x_t |
+// x_<t, window b) (natural logs; losses are means per token, nats):
+//
+//   supervised  window b comes from persona k_b; only head k_b reads it:
+//               loss = -(1/N) sum_{b,t} lp_{k_b}(b, t)
+//   mixture     labels unknown; each window is a mixture over heads:
+//               loss = -(1/N) sum_b log sum_k pi_k prod_t p_k(b, t)
+//               d loss / d lp_k(b, t) = -r_k(b) / N, r(b) = the posterior
+//               responsibility of head k for window b
+//   gate        per-token weights from the trunk, Mixture-of-Softmaxes style:
+//               u_k(b, t) = gate_k(b, t) [+ log pi_k + sum_{s<t} lp_k(b, s)  with
+//               gate_posterior: the gate combined with the posterior of the
+//               window so far], w = softmax_k(u), loss = -(1/N) sum log sum_k w_k p_k
+//
+// Optimiser: AdamW (decoupled weight decay on rank-2 tensors only), linear
+// warmup then cosine decay to min_lr, gradient clipping by global norm.
+// Minibatches are drawn with a seeded generator; a checkpoint (model,
+// optimiser state, step, generator) resumes bit-exactly.
+//
+//   TransformerTrainConfig cfg;                      // nanoGPT's CPU run by default
+//   TransformerTrainer trainer(cfg, TransformerData::from_text(text, 0.1));
+//   trainer.run();                                   // on_progress every step
+//   auto persona = std::make_shared<TransformerPersona>(trainer.shared_model(), 0);
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include "simulacra/corpus.hpp"
+#include "simulacra/transformer.hpp"
+
+namespace simulacra {
+
+enum class Objective { kSupervised, kMixture, kGate };
+
+// "supervised", "mixture", "gate".
+std::string objective_name(Objective objective);
+// The inverse of objective_name; InvalidArgument for an unknown name.
+Objective objective_from_name(const std::string& name);
+
+// ---- objectives (exact, in double) ---------------------------------------------
+
+// The loss of one batch given the heads' log-probabilities of the targets.
+struct ObjectiveBatch {
+  int B = 0, L = 0;                      // windows and their length; N = B * L
+  RowMatrix<double> logprobs;            // (N, K) lp_k of each target, row b * L + t
+  RowMatrix<double> gate_logits;         // (N, K) (kGate only)
+  std::vector<int> window_persona;       // (B) persona of each window (kSupervised only)
+};
+
+struct ObjectiveGradient {
+  double loss = 0.0;                     // mean nats per token
+  RowMatrix<double> d_logprobs;          // (N, K) d loss / d lp
+  RowMatrix<double> d_gate;              // (N, K) d loss / d gate logits (kGate), else empty
+};
+
+// The loss and its exact gradient. log_prior (K) is log pi (mixture, and the
+// gate with the posterior). InvalidArgument for inconsistent shapes.
+ObjectiveGradient objective_gradient(Objective objective, const ObjectiveBatch& batch,
+                                     const Eigen::VectorXd& log_prior, bool gate_posterior);
+
+// ---- optimiser ------------------------------------------------------------------
+
+struct AdamWConfig {
+  double lr = 1e-3;           // peak learning rate (> 0)
+  double min_lr = 1e-4;       // the cosine's floor, in [0, lr]
+  int warmup = 100;           // linear warmup steps (>= 0)
+  double beta1 = 0.9;         // in [0, 1)
+  double beta2 = 0.99;        // in [0, 1)
+  double eps = 1e-8;          // > 0
+  double weight_decay = 0.1;  // decoupled, on rank-2 tensors (>= 0)
+  double clip = 1.0;          // global gradient-norm clip (> 0; 0 = off)
+};
+
+// nanoGPT's schedule: lr * (step + 1) / (warmup + 1) during warmup, then
+// cosine from lr to min_lr at `total` steps, min_lr after. step is 0-based.
+double learning_rate(const AdamWConfig& config, int step, int total);
+
+// ---- data -----------------------------------------------------------------------
+
+// Token streams per persona: each persona's documents as "256 doc 256 doc ...".
+struct TransformerData {
+  std::vector<std::string> names;              // (K) persona names
+  std::vector<std::vector<Token>> train;       // (K) training streams
+  std::vector<std::vector<Token>> heldout;     // (K) held-out streams (may be empty)
+
+  // One persona (named `name`): the text's bytes, the last `heldout_fraction`
+  // of them held out (nanoGPT's split). InvalidArgument for empty text.
+  static TransformerData from_text(const std::string& text, double heldout_fraction, const std::string& name = "text");
+  // One persona per corpus persona; documents split with Corpus::split.
+  static TransformerData from_corpus(const Corpus& corpus, double heldout_fraction, std::uint64_t seed);
+};
+
+// ---- the trainer ----------------------------------------------------------------
+
+struct TransformerProgress {
+  int step = 0;                  // steps done (1-based after the first step)
+  int steps = 0;                 // the run's total
+  double loss = 0.0;             // training loss of this step's batch, nats per token
+  double learning_rate = 0.0;    // the rate this step used
+  double grad_norm = 0.0;        // global gradient norm before clipping
+  double tokens_per_second = 0.0;  // training tokens per second over the run so far
+  double eval_loss = std::numeric_limits<double>::quiet_NaN();  // held-out loss when evaluated this step
+};
+
+struct TransformerTrainConfig {
+  TransformerConfig model;       // personas is set to the data's K (1 for one text)
+  Objective objective = Objective::kSupervised;
+  bool gate_posterior = false;   // kGate: combine the gate with the window posterior
+  int batch = 12;                // windows per step (>= 1)
+  int steps = 2000;              // total optimisation steps (>= 0)
+  AdamWConfig optimizer;
+  std::uint64_t seed = 1;        // initialisation and minibatches
+  int eval_every = 250;          // evaluate held-out loss every N steps and at the end (0 = only at the end)
+  int eval_windows = 200;        // held-out windows per evaluation (>= 1)
+  int threads = 0;               // OpenMP threads (0 = as many as cores)
+  std::string checkpoint_path;   // written every checkpoint_every steps and at the end (empty: never)
+  int checkpoint_every = 0;
+  // Called after every step; may throw to stop (the exception propagates,
+  // the model keeps the steps done).
+  std::function<void(const TransformerProgress&)> on_progress;
+
+  // InvalidArgument naming the first bad field.
+  void check() const;
+};
+
+class TransformerTrainer {
+ public:
+  // A fresh model from config.seed. InvalidArgument for a bad config, no
+  // persona, or a training stream shorter than context + 1 tokens.
+  TransformerTrainer(TransformerTrainConfig config, TransformerData data);
+  // Continues from a checkpoint written by save_checkpoint with the same data:
+  // the following steps are bit-identical to an uninterrupted run (same
+  // thread count). on_progress and checkpoint settings come from `callbacks`
+  // (other fields are the checkpoint's). FileError for a bad file.
+  static TransformerTrainer resume(const std::string& checkpoint, TransformerData data,
+                                   const TransformerTrainConfig& callbacks = {});
+
+  // One optimisation step.
+  TransformerProgress step();
+  // Steps until config.steps, evaluating, checkpointing and reporting.
+  // Returns the last progress record (its eval_loss set).
+  TransformerProgress run();
+  // Mean held-out loss per token under the objective over eval_windows
+  // deterministic windows (evenly spaced over the held-out streams).
+  // InvalidArgument if there is no held-out stream long enough.
+  double evaluate() const;
+  // Model, optimiser state, step and generator, atomically.
+  void save_checkpoint(const std::string& path) const;
+
+  int steps_done() const { return step_; }
+  const TransformerTrainConfig& config() const { return config_; }
+  const TransformerData& data() const { return data_; }
+  const TransformerModel<float>& model() const { return *model_; }
+  // The model, shared (e.g. for TransformerPersona); training goes on in it.
+  std::shared_ptr<const TransformerModel<float>> shared_model() const { return model_; }
+
+ private:
+  void draw_batch(std::vector<Token>& inputs, std::vector<Token>& targets, std::vector<int>& persona);
+  // Forward pass and the objective of B windows; lse (N, K) the rows' log normalisers.
+  ObjectiveGradient batch_objective(const std::vector<Token>& inputs, const std::vector<Token>& targets,
+                                    const std::vector<int>& persona, int B, Activations<float>& acts,
+                                    RowMatrix<double>& lse) const;
+  // The training batch's loss; its gradient into grads_.
+  double loss_and_gradient(const std::vector<Token>& inputs, const std::vector<Token>& targets,
+                           const std::vector<int>& persona);
+
+  TransformerTrainConfig config_;
+  TransformerData data_;
+  std::shared_ptr<TransformerModel<float>> model_;
+  std::vector<float> grads_, m_, v_;
+  Eigen::VectorXd log_prior_;      // (K) training-stream shares
+  std::uint64_t rng_ = 0;          // splitmix64 state of the minibatch sampler
+  int step_ = 0;
+  double seconds_ = 0.0;           // training time so far (for tokens per second)
+  Activations<float> acts_;
+  std::vector<RowMatrix<float>> dlogits_;
+  RowMatrix<float> dgate_;
+};
+
+}  // namespace simulacra

@@ -1,0 +1,597 @@
+// Training the transformer hydra: objectives, AdamW, data, checkpoints (transformer_train.hpp).
+#include "simulacra/transformer_train.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include <omp.h>
+
+#include "simulacra/error.hpp"
+#include "simulacra/mixture.hpp"
+#include "simulacra/safetensors.hpp"
+
+namespace simulacra {
+
+std::string objective_name(Objective objective) {
+  switch (objective) {
+    case Objective::kSupervised: return "supervised";
+    case Objective::kMixture: return "mixture";
+    case Objective::kGate: return "gate";
+  }
+  return "supervised";
+}
+
+Objective objective_from_name(const std::string& name) {
+  for (Objective o : {Objective::kSupervised, Objective::kMixture, Objective::kGate})
+    if (objective_name(o) == name) return o;
+  throw InvalidArgument(fmt::format("objective '{}' is unknown (expected supervised, mixture or gate)", name));
+}
+
+// ------------------------------------------------------------------ objectives
+
+namespace {
+
+// log sum_k exp(x_k) and softmax(x) into p, for a K-vector.
+double log_softmax_into(const double* x, int K, double* p) {
+  const double z = log_sum_exp(x, K);
+  for (int k = 0; k < K; ++k) p[k] = std::exp(x[k] - z);
+  return z;
+}
+
+}  // namespace
+
+ObjectiveGradient objective_gradient(Objective objective, const ObjectiveBatch& batch, const Eigen::VectorXd& log_prior,
+                                     bool gate_posterior) {
+  const int B = batch.B, L = batch.L;
+  const Eigen::Index N = Eigen::Index(B) * L, K = batch.logprobs.cols();
+  SIMULACRA_CHECK(B >= 1 && L >= 1 && batch.logprobs.rows() == N && K >= 1, InvalidArgument,
+                  "objective: logprobs is {}x{}, expected ({} windows x {} tokens, K >= 1)", batch.logprobs.rows(), K,
+                  B, L);
+  SIMULACRA_CHECK(log_prior.size() == K, InvalidArgument, "objective: log_prior has {} entries for {} heads",
+                  log_prior.size(), K);
+  ObjectiveGradient g;
+  g.d_logprobs = RowMatrix<double>::Zero(N, K);
+  const double inv_n = 1.0 / double(N);
+  std::vector<double> x(static_cast<std::size_t>(K)), p(x.size()), q(x.size());
+  switch (objective) {
+    case Objective::kSupervised: {
+      SIMULACRA_CHECK(batch.window_persona.size() == std::size_t(B), InvalidArgument,
+                      "objective: {} window personas for {} windows", batch.window_persona.size(), B);
+      for (int b = 0; b < B; ++b) {
+        const int k = batch.window_persona[std::size_t(b)];
+        SIMULACRA_CHECK(k >= 0 && k < K, OutOfRange, "objective: window {} has persona {}, outside 0..{}", b, k, K - 1);
+        for (int t = 0; t < L; ++t) {
+          g.loss -= batch.logprobs(Eigen::Index(b) * L + t, k) * inv_n;
+          g.d_logprobs(Eigen::Index(b) * L + t, k) = -inv_n;
+        }
+      }
+      break;
+    }
+    case Objective::kMixture: {
+      // a_k = log pi_k + sum_t lp_k(b, t); loss_b = -log sum_k exp(a_k); r = softmax(a).
+      for (int b = 0; b < B; ++b) {
+        for (Eigen::Index k = 0; k < K; ++k) {
+          double s = log_prior[k];
+          for (int t = 0; t < L; ++t) s += batch.logprobs(Eigen::Index(b) * L + t, k);
+          x[std::size_t(k)] = s;
+        }
+        g.loss -= log_softmax_into(x.data(), int(K), p.data()) * inv_n;
+        for (int t = 0; t < L; ++t)
+          for (Eigen::Index k = 0; k < K; ++k) g.d_logprobs(Eigen::Index(b) * L + t, k) = -p[std::size_t(k)] * inv_n;
+      }
+      break;
+    }
+    case Objective::kGate: {
+      SIMULACRA_CHECK(batch.gate_logits.rows() == N && batch.gate_logits.cols() == K, InvalidArgument,
+                      "objective: gate logits are {}x{}, expected {}x{}", batch.gate_logits.rows(),
+                      batch.gate_logits.cols(), N, K);
+      g.d_gate = RowMatrix<double>::Zero(N, K);
+      // u_k(t) = gate_k(t) [+ log pi_k + sum_{s<t} lp_k(s)]; w = softmax(u) (p here),
+      // rho = softmax(u + lp(t)) (q); loss_t = LSE(u) - LSE(u + lp).
+      // d/dgate_k(t) = w_k - rho_k; d/dlp_k(t) = -rho_k [+ sum_{t'>t} (w_k(t') - rho_k(t'))].
+      Eigen::VectorXd later(K);
+      for (int b = 0; b < B; ++b) {
+        Eigen::VectorXd past = gate_posterior ? Eigen::VectorXd(log_prior) : Eigen::VectorXd::Zero(K);
+        for (int t = 0; t < L; ++t) {
+          const Eigen::Index row = Eigen::Index(b) * L + t;
+          for (Eigen::Index k = 0; k < K; ++k) x[std::size_t(k)] = batch.gate_logits(row, k) + past[k];
+          const double zu = log_softmax_into(x.data(), int(K), p.data());
+          for (Eigen::Index k = 0; k < K; ++k) x[std::size_t(k)] += batch.logprobs(row, k);
+          const double zl = log_softmax_into(x.data(), int(K), q.data());
+          g.loss += (zu - zl) * inv_n;
+          for (Eigen::Index k = 0; k < K; ++k) {
+            g.d_gate(row, k) = (p[std::size_t(k)] - q[std::size_t(k)]) * inv_n;
+            g.d_logprobs(row, k) = -q[std::size_t(k)] * inv_n;
+          }
+          if (gate_posterior) past += batch.logprobs.row(row).transpose();
+        }
+        if (!gate_posterior) continue;
+        later.setZero();  // sum over t' > t of d/dgate_k(t'), accumulated backwards
+        for (int t = L - 1; t >= 0; --t) {
+          const Eigen::Index row = Eigen::Index(b) * L + t;
+          g.d_logprobs.row(row) += later.transpose();
+          later += g.d_gate.row(row).transpose();
+        }
+      }
+      break;
+    }
+  }
+  return g;
+}
+
+// ------------------------------------------------------------------ optimiser
+
+double learning_rate(const AdamWConfig& c, int step, int total) {
+  if (step < c.warmup) return c.lr * double(step + 1) / double(c.warmup + 1);
+  if (step >= total) return c.min_lr;
+  const double progress = total > c.warmup ? double(step - c.warmup) / double(total - c.warmup) : 1.0;
+  return c.min_lr + 0.5 * (1.0 + std::cos(M_PI * progress)) * (c.lr - c.min_lr);
+}
+
+// ------------------------------------------------------------------ data
+
+namespace {
+
+// "256 doc 256 doc ..." of the texts.
+std::vector<Token> stream_of(const std::vector<std::string>& docs) {
+  std::vector<Token> s;
+  for (const std::string& d : docs) {
+    s.push_back(kBoundary);
+    for (unsigned char c : d) s.push_back(Token(c));
+  }
+  return s;
+}
+
+}  // namespace
+
+TransformerData TransformerData::from_text(const std::string& text, double heldout_fraction, const std::string& name) {
+  SIMULACRA_CHECK(!text.empty(), InvalidArgument, "from_text: the text is empty");
+  SIMULACRA_CHECK(std::isfinite(heldout_fraction) && heldout_fraction >= 0.0 && heldout_fraction < 1.0,
+                  InvalidArgument, "from_text: heldout_fraction must be in [0, 1), got {}", heldout_fraction);
+  const std::size_t cut = text.size() - std::size_t(std::floor(double(text.size()) * heldout_fraction));
+  TransformerData d;
+  d.names = {name};
+  d.train.emplace_back(encode(text.substr(0, cut)));
+  d.heldout.emplace_back(encode(text.substr(cut)));
+  return d;
+}
+
+TransformerData TransformerData::from_corpus(const Corpus& corpus, double heldout_fraction, std::uint64_t seed) {
+  SIMULACRA_CHECK(!corpus.personas().empty(), InvalidArgument, "from_corpus: the corpus has no persona");
+  auto [train_part, heldout_part] = corpus.split(heldout_fraction, seed);
+  TransformerData d;
+  d.names = corpus.personas();
+  for (const std::string& name : d.names) {
+    d.train.push_back(stream_of(train_part.texts_of(name)));
+    d.heldout.push_back(stream_of(heldout_part.texts_of(name)));
+  }
+  return d;
+}
+
+// ------------------------------------------------------------------ trainer
+
+void TransformerTrainConfig::check() const {
+  model.check();
+  SIMULACRA_CHECK(batch >= 1, InvalidArgument, "batch must be >= 1, got {}", batch);
+  SIMULACRA_CHECK(steps >= 0, InvalidArgument, "steps must be >= 0, got {}", steps);
+  SIMULACRA_CHECK(eval_every >= 0, InvalidArgument, "eval_every must be >= 0, got {}", eval_every);
+  SIMULACRA_CHECK(eval_windows >= 1, InvalidArgument, "eval_windows must be >= 1, got {}", eval_windows);
+  SIMULACRA_CHECK(threads >= 0, InvalidArgument, "threads must be >= 0, got {}", threads);
+  SIMULACRA_CHECK(checkpoint_every >= 0, InvalidArgument, "checkpoint_every must be >= 0, got {}", checkpoint_every);
+  const AdamWConfig& o = optimizer;
+  SIMULACRA_CHECK(std::isfinite(o.lr) && o.lr > 0.0, InvalidArgument, "lr must be positive and finite, got {}", o.lr);
+  SIMULACRA_CHECK(std::isfinite(o.min_lr) && o.min_lr >= 0.0 && o.min_lr <= o.lr, InvalidArgument,
+                  "min_lr must be in [0, lr], got {}", o.min_lr);
+  SIMULACRA_CHECK(o.warmup >= 0, InvalidArgument, "warmup must be >= 0, got {}", o.warmup);
+  SIMULACRA_CHECK(std::isfinite(o.beta1) && o.beta1 >= 0.0 && o.beta1 < 1.0, InvalidArgument,
+                  "beta1 must be in [0, 1), got {}", o.beta1);
+  SIMULACRA_CHECK(std::isfinite(o.beta2) && o.beta2 >= 0.0 && o.beta2 < 1.0, InvalidArgument,
+                  "beta2 must be in [0, 1), got {}", o.beta2);
+  SIMULACRA_CHECK(std::isfinite(o.eps) && o.eps > 0.0, InvalidArgument, "eps must be positive, got {}", o.eps);
+  SIMULACRA_CHECK(std::isfinite(o.weight_decay) && o.weight_decay >= 0.0, InvalidArgument,
+                  "weight_decay must be >= 0, got {}", o.weight_decay);
+  SIMULACRA_CHECK(std::isfinite(o.clip) && o.clip >= 0.0, InvalidArgument, "clip must be >= 0, got {}", o.clip);
+}
+
+TransformerTrainer::TransformerTrainer(TransformerTrainConfig config, TransformerData data)
+    : config_(std::move(config)), data_(std::move(data)) {
+  const int K = int(data_.train.size());
+  SIMULACRA_CHECK(K >= 1, InvalidArgument, "transformer training: the data has no persona");
+  SIMULACRA_CHECK(data_.names.size() == std::size_t(K), InvalidArgument,
+                  "transformer training: {} names for {} training streams", data_.names.size(), K);
+  SIMULACRA_CHECK(data_.heldout.empty() || data_.heldout.size() == std::size_t(K), InvalidArgument,
+                  "transformer training: {} held-out streams for {} personas", data_.heldout.size(), K);
+  config_.model.personas = K;
+  config_.check();
+  if (config_.objective == Objective::kGate) config_.model.gate = true;
+  const std::size_t need = std::size_t(config_.model.context) + 1;
+  log_prior_.resize(K);
+  double total = 0.0;
+  for (int k = 0; k < K; ++k) {
+    const std::size_t n = data_.train[std::size_t(k)].size();
+    SIMULACRA_CHECK(n >= need, InvalidArgument,
+                    "transformer training: persona '{}' has {} training tokens, fewer than context + 1 = {}",
+                    data_.names[std::size_t(k)], n, need);
+    for (Token t : data_.train[std::size_t(k)])
+      SIMULACRA_CHECK(t >= 0 && t < kVocab, OutOfRange, "transformer training: token {} is outside 0..{}", t,
+                      kVocab - 1);
+    log_prior_[k] = double(n);
+    total += double(n);
+  }
+  log_prior_ = (log_prior_ / total).array().log();
+  if (config_.threads > 0) omp_set_num_threads(config_.threads);
+  model_ = std::make_shared<TransformerModel<float>>(config_.model, config_.seed);
+  const std::size_t P = model_->parameters().size();
+  grads_.assign(P, 0.0f);
+  m_.assign(P, 0.0f);
+  v_.assign(P, 0.0f);
+  rng_ = config_.seed ^ 0x5DEECE66Dull;
+}
+
+namespace {
+
+std::uint64_t splitmix(std::uint64_t& state) {
+  std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+// Uniform in 0..n-1.
+std::size_t below(std::uint64_t& state, std::size_t n) {
+  return std::min(n - 1, std::size_t(double(splitmix(state) >> 11) * 0x1.0p-53 * double(n)));
+}
+
+}  // namespace
+
+void TransformerTrainer::draw_batch(std::vector<Token>& inputs, std::vector<Token>& targets, std::vector<int>& persona) {
+  const int B = config_.batch, L = config_.model.context;
+  // A window start uniform over every valid start of every training stream.
+  std::size_t total = 0;
+  for (const auto& s : data_.train) total += s.size() - std::size_t(L);
+  inputs.resize(std::size_t(B) * L);
+  targets.resize(inputs.size());
+  persona.resize(std::size_t(B));
+  for (int b = 0; b < B; ++b) {
+    std::size_t at = below(rng_, total);
+    int k = 0;
+    while (at >= data_.train[std::size_t(k)].size() - std::size_t(L)) at -= data_.train[std::size_t(k++)].size() - std::size_t(L);
+    const auto& s = data_.train[std::size_t(k)];
+    std::copy(s.begin() + std::ptrdiff_t(at), s.begin() + std::ptrdiff_t(at) + L, inputs.begin() + std::ptrdiff_t(b) * L);
+    std::copy(s.begin() + std::ptrdiff_t(at) + 1, s.begin() + std::ptrdiff_t(at) + L + 1,
+              targets.begin() + std::ptrdiff_t(b) * L);
+    persona[std::size_t(b)] = k;
+  }
+}
+
+ObjectiveGradient TransformerTrainer::batch_objective(const std::vector<Token>& inputs, const std::vector<Token>& targets,
+                                                      const std::vector<int>& persona, int B, Activations<float>& acts,
+                                                      RowMatrix<double>& lse) const {
+  const int L = int(inputs.size()) / B, K = config_.model.personas, V = kVocab;
+  const Eigen::Index N = Eigen::Index(B) * L;
+  model_->forward(inputs.data(), B, L, acts);
+  // lp_k of each target and each row's log normaliser, (N, K) each.
+  ObjectiveBatch ob;
+  ob.B = B;
+  ob.L = L;
+  ob.logprobs.resize(N, K);
+  ob.window_persona = persona;
+  lse.resize(N, K);
+#pragma omp parallel for schedule(static)
+  for (Eigen::Index i = 0; i < N; ++i) {
+    for (int k = 0; k < K; ++k) {
+      const float* row = acts.logits[std::size_t(k)].row(i).data();
+      float m = row[0];
+      for (int v = 1; v < V; ++v) m = std::max(m, row[v]);
+      double s = 0.0;
+      for (int v = 0; v < V; ++v) s += std::exp(double(row[v] - m));
+      lse(i, k) = double(m) + std::log(s);
+      ob.logprobs(i, k) = double(row[targets[std::size_t(i)]]) - lse(i, k);
+    }
+  }
+  if (config_.objective == Objective::kGate) ob.gate_logits = acts.gate_logits.cast<double>();
+  return objective_gradient(config_.objective, ob, log_prior_, config_.gate_posterior);
+}
+
+double TransformerTrainer::loss_and_gradient(const std::vector<Token>& inputs, const std::vector<Token>& targets,
+                                             const std::vector<int>& persona) {
+  const int B = config_.batch, K = config_.model.personas, V = kVocab;
+  const Eigen::Index N = Eigen::Index(inputs.size());
+  RowMatrix<double> lse;
+  const ObjectiveGradient g = batch_objective(inputs, targets, persona, B, acts_, lse);
+  // lp = logit[target] - lse, so dlogits_k(i, v) = c ([v == target_i] - softmax_k(i)_v) with
+  // c = d loss / d lp_k(i); a head no row reads stays empty.
+  dlogits_.resize(std::size_t(K));
+  for (int k = 0; k < K; ++k) {
+    RowMatrix<float>& d = dlogits_[std::size_t(k)];
+    if ((g.d_logprobs.col(k).array() == 0.0).all()) {
+      d.resize(0, 0);
+      continue;
+    }
+    d.resize(N, V);
+#pragma omp parallel for schedule(static)
+    for (Eigen::Index i = 0; i < N; ++i) {
+      const double c = g.d_logprobs(i, k);
+      const float* row = acts_.logits[std::size_t(k)].row(i).data();
+      float* out = d.row(i).data();
+      if (c == 0.0) {
+        std::fill(out, out + V, 0.0f);
+        continue;
+      }
+      for (int v = 0; v < V; ++v) out[v] = float(-c * std::exp(double(row[v]) - lse(i, k)));
+      out[targets[std::size_t(i)]] += float(c);
+    }
+  }
+  if (config_.objective == Objective::kGate)
+    dgate_ = g.d_gate.cast<float>();
+  else
+    dgate_.resize(0, 0);
+  model_->backward(acts_, dlogits_, dgate_, grads_);
+  return g.loss;
+}
+
+TransformerProgress TransformerTrainer::step() {
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<Token> inputs, targets;
+  std::vector<int> persona;
+  draw_batch(inputs, targets, persona);
+  TransformerProgress p;
+  p.loss = loss_and_gradient(inputs, targets, persona);
+  // Global norm, clipping, then AdamW (decoupled decay on rank-2 tensors).
+  double sq = 0.0;
+  for (float g : grads_) sq += double(g) * double(g);
+  p.grad_norm = std::sqrt(sq);
+  SIMULACRA_CHECK(std::isfinite(p.grad_norm), InvalidArgument,
+                  "transformer training: the gradient norm is {} at step {} (learning rate too high?)", p.grad_norm,
+                  step_ + 1);
+  const AdamWConfig& o = config_.optimizer;
+  const double scale = o.clip > 0.0 && p.grad_norm > o.clip ? o.clip / (p.grad_norm + 1e-6) : 1.0;
+  p.learning_rate = learning_rate(o, step_, config_.steps);
+  const int t = step_ + 1;
+  const double bc1 = 1.0 - std::pow(o.beta1, t), bc2 = 1.0 - std::pow(o.beta2, t);
+  const float lr = float(p.learning_rate), step_size = float(p.learning_rate / bc1);
+  const float b1 = float(o.beta1), b2 = float(o.beta2), eps = float(o.eps), sqrt_bc2 = float(std::sqrt(bc2));
+  float* w = model_->parameters().data();
+  for (const TensorInfo& info : model_->layout()) {
+    const float decay = info.decay ? 1.0f - lr * float(o.weight_decay) : 1.0f;
+    const std::size_t end = info.offset + info.size;
+#pragma omp parallel for schedule(static)
+    for (std::size_t i = info.offset; i < end; ++i) {
+      const float g = float(grads_[i] * scale);
+      m_[i] = b1 * m_[i] + (1.0f - b1) * g;
+      v_[i] = b2 * v_[i] + (1.0f - b2) * g * g;
+      w[i] = w[i] * decay - step_size * m_[i] / (std::sqrt(v_[i]) / sqrt_bc2 + eps);
+    }
+  }
+  ++step_;
+  seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  p.step = step_;
+  p.steps = config_.steps;
+  p.tokens_per_second = double(step_) * config_.batch * config_.model.context / seconds_;
+  return p;
+}
+
+double TransformerTrainer::evaluate() const {
+  const int L = config_.model.context, B = config_.batch;
+  std::vector<std::pair<int, std::size_t>> windows;  // (persona, start)
+  std::size_t total = 0;
+  for (const auto& s : data_.heldout) total += s.size() > std::size_t(L) ? s.size() - std::size_t(L) : 0;
+  SIMULACRA_CHECK(total > 0, InvalidArgument, "evaluate: no held-out stream has more than context = {} tokens", L);
+  const int W = config_.eval_windows;
+  for (int w = 0; w < W; ++w) {
+    std::size_t at = std::min(total - 1, std::size_t((double(w) + 0.5) * double(total) / double(W)));
+    int k = 0;
+    for (;; ++k) {
+      const auto& s = data_.heldout[std::size_t(k)];
+      const std::size_t n = s.size() > std::size_t(L) ? s.size() - std::size_t(L) : 0;
+      if (at < n) break;
+      at -= n;
+    }
+    windows.emplace_back(k, at);
+  }
+  Activations<float> acts;
+  RowMatrix<double> lse;
+  double loss = 0.0;
+  std::size_t tokens = 0;
+  for (std::size_t first = 0; first < windows.size(); first += std::size_t(B)) {
+    const std::size_t n = std::min(windows.size() - first, std::size_t(B));
+    std::vector<Token> inputs(n * std::size_t(L)), targets(inputs.size());
+    std::vector<int> persona(n);
+    for (std::size_t j = 0; j < n; ++j) {
+      const auto& [k, at] = windows[first + j];
+      const auto& s = data_.heldout[std::size_t(k)];
+      std::copy(s.begin() + std::ptrdiff_t(at), s.begin() + std::ptrdiff_t(at) + L, inputs.begin() + std::ptrdiff_t(j) * L);
+      std::copy(s.begin() + std::ptrdiff_t(at) + 1, s.begin() + std::ptrdiff_t(at) + L + 1,
+                targets.begin() + std::ptrdiff_t(j) * L);
+      persona[j] = k;
+    }
+    loss += batch_objective(inputs, targets, persona, int(n), acts, lse).loss * double(n * std::size_t(L));
+    tokens += n * std::size_t(L);
+  }
+  return loss / double(tokens);
+}
+
+TransformerProgress TransformerTrainer::run() {
+  TransformerProgress p;
+  p.step = step_;
+  p.steps = config_.steps;
+  while (step_ < config_.steps) {
+    p = step();
+    const bool last = step_ == config_.steps;
+    const bool has_heldout = !data_.heldout.empty();
+    if (has_heldout && (last || (config_.eval_every > 0 && step_ % config_.eval_every == 0))) {
+      bool any = false;
+      for (const auto& s : data_.heldout) any = any || s.size() > std::size_t(config_.model.context);
+      if (any) p.eval_loss = evaluate();
+    }
+    if (!config_.checkpoint_path.empty() &&
+        (last || (config_.checkpoint_every > 0 && step_ % config_.checkpoint_every == 0)))
+      save_checkpoint(config_.checkpoint_path);
+    if (config_.on_progress) config_.on_progress(p);
+  }
+  return p;
+}
+
+// ------------------------------------------------------------------ checkpoints
+
+namespace {
+
+constexpr const char* kCheckpointFormat = "simulacra-transformer-checkpoint";
+
+std::string number(double x) { return fmt::format("{:.17g}", x); }
+
+}  // namespace
+
+void TransformerTrainer::save_checkpoint(const std::string& path) const {
+  TensorFile f;
+  const TransformerConfig& m = config_.model;
+  const AdamWConfig& o = config_.optimizer;
+  f.metadata = {{"format", kCheckpointFormat},
+                {"version", "1"},
+                {"layers", std::to_string(m.layers)},
+                {"heads", std::to_string(m.heads)},
+                {"width", std::to_string(m.width)},
+                {"context", std::to_string(m.context)},
+                {"personas", std::to_string(m.personas)},
+                {"bias", m.bias ? "1" : "0"},
+                {"tie_weights", m.tie_weights ? "1" : "0"},
+                {"gate", m.gate ? "1" : "0"},
+                {"objective", objective_name(config_.objective)},
+                {"gate_posterior", config_.gate_posterior ? "1" : "0"},
+                {"batch", std::to_string(config_.batch)},
+                {"steps", std::to_string(config_.steps)},
+                {"lr", number(o.lr)},
+                {"min_lr", number(o.min_lr)},
+                {"warmup", std::to_string(o.warmup)},
+                {"beta1", number(o.beta1)},
+                {"beta2", number(o.beta2)},
+                {"eps", number(o.eps)},
+                {"weight_decay", number(o.weight_decay)},
+                {"clip", number(o.clip)},
+                {"seed", std::to_string(config_.seed)},
+                {"eval_every", std::to_string(config_.eval_every)},
+                {"eval_windows", std::to_string(config_.eval_windows)},
+                {"threads", std::to_string(config_.threads)},
+                {"step", std::to_string(step_)},
+                {"rng", std::to_string(rng_)},
+                {"seconds", number(seconds_)}};
+  const std::vector<float>& w = model_->parameters();
+  for (const TensorInfo& info : model_->layout()) f.put(info.name, info.shape, w.data() + info.offset);
+  const std::int64_t P = std::int64_t(w.size());
+  f.put("optimizer.m", {P}, m_.data());
+  f.put("optimizer.v", {P}, v_.data());
+  write_safetensors(path, f);
+}
+
+namespace {
+
+std::string meta(const TensorFile& f, const std::string& key, const std::string& path) {
+  const auto it = f.metadata.find(key);
+  SIMULACRA_CHECK(it != f.metadata.end(), FileError, "{}: checkpoint metadata has no '{}'", path, key);
+  return it->second;
+}
+
+long long meta_int(const TensorFile& f, const std::string& key, const std::string& path, long long lo, long long hi) {
+  const std::string s = meta(f, key, path);
+  std::size_t used = 0;
+  long long x = 0;
+  try {
+    x = std::stoll(s, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  SIMULACRA_CHECK(used == s.size() && !s.empty() && x >= lo && x <= hi, FileError,
+                  "{}: checkpoint metadata '{}' is '{}', expected an integer in [{}, {}]", path, key, s, lo, hi);
+  return x;
+}
+
+double meta_real(const TensorFile& f, const std::string& key, const std::string& path) {
+  const std::string s = meta(f, key, path);
+  char* end = nullptr;
+  const double x = std::strtod(s.c_str(), &end);
+  SIMULACRA_CHECK(!s.empty() && *end == '\0' && std::isfinite(x), FileError,
+                  "{}: checkpoint metadata '{}' is '{}', expected a finite number", path, key, s);
+  return x;
+}
+
+}  // namespace
+
+TransformerTrainer TransformerTrainer::resume(const std::string& path, TransformerData data,
+                                              const TransformerTrainConfig& callbacks) {
+  const TensorFile f = read_safetensors(path);
+  SIMULACRA_CHECK(f.metadata.count("format") && f.metadata.at("format") == kCheckpointFormat, FileError,
+                  "{}: not a simulacra transformer checkpoint (format '{}')", path,
+                  f.metadata.count("format") ? f.metadata.at("format") : std::string());
+  SIMULACRA_CHECK(meta(f, "version", path) == "1", FileError, "{}: checkpoint version '{}' is not supported (1 is)",
+                  path, meta(f, "version", path));
+  TransformerTrainConfig c;
+  constexpr long long kBig = 1LL << 30;
+  c.model.layers = int(meta_int(f, "layers", path, 1, kBig));
+  c.model.heads = int(meta_int(f, "heads", path, 1, kBig));
+  c.model.width = int(meta_int(f, "width", path, 1, kBig));
+  c.model.context = int(meta_int(f, "context", path, 1, kBig));
+  c.model.personas = int(meta_int(f, "personas", path, 1, kBig));
+  c.model.bias = meta_int(f, "bias", path, 0, 1) != 0;
+  c.model.tie_weights = meta_int(f, "tie_weights", path, 0, 1) != 0;
+  c.model.gate = meta_int(f, "gate", path, 0, 1) != 0;
+  try {
+    c.objective = objective_from_name(meta(f, "objective", path));
+  } catch (const InvalidArgument& e) {
+    throw FileError(fmt::format("{}: {}", path, e.what()));
+  }
+  c.gate_posterior = meta_int(f, "gate_posterior", path, 0, 1) != 0;
+  c.batch = int(meta_int(f, "batch", path, 1, kBig));
+  c.steps = int(meta_int(f, "steps", path, 0, kBig));
+  c.optimizer.lr = meta_real(f, "lr", path);
+  c.optimizer.min_lr = meta_real(f, "min_lr", path);
+  c.optimizer.warmup = int(meta_int(f, "warmup", path, 0, kBig));
+  c.optimizer.beta1 = meta_real(f, "beta1", path);
+  c.optimizer.beta2 = meta_real(f, "beta2", path);
+  c.optimizer.eps = meta_real(f, "eps", path);
+  c.optimizer.weight_decay = meta_real(f, "weight_decay", path);
+  c.optimizer.clip = meta_real(f, "clip", path);
+  c.seed = std::uint64_t(meta_int(f, "seed", path, 0, std::numeric_limits<long long>::max()));
+  c.eval_every = int(meta_int(f, "eval_every", path, 0, kBig));
+  c.eval_windows = int(meta_int(f, "eval_windows", path, 1, kBig));
+  c.threads = int(meta_int(f, "threads", path, 0, kBig));
+  c.on_progress = callbacks.on_progress;
+  c.checkpoint_path = callbacks.checkpoint_path;
+  c.checkpoint_every = callbacks.checkpoint_every;
+  try {
+    c.check();
+  } catch (const InvalidArgument& e) {
+    throw FileError(fmt::format("{}: {}", path, e.what()));
+  }
+  SIMULACRA_CHECK(data.train.size() == std::size_t(c.model.personas), InvalidArgument,
+                  "resume: the data has {} personas, the checkpoint {}", data.train.size(), c.model.personas);
+  TransformerTrainer t(c, std::move(data));
+  std::vector<float>& w = t.model_->parameters();
+  for (const TensorInfo& info : t.model_->layout()) {
+    std::vector<std::int64_t> shape;
+    const std::vector<float> values = f.get_as<float>(info.name, &shape);
+    SIMULACRA_CHECK(shape == info.shape, FileError, "{}: tensor '{}' has the wrong shape", path, info.name);
+    for (float x : values) SIMULACRA_CHECK(std::isfinite(x), FileError, "{}: tensor '{}' holds {}", path, info.name, x);
+    std::copy(values.begin(), values.end(), w.begin() + std::ptrdiff_t(info.offset));
+  }
+  for (auto [name, target] : {std::pair<const char*, std::vector<float>*>{"optimizer.m", &t.m_}, {"optimizer.v", &t.v_}}) {
+    std::vector<std::int64_t> shape;
+    std::vector<float> values = f.get_as<float>(name, &shape);
+    SIMULACRA_CHECK(shape == std::vector<std::int64_t>{std::int64_t(w.size())}, FileError,
+                    "{}: tensor '{}' has the wrong shape", path, name);
+    *target = std::move(values);
+  }
+  t.step_ = int(meta_int(f, "step", path, 0, c.steps));
+  const std::string rng = meta(f, "rng", path);
+  try {
+    std::size_t used = 0;
+    t.rng_ = std::stoull(rng, &used);
+    SIMULACRA_CHECK(used == rng.size(), FileError, "{}: checkpoint metadata 'rng' is '{}'", path, rng);
+  } catch (const std::logic_error&) {
+    throw FileError(fmt::format("{}: checkpoint metadata 'rng' is '{}'", path, rng));
+  }
+  t.seconds_ = meta_real(f, "seconds", path);
+  return t;
+}
+
+}  // namespace simulacra
