@@ -3,11 +3,10 @@
 //
 // Kernels come in forward / backward pairs, llm.c style, on row-major
 // activations of N = B * L rows; C = width, H heads of D = C / H, V = kVocab.
-// Linear layers are Eigen GEMMs on views of the flat parameter array. The
-// row-wise kernels and the attention's (window, head) loop run on OpenMP
-// threads with static schedules and no shared accumulators, so a result
-// depends on nothing but the inputs and the thread count (through Eigen's
-// GEMM partitioning).
+// Linear layers are Eigen GEMMs on views of the flat parameter array (no
+// copies). Threads (OpenMP, static schedules, no atomics) split the windows
+// of a pass, see "threads" below; every reduction runs in a fixed order, so
+// results are bit-identical run to run for a given thread count.
 #include "simulacra/transformer.hpp"
 
 #include <algorithm>
@@ -15,6 +14,8 @@
 #include <limits>
 #include <map>
 #include <utility>
+
+#include <omp.h>
 
 #include "simulacra/error.hpp"
 
@@ -55,7 +56,7 @@ enum SavedMatrix { kXhat1, kLn1, kQkv, kAtt, kAtty, kXhat2, kLn2, kFc, kGelu, kS
 enum SavedVector { kRstd1, kRstd2, kVectorsPerLayer };
 // Per head, after the layers: saved[.. + 2k] xhat, [.. + 2k + 1] LayerNorm output; saved_vectors rstd.
 // backward()'s buffers in Activations::workspace.
-enum Workspace { kDx, kDln, kDqkv, kDatty, kDfc, kDatt, kWorkspaceSize };
+enum Workspace { kDx, kDln, kDqkv, kDatty, kDfc, kDatt, kPartialGrads, kWorkspaceSize };
 
 // ---- where each tensor lives in the flat array -----------------------------
 
@@ -123,14 +124,10 @@ GateTensors gate_tensors(const std::vector<TensorInfo>& layout, const Transforme
   return t;
 }
 
-// Pointer to a tensor, nullptr if absent.
+// Pointer to a tensor in a flat array, nullptr if absent.
 template <typename T>
-T* at(std::vector<T>& p, std::size_t offset) {
-  return offset == kAbsent ? nullptr : p.data() + offset;
-}
-template <typename T>
-const T* at(const std::vector<T>& p, std::size_t offset) {
-  return offset == kAbsent ? nullptr : p.data() + offset;
+T* at(T* p, std::size_t offset) {
+  return offset == kAbsent ? nullptr : p + offset;
 }
 
 // ---- deterministic normal numbers --------------------------------------------
@@ -219,6 +216,26 @@ void for_rows(Index n, Index work, const F& body) {
   for (Index i = 0; i < n; ++i) body(i);
 }
 
+// ---- threads -------------------------------------------------------------------------
+//
+// forward() and backward() split their B windows into one chunk per OpenMP
+// thread, and each chunk runs the whole pass over its rows: the threads meet
+// once per pass instead of once per kernel (which matters on a loaded
+// machine), and the kernels inside run serially (nested regions are inactive
+// and Eigen keeps its GEMMs serial inside a parallel region). Parameter
+// gradients are summed per chunk, then across chunks in chunk order. With a
+// single chunk the kernels use the threads themselves.
+
+int chunk_count(int B) { return std::max(1, std::min(B, omp_get_max_threads())); }
+
+// Runs body(c) for every chunk c, one per thread.
+template <typename F>
+void for_chunks(int chunks, const F& body) {
+  if (chunks == 1) return body(0);
+#pragma omp parallel for schedule(static) num_threads(chunks)
+  for (int c = 0; c < chunks; ++c) body(c);
+}
+
 // out (cols) += column sums of a (rows, cols): parallel over column slices,
 // each summed over the rows in order (so no reduction order depends on threads).
 template <typename T>
@@ -263,7 +280,7 @@ void embedding_backward(Map<T> dwte, Map<T> dwpe, CRef<T> dx, const Token* token
 
 // y (N, C) = xhat * w + b, xhat = (x - mean) * rstd, rstd (N) = 1 / sqrt(var + eps)
 template <typename T>
-void layernorm_forward(Ref<T> y, Ref<T> xhat, Vector<T>& rstd, CRef<T> x, const T* w, const T* b) {
+void layernorm_forward(Ref<T> y, Ref<T> xhat, T* rstd, CRef<T> x, const T* w, const T* b) {
   const Index C = x.cols();
   for_rows(x.rows(), x.size(), [&](Index i) {
     rstd[i] = layernorm_row(x.data() + i * C, w, b, C, xhat.data() + i * C, y.data() + i * C);
@@ -273,7 +290,7 @@ void layernorm_forward(Ref<T> y, Ref<T> xhat, Vector<T>& rstd, CRef<T> x, const 
 // dx (N, C) += rstd (dxhat - mean(dxhat) - xhat mean(dxhat xhat)), dxhat = dy w;
 // dw (C) += sum_rows dy xhat; db (C) += sum_rows dy
 template <typename T>
-void layernorm_backward(Ref<T> dx, T* dw, T* db, CRef<T> dy, CRef<T> xhat, const Vector<T>& rstd, const T* w) {
+void layernorm_backward(Ref<T> dx, T* dw, T* db, CRef<T> dy, CRef<T> xhat, const T* rstd, const T* w) {
   const Index C = dy.cols();
   Eigen::Map<const RowArray<T>> wr(w, C);
   for_rows(dy.rows(), dy.size(), [&](Index i) {
@@ -332,13 +349,13 @@ void attention_forward(Ref<T> y, Ref<T> att, CRef<T> qkv, int B, int L, int H) {
     const CBlock<T> k(base + C, L, D, Eigen::OuterStride<>(3 * C));
     const CBlock<T> v(base + 2 * C, L, D, Eigen::OuterStride<>(3 * C));
     Map<T> a(att.data() + bh * L * L, L, L);
-    a.noalias() = q * k.transpose();  // (L, L) = q (L, D) k^T (D, L)
+    a.noalias() = q * k.transpose();  // scores (L, L) = q (L, D) k^T (D, L)
     for (Index i = 0; i < L; ++i) {
       softmax_row(a.data() + i * L, i + 1, scale);
       a.row(i).tail(L - 1 - i).setZero();
     }
     Block<T> yb(y.data() + b * L * C + h * D, L, D, Eigen::OuterStride<>(C));
-    yb.noalias() = a.template triangularView<Eigen::Lower>() * v;  // (L, D) = att (L, L) v (L, D)
+    yb.noalias() = a.template triangularView<Eigen::Lower>() * v;  // y (L, D) = att (L, L) v (L, D)
   }
 }
 
@@ -359,8 +376,9 @@ void attention_backward(Ref<T> dqkv, Ref<T> datt, CRef<T> dy, CRef<T> att, CRef<
     const CBlock<T> dyb(dy.data() + b * L * C + h * D, L, D, Eigen::OuterStride<>(C));
     const CMap<T> a(att.data() + bh * L * L, L, L);
     Map<T> da(datt.data() + bh * L * L, L, L);
-    da.noalias() = dyb * v.transpose();                                  // datt (L, L) = dy (L, D) v^T (D, L)
-    dv.noalias() = a.transpose().template triangularView<Eigen::Upper>() * dyb;  // dv (L, D) = att^T (L, L) dy (L, D)
+    // datt (L, L) = dy (L, D) v^T (D, L); dv (L, D) = att^T (L, L) dy (L, D)
+    da.noalias() = dyb * v.transpose();
+    dv.noalias() = a.transpose().template triangularView<Eigen::Upper>() * dyb;
     // softmax: dscore = att (datt - sum_j att datt), times the scale; zero above the diagonal
     for (Index i = 0; i < L; ++i) {
       auto ar = a.row(i).head(i + 1).array();
@@ -369,8 +387,9 @@ void attention_backward(Ref<T> dqkv, Ref<T> datt, CRef<T> dy, CRef<T> att, CRef<
       dr = scale * ar * (dr - dot);
       da.row(i).tail(L - 1 - i).setZero();
     }
-    dq.noalias() = da.template triangularView<Eigen::Lower>() * k;                        // dq (L, D) = ds (L, L) k (L, D)
-    dk.noalias() = da.transpose().template triangularView<Eigen::Upper>() * q;            // dk (L, D) = ds^T (L, L) q (L, D)
+    // dq (L, D) = dscore (L, L) k (L, D); dk (L, D) = dscore^T (L, L) q (L, D)
+    dq.noalias() = da.template triangularView<Eigen::Lower>() * k;
+    dk.noalias() = da.transpose().template triangularView<Eigen::Upper>() * q;
   }
 }
 
@@ -535,33 +554,41 @@ void TransformerModel<T>::forward_trunk(const Token* tokens, int B, int L, Activ
   const std::size_t layers = std::size_t(cfg.layers);
   if (acts.saved.size() < layers * kSavedPerLayer) acts.saved.resize(layers * kSavedPerLayer);
   if (acts.saved_vectors.size() < layers * kVectorsPerLayer) acts.saved_vectors.resize(layers * kVectorsPerLayer);
-  const std::vector<T>& p = params_;
-  auto weight = [&](std::size_t offset, Index rows, Index cols) { return CMap<T>(p.data() + offset, rows, cols); };
-
-  RowMatrix<T>& x = acts.hidden;  // the residual stream, (N, C)
-  x.resize(N, C);
-  embedding_forward<T>(x, tokens, B, L, weight(layout_[0].offset, kVocab, C), weight(layout_[1].offset, cfg.context, C));
-  for (int l = 0; l < cfg.layers; ++l) {
-    const LayerTensors t = layer_tensors(layout_, cfg, l);
-    RowMatrix<T>* s = acts.saved.data() + std::size_t(l) * kSavedPerLayer;
-    Vector<T>* sv = acts.saved_vectors.data() + std::size_t(l) * kVectorsPerLayer;
+  for (std::size_t l = 0; l < layers; ++l) {
+    RowMatrix<T>* s = acts.saved.data() + l * kSavedPerLayer;
     for (int m : {kXhat1, kLn1, kAtty, kXhat2, kLn2}) s[m].resize(N, C);
     s[kQkv].resize(N, 3 * C);
     s[kAtt].resize(N * H, L);
     s[kFc].resize(N, 4 * C);
     s[kGelu].resize(N, 4 * C);
-    sv[kRstd1].resize(N);
-    sv[kRstd2].resize(N);
-
-    layernorm_forward<T>(s[kLn1], s[kXhat1], sv[kRstd1], x, at(p, t.ln1_w), at(p, t.ln1_b));
-    linear_forward<T>(s[kQkv], s[kLn1], weight(t.qkv_w, 3 * C, C), at(p, t.qkv_b));
-    attention_forward<T>(s[kAtty], s[kAtt], s[kQkv], B, L, int(H));
-    linear_forward<T>(x, s[kAtty], weight(t.attn_proj_w, C, C), at(p, t.attn_proj_b), /*accumulate=*/true);
-    layernorm_forward<T>(s[kLn2], s[kXhat2], sv[kRstd2], x, at(p, t.ln2_w), at(p, t.ln2_b));
-    linear_forward<T>(s[kFc], s[kLn2], weight(t.fc_w, 4 * C, C), at(p, t.fc_b));
-    gelu_forward<T>(s[kGelu], s[kFc]);
-    linear_forward<T>(x, s[kGelu], weight(t.mlp_proj_w, C, 4 * C), at(p, t.mlp_proj_b), /*accumulate=*/true);
+    for (int v : {kRstd1, kRstd2}) acts.saved_vectors[l * kVectorsPerLayer + std::size_t(v)].resize(N);
   }
+  acts.hidden.resize(N, C);
+
+  const T* p = params_.data();
+  auto weight = [&](std::size_t offset, Index rows, Index cols) { return CMap<T>(p + offset, rows, cols); };
+  const int chunks = chunk_count(B);
+  for_chunks(chunks, [&](int c) {
+    const Index b0 = Index(B) * c / chunks, nb = Index(B) * (c + 1) / chunks - b0, r0 = b0 * L, n = nb * L;
+    auto rows = [&](RowMatrix<T>& m) { return m.middleRows(r0, n); };
+    auto x = rows(acts.hidden);  // the residual stream, (n, C)
+    embedding_forward<T>(x, tokens + r0, int(nb), L, weight(layout_[0].offset, kVocab, C),
+                         weight(layout_[1].offset, cfg.context, C));
+    for (int l = 0; l < cfg.layers; ++l) {
+      const LayerTensors t = layer_tensors(layout_, cfg, l);
+      RowMatrix<T>* s = acts.saved.data() + std::size_t(l) * kSavedPerLayer;
+      T* rstd1 = acts.saved_vectors[std::size_t(l) * kVectorsPerLayer + kRstd1].data() + r0;
+      T* rstd2 = acts.saved_vectors[std::size_t(l) * kVectorsPerLayer + kRstd2].data() + r0;
+      layernorm_forward<T>(rows(s[kLn1]), rows(s[kXhat1]), rstd1, x, at(p, t.ln1_w), at(p, t.ln1_b));
+      linear_forward<T>(rows(s[kQkv]), rows(s[kLn1]), weight(t.qkv_w, 3 * C, C), at(p, t.qkv_b));
+      attention_forward<T>(rows(s[kAtty]), s[kAtt].middleRows(r0 * H, n * H), rows(s[kQkv]), int(nb), L, int(H));
+      linear_forward<T>(x, rows(s[kAtty]), weight(t.attn_proj_w, C, C), at(p, t.attn_proj_b), /*accumulate=*/true);
+      layernorm_forward<T>(rows(s[kLn2]), rows(s[kXhat2]), rstd2, x, at(p, t.ln2_w), at(p, t.ln2_b));
+      linear_forward<T>(rows(s[kFc]), rows(s[kLn2]), weight(t.fc_w, 4 * C, C), at(p, t.fc_b));
+      gelu_forward<T>(rows(s[kGelu]), rows(s[kFc]));
+      linear_forward<T>(x, rows(s[kGelu]), weight(t.mlp_proj_w, C, 4 * C), at(p, t.mlp_proj_b), /*accumulate=*/true);
+    }
+  });
 }
 
 template <typename T>
@@ -574,26 +601,34 @@ void TransformerModel<T>::forward(const Token* tokens, int B, int L, Activations
   acts.saved.resize(trunk + 2 * std::size_t(K));
   acts.saved_vectors.resize(trunk_vectors + std::size_t(K));
   acts.logits.resize(std::size_t(K));
-  const std::vector<T>& p = params_;
-  for (int k = 0; k < K; ++k) {
-    const HeadTensors t = head_tensors(layout_, cfg, k);
-    RowMatrix<T>& xhat = acts.saved[trunk + 2 * std::size_t(k)];
-    RowMatrix<T>& ln = acts.saved[trunk + 2 * std::size_t(k) + 1];
-    Vector<T>& rstd = acts.saved_vectors[trunk_vectors + std::size_t(k)];
-    xhat.resize(N, C);
-    ln.resize(N, C);
-    rstd.resize(N);
-    acts.logits[std::size_t(k)].resize(N, kVocab);
-    layernorm_forward<T>(ln, xhat, rstd, acts.hidden, at(p, t.ln_w), at(p, t.ln_b));
-    linear_forward<T>(acts.logits[std::size_t(k)], ln, CMap<T>(p.data() + t.unembed_w, kVocab, C), nullptr);
+  for (std::size_t k = 0; k < std::size_t(K); ++k) {
+    acts.saved[trunk + 2 * k].resize(N, C);      // xhat
+    acts.saved[trunk + 2 * k + 1].resize(N, C);  // LayerNorm output
+    acts.saved_vectors[trunk_vectors + k].resize(N);
+    acts.logits[k].resize(N, kVocab);
   }
-  if (cfg.gate) {
-    const GateTensors g = gate_tensors(layout_, cfg);
-    acts.gate_logits.resize(N, K);
-    linear_forward<T>(acts.gate_logits, acts.hidden, CMap<T>(p.data() + g.w, K, C), at(p, g.b));
-  } else {
-    acts.gate_logits.resize(0, 0);
-  }
+  acts.gate_logits.resize(cfg.gate ? N : 0, cfg.gate ? K : 0);
+
+  const T* p = params_.data();
+  const int chunks = chunk_count(B);
+  for_chunks(chunks, [&](int c) {
+    const Index b0 = Index(B) * c / chunks, r0 = b0 * L, n = (Index(B) * (c + 1) / chunks - b0) * L;
+    auto rows = [&](RowMatrix<T>& m) { return m.middleRows(r0, n); };
+    for (int k = 0; k < K; ++k) {
+      // logits_k (n, V) = ln_k(h) (n, C) W_k^T (C, V)
+      const HeadTensors t = head_tensors(layout_, cfg, k);
+      RowMatrix<T>& ln = acts.saved[trunk + 2 * std::size_t(k) + 1];
+      layernorm_forward<T>(rows(ln), rows(acts.saved[trunk + 2 * std::size_t(k)]),
+                           acts.saved_vectors[trunk_vectors + std::size_t(k)].data() + r0, rows(acts.hidden),
+                           at(p, t.ln_w), at(p, t.ln_b));
+      linear_forward<T>(rows(acts.logits[std::size_t(k)]), rows(ln), CMap<T>(p + t.unembed_w, kVocab, C), nullptr);
+    }
+    if (cfg.gate) {
+      // gate (n, K) = h (n, C) G^T (C, K) + g
+      const GateTensors g = gate_tensors(layout_, cfg);
+      linear_forward<T>(rows(acts.gate_logits), rows(acts.hidden), CMap<T>(p + g.w, K, C), at(p, g.b));
+    }
+  });
 }
 
 template <typename T>
@@ -619,57 +654,84 @@ void TransformerModel<T>::backward(const Activations<T>& acts, const std::vector
                   "TransformerModel::backward: dgate is ({}, {}), expected empty{}", dgate.rows(), dgate.cols(),
                   cfg.gate ? fmt::format(" or ({}, {})", N, K) : std::string(" (the model has no gate)"));
 
-  grads.assign(params_.size(), T(0));
-  const std::vector<T>& p = params_;
-  auto weight = [&](std::size_t offset, Index rows, Index cols) { return CMap<T>(p.data() + offset, rows, cols); };
+  const T* p = params_.data();
+  auto weight = [&](std::size_t offset, Index rows, Index cols) { return CMap<T>(p + offset, rows, cols); };
+  const Index P = Index(params_.size());
+  const int chunks = chunk_count(B);
+  grads.resize(params_.size());
   std::vector<RowMatrix<T>>& ws = acts.workspace;
   ws.resize(kWorkspaceSize);
-  RowMatrix<T>& dx = ws[kDx];  // dL/d(residual stream), (N, C)
-  dx.resize(N, C);
+  ws[kDx].resize(N, C);  // dL/d(residual stream)
   ws[kDln].resize(N, C);
   ws[kDqkv].resize(N, 3 * C);
   ws[kDatty].resize(N, C);
   ws[kDfc].resize(N, 4 * C);
   ws[kDatt].resize(N * H, L);
-  dx.setZero();
+  ws[kPartialGrads].resize(chunks - 1, P);
 
-  // Heads: logits_k = ln_k(h) W_k^T; gate = h G^T + g.
-  for (int k = 0; k < K; ++k) {
-    const Matrix& dl = dlogits[std::size_t(k)];
-    if (dl.size() == 0) continue;
-    const HeadTensors t = head_tensors(layout_, cfg, k);
-    const RowMatrix<T>& xhat = acts.saved[trunk + 2 * std::size_t(k)];
-    const RowMatrix<T>& ln = acts.saved[trunk + 2 * std::size_t(k) + 1];
-    linear_backward<T>(ws[kDln], grads.data() + t.unembed_w, nullptr, dl, ln, weight(t.unembed_w, kVocab, C));
-    layernorm_backward<T>(dx, at(grads, t.ln_w), at(grads, t.ln_b), ws[kDln], xhat,
-                          acts.saved_vectors[trunk_vectors + std::size_t(k)], at(p, t.ln_w));
-  }
-  if (dgate.size() != 0) {
-    const GateTensors g = gate_tensors(layout_, cfg);
-    linear_backward<T>(dx, grads.data() + g.w, at(grads, g.b), dgate, acts.hidden, weight(g.w, K, C),
-                       /*accumulate=*/true);
-  }
+  for_chunks(chunks, [&](int c) {
+    const Index b0 = Index(B) * c / chunks, nb = Index(B) * (c + 1) / chunks - b0, r0 = b0 * L, n = nb * L;
+    auto rows = [&](RowMatrix<T>& m) { return m.middleRows(r0, n); };
+    auto crows = [&](const RowMatrix<T>& m) { return m.middleRows(r0, n); };
+    T* g = c == 0 ? grads.data() : ws[kPartialGrads].row(c - 1).data();  // this chunk's dL/dparameters
+    std::fill(g, g + P, T(0));
+    auto dx = rows(ws[kDx]);
+    dx.setZero();
 
-  for (int l = cfg.layers - 1; l >= 0; --l) {
-    const LayerTensors t = layer_tensors(layout_, cfg, l);
-    const RowMatrix<T>* s = acts.saved.data() + std::size_t(l) * kSavedPerLayer;
-    const Vector<T>* sv = acts.saved_vectors.data() + std::size_t(l) * kVectorsPerLayer;
-    // x += gelu(ln2(x) Wfc^T + bfc) Wproj^T + bproj
-    linear_backward<T>(ws[kDfc], grads.data() + t.mlp_proj_w, at(grads, t.mlp_proj_b), dx, s[kGelu],
-                       weight(t.mlp_proj_w, C, 4 * C));
-    gelu_backward<T>(ws[kDfc], s[kFc]);
-    linear_backward<T>(ws[kDln], grads.data() + t.fc_w, at(grads, t.fc_b), ws[kDfc], s[kLn2], weight(t.fc_w, 4 * C, C));
-    layernorm_backward<T>(dx, at(grads, t.ln2_w), at(grads, t.ln2_b), ws[kDln], s[kXhat2], sv[kRstd2], at(p, t.ln2_w));
-    // x += attention(ln1(x) Wqkv^T + bqkv) Wproj^T + bproj
-    linear_backward<T>(ws[kDatty], grads.data() + t.attn_proj_w, at(grads, t.attn_proj_b), dx, s[kAtty],
-                       weight(t.attn_proj_w, C, C));
-    attention_backward<T>(ws[kDqkv], ws[kDatt], ws[kDatty], s[kAtt], s[kQkv], B, L, int(H));
-    linear_backward<T>(ws[kDln], grads.data() + t.qkv_w, at(grads, t.qkv_b), ws[kDqkv], s[kLn1],
-                       weight(t.qkv_w, 3 * C, C));
-    layernorm_backward<T>(dx, at(grads, t.ln1_w), at(grads, t.ln1_b), ws[kDln], s[kXhat1], sv[kRstd1], at(p, t.ln1_w));
+    // Heads: logits_k = ln_k(h) W_k^T; gate = h G^T + g.
+    for (int k = 0; k < K; ++k) {
+      const Matrix& dl = dlogits[std::size_t(k)];
+      if (dl.size() == 0) continue;
+      const HeadTensors t = head_tensors(layout_, cfg, k);
+      linear_backward<T>(rows(ws[kDln]), g + t.unembed_w, nullptr, crows(dl),
+                         crows(acts.saved[trunk + 2 * std::size_t(k) + 1]), weight(t.unembed_w, kVocab, C));
+      layernorm_backward<T>(dx, at(g, t.ln_w), at(g, t.ln_b), rows(ws[kDln]),
+                            crows(acts.saved[trunk + 2 * std::size_t(k)]),
+                            acts.saved_vectors[trunk_vectors + std::size_t(k)].data() + r0, at(p, t.ln_w));
+    }
+    if (dgate.size() != 0) {
+      const GateTensors gt = gate_tensors(layout_, cfg);
+      linear_backward<T>(dx, g + gt.w, at(g, gt.b), crows(dgate), crows(acts.hidden), weight(gt.w, K, C),
+                         /*accumulate=*/true);
+    }
+
+    for (int l = cfg.layers - 1; l >= 0; --l) {
+      const LayerTensors t = layer_tensors(layout_, cfg, l);
+      const RowMatrix<T>* s = acts.saved.data() + std::size_t(l) * kSavedPerLayer;
+      const T* rstd1 = acts.saved_vectors[std::size_t(l) * kVectorsPerLayer + kRstd1].data() + r0;
+      const T* rstd2 = acts.saved_vectors[std::size_t(l) * kVectorsPerLayer + kRstd2].data() + r0;
+      // x += gelu(ln2(x) Wfc^T + bfc) Wproj^T + bproj
+      linear_backward<T>(rows(ws[kDfc]), g + t.mlp_proj_w, at(g, t.mlp_proj_b), dx, crows(s[kGelu]),
+                         weight(t.mlp_proj_w, C, 4 * C));
+      gelu_backward<T>(rows(ws[kDfc]), crows(s[kFc]));
+      linear_backward<T>(rows(ws[kDln]), g + t.fc_w, at(g, t.fc_b), rows(ws[kDfc]), crows(s[kLn2]),
+                         weight(t.fc_w, 4 * C, C));
+      layernorm_backward<T>(dx, at(g, t.ln2_w), at(g, t.ln2_b), rows(ws[kDln]), crows(s[kXhat2]), rstd2,
+                            at(p, t.ln2_w));
+      // x += attention(ln1(x) Wqkv^T + bqkv) Wproj^T + bproj
+      linear_backward<T>(rows(ws[kDatty]), g + t.attn_proj_w, at(g, t.attn_proj_b), dx, crows(s[kAtty]),
+                         weight(t.attn_proj_w, C, C));
+      attention_backward<T>(rows(ws[kDqkv]), ws[kDatt].middleRows(r0 * H, n * H), rows(ws[kDatty]),
+                            s[kAtt].middleRows(r0 * H, n * H), crows(s[kQkv]), int(nb), L, int(H));
+      linear_backward<T>(rows(ws[kDln]), g + t.qkv_w, at(g, t.qkv_b), rows(ws[kDqkv]), crows(s[kLn1]),
+                         weight(t.qkv_w, 3 * C, C));
+      layernorm_backward<T>(dx, at(g, t.ln1_w), at(g, t.ln1_b), rows(ws[kDln]), crows(s[kXhat1]), rstd1,
+                            at(p, t.ln1_w));
+    }
+    embedding_backward<T>(Map<T>(g + layout_[0].offset, kVocab, C), Map<T>(g + layout_[1].offset, cfg.context, C), dx,
+                          acts.tokens.data() + r0, int(nb), L);
+  });
+
+  // The chunks' gradients summed in chunk order, in slices over the parameters.
+  if (chunks > 1) {
+    constexpr Index kSlice = Index(1) << 14;
+    const RowMatrix<T>& partial = ws[kPartialGrads];
+    for_rows((P + kSlice - 1) / kSlice, P * (chunks - 1), [&](Index s) {
+      const Index b = s * kSlice, e = std::min(P, b + kSlice);
+      Eigen::Map<RowArray<T>> out(grads.data() + b, e - b);
+      for (int c = 1; c < chunks; ++c) out += partial.row(c - 1).segment(b, e - b).array();
+    });
   }
-  embedding_backward<T>(Map<T>(grads.data() + layout_[0].offset, kVocab, C),
-                        Map<T>(grads.data() + layout_[1].offset, cfg.context, C), dx, acts.tokens.data(), B, L);
 }
 
 // ---- KV-cache inference ----------------------------------------------------------
@@ -716,10 +778,10 @@ Eigen::Matrix<T, Eigen::Dynamic, 1> TransformerModel<T>::step(Cache& cache, Toke
   const Index pos = Index(cache.window.size());
   cache.window.push_back(token);
 
-  const std::vector<T>& p = params_;
-  auto weight = [&](std::size_t offset, Index rows, Index cols) { return CMap<T>(p.data() + offset, rows, cols); };
+  const T* p = params_.data();
+  auto weight = [&](std::size_t offset, Index rows, Index cols) { return CMap<T>(p + offset, rows, cols); };
   auto add_bias = [&](Vector<T>& v, std::size_t offset) {
-    if (offset != kAbsent) v += Eigen::Map<const Vector<T>>(p.data() + offset, v.size());
+    if (offset != kAbsent) v += Eigen::Map<const Vector<T>>(p + offset, v.size());
   };
   const T scale = T(1) / std::sqrt(T(D));
   Vector<T> x = (weight(layout_[0].offset, kVocab, C).row(token) + weight(layout_[1].offset, cfg.context, C).row(pos))
@@ -739,13 +801,13 @@ Eigen::Matrix<T, Eigen::Dynamic, 1> TransformerModel<T>::step(Cache& cache, Toke
       softmax_row(att.data(), pos + 1, scale);
       y.segment(h * D, D).noalias() = values.block(0, h * D, pos + 1, D).transpose() * att;  // y (D) = v^T att
     }
-    x.noalias() += weight(t.attn_proj_w, C, C) * y;
+    x.noalias() += weight(t.attn_proj_w, C, C) * y;  // x (C) += Wproj (C, C) y (C)
     add_bias(x, t.attn_proj_b);
     layernorm_row(x.data(), at(p, t.ln2_w), at(p, t.ln2_b), C, xhat.data(), ln.data());
-    u.noalias() = weight(t.fc_w, 4 * C, C) * ln;
+    u.noalias() = weight(t.fc_w, 4 * C, C) * ln;  // u (4C) = Wfc (4C, C) ln (C)
     add_bias(u, t.fc_b);
     gelu_row(u.data(), g.data(), 4 * C);
-    x.noalias() += weight(t.mlp_proj_w, C, 4 * C) * g;
+    x.noalias() += weight(t.mlp_proj_w, C, 4 * C) * g;  // x (C) += Wproj (C, 4C) gelu(u) (4C)
     add_bias(x, t.mlp_proj_b);
   }
   return x;
@@ -755,13 +817,13 @@ template <typename T>
 Eigen::Matrix<T, Eigen::Dynamic, 1> TransformerModel<T>::head_logprobs(
     int k, const Eigen::Matrix<T, Eigen::Dynamic, 1>& h) const {
   const Index C = config_.width;
-  SIMULACRA_CHECK(k >= 0 && k < config_.personas, OutOfRange, "TransformerModel::head_logprobs: head {} is outside 0..{}",
-                  k, config_.personas - 1);
+  SIMULACRA_CHECK(k >= 0 && k < config_.personas, OutOfRange,
+                  "TransformerModel::head_logprobs: head {} is outside 0..{}", k, config_.personas - 1);
   SIMULACRA_CHECK(h.size() == C, InvalidArgument,
                   "TransformerModel::head_logprobs: h has {} elements, the width is {}", h.size(), C);
   const HeadTensors t = head_tensors(layout_, config_, k);
   Vector<T> xhat(C), ln(C);
-  layernorm_row(h.data(), at(params_, t.ln_w), at(params_, t.ln_b), C, xhat.data(), ln.data());
+  layernorm_row(h.data(), at(params_.data(), t.ln_w), at(params_.data(), t.ln_b), C, xhat.data(), ln.data());
   Vector<T> out = CMap<T>(params_.data() + t.unembed_w, kVocab, C) * ln;  // logits (V) = W (V, C) ln (C)
   log_softmax(out.data(), kVocab);
   return out;
@@ -845,7 +907,8 @@ void TransformerPersona::score(const Token* tokens, std::size_t n, double* out) 
     while (e < n && in[e] != kBoundary) ++e;
     const std::size_t M = e - a;  // inputs of this document
     by_length[std::min(context, M)].push_back({a, 0});
-    for (std::size_t s = stride; s + keep < M; s += stride) by_length[std::min(context, M - s)].push_back({a + s, keep});
+    for (std::size_t s = stride; s + keep < M; s += stride)
+      by_length[std::min(context, M - s)].push_back({a + s, keep});
     a = e;
   }
 
@@ -858,7 +921,7 @@ void TransformerPersona::score(const Token* tokens, std::size_t n, double* out) 
       const std::size_t count = std::min(per_batch, windows.size() - w0);
       batch.resize(count * length);
       for (std::size_t w = 0; w < count; ++w)
-        std::copy_n(in.begin() + std::ptrdiff_t(windows[w0 + w].start), length, batch.begin() + std::ptrdiff_t(w * length));
+        std::copy_n(in.data() + windows[w0 + w].start, length, batch.data() + w * length);
       model_->forward(batch.data(), int(count), int(length), acts);
       const RowMatrix<float>& logits = acts.logits[std::size_t(head_)];
       for (std::size_t w = 0; w < count; ++w) {

@@ -469,7 +469,8 @@ TEST(TransformerForwardTest, BadInputThrows) {
   gated.forward(tokens.data(), 2, 6, acts);
   EXPECT_NO_THROW(gated.backward(acts, {MatrixD(), MatrixD()}, MatrixD::Zero(12, 2), grads));
   EXPECT_THROW(gated.backward(acts, {MatrixD(), MatrixD()}, MatrixD(12, 3), grads), InvalidArgument);
-  EXPECT_THROW(model.backward(acts, {MatrixD(), MatrixD()}, MatrixD(), grads), InvalidArgument);  // acts of another model
+  // acts of a model with a gate
+  EXPECT_THROW(model.backward(acts, {MatrixD(), MatrixD()}, MatrixD(), grads), InvalidArgument);
 
   ModelD::Cache cache;
   EXPECT_THROW(model.step(cache, 65), InvalidArgument);  // not reset
