@@ -209,10 +209,15 @@ void log_softmax(T* x, Index n) {
   r -= m + std::log((r - m).exp().sum());
 }
 
-// Runs body(i) for i in [0, n), on the OpenMP threads when work is large.
+// Runs body(i) for i in [0, n), on the OpenMP threads when work is large and
+// no parallel region is active yet (a nested region would allocate its team).
 template <typename F>
 void for_rows(Index n, Index work, const F& body) {
-#pragma omp parallel for schedule(static) if (work >= kParallelWork)
+  if (work < kParallelWork || omp_in_parallel()) {
+    for (Index i = 0; i < n; ++i) body(i);
+    return;
+  }
+#pragma omp parallel for schedule(static)
   for (Index i = 0; i < n; ++i) body(i);
 }
 
@@ -226,7 +231,12 @@ void for_rows(Index n, Index work, const F& body) {
 // gradients are summed per chunk, then across chunks in chunk order. With a
 // single chunk the kernels use the threads themselves.
 
-int chunk_count(int B) { return std::max(1, std::min(B, omp_get_max_threads())); }
+// Chunks of windows for a pass over B windows of window_size = L x C
+// elements each: one per thread, unless the pass is too small to share.
+int chunk_count(int B, Index window_size) {
+  const Index worth = std::max<Index>(1, Index(B) * window_size / kParallelWork);
+  return int(std::max<Index>(1, std::min<Index>({Index(B), Index(omp_get_max_threads()), worth})));
+}
 
 // Runs body(c) for every chunk c, one per thread.
 template <typename F>
@@ -341,8 +351,7 @@ template <typename T>
 void attention_forward(Ref<T> y, Ref<T> att, CRef<T> qkv, int B, int L, int H) {
   const Index C = y.cols(), D = C / H, BH = Index(B) * H;
   const T scale = T(1) / std::sqrt(T(D));
-#pragma omp parallel for schedule(static) if (BH > 1 && BH * L * L * D >= kParallelWork)
-  for (Index bh = 0; bh < BH; ++bh) {
+  for_rows(BH, BH * L * L * D, [&](Index bh) {
     const Index b = bh / H, h = bh % H;
     const T* base = qkv.data() + b * L * 3 * C + h * D;
     const CBlock<T> q(base, L, D, Eigen::OuterStride<>(3 * C));
@@ -356,7 +365,7 @@ void attention_forward(Ref<T> y, Ref<T> att, CRef<T> qkv, int B, int L, int H) {
     }
     Block<T> yb(y.data() + b * L * C + h * D, L, D, Eigen::OuterStride<>(C));
     yb.noalias() = a.template triangularView<Eigen::Lower>() * v;  // y (L, D) = att (L, L) v (L, D)
-  }
+  });
 }
 
 // dqkv (N, 3C) from dy (N, C); datt (B H L, L) is scratch
@@ -364,8 +373,7 @@ template <typename T>
 void attention_backward(Ref<T> dqkv, Ref<T> datt, CRef<T> dy, CRef<T> att, CRef<T> qkv, int B, int L, int H) {
   const Index C = dy.cols(), D = C / H, BH = Index(B) * H;
   const T scale = T(1) / std::sqrt(T(D));
-#pragma omp parallel for schedule(static) if (BH > 1 && BH * L * L * D >= kParallelWork)
-  for (Index bh = 0; bh < BH; ++bh) {
+  for_rows(BH, BH * L * L * D, [&](Index bh) {
     const Index b = bh / H, h = bh % H;
     const Index offset = b * L * 3 * C + h * D;
     const Eigen::OuterStride<> s3(3 * C);
@@ -390,7 +398,7 @@ void attention_backward(Ref<T> dqkv, Ref<T> datt, CRef<T> dy, CRef<T> att, CRef<
     // dq (L, D) = dscore (L, L) k (L, D); dk (L, D) = dscore^T (L, L) q (L, D)
     dq.noalias() = da.template triangularView<Eigen::Lower>() * k;
     dk.noalias() = da.transpose().template triangularView<Eigen::Upper>() * q;
-  }
+  });
 }
 
 // ---- gelu ------------------------------------------------------------------------
@@ -567,7 +575,7 @@ void TransformerModel<T>::forward_trunk(const Token* tokens, int B, int L, Activ
 
   const T* p = params_.data();
   auto weight = [&](std::size_t offset, Index rows, Index cols) { return CMap<T>(p + offset, rows, cols); };
-  const int chunks = chunk_count(B);
+  const int chunks = chunk_count(B, Index(L) * C);
   for_chunks(chunks, [&](int c) {
     const Index b0 = Index(B) * c / chunks, nb = Index(B) * (c + 1) / chunks - b0, r0 = b0 * L, n = nb * L;
     auto rows = [&](RowMatrix<T>& m) { return m.middleRows(r0, n); };
@@ -610,7 +618,7 @@ void TransformerModel<T>::forward(const Token* tokens, int B, int L, Activations
   acts.gate_logits.resize(cfg.gate ? N : 0, cfg.gate ? K : 0);
 
   const T* p = params_.data();
-  const int chunks = chunk_count(B);
+  const int chunks = chunk_count(B, Index(L) * C);
   for_chunks(chunks, [&](int c) {
     const Index b0 = Index(B) * c / chunks, r0 = b0 * L, n = (Index(B) * (c + 1) / chunks - b0) * L;
     auto rows = [&](RowMatrix<T>& m) { return m.middleRows(r0, n); };
@@ -657,7 +665,7 @@ void TransformerModel<T>::backward(const Activations<T>& acts, const std::vector
   const T* p = params_.data();
   auto weight = [&](std::size_t offset, Index rows, Index cols) { return CMap<T>(p + offset, rows, cols); };
   const Index P = Index(params_.size());
-  const int chunks = chunk_count(B);
+  const int chunks = chunk_count(B, Index(L) * C);
   grads.resize(params_.size());
   std::vector<RowMatrix<T>>& ws = acts.workspace;
   ws.resize(kWorkspaceSize);
