@@ -10,30 +10,16 @@
 #include <mutex>
 #include <variant>
 
-#include "bind_common.hpp"
-#include "simulacra/transformer.hpp"
+#include "bind_transformer.hpp"
+
 #include "simulacra/transformer_file.hpp"
 
 namespace simulacra::python {
 
 namespace {
 
-using FloatModel = std::shared_ptr<TransformerModel<float>>;
-using DoubleModel = std::shared_ptr<TransformerModel<double>>;
-
-// Python's TransformerModel: a model of either precision, shared with the
-// personas made from it.
-struct Hydra {
-  std::variant<FloatModel, DoubleModel> model;
-
-  const TransformerConfig& config() const {
-    return std::visit([](const auto& m) -> const TransformerConfig& { return m->config(); }, model);
-  }
-  const void* identity() const {
-    return std::visit([](const auto& m) -> const void* { return m.get(); }, model);
-  }
-  bool is_float() const { return std::holds_alternative<FloatModel>(model); }
-};
+using FloatModel = Hydra::FloatModel;
+using DoubleModel = Hydra::DoubleModel;
 
 // Python's TransformerForward: what forward() computed, kept for backward().
 struct ForwardResult {

@@ -14,11 +14,11 @@
 #include <pybind11/gil_safe_call_once.h>
 
 #include "bind_common.hpp"
+#include "bind_transformer.hpp"
 
 namespace simulacra::python {
 void bind_tokenizer(py::module_& m);
 void bind_analysis(py::module_& m);
-void bind_transformer(py::module_& m);
 }  // namespace simulacra::python
 
 namespace {
@@ -66,4 +66,5 @@ PYBIND11_MODULE(_core, m) {
   bind_mixture(m);
   bind_analysis(m);  // methods of Mixture: after bind_mixture
   bind_transformer(m);  // TransformerPersona derives from Persona: after bind_ngram
+  bind_transformer_train(m);
 }

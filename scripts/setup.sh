@@ -33,7 +33,8 @@ if [ "${1:-}" = "--python" ]; then
     if [ -f "$torch_wheel" ] && .venv/bin/python -c "import sys; sys.exit(sys.version_info[:2] != (3, 11))"; then
       .venv/bin/python -m pip install -q "$torch_wheel"
     else
-      .venv/bin/python -m pip install -q "torch==${torch_version}" --index-url https://download.pytorch.org/whl/cpu
+      # Pinned, from the package index (on this kind of machine pip takes the CPU wheel on disk).
+      .venv/bin/python -m pip install -q "torch==${torch_version}"
     fi
   fi
 fi

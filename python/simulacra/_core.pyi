@@ -286,6 +286,101 @@ class TransformerModel:
 
 # ---------------------------------------------------------------- training records
 
+class TransformerData:
+    """Training text for transformer personas: a token stream per persona ("256 doc 256 doc ...")
+    and a held-out stream each."""
+
+    @staticmethod
+    def from_text(text: _Text, heldout: float = 0.1, name: _Text = "text") -> TransformerData:
+        """One persona: the text's bytes, the last `heldout` share held out."""
+    @staticmethod
+    def from_corpus(corpus: Corpus, heldout: float = 0.1, seed: int = 0) -> TransformerData:
+        """One persona per corpus persona; documents split with Corpus.split."""
+    @property
+    def personas(self) -> list[str]: ...
+    @property
+    def train_tokens(self) -> list[int]: ...
+    @property
+    def heldout_tokens(self) -> list[int]: ...
+
+class TransformerProgress:
+    """One training step, as progress callbacks see it."""
+
+    @property
+    def step(self) -> int: ...
+    @property
+    def steps(self) -> int: ...
+    @property
+    def loss(self) -> float:
+        """This step's training loss, nats per token."""
+    @property
+    def learning_rate(self) -> float: ...
+    @property
+    def grad_norm(self) -> float:
+        """Global gradient norm before clipping."""
+    @property
+    def tokens_per_second(self) -> float: ...
+    @property
+    def eval_loss(self) -> Optional[float]:
+        """Held-out loss (nats per token) if evaluated at this step, else None."""
+
+class TransformerTrainer:
+    """Trains a transformer hydra (a head per persona of the data) in C++: AdamW, warmup +
+    cosine, clipping, seeded minibatches. Defaults are nanoGPT's CPU run. Ctrl-C stops
+    training with KeyboardInterrupt (the steps done are kept)."""
+
+    def __init__(
+        self,
+        data: TransformerData,
+        config: TransformerConfig = ...,
+        objective: Literal["supervised", "mixture", "gate"] = "supervised",
+        gate_posterior: bool = False,
+        batch: int = 12,
+        steps: int = 2000,
+        lr: float = 1e-3,
+        min_lr: float = 1e-4,
+        warmup: int = 100,
+        beta1: float = 0.9,
+        beta2: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0.1,
+        clip: float = 1.0,
+        seed: int = 1,
+        eval_every: int = 250,
+        eval_windows: int = 200,
+        threads: int = 0,
+        checkpoint: Optional[Union[str, os.PathLike[str]]] = None,
+        checkpoint_every: int = 0,
+        progress: Optional[Callable[[TransformerProgress], object]] = None,
+    ) -> None:
+        """A fresh model (config.personas becomes the data's persona count). ValueError names a bad setting."""
+    @staticmethod
+    def resume(
+        path: Union[str, os.PathLike[str]],
+        data: TransformerData,
+        checkpoint: Optional[Union[str, os.PathLike[str]]] = None,
+        checkpoint_every: int = 0,
+        progress: Optional[Callable[[TransformerProgress], object]] = None,
+    ) -> TransformerTrainer:
+        """Continues a run from save_checkpoint's file with the same data, bit for bit."""
+    def step(self) -> TransformerProgress:
+        """One optimisation step (no callback, no evaluation)."""
+    def run(self) -> TransformerProgress:
+        """Steps until `steps`, evaluating, checkpointing and calling progress."""
+    def evaluate(self) -> float:
+        """Mean held-out loss per token under the objective (nats)."""
+    def save_checkpoint(self, path: Union[str, os.PathLike[str]]) -> None:
+        """Model, optimiser state, step and generator, written atomically."""
+    @property
+    def steps_done(self) -> int: ...
+    @property
+    def personas(self) -> list[str]: ...
+    @property
+    def model(self) -> TransformerModel:
+        """The model being trained (shared: its parameters() are live views)."""
+    def mixture(self, switching: str = "fixed_share", alpha: float = 1e-3, beta: float = 1.0) -> Mixture:
+        """The heads as personas of a Mixture (prior: each persona's share of the training tokens)."""
+
 class TrainProgress:
     """Where a training run is (given to progress callbacks)."""
 
