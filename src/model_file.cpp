@@ -167,7 +167,7 @@ void save(const Mixture& mixture, const std::string& path) {
   TensorFile file;
   const MixtureConfig& c = mixture.config();
   file.metadata["format"] = "simulacra";
-  file.metadata["format_version"] = std::to_string(kFormatVersion);
+  file.metadata["format_version"] = "1";  // 2 below when a transformer persona needs it
   file.metadata["tokenizer"] =
       json::dump(json::Object{{"kind", "byte"}, {"vocab", kVocab}, {"boundary", kBoundary}});
   file.metadata["config"] = json::dump(json::Object{
@@ -197,7 +197,7 @@ void save(const Mixture& mixture, const std::string& path) {
   file.metadata["personas"] = json::dump(personas);
   // Version 1 files hold n-gram personas only: older readers keep reading them.
   if (!models.empty()) {
-    file.metadata["format_version"] = "2";
+    file.metadata["format_version"] = std::to_string(kFormatVersion);
     file.metadata["transformers"] = json::dump(transformers);
   }
   file.put("prior", {mixture.size()}, mixture.prior().data());

@@ -29,6 +29,7 @@
 #include "simulacra/json.hpp"
 #include "simulacra/ngram.hpp"
 #include "simulacra/safetensors.hpp"
+#include "simulacra/transformer.hpp"
 
 namespace fs = std::filesystem;
 
@@ -340,6 +341,74 @@ TEST_F(ModelFileTest, FileLayoutIsSafetensorsWithSimulacraMetadata) {
 
 // ---------------------------------------------------------- damaged files
 
+// A mixed pile: two heads of one transformer hydra and a Kneser-Ney model.
+// Version 2, one model entry for both heads, identical traces after loading;
+// damaged transformer tensors are FileErrors.
+TEST_F(ModelFileTest, MixedPileWithTransformerHeadsRoundTrips) {
+  simulacra::TransformerConfig cfg;
+  cfg.layers = 1;
+  cfg.heads = 2;
+  cfg.width = 8;
+  cfg.context = 8;
+  cfg.personas = 2;
+  cfg.bias = true;
+  const auto hydra = std::make_shared<const simulacra::TransformerModel<float>>(cfg, 3);
+  const auto kn = std::make_shared<simulacra::NGramPersona>(simulacra::NGramPersona::fit({"arr matey", "ahoy"}, 3));
+  const Mixture original({std::make_shared<simulacra::TransformerPersona>(hydra, 1), kn,
+                          std::make_shared<simulacra::TransformerPersona>(hydra, 0)},
+                         {"head1", "kn", "head0"}, Eigen::Vector3d(0.2, 0.5, 0.3));
+  simulacra::save(original, path().string());
+  const TensorFile file = simulacra::read_safetensors(path().string());
+  EXPECT_EQ(file.metadata.at("format_version"), "2");
+  EXPECT_EQ(simulacra::json::parse(file.metadata.at("transformers")).as_array().size(), 1u) << "heads share a model";
+  const Mixture again = simulacra::load(path().string());
+  ASSERT_EQ(again.names(), original.names());
+  EXPECT_EQ(again.persona(0).kind(), "transformer");
+  const auto tokens = simulacra::encode_document("ahoy, matey! a longer text than the context of eight tokens");
+  const auto a = original.trace(tokens), b = again.trace(tokens);
+  EXPECT_TRUE((a.logprobs.array() == b.logprobs.array()).all()) << "bit-identical after a round trip";
+  // A non-finite weight, a wrong shape, a missing tensor, a bad head: FileError each.
+  const auto damaged = [&](auto edit, const std::string& what) {
+    TensorFile f = file;
+    edit(f);
+    simulacra::write_safetensors(path("bad.safetensors").string(), f);
+    expect_file_error(path("bad.safetensors"), what);
+  };
+  for (const bool reshape : {false, true}) {
+    // The file again with tok_emb holding a NaN, or with a wrong shape.
+    TensorFile f;
+    f.metadata = file.metadata;
+    for (const std::string& name : {std::string("prior")}) f.put(name, file.get(name));
+    for (const auto& info : simulacra::transformer_layout(cfg)) {
+      simulacra::Tensor t = file.get("transformer.0." + info.name);
+      if (info.name == "tok_emb") {
+        if (reshape) {
+          t.shape = {t.shape[1], t.shape[0]};
+        } else {
+          const float nan = NAN;
+          std::memcpy(t.bytes.data() + 4 * 17, &nan, sizeof nan);
+        }
+      }
+      f.put("transformer.0." + info.name, t);
+    }
+    for (int n = 0; n <= 3; ++n)
+      for (const char* field : {"token", "disc", "gamma", "child_begin"}) {
+        const std::string name = fmt::format("persona.1.level.{}.{}", n, field);
+        if (file.has(name)) f.put(name, file.get(name));
+      }
+    f.put("persona.1.discounts", file.get("persona.1.discounts"));
+    simulacra::write_safetensors(path("bad.safetensors").string(), f);
+    expect_file_error(path("bad.safetensors"), reshape ? "transposed tok_emb" : "NaN in tok_emb");
+  }
+  damaged([](TensorFile& f) {
+    f.metadata["personas"] = R"([{"name": "h", "kind": "transformer", "model": 0, "head": 5}])";
+    f.metadata["config"] = R"({"beta": 1.0, "switching": "none", "alpha": 0.0, "gamma": 1.0})";
+  }, "head 5 of a two-headed model");
+  damaged([](TensorFile& f) { f.metadata["transformers"] = R"([{"layers": 1}])"; }, "incomplete config");
+  damaged([](TensorFile& f) { f.metadata["personas"] = R"([{"name": "h", "kind": "transformer", "model": 3, "head": 0}])"; },
+          "model 3 of 1");
+}
+
 TEST_F(ModelFileTest, TruncatedFilesAreFileErrors) {
   simulacra::save(mixture(every_switching_rule()[3]), path().string());
   const Bytes file = read_bytes(path());
@@ -477,11 +546,11 @@ TEST_F(ModelFileTest, NewerOrForeignMetadataIsAFileError) {
   ASSERT_EQ(file.metadata.at("format_version"), "1");
 
   TensorFile newer = file;
-  newer.metadata["format_version"] = "2";
+  newer.metadata["format_version"] = std::to_string(simulacra::kFormatVersion + 1);
   simulacra::write_safetensors(path("v2.safetensors").string(), newer);
   try {
     simulacra::load(path("v2.safetensors").string());
-    ADD_FAILURE() << "a format_version 2 file loaded";
+    ADD_FAILURE() << "a format_version " << simulacra::kFormatVersion + 1 << " file loaded";
   } catch (const FileError& e) {
     const std::string msg = e.what();
     EXPECT_NE(msg.find("version"), std::string::npos) << msg;
