@@ -10,13 +10,16 @@
 #include "simulacra/transformer.hpp"
 
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 #include <limits>
 #include <map>
 #include <type_traits>
 #include <utility>
 
+#if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
+#endif
 #include <omp.h>
 
 #include "simulacra/error.hpp"
@@ -276,66 +279,60 @@ void add_column_dots(T* out, CRef<T> a, CRef<T> b) {
 // ---- matrix products ---------------------------------------------------------------
 //
 // The linear layers' products in float run, on CPUs with AVX2 and FMA, on a
-// packed GEMM in the style of GotoBLAS / BLIS: b in (kc, 16) column panels,
-// a in (kc, 6) row panels, and a 6 x 16 tile of 12 register accumulators.
-// On these shapes (depth 128 to 768, a few hundred rows per thread) it runs
-// about 1.3x faster than Eigen's GEMM, which stays the path for double and
-// for other CPUs. Panels live in thread-local buffers that only grow.
+// GEMM in the style of GotoBLAS / BLIS: b packed in (kc, 16) column panels,
+// a read in place six rows at a time, and a 6 x 16 tile of 12 register
+// accumulators. On these shapes (depth 128 to 768, a few hundred rows per
+// thread) it runs about 1.4x faster than Eigen's GEMM, which stays the path
+// for double and for other CPUs. Panels live in a thread-local buffer that
+// only grows.
 
 // A matrix operand read through strides: element (i, j) at p[i * rs + j * cs].
 struct Strided {
   const float* p;
   Index rs, cs;
-  float operator()(Index i, Index j) const { return p[i * rs + j * cs]; }
 };
 
 #if defined(__AVX2__) && defined(__FMA__)
 #define SIMULACRA_PACKED_GEMM 1
 
 constexpr Index kTileRows = 6, kTileCols = 16;  // the register tile
-constexpr Index kDepthBlock = 256, kRowBlock = 144, kColBlock = 1024;
-
-// Rows [i0, i0 + mc) x depth [p0, p0 + kc) of a as (kc, 6) panels, zero-padded.
-void pack_rows(const Strided& a, Index i0, Index mc, Index p0, Index kc, float* out) {
-  for (Index ir = 0; ir < mc; ir += kTileRows) {
-    const Index m = std::min(kTileRows, mc - ir);
-    for (Index p = 0; p < kc; ++p, out += kTileRows) {
-      for (Index r = 0; r < m; ++r) out[r] = a(i0 + ir + r, p0 + p);
-      std::fill(out + m, out + kTileRows, 0.0f);
-    }
-  }
-}
+constexpr Index kDepthBlock = 256, kColBlock = 512;
 
 // Depth [p0, p0 + kc) x columns [j0, j0 + nc) of b as (kc, 16) panels, zero-padded.
-void pack_cols(const Strided& b, Index p0, Index kc, Index j0, Index nc, float* out) {
+void pack_panels(const Strided& b, Index p0, Index kc, Index j0, Index nc, float* out) {
   for (Index jr = 0; jr < nc; jr += kTileCols) {
     const Index n = std::min(kTileCols, nc - jr);
     for (Index p = 0; p < kc; ++p, out += kTileCols) {
+      const float* src = b.p + (p0 + p) * b.rs + (j0 + jr) * b.cs;
       if (b.cs == 1 && n == kTileCols) {
-        const float* src = b.p + (p0 + p) * b.rs + j0 + jr;
         _mm256_storeu_ps(out, _mm256_loadu_ps(src));
         _mm256_storeu_ps(out + 8, _mm256_loadu_ps(src + 8));
       } else {
-        for (Index j = 0; j < n; ++j) out[j] = b(p0 + p, j0 + jr + j);
+        for (Index j = 0; j < n; ++j) out[j] = src[j * b.cs];
         std::fill(out + n, out + kTileCols, 0.0f);
       }
     }
   }
 }
 
-// c (m, n) at row stride ldc (+)= a panel (kc, 6)^T b panel (kc, 16), m <= 6, n <= 16
-void multiply_tile(Index kc, const float* a, const float* b, float* c, Index ldc, bool accumulate, Index m, Index n) {
-  __m256 acc[kTileRows][2];
-  for (auto& row : acc) row[0] = row[1] = _mm256_setzero_ps();
-  for (Index p = 0; p < kc; ++p, a += kTileRows, b += kTileCols) {
+// c (m, n) at row stride ldc (+)= a (m, kc) b panel (kc, 16), m <= 6, n <= 16;
+// a's rows start at `rows` (m of them) and step by cs along the depth.
+void multiply_tile(Index kc, const float* const* rows, Index cs, const float* b, float* c, Index ldc, bool accumulate,
+                   Index m, Index n) {
+  __m256 acc[kTileRows][2];  // the unrolled loops keep these in 12 registers
+#pragma GCC unroll 6
+  for (Index r = 0; r < kTileRows; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+  for (Index p = 0, o = 0; p < kc; ++p, o += cs, b += kTileCols) {
     const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+#pragma GCC unroll 6
     for (Index r = 0; r < kTileRows; ++r) {
-      const __m256 x = _mm256_broadcast_ss(a + r);
+      const __m256 x = _mm256_broadcast_ss(rows[r] + o);
       acc[r][0] = _mm256_fmadd_ps(x, b0, acc[r][0]);
       acc[r][1] = _mm256_fmadd_ps(x, b1, acc[r][1]);
     }
   }
   if (m == kTileRows && n == kTileCols) {
+#pragma GCC unroll 6
     for (Index r = 0; r < kTileRows; ++r) {
       float* row = c + r * ldc;
       if (accumulate) {
@@ -348,6 +345,7 @@ void multiply_tile(Index kc, const float* a, const float* b, float* c, Index ldc
     return;
   }
   alignas(32) float tile[kTileRows][kTileCols];
+#pragma GCC unroll 6
   for (Index r = 0; r < kTileRows; ++r) {
     _mm256_store_ps(tile[r], acc[r][0]);
     _mm256_store_ps(tile[r] + 8, acc[r][1]);
@@ -358,27 +356,26 @@ void multiply_tile(Index kc, const float* a, const float* b, float* c, Index ldc
 
 // c (M, N) at row stride ldc = a (M, K) b (K, N), or += with accumulate
 void packed_gemm(Index M, Index N, Index K, Strided a, Strided b, float* c, Index ldc, bool accumulate) {
-  thread_local std::vector<float> row_panels, col_panels;
-  const Index cols = std::min(N, kColBlock);
-  row_panels.resize(std::size_t(kRowBlock * kDepthBlock));
-  col_panels.resize(std::size_t(kDepthBlock * ((cols + kTileCols - 1) / kTileCols) * kTileCols));
-  if (K == 0 && !accumulate) {
-    for (Index i = 0; i < M; ++i) std::fill(c + i * ldc, c + i * ldc + N, 0.0f);
+  if (K == 0) {
+    if (!accumulate)
+      for (Index i = 0; i < M; ++i) std::fill(c + i * ldc, c + i * ldc + N, 0.0f);
     return;
   }
+  thread_local std::vector<float> panels;
+  const Index widest = (std::min(N, kColBlock) + kTileCols - 1) / kTileCols * kTileCols;
+  if (panels.size() < std::size_t(kDepthBlock * widest)) panels.resize(std::size_t(kDepthBlock * widest));
   for (Index j0 = 0; j0 < N; j0 += kColBlock) {
     const Index nc = std::min(kColBlock, N - j0);
     for (Index p0 = 0; p0 < K; p0 += kDepthBlock) {
       const Index kc = std::min(kDepthBlock, K - p0);
-      const bool add = accumulate || p0 > 0;
-      pack_cols(b, p0, kc, j0, nc, col_panels.data());
-      for (Index i0 = 0; i0 < M; i0 += kRowBlock) {
-        const Index mc = std::min(kRowBlock, M - i0);
-        pack_rows(a, i0, mc, p0, kc, row_panels.data());
+      pack_panels(b, p0, kc, j0, nc, panels.data());
+      for (Index i0 = 0; i0 < M; i0 += kTileRows) {
+        const Index m = std::min(kTileRows, M - i0);
+        const float* rows[kTileRows];
+        for (Index r = 0; r < kTileRows; ++r) rows[r] = a.p + (i0 + std::min(r, m - 1)) * a.rs + p0 * a.cs;
         for (Index jr = 0; jr < nc; jr += kTileCols)
-          for (Index ir = 0; ir < mc; ir += kTileRows)
-            multiply_tile(kc, row_panels.data() + ir * kc, col_panels.data() + jr * kc, c + (i0 + ir) * ldc + j0 + jr,
-                          ldc, add, std::min(kTileRows, mc - ir), std::min(kTileCols, nc - jr));
+          multiply_tile(kc, rows, a.cs, panels.data() + jr * kc, c + i0 * ldc + j0 + jr, ldc, accumulate || p0 > 0, m,
+                        std::min(kTileCols, nc - jr));
       }
     }
   }
@@ -415,7 +412,7 @@ void multiply(Ref<T> y, CRef<T> x, CMap<T> w, bool accumulate) {
 
 // dw (N, K) += dy^T (N, M) x (M, K)
 template <typename T>
-void multiply_add_transposed_left(Map<T> dw, CRef<T> dy, CRef<T> x) {
+void add_transposed_product(Map<T> dw, CRef<T> dy, CRef<T> x) {
 #ifdef SIMULACRA_PACKED_GEMM
   if constexpr (std::is_same_v<T, float>)
     return packed_gemm(dy.cols(), x.cols(), x.rows(), {dy.data(), 1, dy.outerStride()}, {x.data(), x.outerStride(), 1},
@@ -446,7 +443,8 @@ template <typename T>
 void layernorm_forward(Ref<T> y, Ref<T> xhat, T* rstd, CRef<T> x, const T* w, const T* b) {
   const Index C = x.cols();
   for_rows(x.rows(), x.size(), [&](Index i) {
-    rstd[i] = layernorm_row(x.data() + i * C, w, b, C, xhat.data() + i * C, y.data() + i * C);
+    rstd[i] = layernorm_row(x.data() + i * x.outerStride(), w, b, C, xhat.data() + i * xhat.outerStride(),
+                            y.data() + i * y.outerStride());
   });
 }
 
@@ -483,7 +481,7 @@ void linear_forward(Ref<T> y, CRef<T> x, CMap<T> w, const T* b, bool accumulate 
 template <typename T>
 void linear_backward(Ref<T> dx, T* dw, T* db, CRef<T> dy, CRef<T> x, CMap<T> w, bool accumulate = false) {
   multiply<T>(dx, dy, w, accumulate);
-  multiply_add_transposed_left<T>(Map<T>(dw, w.rows(), w.cols()), dy, x);
+  add_transposed_product<T>(Map<T>(dw, w.rows(), w.cols()), dy, x);
   if (db) add_column_sums<T>(db, dy);
 }
 
@@ -497,6 +495,7 @@ void linear_backward(Ref<T> dx, T* dw, T* db, CRef<T> dy, CRef<T> x, CMap<T> w, 
 template <typename T>
 void attention_forward(Ref<T> y, Ref<T> att, CRef<T> qkv, int B, int L, int H) {
   const Index C = y.cols(), D = C / H, BH = Index(B) * H;
+  assert(qkv.outerStride() == 3 * C && y.outerStride() == C && att.outerStride() == L);
   const T scale = T(1) / std::sqrt(T(D));
   for_rows(BH, BH * L * L * D, [&](Index bh) {
     const Index b = bh / H, h = bh % H;
@@ -519,6 +518,8 @@ void attention_forward(Ref<T> y, Ref<T> att, CRef<T> qkv, int B, int L, int H) {
 template <typename T>
 void attention_backward(Ref<T> dqkv, Ref<T> datt, CRef<T> dy, CRef<T> att, CRef<T> qkv, int B, int L, int H) {
   const Index C = dy.cols(), D = C / H, BH = Index(B) * H;
+  assert(qkv.outerStride() == 3 * C && dqkv.outerStride() == 3 * C && dy.outerStride() == C);
+  assert(att.outerStride() == L && datt.outerStride() == L);
   const T scale = T(1) / std::sqrt(T(D));
   for_rows(BH, BH * L * L * D, [&](Index bh) {
     const Index b = bh / H, h = bh % H;
@@ -553,8 +554,8 @@ void attention_backward(Ref<T> dqkv, Ref<T> datt, CRef<T> dy, CRef<T> att, CRef<
 // g (N, 4C) = gelu(u)
 template <typename T>
 void gelu_forward(Ref<T> g, CRef<T> u) {
-  const Index n = u.cols();
-  for_rows(u.rows(), u.size(), [&](Index i) { gelu_row(u.data() + i * n, g.data() + i * n, n); });
+  for_rows(u.rows(), u.size(),
+           [&](Index i) { gelu_row(u.data() + i * u.outerStride(), g.data() + i * g.outerStride(), u.cols()); });
 }
 
 // d (N, 4C) *= gelu'(u) in place (dg in, du out), with t = tanh(k (u + a u^3)):
@@ -567,8 +568,8 @@ void gelu_backward(Ref<T> d, CRef<T> u) {
   for_rows(u.rows(), u.size(), [&](Index i) {
     for (Index c0 = 0; c0 < n; c0 += kChunk) {
       const Index w = std::min(kChunk, n - c0);
-      Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>> ur(u.data() + i * n + c0, w);
-      Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>> dr(d.data() + i * n + c0, w);
+      Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>> ur(u.data() + i * u.outerStride() + c0, w);
+      Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>> dr(d.data() + i * d.outerStride() + c0, w);
       const Chunk t = (T(kGeluK) * (ur + T(kGeluA) * ur.cube())).tanh();
       dr *= T(0.5) * (T(1) + t) + T(0.5 * kGeluK) * ur * (T(1) - t.square()) * (T(1) + T(3 * kGeluA) * ur.square());
     }
