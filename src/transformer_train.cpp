@@ -267,27 +267,34 @@ void TransformerTrainer::draw_batch(std::vector<Token>& inputs, std::vector<Toke
 
 ObjectiveGradient TransformerTrainer::batch_objective(const std::vector<Token>& inputs, const std::vector<Token>& targets,
                                                       const std::vector<int>& persona, int B, Activations<float>& acts,
-                                                      RowMatrix<double>& lse) const {
+                                                      std::vector<RowMatrix<float>>* softmax) const {
   const int L = int(inputs.size()) / B, K = config_.model.personas, V = kVocab;
   const Eigen::Index N = Eigen::Index(B) * L;
   model_->forward(inputs.data(), B, L, acts);
-  // lp_k of each target and each row's log normaliser, (N, K) each.
+  // lp_k of each target (N, K) from each row's log-softmax, in float with a
+  // vectorised exp (the sum in double); the softmax rows kept when asked.
   ObjectiveBatch ob;
   ob.B = B;
   ob.L = L;
   ob.logprobs.resize(N, K);
   ob.window_persona = persona;
-  lse.resize(N, K);
-#pragma omp parallel for schedule(static)
-  for (Eigen::Index i = 0; i < N; ++i) {
-    for (int k = 0; k < K; ++k) {
-      const float* row = acts.logits[std::size_t(k)].row(i).data();
-      float m = row[0];
-      for (int v = 1; v < V; ++v) m = std::max(m, row[v]);
-      double s = 0.0;
-      for (int v = 0; v < V; ++v) s += std::exp(double(row[v] - m));
-      lse(i, k) = double(m) + std::log(s);
-      ob.logprobs(i, k) = double(row[targets[std::size_t(i)]]) - lse(i, k);
+  if (softmax) softmax->resize(std::size_t(K));
+  for (int k = 0; k < K; ++k) {
+    const RowMatrix<float>& logits = acts.logits[std::size_t(k)];
+    RowMatrix<float>* p = softmax ? &(*softmax)[std::size_t(k)] : nullptr;
+    if (p) p->resize(N, V);
+#pragma omp parallel
+    {
+      Eigen::ArrayXf e(V);
+#pragma omp for schedule(static)
+      for (Eigen::Index i = 0; i < N; ++i) {
+        const auto row = logits.row(i).array();
+        const float m = row.maxCoeff();
+        e = (row - m).exp().transpose();
+        const double sum = e.cast<double>().sum();
+        ob.logprobs(i, k) = double(row[targets[std::size_t(i)]] - m) - std::log(sum);
+        if (p) p->row(i) = (e * float(1.0 / sum)).matrix().transpose();
+      }
     }
   }
   if (config_.objective == Objective::kGate) ob.gate_logits = acts.gate_logits.cast<double>();
@@ -296,31 +303,22 @@ ObjectiveGradient TransformerTrainer::batch_objective(const std::vector<Token>& 
 
 double TransformerTrainer::loss_and_gradient(const std::vector<Token>& inputs, const std::vector<Token>& targets,
                                              const std::vector<int>& persona) {
-  const int B = config_.batch, K = config_.model.personas, V = kVocab;
+  const int B = config_.batch, K = config_.model.personas;
   const Eigen::Index N = Eigen::Index(inputs.size());
-  RowMatrix<double> lse;
-  const ObjectiveGradient g = batch_objective(inputs, targets, persona, B, acts_, lse);
+  const ObjectiveGradient g = batch_objective(inputs, targets, persona, B, acts_, &dlogits_);
   // lp = logit[target] - lse, so dlogits_k(i, v) = c ([v == target_i] - softmax_k(i)_v) with
-  // c = d loss / d lp_k(i); a head no row reads stays empty.
-  dlogits_.resize(std::size_t(K));
+  // c = d loss / d lp_k(i), made in place from the softmax; a head no row reads is emptied.
   for (int k = 0; k < K; ++k) {
     RowMatrix<float>& d = dlogits_[std::size_t(k)];
     if ((g.d_logprobs.col(k).array() == 0.0).all()) {
       d.resize(0, 0);
       continue;
     }
-    d.resize(N, V);
 #pragma omp parallel for schedule(static)
     for (Eigen::Index i = 0; i < N; ++i) {
-      const double c = g.d_logprobs(i, k);
-      const float* row = acts_.logits[std::size_t(k)].row(i).data();
-      float* out = d.row(i).data();
-      if (c == 0.0) {
-        std::fill(out, out + V, 0.0f);
-        continue;
-      }
-      for (int v = 0; v < V; ++v) out[v] = float(-c * std::exp(double(row[v]) - lse(i, k)));
-      out[targets[std::size_t(i)]] += float(c);
+      const float c = float(g.d_logprobs(i, k));
+      d.row(i) *= -c;
+      d(i, targets[std::size_t(i)]) += c;
     }
   }
   if (config_.objective == Objective::kGate)
@@ -391,7 +389,6 @@ double TransformerTrainer::evaluate() const {
     windows.emplace_back(k, at);
   }
   Activations<float> acts;
-  RowMatrix<double> lse;
   double loss = 0.0;
   std::size_t tokens = 0;
   for (std::size_t first = 0; first < windows.size(); first += std::size_t(B)) {
@@ -406,7 +403,7 @@ double TransformerTrainer::evaluate() const {
                 targets.begin() + std::ptrdiff_t(j) * L);
       persona[j] = k;
     }
-    loss += batch_objective(inputs, targets, persona, int(n), acts, lse).loss * double(n * std::size_t(L));
+    loss += batch_objective(inputs, targets, persona, int(n), acts, nullptr).loss * double(n * std::size_t(L));
     tokens += n * std::size_t(L);
   }
   return loss / double(tokens);

@@ -166,10 +166,10 @@ class TransformerTrainer {
 
  private:
   void draw_batch(std::vector<Token>& inputs, std::vector<Token>& targets, std::vector<int>& persona);
-  // Forward pass and the objective of B windows; lse (N, K) the rows' log normalisers.
+  // Forward pass and the objective of B windows; each head's softmax (N, V) into *softmax if given.
   ObjectiveGradient batch_objective(const std::vector<Token>& inputs, const std::vector<Token>& targets,
                                     const std::vector<int>& persona, int B, Activations<float>& acts,
-                                    RowMatrix<double>& lse) const;
+                                    std::vector<RowMatrix<float>>* softmax) const;
   // The training batch's loss; its gradient into grads_.
   double loss_and_gradient(const std::vector<Token>& inputs, const std::vector<Token>& targets,
                            const std::vector<int>& persona);
