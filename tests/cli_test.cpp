@@ -211,6 +211,32 @@ std::string attributed(const std::string& output, const std::string& document) {
   return "";
 }
 
+// A tiny hydra from the shell: trains, evaluates, checkpoints, resumes, and
+// the file it writes works with the other commands.
+TEST_F(CliTest, TrainsATransformerHydra) {
+  const std::string out = (dir_ / "hydra.safetensors").string(), ckpt = (dir_ / "hydra.ckpt").string();
+  const std::string tiny = " --kind transformer --dir " + quote((dir_ / "corpus").string()) +
+                           " --layers 1 --heads 2 --width 16 --context 16 --batch 4 --warmup 2 --eval-every 5"
+                           " --threads 1 --heldout 0.3";
+  const Outcome r = run("train" + tiny + " --steps 10 --checkpoint " + quote(ckpt) + " -o " + quote(out));
+  ASSERT_EQ(r.status, 0) << r.output;
+  for (const char* word : {"hydra", "held-out", "step 10/10", "parameters", "wrote"})
+    EXPECT_TRUE(has(r.output, word)) << word << r.output;
+  const Outcome score = run("score " + quote(out) + " " + doc("pirate_doc.txt"));
+  EXPECT_EQ(score.status, 0) << score.output;
+  const Outcome resumed =
+      run("train" + tiny + " --steps 10 --resume " + quote(ckpt) + " -o " + quote(out + ".2"));
+  EXPECT_EQ(resumed.status, 0) << resumed.output;
+  EXPECT_TRUE(has(resumed.output, "resumed at step 10")) << resumed.output;
+  const Outcome independent = run("train" + tiny + " --steps 3 --layout independent -o " + quote(out + ".3"));
+  EXPECT_EQ(independent.status, 0) << independent.output;
+  // Options of the other kind are usage errors.
+  EXPECT_EQ(run("train" + tiny + " --order 3 -o " + quote(out)).status, 2);
+  EXPECT_EQ(run("train --layers 2 -o " + quote(out)).status, 2);
+  EXPECT_EQ(run("train" + tiny + " --gate-posterior -o " + quote(out)).status, 2);
+  EXPECT_EQ(run("train" + tiny + " --heads 3 -o " + quote(out)).status, 2);
+}
+
 TEST_F(CliTest, ScoreAttributesEachDocumentToItsPersona) {
   const Outcome r = run("score " + quote(model_) + " " + doc("pirate_doc.txt") + " " + doc("poet_doc.txt"));
   ASSERT_EQ(r.status, 0) << r.output;
