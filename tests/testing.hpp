@@ -4,7 +4,9 @@
 // corpus_test checks, so these tests do not lean on it.
 #pragma once
 
+#include <cstdint>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -40,6 +42,31 @@ inline std::vector<std::string> paragraphs(const std::string& text) {
 // The embedded corpus file of a persona, data/personas/<name>.txt.
 inline std::string persona_file(const std::string& name) {
   return read_text(std::string(SIMULACRA_SOURCE_DIR "/data/personas/") + name + ".txt");
+}
+
+using Bytes = std::vector<unsigned char>;
+
+// A file's bytes; std::runtime_error if it cannot be opened.
+inline Bytes read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot open " + path);
+  return Bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// Writes the first `size` of `bytes` to path (truncating it).
+inline void write_bytes(const std::string& path, const Bytes& bytes, std::size_t size) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(size));
+  if (!out) throw std::runtime_error("cannot write " + path);
+}
+
+inline void write_bytes(const std::string& path, const Bytes& bytes) { write_bytes(path, bytes, bytes.size()); }
+
+// A safetensors file's 8-byte little-endian header length, read byte by byte.
+inline std::uint64_t header_length(const Bytes& file) {
+  std::uint64_t n = 0;
+  for (int i = 7; i >= 0; --i) n = (n << 8) | file[std::size_t(i)];
+  return n;
 }
 
 }  // namespace simulacra::testing

@@ -25,6 +25,8 @@
 
 #include <gtest/gtest.h>
 
+#include "testing.hpp"
+
 #include "simulacra/error.hpp"
 #include "simulacra/json.hpp"
 #include "simulacra/safetensors.hpp"
@@ -40,29 +42,12 @@ using simulacra::TensorFile;
 using simulacra::TransformerConfig;
 using simulacra::TransformerModel;
 
-using Bytes = std::vector<unsigned char>;
+using simulacra::testing::Bytes;
+using simulacra::testing::header_length;
+using simulacra::testing::read_bytes;
+using simulacra::testing::write_bytes;
 
 // ------------------------------------------------------------------ helpers
-
-Bytes read_bytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot open " + path.string());
-  return Bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-void write_bytes(const fs::path& path, const Bytes& bytes, std::size_t size) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(size));
-  if (!out) throw std::runtime_error("cannot write " + path.string());
-}
-
-void write_bytes(const fs::path& path, const Bytes& bytes) { write_bytes(path, bytes, bytes.size()); }
-
-std::uint64_t header_length(const Bytes& file) {
-  std::uint64_t n = 0;
-  for (int i = 7; i >= 0; --i) n = (n << 8) | file[std::size_t(i)];
-  return n;
-}
 
 // A small configuration exercising every optional tensor.
 TransformerConfig small_config(bool bias, bool tie, bool gate, int personas) {
