@@ -192,6 +192,30 @@ inline Eigen::MatrixXd real_array(py::handle obj, const char* what, py::ssize_t 
   return Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(d.data(), r, c);
 }
 
+// The elements of a non-empty integer array as tokens, row-major. TypeError
+// naming `what` and `shape` ("(n,)", "(B, L)") for a non-integer dtype.
+// Narrowing to Token must not wrap: values beyond int32 raise IndexError
+// here, at position i, or at (i / row, i % row) when row > 0; the library
+// checks 0..kVocab-1 itself.
+inline std::vector<Token> integer_tokens(const py::array& a, const char* what, const char* shape, py::ssize_t row) {
+  const char kind = py::str(a.dtype().attr("kind")).cast<std::string>()[0];
+  if (kind != 'i' && kind != 'u')
+    throw py::type_error(std::string(what) + ": expected integer tokens of shape " + shape + ", got dtype " +
+                         std::string(py::str(a.dtype())));
+  auto d = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>::ensure(a);
+  if (!d) throw py::error_already_set();
+  std::vector<Token> out(std::size_t(d.size()));
+  for (py::ssize_t i = 0; i < d.size(); ++i) {
+    const std::int64_t t = d.data()[i];
+    if (t < INT32_MIN || t > INT32_MAX) {
+      const std::string at = row > 0 ? fmt::format("({}, {})", i / row, i % row) : fmt::format("position {}", i);
+      throw OutOfRange(fmt::format("{}: token {} at {} is outside 0..{}", what, t, at, kVocab - 1));
+    }
+    out[std::size_t(i)] = Token(t);
+  }
+  return out;
+}
+
 // Tokens from an integer array-like (1-D). TypeError for non-integers,
 // ValueError for another shape. The library checks the range 0..kVocab-1
 // (IndexError); values that do not even fit a Token raise it here.
@@ -207,21 +231,7 @@ inline std::vector<Token> token_array(py::handle obj, const char* what) {
     throw py::type_error(std::string(what) + ": expected a sequence of integer tokens, got " + type_name(obj));
   if (a.ndim() != 1) throw py::value_error(std::string(what) + ": expected shape (n,), got " + shape_str(a));
   if (a.size() == 0) return {};  // np.asarray([]) is float64
-  const char kind = py::str(a.dtype().attr("kind")).cast<std::string>()[0];
-  if (kind != 'i' && kind != 'u')
-    throw py::type_error(std::string(what) + ": expected integer tokens of shape (n,), got dtype " +
-                         std::string(py::str(a.dtype())));
-  auto d = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>::ensure(a);
-  if (!d) throw py::error_already_set();
-  std::vector<Token> out(std::size_t(d.size()));
-  for (py::ssize_t i = 0; i < d.size(); ++i) {
-    const std::int64_t t = d.data()[i];
-    // Narrowing to Token must not wrap; the library checks 0..kVocab-1 itself.
-    if (t < INT32_MIN || t > INT32_MAX)
-      throw OutOfRange(fmt::format("{}: token {} at position {} is outside 0..{}", what, t, i, kVocab - 1));
-    out[std::size_t(i)] = Token(t);
-  }
-  return out;
+  return integer_tokens(a, what, "(n,)", 0);
 }
 
 // Tokens of a text (str / bytes: its bytes, no boundary) or of an integer

@@ -69,20 +69,7 @@ std::vector<Token> token_windows(py::handle obj, int& B, int& L) {
   B = int(a.shape(0));
   L = int(a.shape(1));
   if (a.size() == 0) return {};  // the library names the empty dimension
-  const char kind = py::str(a.dtype().attr("kind")).cast<std::string>()[0];
-  if (kind != 'i' && kind != 'u')
-    throw py::type_error("tokens: expected integer tokens of shape (B, L), got dtype " +
-                         std::string(py::str(a.dtype())));
-  auto d = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>::ensure(a);
-  if (!d) throw py::error_already_set();
-  std::vector<Token> out(std::size_t(d.size()));
-  for (py::ssize_t i = 0; i < d.size(); ++i) {
-    const std::int64_t t = d.data()[i];
-    if (t < INT32_MIN || t > INT32_MAX)
-      throw OutOfRange(fmt::format("tokens: token {} at ({}, {}) is outside 0..{}", t, i / L, i % L, kVocab - 1));
-    out[std::size_t(i)] = Token(t);
-  }
-  return out;
+  return integer_tokens(a, "tokens", "(B, L)", L);
 }
 
 // `obj` as a C-contiguous array of exactly dtype T and the given shape.

@@ -133,7 +133,7 @@ const Option kLambda{"--lambda", "", "X", "1", "strength of the product steering
 // ---- train ----------------------------------------------------------------------
 
 const Command kTrain{
-    "train", "-o MODEL", "Train a pile of n-gram masks on documents labelled by persona and save it.",
+    "train", "-o MODEL", "Train a pile of masks (n-gram, or a transformer hydra) on documents by persona and save it.",
     "Give one corpus option (--builtin when none is given). Each persona is a Kneser-Ney model of its own\n"
     "documents, the prior is its share of the documents; with fixed share, alpha is chosen on held-out documents.",
     {{"--builtin", "", "", "", "the corpus embedded in the library (data/personas/*.txt), the default"},
