@@ -6,6 +6,7 @@
 #include "simulacra/corpus.hpp"
 #include "simulacra/error.hpp"
 #include "simulacra/inspect.hpp"
+#include "simulacra/interrupt.hpp"
 #include "simulacra/mixture.hpp"
 #include "simulacra/model_file.hpp"
 #include "simulacra/ngram.hpp"
