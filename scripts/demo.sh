@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# The main job: set up, build, and run the demo on the embedded corpus.
+# The main job: set up, build the command-line tool in build/ (the tree that
+# scripts/test.sh also uses), and run the demo on the embedded corpus.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/common.sh
 scripts/setup.sh
-cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build/release --target simulacra_cli
-build/release/simulacra demo "$@"
+configure_tree
+build_tree simulacra_cli
+step "run the demo: $tree/simulacra demo $*"
+"$tree/simulacra" demo "$@"

@@ -1,23 +1,35 @@
 #!/usr/bin/env bash
-# Every test: set up, build everything (benchmarks included, not run) with
-# warnings as errors, run the GoogleTest suite
-# (ctest), build an example against the installed package (find_package),
-# then the Python suite (pytest).
+# Every test, in one build tree (build/): set up; build the library, the
+# command-line tool, the Python extension, the tests, the examples and the
+# benchmarks (not run) with warnings as errors; run the GoogleTest suite
+# (ctest); build an example against the `dev` install component
+# (find_package); install the Python package from the same tree into .venv;
+# run the Python suite (pytest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/common.sh
 scripts/setup.sh --python
 
-echo "== C++: build and ctest"
-cmake -S . -B build/test -G Ninja -DCMAKE_BUILD_TYPE=Release -DSIMULACRA_BUILD_TESTS=ON \
-  -DSIMULACRA_BUILD_EXAMPLES=ON -DSIMULACRA_BUILD_BENCH=ON -DCMAKE_CXX_FLAGS="-Werror" -DCMAKE_INSTALL_PREFIX="$PWD/build/install" >/dev/null
-cmake --build build/test
-ctest --test-dir build/test --output-on-failure -j2
+python=$PWD/.venv/bin/python
+tree_defines+=(SIMULACRA_BUILD_TESTS=ON SIMULACRA_BUILD_EXAMPLES=ON SIMULACRA_BUILD_BENCH=ON
+               SIMULACRA_BUILD_CLI=ON SIMULACRA_BUILD_PYTHON=ON "Python_EXECUTABLE=$python"
+               "pybind11_DIR=$("$python" -m pybind11 --cmakedir)")
+configure_tree
+build_tree
 
-echo "== C++: find_package(simulacra) from an installed tree"
-cmake --install build/test >/dev/null
-cmake -S examples/consumer -B build/consumer -G Ninja -DCMAKE_PREFIX_PATH="$PWD/build/install" >/dev/null
-cmake --build build/consumer
-build/consumer/consumer
+step "C++: ctest"
+ctest --test-dir "$tree" --output-on-failure -j2
 
-echo "== Python: pytest"
-.venv/bin/python -m pytest tests/python -q
+step "C++: find_package(simulacra) from the dev component installed in $tree/install"
+cmake --install "$tree" --component dev --prefix "$tree/install"
+cmake -S examples/consumer -B "$tree/consumer" -G Ninja -DCMAKE_PREFIX_PATH="$PWD/$tree/install"
+cmake --build "$tree/consumer"
+"$tree/consumer/consumer"
+
+step "Python: pip install the package into .venv from $tree/ (nothing left to compile)"
+config=(-Cbuild-dir="$tree")
+for d in "${tree_defines[@]}"; do config+=(-Ccmake.define."$d"); done
+"$python" -m pip install --no-build-isolation "${config[@]}" .
+
+step "Python: pytest"
+"$python" -m pytest tests/python -q
