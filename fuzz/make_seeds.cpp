@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "fuzzing.hpp"
+#include "simulacra/safetensors.hpp"
 #include "simulacra/simulacra.hpp"
 
 namespace fs = std::filesystem;
