@@ -135,6 +135,8 @@ std::string resolve_target(const std::string& path, bool* exists, mode_t* mode) 
     std::string link(PATH_MAX, '\0');
     const ssize_t n = ::readlink(target.c_str(), link.data(), link.size());
     if (n < 0) throw FileError(fmt::format("{}: cannot read the link {}: {}", path, target, system_error(errno)));
+    if (n == 0 || std::size_t(n) == link.size())
+      throw FileError(fmt::format("{}: the link {} is empty or longer than {} bytes", path, target, PATH_MAX));
     link.resize(static_cast<std::size_t>(n));
     target = link.front() == '/' ? link : directory_of(target) + "/" + link;
   }

@@ -3,7 +3,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <memory>
+#include <string_view>
 
 #include "simulacra/json.hpp"
 #include "simulacra/ngram.hpp"
@@ -249,7 +251,8 @@ Mixture from_tensor_file(const TensorFile& file, const std::string& path) {
   SIMULACRA_CHECK(meta(file, "format", path) == "simulacra", FileError, "{}: not a simulacra model (format '{}')",
                   path, meta(file, "format", path));
   const int v = parse_format_version(meta(file, "format_version", path), path);
-  SIMULACRA_CHECK(v >= 1 && v <= kFormatVersion, FileError,
+  SIMULACRA_CHECK(v >= 1, FileError, "{}: format version {} does not exist (versions start at 1)", path, v);
+  SIMULACRA_CHECK(v <= kFormatVersion, FileError,
                   "{}: format version {} is newer than this library reads ({}); upgrade simulacra", path, v,
                   kFormatVersion);
   try {
