@@ -3,8 +3,6 @@
 // training (train.hpp) and model files (model_file.hpp).
 #include <algorithm>
 #include <cmath>
-#include <fstream>
-#include <iterator>
 
 #include "bind_common.hpp"
 #include "bind_steering.hpp"
@@ -102,50 +100,19 @@ py::object persona_or_none(int k, const std::string& name) {
 
 // ------------------------------------------------------------------ files
 
-// A temporary directory (Python's tempfile), removed when this goes away.
-class TempDir {
- public:
-  TempDir() : dir_(py::module_::import("tempfile").attr("TemporaryDirectory")(py::arg("prefix") = "simulacra-")) {}
-  ~TempDir() {
-    try {
-      dir_.attr("cleanup")();
-    } catch (py::error_already_set&) {  // a leftover temporary directory is not worth an exception here
-    }
-  }
-  std::string file(const char* name) const {
-    py::object path = py::module_::import("os").attr("path").attr("join")(dir_.attr("name"), name);
-    return py::module_::import("os").attr("fsencode")(path).cast<std::string>();
-  }
-
- private:
-  py::object dir_;
-};
-
 py::bytes mixture_to_bytes(const Mixture& mix) {
-  TempDir dir;
-  const std::string path = dir.file("model.safetensors");
   std::string content;
   {
     py::gil_scoped_release release;
-    save(mix, path);
-    std::ifstream in(path, std::ios::binary);
-    content.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    if (!in.good() && !in.eof()) throw FileError(fmt::format("{}: cannot read back the saved model", path));
+    content = save_to_bytes(mix);
   }
   return py::bytes(content);
 }
 
 Mixture mixture_from_bytes(const py::bytes& state) {
-  TempDir dir;
-  const std::string path = dir.file("model.safetensors");
-  const std::string content = state;
+  const std::string_view content = state;  // valid while `state` lives, GIL or not
   py::gil_scoped_release release;
-  {
-    std::ofstream out(path, std::ios::binary);
-    out.write(content.data(), std::streamsize(content.size()));
-    if (!out) throw FileError(fmt::format("{}: cannot write the pickled model", path));
-  }
-  return load(path);
+  return load_from_bytes(content, "pickled Mixture");
 }
 
 // ------------------------------------------------------------------ progress

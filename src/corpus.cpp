@@ -3,17 +3,15 @@
 
 #include <algorithm>
 #include <cassert>
-#include <cerrno>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <random>
 #include <set>
 #include <system_error>
 
 #include <fmt/ranges.h>
 
+#include "simulacra/file_io.hpp"
 #include "simulacra/json.hpp"
 
 namespace simulacra {
@@ -48,19 +46,14 @@ void for_each_line(std::string_view text, F f) {
 
 bool is_hidden(const fs::path& p) { return p.filename().string().rfind('.', 0) == 0; }
 
-// The whole content of the regular file `path`; FileError names `who` and it.
-std::string read_file(const std::string& path, std::string_view who) {
-  std::error_code ec;
-  const auto status = fs::status(path, ec);
-  if (ec) throw FileError(fmt::format("{}: {}: {}", who, path, ec.message()));
-  if (!fs::is_regular_file(status)) throw FileError(fmt::format("{}: {}: not a regular file", who, path));
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    throw FileError(
-        fmt::format("{}: {}: cannot open: {}", who, path, std::error_code(errno, std::generic_category()).message()));
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw FileError(fmt::format("{}: {}: read error", who, path));
-  return text;
+// The whole content of the regular file `path` (file_io.hpp's read_file,
+// up to Corpus::kMaxFileBytes); FileError names `who` and the path.
+std::string read_corpus_file(const std::string& path, std::string_view who) {
+  try {
+    return read_file(path, Corpus::kMaxFileBytes);
+  } catch (const FileError& e) {
+    throw FileError(fmt::format("{}: {}", who, e.what()));
+  }
 }
 
 // The non-hidden entries of directory `path` accepted by `keep`, sorted by name.
@@ -205,12 +198,12 @@ Corpus Corpus::from_directory(const std::string& path) {
     if (fs::is_directory(entry, ec)) {
       const std::string persona = entry.filename().string();
       for (const fs::path& file : list_directory(entry.string(), who, is_regular)) {
-        std::string text = read_file(file.string(), who);
+        std::string text = read_corpus_file(file.string(), who);
         if (!text.empty()) c.add(std::move(text), persona);
       }
     } else {
       const std::string persona = entry.stem().string();
-      for (std::string& p : detail::split_paragraphs(read_file(entry.string(), who))) c.add(std::move(p), persona);
+      for (std::string& p : detail::split_paragraphs(read_corpus_file(entry.string(), who))) c.add(std::move(p), persona);
     }
   }
   if (c.empty()) throw FileError(fmt::format("{}: {}: no documents found", who, path));
@@ -219,7 +212,7 @@ Corpus Corpus::from_directory(const std::string& path) {
 
 Corpus Corpus::from_jsonl(const std::string& path) {
   constexpr std::string_view who = "Corpus::from_jsonl";
-  const std::string text = read_file(path, who);
+  const std::string text = read_corpus_file(path, who);
   Corpus c;
   std::size_t line_number = 0;
   for_each_line(text, [&](std::string_view line) {
@@ -262,7 +255,7 @@ Corpus Corpus::from_play(const std::string& path, std::size_t top_speakers,
   };
   std::vector<Speech> speeches;
   std::map<std::string, std::size_t> speaker_bytes;
-  for (std::string& block : detail::split_paragraphs(read_file(path, who))) {
+  for (std::string& block : detail::split_paragraphs(read_corpus_file(path, who))) {
     const auto nl = block.find('\n');
     const std::string_view first = trim(std::string_view(block).substr(0, nl));
     if (first.size() < 2 || first.back() != ':') continue;
@@ -315,7 +308,7 @@ Corpus Corpus::from_fortunes(const std::vector<std::string>& paths) {
       entry.clear();
     };
     bool first_line = true;
-    for_each_line(read_file(file.string(), who), [&](std::string_view line) {
+    for_each_line(read_corpus_file(file.string(), who), [&](std::string_view line) {
       if (line == "%") {
         finish();
         first_line = true;

@@ -3,7 +3,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <memory>
+#include <string_view>
 
 #include "simulacra/json.hpp"
 #include "simulacra/ngram.hpp"
@@ -60,6 +62,31 @@ std::vector<T> get_vector(const TensorFile& file, const std::string& name, std::
   return v;
 }
 
+// Refuses a model whose next-token distributions do not sum to 1. With the
+// terms and backoffs in [0, 1] (from_levels checks them), every context's
+// distribution sums to 1 exactly when each context node's backoff plus its
+// continuations' terms (the start boundary, never predicted, excluded) is 1:
+// p_n(. | h) sums to sum_w disc(hw) + gamma(h) * 1 by induction from the
+// uniform base (docs/file-format.md). The tolerance is far above the rounding
+// of a trained model (at most 258 terms: ~1e-13) and far below any damage
+// that matters.
+void check_normalised(const NGramPersona& lm) {
+  constexpr double kTolerance = 1e-9;
+  for (int n = 0; n < lm.order(); ++n) {
+    const std::vector<NGramPersona::Node>& parent = lm.levels()[std::size_t(n)].node;
+    const std::vector<NGramPersona::Node>& child = lm.levels()[std::size_t(n) + 1].node;
+    for (std::size_t i = 0; i < parent.size(); ++i) {
+      double sum = parent[i].gamma;
+      for (std::uint32_t c = parent[i].child_begin; c < parent[i].child_end; ++c)
+        if (child[c].token != NGramPersona::kStart) sum += child[c].disc;
+      SIMULACRA_CHECK(std::abs(sum - 1.0) <= kTolerance, FileError,
+                      "the next-token distribution after level {} entry {} sums to {} (backoff {} plus the terms of "
+                      "its {} continuations), not 1",
+                      n, i, sum, parent[i].gamma, parent[i].child_end - parent[i].child_begin);
+    }
+  }
+}
+
 std::shared_ptr<const Persona> get_ngram(const TensorFile& file, std::size_t k, int order, const std::string& path) {
   SIMULACRA_CHECK(order >= 1 && order <= 1000, FileError, "{}: persona {} has order {}", path, k, order);
   std::vector<std::int64_t> shape;
@@ -94,7 +121,9 @@ std::shared_ptr<const Persona> get_ngram(const TensorFile& file, std::size_t k, 
     }
   }
   try {
-    return std::make_shared<NGramPersona>(NGramPersona::from_levels(order, std::move(levels), std::move(discounts)));
+    auto lm = std::make_shared<NGramPersona>(NGramPersona::from_levels(order, std::move(levels), std::move(discounts)));
+    check_normalised(*lm);
+    return lm;
   } catch (const FileError& e) {
     throw FileError(fmt::format("{}: persona {}: {}", path, k, e.what()));
   }
@@ -161,9 +190,18 @@ json::Value meta_json(const TensorFile& file, const std::string& key, const std:
   }
 }
 
-}  // namespace
+// The format version: a canonical decimal integer ("1", "2"; not "1abc",
+// " 1", "+1", "01" or ""), else FileError.
+int parse_format_version(const std::string& text, const std::string& path) {
+  const bool canonical = !text.empty() && text.size() <= 9 &&
+                         std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
+                         (text.size() == 1 || text[0] != '0');
+  SIMULACRA_CHECK(canonical, FileError, "{}: format_version '{}' is not a number", path, text);
+  return std::stoi(text);
+}
 
-void save(const Mixture& mixture, const std::string& path) {
+// The tensors and metadata of `mixture`'s file.
+TensorFile to_tensor_file(const Mixture& mixture) {
   TensorFile file;
   const MixtureConfig& c = mixture.config();
   file.metadata["format"] = "simulacra";
@@ -205,21 +243,16 @@ void save(const Mixture& mixture, const std::string& path) {
     const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> a = c.transition;
     file.put("transition", {a.rows(), a.cols()}, a.data());
   }
-  write_safetensors(path, file);
+  return file;
 }
 
-Mixture load(const std::string& path) {
-  const TensorFile file = read_safetensors(path);
+// The mixture in `file`; `path` names it in messages.
+Mixture from_tensor_file(const TensorFile& file, const std::string& path) {
   SIMULACRA_CHECK(meta(file, "format", path) == "simulacra", FileError, "{}: not a simulacra model (format '{}')",
                   path, meta(file, "format", path));
-  const std::string& version = meta(file, "format_version", path);
-  int v = 0;
-  try {
-    v = std::stoi(version);
-  } catch (const std::exception&) {
-    throw FileError(fmt::format("{}: format_version '{}' is not a number", path, version));
-  }
-  SIMULACRA_CHECK(v >= 1 && v <= kFormatVersion, FileError,
+  const int v = parse_format_version(meta(file, "format_version", path), path);
+  SIMULACRA_CHECK(v >= 1, FileError, "{}: format version {} does not exist (versions start at 1)", path, v);
+  SIMULACRA_CHECK(v <= kFormatVersion, FileError,
                   "{}: format version {} is newer than this library reads ({}); upgrade simulacra", path, v,
                   kFormatVersion);
   try {
@@ -281,6 +314,18 @@ Mixture load(const std::string& path) {
   } catch (const std::exception& e) {  // bad JSON fields, bad values: the file is damaged
     throw FileError(fmt::format("{}: damaged model file: {}", path, e.what()));
   }
+}
+
+}  // namespace
+
+void save(const Mixture& mixture, const std::string& path) { write_safetensors(path, to_tensor_file(mixture)); }
+
+std::string save_to_bytes(const Mixture& mixture) { return serialize_safetensors(to_tensor_file(mixture)); }
+
+Mixture load(const std::string& path) { return from_tensor_file(read_safetensors(path), path); }
+
+Mixture load_from_bytes(std::string_view bytes, const std::string& name) {
+  return from_tensor_file(parse_safetensors(bytes, name), name);
 }
 
 }  // namespace simulacra

@@ -1,20 +1,15 @@
 // simulacra/safetensors.cpp — safetensors reading (validated) and atomic writing.
 #include "simulacra/safetensors.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <atomic>
 #include <cassert>
-#include <cerrno>
+#include <functional>
 #include <limits>
-#include <system_error>
 #include <tuple>
 
 #include <fmt/ranges.h>
 
+#include "simulacra/file_io.hpp"
 #include "simulacra/json.hpp"
 
 // Tensor bytes are the host's in-memory representation, which the format
@@ -31,39 +26,25 @@ constexpr DType kAllDTypes[] = {DType::F32, DType::F64, DType::I32, DType::I64, 
 constexpr std::uint64_t kMaxHeaderBytes = 100u << 20;  // 100 MB
 
 // numel(shape) * elem_size in bytes, or false if a dimension is negative or
-// the product overflows int64.
+// the product of the non-zero dimensions and elem_size overflows int64 (even
+// when a zero dimension makes the size 0, so that no accepted shape can
+// overflow a product of its dimensions).
 bool byte_size(const std::vector<std::int64_t>& shape, std::int64_t elem_size, std::int64_t* bytes) {
   constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
-  if (std::any_of(shape.begin(), shape.end(), [](std::int64_t d) { return d < 0; })) return false;
-  if (std::any_of(shape.begin(), shape.end(), [](std::int64_t d) { return d == 0; })) {
-    *bytes = 0;
-    return true;
-  }
   std::int64_t n = elem_size;
+  bool empty = false;
   for (const std::int64_t d : shape) {
+    if (d < 0) return false;
+    if (d == 0) {
+      empty = true;
+      continue;
+    }
     if (n > kMax / d) return false;
     n *= d;
   }
-  *bytes = n;
+  *bytes = empty ? 0 : n;
   return true;
 }
-
-std::string system_error(int err) { return std::error_code(err, std::generic_category()).message(); }
-
-// An open file descriptor, closed on destruction.
-struct FileDescriptor {
-  int fd = -1;
-  FileDescriptor() = default;
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  ~FileDescriptor() { close(); }
-  // Closes now; returns ::close's result (0 if already closed).
-  int close() {
-    const int fd_was = fd;
-    fd = -1;
-    return fd_was >= 0 ? ::close(fd_was) : 0;
-  }
-};
 
 }  // namespace
 
@@ -96,9 +77,11 @@ std::string_view dtype_name(DType dtype) {
 }
 
 std::int64_t Tensor::numel() const {
-  std::int64_t n = 1;
-  for (const std::int64_t d : shape) n *= d;
-  return n;
+  std::int64_t bytes = 0;
+  SIMULACRA_CHECK(byte_size(shape, 1, &bytes), InvalidArgument,
+                  "Tensor::numel: shape [{}] has a negative dimension or a product beyond 64 bits",
+                  fmt::join(shape, ", "));
+  return bytes;
 }
 
 // ---- TensorFile ---------------------------------------------------------------
@@ -156,8 +139,9 @@ std::vector<std::string> TensorFile::names() const {
 
 namespace {
 
-// The header JSON, padded with spaces so that 8 + size is a multiple of 8.
-std::string header_text(const TensorFile& file) {
+// The 8-byte header length and the header JSON, padded with spaces so that
+// the data buffer starts at a multiple of 8.
+std::string header_bytes(const TensorFile& file) {
   json::Object header;
   if (!file.metadata.empty()) {
     json::Object meta;
@@ -175,100 +159,54 @@ std::string header_text(const TensorFile& file) {
   }
   std::string text = json::dump(json::Value(std::move(header)));
   text.append((8 - (8 + text.size()) % 8) % 8, ' ');
-  return text;
+  std::string out(8, '\0');
+  for (int i = 0; i < 8; ++i) out[std::size_t(i)] = static_cast<char>(static_cast<std::uint64_t>(text.size()) >> (8 * i));
+  return out + text;
 }
 
-std::atomic<unsigned> temp_counter{0};
-
-// A file being written under a temporary name; removed unless committed.
-class TempFile {
- public:
-  explicit TempFile(const std::string& target)
-      : target_(target), path_(fmt::format("{}.tmp.{}.{}", target, ::getpid(), temp_counter++)) {
-    file_.fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (file_.fd < 0) fail("cannot create the temporary file");
+// The pieces of the file: the header, then each tensor's bytes in name order.
+std::vector<std::string_view> file_pieces(const TensorFile& file, const std::string& header) {
+  std::vector<std::string_view> pieces = {header};
+  for (const std::string& name : file.names()) {
+    const Tensor& t = file.get(name);
+    pieces.emplace_back(reinterpret_cast<const char*>(t.bytes.data()), t.bytes.size());
   }
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
-  ~TempFile() {
-    file_.close();
-    if (!committed_) ::unlink(path_.c_str());
-  }
-
-  void write(const void* data, std::size_t size) {
-    const auto* p = static_cast<const unsigned char*>(data);
-    while (size > 0) {
-      const ssize_t n = ::write(file_.fd, p, size);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) fail("cannot write");
-      p += n;
-      size -= static_cast<std::size_t>(n);
-    }
-  }
-
-  // fsync, close, rename over the target, then fsync the directory so the
-  // rename itself is durable (best effort: some file systems refuse).
-  void commit() {
-    if (::fsync(file_.fd) != 0) fail("cannot flush to disk");
-    if (file_.close() != 0) fail("cannot close");
-    if (::rename(path_.c_str(), target_.c_str()) != 0) fail("cannot rename the temporary file over it");
-    committed_ = true;
-    const auto slash = target_.find_last_of('/');
-    const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : target_.substr(0, slash);
-    FileDescriptor d;
-    d.fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (d.fd >= 0) ::fsync(d.fd);
-  }
-
- private:
-  // Throws FileError with the current errno; call right after the failure.
-  [[noreturn]] void fail(const char* what) const {
-    const int err = errno;
-    throw FileError(fmt::format("write_safetensors: {}: {} ({}): {}", target_, what, path_, system_error(err)));
-  }
-
-  std::string target_;
-  std::string path_;
-  FileDescriptor file_;
-  bool committed_ = false;
-};
+  return pieces;
+}
 
 }  // namespace
 
+std::string serialize_safetensors(const TensorFile& file) {
+  const std::string header = header_bytes(file);
+  std::string out;
+  for (const std::string_view piece : file_pieces(file, header)) out.append(piece);
+  return out;
+}
+
 void write_safetensors(const std::string& path, const TensorFile& file) {
-  const std::string header = header_text(file);
-  unsigned char length[8];
-  for (int i = 0; i < 8; ++i) length[i] = static_cast<unsigned char>(static_cast<std::uint64_t>(header.size()) >> (8 * i));
-  TempFile out(path);
-  out.write(length, sizeof length);
-  out.write(header.data(), header.size());
-  for (const std::string& name : file.names()) {
-    const Tensor& t = file.get(name);
-    out.write(t.bytes.data(), t.bytes.size());
-  }
-  out.commit();
+  const std::string header = header_bytes(file);
+  write_file_atomic(path, file_pieces(file, header));
 }
 
 // ---- reading ------------------------------------------------------------------
 
 namespace {
 
-// One file being read and validated; every failure is a FileError naming it.
+// Reads `size` bytes at `offset` of the source into `out`; throws FileError
+// naming `what` when it cannot.
+using ReadAt = std::function<void(std::uint64_t offset, void* out, std::size_t size, std::string_view what)>;
+
+// One file (on disk or in memory) being read and validated; every failure is
+// a FileError naming it.
 class Reader {
  public:
-  explicit Reader(const std::string& path) : path_(path) {
-    file_.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (file_.fd < 0) fail(fmt::format("cannot open: {}", system_error(errno)));
-    struct stat st {};
-    if (::fstat(file_.fd, &st) != 0) fail(fmt::format("cannot stat: {}", system_error(errno)));
-    if (!S_ISREG(st.st_mode)) fail("not a regular file");
-    size_ = static_cast<std::uint64_t>(st.st_size);
-  }
+  Reader(std::string name, std::uint64_t size, ReadAt read_at)
+      : name_(std::move(name)), size_(size), read_at_(std::move(read_at)) {}
 
   TensorFile read() {
     if (size_ < 8) fail(fmt::format("file is {} bytes, shorter than the 8-byte header length", size_));
     unsigned char length[8];
-    read_at(0, length, 8, "header length");
+    read_at_(0, length, 8, "header length");
     std::uint64_t n = 0;
     for (int i = 7; i >= 0; --i) n = (n << 8) | length[i];
     if (n > kMaxHeaderBytes)
@@ -277,7 +215,7 @@ class Reader {
       fail(fmt::format("truncated or not a safetensors file (header length {} exceeds the {} bytes after the length field)",
                        n, size_ - 8));
     std::string text(static_cast<std::size_t>(n), '\0');
-    read_at(8, text.data(), text.size(), "header");
+    read_at_(8, text.data(), text.size(), "header");
     json::Value header;
     try {
       header = json::parse(text);
@@ -296,23 +234,7 @@ class Reader {
     std::int64_t begin = 0, end = 0;
   };
 
-  [[noreturn]] void fail(const std::string& what) const {
-    throw FileError(fmt::format("read_safetensors: {}: {}", path_, what));
-  }
-
-  void read_at(std::uint64_t offset, void* out, std::size_t size, std::string_view what) const {
-    auto* p = static_cast<unsigned char*>(out);
-    while (size > 0) {
-      const ssize_t got = ::pread(file_.fd, p, size, static_cast<off_t>(offset));
-      if (got < 0 && errno == EINTR) continue;
-      if (got < 0) fail(fmt::format("cannot read the {}: {}", what, system_error(errno)));
-      if (got == 0) fail(fmt::format("file truncated while reading the {}", what));
-      p += got;
-      size -= static_cast<std::size_t>(got);
-      offset += static_cast<std::uint64_t>(got);
-    }
-  }
-
+  [[noreturn]] void fail(const std::string& what) const { throw FileError(fmt::format("{}: {}", name_, what)); }
   // A short JSON rendering of `v` for messages.
   static std::string brief(const json::Value& v) {
     std::string s = json::dump(v);
@@ -401,20 +323,31 @@ class Reader {
 
     for (Entry& e : entries) {
       e.tensor.bytes.resize(static_cast<std::size_t>(e.end - e.begin));
-      read_at(data_start + static_cast<std::uint64_t>(e.begin), e.tensor.bytes.data(), e.tensor.bytes.size(),
-              fmt::format("data of tensor \"{}\"", e.name));
+      read_at_(data_start + static_cast<std::uint64_t>(e.begin), e.tensor.bytes.data(), e.tensor.bytes.size(),
+               fmt::format("data of tensor \"{}\"", e.name));
       file.put(e.name, std::move(e.tensor));
     }
     return file;
   }
 
-  std::string path_;
-  FileDescriptor file_;
+  std::string name_;
   std::uint64_t size_ = 0;
+  ReadAt read_at_;
 };
 
 }  // namespace
 
-TensorFile read_safetensors(const std::string& path) { return Reader(path).read(); }
+TensorFile parse_safetensors(std::string_view bytes, const std::string& name) {
+  return Reader(name, bytes.size(), [&](std::uint64_t offset, void* out, std::size_t size, std::string_view) {
+           if (size > 0) std::memcpy(out, bytes.data() + offset, size);
+         }).read();
+}
+
+TensorFile read_safetensors(const std::string& path) {
+  const InputFile file(path);
+  return Reader(path, file.size(), [&](std::uint64_t offset, void* out, std::size_t size, std::string_view what) {
+           file.read_at(offset, out, size, what);
+         }).read();
+}
 
 }  // namespace simulacra

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -249,6 +250,25 @@ TEST_F(CorpusFilesTest, FromFortunes) {
   EXPECT_NE(file_error([&] { Corpus::from_fortunes({path("absent")}); }).find("absent"), std::string::npos);
   const std::string empty = write("empty", "%\n%\n");
   EXPECT_NE(file_error([&] { Corpus::from_fortunes({empty}); }).find("no fortunes"), std::string::npos);
+}
+
+// Loaders read only regular files, each of at most Corpus::kMaxFileBytes,
+// refused before anything is read (a sparse file of that size plus one byte
+// used to be read into memory whole).
+TEST_F(CorpusFilesTest, LoadersRefuseFifosDevicesAndHugeFiles) {
+  ASSERT_EQ(::mkfifo(path("fifo").c_str(), 0600), 0);
+  const std::string fifo = file_error([&] { Corpus::from_jsonl(path("fifo")); });
+  EXPECT_NE(fifo.find("Corpus::from_jsonl: " + path("fifo") + ": is a FIFO, not a regular file"), std::string::npos)
+      << fifo;
+  EXPECT_NE(file_error([&] { Corpus::from_fortunes({"/dev/zero"}); }).find("is a character device"),
+            std::string::npos);
+  const std::string huge = path("huge.txt");
+  std::ofstream(huge).close();
+  fs::resize_file(huge, Corpus::kMaxFileBytes + 1);
+  for (const auto& message : {file_error([&] { Corpus::from_play(huge); }),
+                              file_error([&] { Corpus::from_directory(dir_.string()); })})
+    EXPECT_NE(message.find(huge + ": is 4294967297 bytes, more than the limit of 4294967296"), std::string::npos)
+        << message;
 }
 
 TEST(CorpusTest, Builtin) {

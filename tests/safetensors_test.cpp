@@ -4,14 +4,18 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <iterator>
 #include <limits>
 #include <random>
@@ -334,6 +338,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadHeader{R"({"a":{"dtype":"F32","shape":"1","data_offsets":[0,4]}})", 4, "non-negative integers"},
         BadHeader{R"({"a":{"dtype":"F32","shape":[4611686018427387904,4611686018427387904],)"
                   R"("data_offsets":[0,4]}})", 4, "overflows"},
+        // Zero bytes, but numel() would multiply past int64 before reaching the 0.
+        BadHeader{R"({"a":{"dtype":"U8","shape":[4611686018427387904,4611686018427387904,0],)"
+                  R"("data_offsets":[0,0]}})", 0, "overflows"},
         BadHeader{R"({"a":{"dtype":"F32","shape":[1]}})", 4, "\"data_offsets\""},
         BadHeader{R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0]}})", 4, "\"data_offsets\""},
         BadHeader{R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4,8]}})", 8, "\"data_offsets\""},
@@ -393,4 +400,68 @@ TEST_F(SafetensorsTest, RandomDamageRaisesOnlyFileError) {
     }
   }
   EXPECT_LT(accepted, 500);
+}
+
+TEST(TensorTest, NumelNeverOverflows) {
+  simulacra::Tensor t;
+  t.shape = {std::int64_t{1} << 62, std::int64_t{1} << 62, 0};
+  EXPECT_THROW(t.numel(), InvalidArgument);
+  t.shape = {3, -1};
+  EXPECT_THROW(t.numel(), InvalidArgument);
+  t.shape = {3, 0, 5};
+  EXPECT_EQ(t.numel(), 0);
+  t.shape = {std::int64_t{1} << 31, std::int64_t{1} << 31};
+  EXPECT_EQ(t.numel(), std::int64_t{1} << 62);
+  TensorFile f;
+  EXPECT_THROW(f.put<std::uint8_t>("zero", {std::int64_t{1} << 62, std::int64_t{1} << 62, 0}, nullptr),
+               InvalidArgument);
+}
+
+TEST_F(SafetensorsTest, SerializeIsTheFileAndParseReadsIt) {
+  TensorFile f;
+  f.metadata["format"] = "simulacra";
+  const double v[3] = {0.5, -1, 1e300};
+  const std::uint16_t u[2] = {7, 65535};
+  f.put("v", {3}, v);
+  f.put("u", {1, 2}, u);
+  simulacra::write_safetensors(path("f.safetensors"), f);
+  const std::string bytes = simulacra::serialize_safetensors(f);
+  EXPECT_EQ(bytes, read_bytes(path("f.safetensors")));
+  const TensorFile g = simulacra::parse_safetensors(bytes, "in memory");
+  EXPECT_EQ(g.metadata, f.metadata);
+  EXPECT_EQ(g.get_as<double>("v"), std::vector<double>(v, v + 3));
+  EXPECT_EQ(g.get_as<std::uint16_t>("u"), std::vector<std::uint16_t>(u, u + 2));
+  // The name starts every message, as the path does for files.
+  for (const std::size_t cut : {std::size_t{0}, std::size_t{8}, bytes.size() - 1}) {
+    try {
+      simulacra::parse_safetensors(std::string_view(bytes).substr(0, cut), "in memory");
+      ADD_FAILURE() << "accepted bytes cut at " << cut;
+    } catch (const FileError& e) {
+      EXPECT_EQ(std::string(e.what()).rfind("in memory: ", 0), 0u) << e.what();
+    }
+  }
+  EXPECT_EQ(simulacra::parse_safetensors(simulacra::serialize_safetensors(TensorFile{}), "empty").size(), 0u);
+}
+
+// Reading a FIFO used to block in open() before the file was checked.
+TEST_F(SafetensorsTest, FifosAreRefusedWithoutBlocking) {
+  ASSERT_EQ(::mkfifo(path("fifo").c_str(), 0600), 0);
+  auto result = std::async(std::launch::async, [&] { return read_error(path("fifo")); });
+  if (result.wait_for(std::chrono::seconds(20)) != std::future_status::ready) {
+    ADD_FAILURE() << "read_safetensors blocked on a FIFO";
+    const int w = ::open(path("fifo").c_str(), O_WRONLY | O_NONBLOCK);  // let it finish
+    if (w >= 0) ::close(w);
+  }
+  EXPECT_NE(result.get().find("is a FIFO, not a regular file"), std::string::npos);
+  TensorFile f;
+  EXPECT_NE([&] {
+    try {
+      simulacra::write_safetensors(path("fifo"), f);
+    } catch (const FileError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  }().find("is a FIFO"), std::string::npos);
+  EXPECT_TRUE(fs::is_fifo(path("fifo")));
+  EXPECT_EQ(listing(), std::vector<std::string>{"fifo"});
 }

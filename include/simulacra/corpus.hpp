@@ -74,7 +74,13 @@ class Corpus {
 
   // ---- loaders ----------------------------------------------------------------
   // File loaders throw FileError naming the path when it cannot be read or
-  // yields no documents.
+  // yields no documents. Files are read with read_file (file_io.hpp): only
+  // regular files (a FIFO or a device named directly is refused without
+  // being opened), each of at most kMaxFileBytes.
+
+  // The largest file a loader reads: 4 GiB (an n-gram corpus holds at most
+  // 2^32 - 1 tokens anyway).
+  static constexpr std::uint64_t kMaxFileBytes = std::uint64_t{1} << 32;
 
   // texts[i] by personas[i]; with `personas` empty, every document has the
   // persona "default". Throws InvalidArgument naming both sizes when they

@@ -14,16 +14,26 @@
 //                   a hydra share one model entry and its tensors "transformer.<m>.<name>"
 //
 // and whose tensors are the prior, the transition matrix (when used) and each
-// persona's trie arrays (see docs/file-format.md). Saving is atomic: a
-// temporary file in the same directory, then a rename; a failure leaves no
-// file behind. Loading checks every array and throws FileError naming the
-// path and what is wrong: truncated, corrupted, foreign or newer files.
+// persona's trie arrays (see docs/file-format.md). Saving is atomic
+// (write_file_atomic in file_io.hpp: a temporary file in the target's
+// directory, then a rename; symbolic links are written through, the replaced
+// file's permissions kept, a directory, device, FIFO or socket refused); a
+// failure leaves the old file as it was. Loading checks every array and
+// throws FileError naming the path and what is wrong: truncated, corrupted,
+// foreign or newer files, and n-gram personas whose next-token distributions
+// would not sum to 1.
+//
+// The same bytes can live in memory instead of a file (pickling, a database
+// column, a network message):
 //
 //   simulacra::save(mixture, "pile.safetensors");
 //   simulacra::Mixture again = simulacra::load("pile.safetensors");
+//   std::string bytes = simulacra::save_to_bytes(mixture);  // == the file's content
+//   simulacra::Mixture copy = simulacra::load_from_bytes(bytes, "cached pile");
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "simulacra/mixture.hpp"
 
@@ -37,7 +47,16 @@ inline constexpr int kFormatVersion = 2;
 // cannot be saved; FileError if the file cannot be written.
 void save(const Mixture& mixture, const std::string& path);
 
-// Reads a mixture written by save(). FileError on any problem with the file.
+// Reads a mixture written by save(). FileError on any problem with the file;
+// `format_version` must be a plain decimal integer from 1 to kFormatVersion.
 Mixture load(const std::string& path);
+
+// The bytes save() would write to a file. InvalidArgument as save().
+std::string save_to_bytes(const Mixture& mixture);
+
+// Reads a mixture from the bytes of a model file, checked as load() checks a
+// file. `name` (e.g. "pickled model") stands for the path in the FileError
+// messages.
+Mixture load_from_bytes(std::string_view bytes, const std::string& name);
 
 }  // namespace simulacra

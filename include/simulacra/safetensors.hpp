@@ -11,10 +11,10 @@
 //                       sit at [begin, end) relative to its start
 //
 // Tensors exactly tile the data buffer: no gaps, no overlap. A TensorFile
-// holds the tensors in memory:
+// holds the tensors in memory; the same bytes go to a file or to a string:
 //
 //   simulacra::TensorFile f;
-//   f.metadata["format"] = "simulacra-mixture";
+//   f.metadata["format"] = "simulacra";
 //   std::vector<float> w = {1, 2, 3, 4, 5, 6};
 //   f.put("persona.0.weights", {2, 3}, w.data());
 //   simulacra::write_safetensors("model.safetensors", f);
@@ -22,6 +22,9 @@
 //   auto g = simulacra::read_safetensors("model.safetensors");
 //   std::vector<std::int64_t> shape;
 //   std::vector<float> back = g.get_as<float>("persona.0.weights", &shape);  // shape {2, 3}
+//
+//   std::string bytes = simulacra::serialize_safetensors(f);   // the file's bytes, in memory
+//   auto h = simulacra::parse_safetensors(bytes, "pickled model");
 #pragma once
 
 #include <cstddef>
@@ -72,6 +75,9 @@ struct Tensor {
   std::vector<unsigned char> bytes;  // numel() * dtype_size(dtype) bytes
 
   // The product of the dimensions (1 for a scalar, 0 if any dimension is 0).
+  // Throws InvalidArgument if a dimension is negative or the product of the
+  // non-zero dimensions exceeds int64 (never the case for a tensor that
+  // TensorFile::put or the reader accepted).
   std::int64_t numel() const;
 };
 
@@ -85,7 +91,9 @@ class TensorFile {
   // from `data` (which may be null only when numel is 0). T is one of float,
   // double, int32_t, int64_t, uint32_t, uint16_t, uint8_t. Throws
   // InvalidArgument on an empty or duplicate name, the reserved name
-  // "__metadata__", a negative dimension, or a size that overflows.
+  // "__metadata__", a negative dimension, or a size that overflows (the
+  // product of the non-zero dimensions and the element size beyond int64,
+  // even when another dimension is 0).
   template <class T>
   void put(const std::string& name, std::vector<std::int64_t> shape, const T* data) {
     put_bytes(name, detail::DTypeOf<T>::value, std::move(shape), data);
@@ -126,25 +134,36 @@ class TensorFile {
   std::map<std::string, Tensor> tensors_;
 };
 
-// ---- files ------------------------------------------------------------------
+// ---- bytes and files ---------------------------------------------------------
 
-// Writes `file` to `path` atomically: the bytes go to a temporary file next
-// to `path`, which is flushed to disk and then renamed over `path`. On any
-// failure the temporary file is removed, `path` is left as it was, and
-// FileError names the path and the system error. The header is padded with
+// The bytes of `file` in the safetensors format. The header is padded with
 // spaces so that the data buffer starts at a multiple of 8 bytes; tensors are
 // laid out contiguously in sorted name order.
+std::string serialize_safetensors(const TensorFile& file);
+
+// Parses the bytes of a safetensors file. `name` (a path, or a description
+// such as "pickled model") starts every error message. Throws FileError
+// "<name>: <problem>" when the bytes are shorter than 8, have a header length
+// beyond the bytes or above 100 MB, a header that is not a JSON object, an
+// unknown dtype, a shape that is not an array of non-negative integers,
+// data_offsets that are not two integers with begin <= end, a byte length
+// that differs from numel * dtype_size, offsets outside the data buffer,
+// tensors that overlap or leave part of the buffer uncovered, an empty tensor
+// name, non-string metadata values, or a shape whose size overflows (as
+// TensorFile::put). Extra fields in a tensor's header entry are ignored.
+TensorFile parse_safetensors(std::string_view bytes, const std::string& name);
+
+// Writes serialize_safetensors(file) to `path` with write_file_atomic
+// (file_io.hpp): atomically, through symbolic links, keeping the replaced
+// file's permissions, refusing a directory, device, FIFO or socket at `path`.
+// On any failure `path` is left as it was and FileError names it.
 void write_safetensors(const std::string& path, const TensorFile& file);
 
-// Reads a whole safetensors file. Throws FileError naming the path and the
-// problem when the file is missing or unreadable, shorter than 8 bytes, has a
-// header length beyond the file or above 100 MB, a header that is not a JSON
-// object, an unknown dtype, a shape that is not an array of non-negative
-// integers, data_offsets that are not two integers with begin <= end, a byte
-// length that differs from numel * dtype_size, offsets outside the data
-// buffer, tensors that overlap or leave part of the buffer uncovered, an empty
-// tensor name, non-string metadata values, or a numel that overflows. Extra
-// fields in a tensor's header entry are ignored.
+// Reads a safetensors file: opened as file_io.hpp's InputFile (a regular
+// file, checked before opening, so that a FIFO or a device is refused
+// without blocking), then parsed as parse_safetensors does, with the path as
+// the name. The header is read and checked against the file's size before
+// the tensors are read, so a damaged header allocates nothing large.
 TensorFile read_safetensors(const std::string& path);
 
 }  // namespace simulacra

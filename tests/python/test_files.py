@@ -2,7 +2,10 @@
 
 import copy
 import json
+import os
 import pickle
+import stat
+import tempfile
 
 import numpy as np
 import pytest
@@ -19,8 +22,9 @@ TEXT = "Arr, me hearties! O moon, the data suggest a hypothesis. \xff".encode("l
 def assert_same_model(a, b):
     assert a.personas == b.personas
     assert (a.switching, a.alpha, a.beta, a.gamma) == (b.switching, b.alpha, b.beta, b.gamma)
-    # The loader renormalises the stored prior: equal up to the last bit.
-    np.testing.assert_allclose(a.prior, b.prior, rtol=1e-15, atol=0)
+    # The file holds the normalised prior, which the loader keeps as it is (a prior is
+    # renormalised only when it does not sum to 1 within rounding): equal to the bit.
+    np.testing.assert_array_equal(a.prior, b.prior)
     ta, tb = a.trace(TEXT), b.trace(TEXT)
     for name in ("log_weights", "persona_logprobs", "logprobs"):
         np.testing.assert_array_equal(getattr(ta, name), getattr(tb, name))
@@ -67,6 +71,42 @@ def test_pickle_and_deepcopy(pile):
     assert_same_model(pile, copy.deepcopy(pile))
     state = pile.__getstate__()
     assert isinstance(state, bytes) and state[8:9] == b"{"
+
+
+def test_pickling_needs_no_temporary_files(pile, monkeypatch, tmp_path):
+    # Pickling used to go through a temporary directory (and an fsync); now it stays in memory.
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "no" / "such" / "dir"))
+    assert_same_model(pile, pickle.loads(pickle.dumps(pile)))
+    state = pile.__getstate__()
+    pile.save(tmp_path / "pile.safetensors")
+    assert state == (tmp_path / "pile.safetensors").read_bytes()
+
+
+def test_damaged_pickles_raise_oserror(pile):
+    state = pile.__getstate__()
+    blank = simulacra.Mixture.__new__(simulacra.Mixture)
+    with pytest.raises(OSError, match="pickled Mixture"):
+        blank.__setstate__(state[: len(state) // 2])
+
+
+def test_fifos_are_refused_without_blocking(pile, tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(OSError, match="is a FIFO, not a regular file"):
+        simulacra.load(fifo)
+    with pytest.raises(OSError, match="is a FIFO, not a regular file"):
+        pile.save(fifo)
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+
+
+def test_saving_through_a_symlink_keeps_the_link_and_the_mode(pile, saved, tmp_path):
+    os.chmod(saved, 0o600)
+    link = tmp_path / "current.safetensors"
+    link.symlink_to(saved.name)
+    pile.save(link)
+    assert link.is_symlink() and stat.S_IMODE(os.stat(saved).st_mode) == 0o600
+    assert_same_model(pile, simulacra.load(link))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["current.safetensors", "pile.safetensors"]
 
 
 def header_length(data):
