@@ -1,7 +1,7 @@
 // tests/cli_test.cpp — the `simulacra` command-line tool, run as a subprocess.
 //
-// The tool is found as ../simulacra next to this test's directory (the
-// build tree: build/tests/cli_test and build/simulacra); every test skips
+// The tool's path is compiled in (SIMULACRA_CLI_PATH, the simulacra_cli
+// target's file; CMake builds the tool before this test); every test fails
 // when it is missing. The suite trains one small model on a two-persona
 // corpus written to a temporary directory and runs the other commands on it.
 #include <sys/wait.h>
@@ -22,11 +22,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path cli_path() {
-  std::error_code ec;
-  const fs::path self = fs::read_symlink("/proc/self/exe", ec);
-  return ec ? fs::path() : self.parent_path().parent_path() / "simulacra";
-}
+fs::path cli_path() { return SIMULACRA_CLI_PATH; }
 
 // `s` as one shell word.
 std::string quote(const std::string& s) {
@@ -83,16 +79,15 @@ class CliTest : public ::testing::Test {
     write_file(dir_ / "pirate_doc.txt", "Arr, matey, hoist the sails and find the treasure, ye dogs!");
     write_file(dir_ / "poet_doc.txt", "O silver river, the willow weeps and the evening sighs softly.");
     model_ = (dir_ / "model.safetensors").string();
-    if (fs::exists(cli_path()))
-      train_ = run("train --dir " + quote((dir_ / "corpus").string()) + " --order 3 -o " + quote(model_));
+    train_ = run("train --dir " + quote((dir_ / "corpus").string()) + " --order 3 -o " + quote(model_));
   }
   static void TearDownTestSuite() {
     std::error_code ec;
     fs::remove_all(dir_, ec);
   }
   void SetUp() override {
-    if (!fs::exists(cli_path()))
-      GTEST_SKIP() << "the simulacra executable is not at " << cli_path() << "; build the simulacra_cli target";
+    ASSERT_TRUE(fs::is_regular_file(cli_path()))
+        << "the simulacra executable is not at " << cli_path() << "; build the simulacra_cli target";
   }
 
   static std::string doc(const char* name) { return quote((dir_ / name).string()); }
