@@ -48,7 +48,7 @@ inline void demo_evaluate(const Mixture& mix, const Corpus& train_part, const Co
     t.row({Cell(name, persona_style(k)), fmt::format("{}", train_part.texts_of(name).size()), fmt::format("{}", held),
            fmt::format("{}", bytes)});
   }
-  t.print(color);
+  print_table(t, color);
   const double accuracy = attribution_accuracy(mix, heldout);
   fmt::print("\nheld-out attribution accuracy: {:.1f}% ({} of {} documents attributed to their own persona; "
              "chance {:.1f}%)\n",
@@ -112,7 +112,7 @@ inline void demo_swap(const Mixture& mix, const Corpus& heldout, bool color) {
   means.row(std::move(before));
   means.row(std::move(after));
   fmt::print("\n");
-  means.print(color);
+  print_table(means, color);
   const auto it = std::find(owner.begin() + std::ptrdiff_t(swap), owner.end(), mix.index_of(b));
   if (it != owner.end()) {
     const std::size_t n = std::size_t(it - owner.begin()) - swap + 1;
