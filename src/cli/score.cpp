@@ -36,8 +36,12 @@ int run_score(const Args& args) {
   t.column("posterior");
   for (const auto& [label, text] : docs) {
     if (text.empty()) throw InvalidArgument(fmt::format("{}: the document is empty", label));
+    // Polls between the long calls too, so Ctrl-C stops a long document's scoring.
+    poll_interrupt();
     std::vector<Cell> row = {label, fmt::format("{}", text.size()), fmt::format("{:.3f}", mix.bits_per_byte(text, steering))};
+    poll_interrupt();
     const Eigen::VectorXd per = mix.persona_bits_per_byte(text);
+    poll_interrupt();
     for (int k = 0; k < mix.size(); ++k) row.emplace_back(fmt::format("{:.3f}", per[k]));
     Eigen::Index best = 0;
     const double top = mix.attribute(text).maxCoeff(&best);
