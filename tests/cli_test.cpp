@@ -4,6 +4,7 @@
 // target's file; CMake builds the tool before this test); every test fails
 // when it is missing. The suite trains one small model on a two-persona
 // corpus written to a temporary directory and runs the other commands on it.
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -454,10 +455,10 @@ Child spawn(const std::vector<std::string>& args) {
     dup2(fds[0], STDIN_FILENO);
     close(fds[0]);
     close(fds[1]);
-    std::FILE* null = std::fopen("/dev/null", "w");
-    if (null) {
-      dup2(fileno(null), STDOUT_FILENO);
-      dup2(fileno(null), STDERR_FILENO);
+    const int null = open("/dev/null", O_WRONLY);
+    if (null >= 0) {
+      dup2(null, STDOUT_FILENO);
+      dup2(null, STDERR_FILENO);
     }
     std::vector<char*> argv;
     const std::string path = cli_path().string();
@@ -513,7 +514,7 @@ TEST_F(CliTest, InterruptDuringLongScoreExits130) {
   close(child.stdin_write);
   std::this_thread::sleep_for(std::chrono::seconds(1));  // reading done, scoring under way
   kill(child.pid, SIGINT);
-  EXPECT_EQ(wait_for(child, std::chrono::seconds(30)), 130);
+  EXPECT_EQ(wait_for(child, std::chrono::seconds(60)), 130);
   fs::remove(big);
 }
 
