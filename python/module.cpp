@@ -19,6 +19,7 @@
 namespace simulacra::python {
 void bind_tokenizer(py::module_& m);
 void bind_analysis(py::module_& m);
+void bind_report(py::module_& m);
 }  // namespace simulacra::python
 
 namespace {
@@ -67,4 +68,5 @@ PYBIND11_MODULE(_core, m) {
   bind_analysis(m);  // methods of Mixture: after bind_mixture
   bind_transformer(m);  // TransformerPersona derives from Persona: after bind_ngram
   bind_transformer_train(m);
+  bind_report(m);
 }

@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "testing.hpp"
+
 namespace fs = std::filesystem;
 using simulacra::Corpus;
 using simulacra::FileError;
@@ -208,7 +210,8 @@ TEST_F(CorpusFilesTest, FromPlaySmall) {
 }
 
 TEST(CorpusPlayTest, TinyShakespeare) {
-  const std::string file = SIMULACRA_SHARED_DATA "/tinyshakespeare.txt";
+  SIMULACRA_REQUIRE_SHARED_DATA("tinyshakespeare.txt");
+  const std::string file = simulacra::testing::shared_data("tinyshakespeare.txt");
   const Corpus c = Corpus::from_play(file);
   // Facts read off the file: 7097 non-empty speeches by 299 speakers.
   EXPECT_EQ(c.size(), 7097u);

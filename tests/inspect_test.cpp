@@ -285,7 +285,8 @@ TEST(DivergenceMatrixTest, RejectsEmptyText) {
 // Shakespeare, over the contexts of a further ~100 KB; the reference is
 // Mixture::trace of the same text in the same run.
 TEST(DivergenceMatrixTest, TimingOnShakespeare) {
-  const std::string corpus = read_text(std::string(SIMULACRA_SHARED_DATA) + "/tinyshakespeare.txt");
+  SIMULACRA_REQUIRE_SHARED_DATA("tinyshakespeare.txt");
+  const std::string corpus = read_text(simulacra::testing::shared_data("tinyshakespeare.txt"));
   const std::size_t slice = 110000;
   ASSERT_GE(corpus.size(), 9 * slice);
   Personas personas;

@@ -48,7 +48,7 @@ using Personas = std::vector<std::shared_ptr<const Persona>>;
 // ------------------------------------------------------------------ helpers
 
 const std::string& shakespeare() {
-  static const std::string text = read_text(SIMULACRA_SHARED_DATA "/tinyshakespeare.txt");
+  static const std::string text = read_text(simulacra::testing::shared_data("tinyshakespeare.txt"));
   return text;
 }
 
@@ -311,6 +311,7 @@ Eigen::MatrixXd sticky(int K, double stay) {
 // ============================================ 1. the exact Bayesian identity
 
 TEST(MixtureIdentityTest, ProductOfPredictionsIsBayesianMarginal) {
+  SIMULACRA_REQUIRE_SHARED_DATA("tinyshakespeare.txt");
   const Personas personas = file_personas();
   const Eigen::Vector4d prior(0.1, 0.2, 0.3, 0.4);
   const Mixture mix(personas, kFileNames, prior);
@@ -337,6 +338,7 @@ TEST(MixtureIdentityTest, ProductOfPredictionsIsBayesianMarginal) {
 
 // Switching rules at their no-switching settings reduce to the same marginal.
 TEST(MixtureIdentityTest, DegenerateSwitchingIsBayesianMarginal) {
+  SIMULACRA_REQUIRE_SHARED_DATA("tinyshakespeare.txt");
   const Personas personas = file_personas();
   const Eigen::Vector4d prior(0.4, 0.3, 0.2, 0.1);
   const auto tokens = document_stream(paragraphs(shakespeare().substr(50000, 20000)), 3000);
@@ -440,6 +442,7 @@ TEST(SwitchingRuleEquivalenceTest, FixedShareIsTransitionTowardsPrior) {
 // ===================================================== 3. no underflow
 
 TEST(MixtureUnderflowTest, MillionTokensEveryRule) {
+  SIMULACRA_REQUIRE_SHARED_DATA("tinyshakespeare.txt");
   const Personas personas = file_personas();
   const Eigen::Vector4d prior(0.25, 0.25, 0.25, 0.25);
   std::vector<Token> tokens = simulacra::encode(shakespeare().substr(0, 999999));
@@ -559,6 +562,7 @@ TEST(MixtureStateTest, StepAndPredictAgreeWithTraceOnTablePersonas) {
 
 // The same on Kneser-Ney personas over a multi-document stream.
 TEST(MixtureStateTest, StepAndPredictAgreeWithTraceOnNGramPersonas) {
+  SIMULACRA_REQUIRE_SHARED_DATA("tinyshakespeare.txt");
   const auto& models = file_ngrams();
   std::vector<std::string> docs = {paragraphs(persona_file("pirate"))[3], paragraphs(shakespeare().substr(0, 3000))[1],
                                    "", paragraphs(persona_file("poet"))[5]};

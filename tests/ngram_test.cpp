@@ -22,6 +22,7 @@
 #include <gtest/gtest.h>
 
 #include "kn_reference.hpp"
+#include "testing.hpp"
 
 namespace {
 
@@ -66,11 +67,11 @@ const std::vector<std::string>& tiny_heldout() {
 }
 
 std::string read_shakespeare() {
-  const char* path = SIMULACRA_SHARED_DATA "/tinyshakespeare.txt";
+  const std::string path = simulacra::testing::shared_data("tinyshakespeare.txt");
   std::ifstream in(path, std::ios::binary);
   std::ostringstream text;
   text << in.rdbuf();
-  if (text.str().size() < 600000) throw std::runtime_error(std::string("cannot read ") + path);
+  if (text.str().size() < 600000) throw std::runtime_error("cannot read " + path);
   return text.str();
 }
 
@@ -202,6 +203,7 @@ TEST_P(NGramReferenceTest, TinyCorpusDistributionsMatch) {
 }
 
 TEST_P(NGramReferenceTest, ShakespeareScoresMatch) {
+  SIMULACRA_REQUIRE_SHARED_DATA("tinyshakespeare.txt");
   const auto lm = NGramPersona::fit(shakespeare_corpus(), GetParam());
   const kn_reference::Model ref(shakespeare_corpus(), GetParam());
   // The held-out text must exercise unseen bytes.
@@ -212,6 +214,7 @@ TEST_P(NGramReferenceTest, ShakespeareScoresMatch) {
 }
 
 TEST_P(NGramReferenceTest, ShakespeareDiscountsMatch) {
+  SIMULACRA_REQUIRE_SHARED_DATA("tinyshakespeare.txt");
   const auto lm = NGramPersona::fit(shakespeare_corpus(), GetParam());
   const kn_reference::Model ref(shakespeare_corpus(), GetParam());
   expect_discounts_match(lm, ref);
@@ -222,6 +225,7 @@ TEST_P(NGramReferenceTest, ShakespeareDiscountsMatch) {
 }
 
 TEST_P(NGramReferenceTest, ShakespeareDistributionsMatch) {
+  SIMULACRA_REQUIRE_SHARED_DATA("tinyshakespeare.txt");
   const auto lm = NGramPersona::fit(shakespeare_corpus(), GetParam());
   const kn_reference::Model ref(shakespeare_corpus(), GetParam());
   expect_distributions_match(lm, ref,
@@ -304,6 +308,7 @@ std::vector<std::string> random_contexts(std::mt19937& rng, const std::vector<st
 }
 
 TEST(NGramNormalisationTest, NextLogprobsSumToOne) {
+  SIMULACRA_REQUIRE_SHARED_DATA("tinyshakespeare.txt");
   std::mt19937 rng(20240611);
   for (int order : {1, 2, 3, 6, 10}) {
     const auto lm = NGramPersona::fit(shakespeare_corpus(), order);
@@ -332,6 +337,7 @@ TEST(NGramNormalisationTest, StateDistributionsSumToOne) {
 // The probabilities advance() returns, over every possible next token, sum to
 // one too: the scoring walk is a distribution, not only next_logprobs().
 TEST(NGramNormalisationTest, AdvanceProbabilitiesSumToOne) {
+  SIMULACRA_REQUIRE_SHARED_DATA("tinyshakespeare.txt");
   std::mt19937 rng(7);
   for (int order : {1, 3, 6, 10}) {
     const auto lm = NGramPersona::fit(shakespeare_corpus(), order);
@@ -349,6 +355,7 @@ TEST(NGramNormalisationTest, AdvanceProbabilitiesSumToOne) {
 // 3. Incremental state against the fast path.
 
 TEST(NGramStateTest, AdvanceMatchesScoreAndNextLogprobs) {
+  SIMULACRA_REQUIRE_SHARED_DATA("tinyshakespeare.txt");
   std::vector<std::string> docs = shakespeare_heldout();
   docs.insert(docs.begin() + 1, "");  // two boundaries in a row
   const std::vector<Token> tokens = stream_of(docs);
@@ -476,6 +483,7 @@ TEST(NGramDocumentTest, FirstTokenUsesStartContext) {
 }
 
 TEST(NGramDocumentTest, ScoreDocumentIsSumOfScore) {
+  SIMULACRA_REQUIRE_SHARED_DATA("tinyshakespeare.txt");
   const auto lm = NGramPersona::fit(shakespeare_corpus(), 4);
   const kn_reference::Model ref(shakespeare_corpus(), 4);
   for (const std::string& text : shakespeare_heldout()) {

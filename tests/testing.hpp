@@ -1,10 +1,13 @@
 // tests/testing.hpp — small helpers shared by the test files: reading the
-// repository's data files and cutting them into paragraphs. Test data
+// repository's data files and the real data beside the worktree (skipping a
+// test when it is absent), and cutting text into paragraphs. Test data
 // handling only; the library's own paragraph splitter (corpus.hpp) is what
 // corpus_test checks, so these tests do not lean on it.
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -43,6 +46,25 @@ inline std::vector<std::string> paragraphs(const std::string& text) {
 inline std::string persona_file(const std::string& name) {
   return read_text(std::string(SIMULACRA_SOURCE_DIR "/data/personas/") + name + ".txt");
 }
+
+// The path of file `name` of the real data beside the worktree: in the
+// directory the environment variable SIMULACRA_SHARED_DATA names when set,
+// else in the one compiled in (../shared/data).
+inline std::string shared_data(const std::string& name) {
+  const char* dir = std::getenv("SIMULACRA_SHARED_DATA");
+  return std::string(dir && *dir ? dir : SIMULACRA_SHARED_DATA) + "/" + name;
+}
+
+// In a test body, before the test reads shared_data(name): skips the test,
+// naming the missing path, when that file is not there (as the Python tests
+// do), instead of failing with an exception.
+#define SIMULACRA_REQUIRE_SHARED_DATA(name)                                                            \
+  do {                                                                                                  \
+    const std::string simulacra_shared_path_ = ::simulacra::testing::shared_data(name);                 \
+    if (!std::filesystem::is_regular_file(simulacra_shared_path_))                                      \
+      GTEST_SKIP() << simulacra_shared_path_ << " is missing (the real data beside the worktree, "      \
+                   << "../shared/data, or the directory SIMULACRA_SHARED_DATA names)";                  \
+  } while (0)
 
 using Bytes = std::vector<unsigned char>;
 

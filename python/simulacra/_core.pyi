@@ -881,3 +881,29 @@ def load(path: _PathLike) -> Mixture:
     FileError (an OSError) naming the problem for a missing, truncated,
     corrupted, foreign or newer file.
     """
+
+def format_trace_table(
+    log_weights: npt.ArrayLike,
+    entropy: npt.ArrayLike,
+    logprobs: npt.ArrayLike,
+    dominant: npt.ArrayLike,
+    tokens: npt.ArrayLike,
+    personas: Sequence[_Text],
+    rows: Sequence[int] = ...,
+    marks: Sequence[Tuple[int, str]] = ...,
+    color: bool = False,
+) -> str:
+    """The library's weights table of a trace (the CLI's): rows to show (empty: all),
+    (position, label) rules drawn before the first row at or after the position.
+    Used by Trace.table() / str() / repr() (simulacra.display)."""
+
+def format_vote_table(
+    persona_choice: npt.ArrayLike,
+    mixture_choice: npt.ArrayLike,
+    mixture_logprobs: npt.ArrayLike,
+    prompt_weights: npt.ArrayLike,
+    options: Sequence[_Text],
+    personas: Sequence[_Text],
+    color: bool = False,
+) -> str:
+    """The library's vote table (the CLI's). Used by repr(Vote) (simulacra.display)."""

@@ -1,19 +1,28 @@
-"""Rich display of simulacra objects in Jupyter (attached on ``import simulacra``).
+"""Display of simulacra objects (attached on ``import simulacra``).
 
-``Trace._repr_html_`` shows the traced text with each byte coloured by its
-dominant persona (the palette of ``simulacra.plot``), a legend, and a hover
-title per byte listing every persona's weight before it. The plain-text
-``repr`` (a table) is unchanged. Needs nothing beyond numpy.
+Plain text: ``Trace.table(max_rows=0)``, ``str(trace)`` and ``repr(trace)``
+(the first and last 5 rows), and ``repr(vote)`` are the library's tables
+(``simulacra/report.hpp``), the very ones the command-line tool prints:
+a title line, then per row the position, the token, each persona's weight
+in percent, the entropy of the weights in bits and the mixture's ln p; for
+a vote, each persona's and the mixture's option probabilities.
+
+Jupyter: ``Trace._repr_html_`` shows the traced text with each byte coloured
+by its dominant persona (the palette of ``simulacra.plot``), a legend, and a
+hover title per byte listing every persona's weight before it. Needs nothing
+beyond numpy.
 """
 
 from __future__ import annotations
 
 import html
+import math
 from typing import Any
 
 import numpy as np
 
-from ._core import Trace
+from . import _core
+from ._core import Trace, Vote
 from .plot import PALETTE
 
 # At most this many bytes are drawn; a note says how many were left out.
@@ -89,15 +98,72 @@ def trace_html(trace: Trace, max_bytes: int = MAX_HTML_BYTES) -> str:
     return "".join(parts)
 
 
+def trace_table(trace: Trace, max_rows: int = 0) -> str:
+    """The trace as a plain-text table: a title line, the header, then every row, or,
+    when 0 < max_rows < len(trace), the first max_rows // 2 and the last rows with a
+    rule saying how many rows are not shown."""
+    t, k = len(trace), len(trace.personas)
+    total = trace.total_logprob
+    title = f"Trace: {t} tokens, {k} personas, log p = {total:.4f} nats"
+    if t > 0:
+        title += f" ({-total / t / math.log(2.0):.3f} bits/token)"
+    rows: list = []
+    marks: list = []
+    if 0 < max_rows < t:
+        head = max_rows // 2
+        tail = max_rows - head
+        rows = list(range(head)) + list(range(t - tail, t))
+        marks = [(t - tail, f"{t - head - tail} rows not shown")]
+    table = _core.format_trace_table(
+        np.asarray(trace.log_weights, dtype=np.float64).reshape(t, k),
+        np.asarray(trace.entropy, dtype=np.float64),
+        np.asarray(trace.logprobs, dtype=np.float64),
+        np.asarray(trace.dominant, dtype=np.int64),
+        np.asarray(trace.tokens, dtype=np.int64),
+        list(trace.personas),
+        rows,
+        marks,
+    )
+    return title + "\n" + table.rstrip("\n")
+
+
+def vote_table(vote: Vote) -> str:
+    """The vote as a plain-text table: a title line naming the options, then a row per
+    option with each persona's and the mixture's choice probabilities ('*' marks each
+    column's choice) and the weights after the prompt."""
+    options = list(vote.options)
+    title = (
+        f"Vote: {len(vote.personas)} personas, {len(options)} options "
+        f"({', '.join(repr(o) for o in options)}): choice probabilities over the options"
+    )
+    table = _core.format_vote_table(
+        np.asarray(vote.persona_choice, dtype=np.float64),
+        np.asarray(vote.mixture_choice, dtype=np.float64),
+        np.asarray(vote.mixture_logprobs, dtype=np.float64),
+        np.asarray(vote.prompt_weights, dtype=np.float64),
+        options,
+        list(vote.personas),
+    )
+    return title + "\n" + table.rstrip("\n")
+
+
 def _trace_repr_html_(self: Trace) -> str:
     return trace_html(self)
 
 
+def _trace_str(self: Trace) -> str:
+    return trace_table(self, 10)
+
+
 def attach() -> None:
-    """Installs the HTML display on simulacra.Trace (idempotent)."""
+    """Installs the displays on simulacra.Trace and simulacra.Vote (idempotent)."""
     Trace._repr_html_ = _trace_repr_html_  # type: ignore[attr-defined]
+    Trace.table = trace_table  # type: ignore[assignment]
+    Trace.__str__ = _trace_str  # type: ignore[assignment]
+    Trace.__repr__ = _trace_str  # type: ignore[assignment]
+    Vote.__repr__ = vote_table  # type: ignore[assignment]
 
 
 attach()
 
-__all__ = ["MAX_HTML_BYTES", "attach", "trace_html"]
+__all__ = ["MAX_HTML_BYTES", "attach", "trace_html", "trace_table", "vote_table"]

@@ -22,14 +22,6 @@
 
 namespace simulacra::cli {
 
-// `text` for one table cell: UTF-8 kept, control bytes and invalid UTF-8
-// escaped as token_name does (a newline as "\n").
-inline std::string shown_text(const std::string& text) {
-  std::string out;
-  for (const Glyph& g : glyphs_of(text, std::vector<int>(text.size(), 0))) out += g.shown == "\n" ? "\\n" : g.shown;
-  return out;
-}
-
 // One token for a cell: 'x' quoted, the boundary as <b>.
 inline std::string quoted_token(Token t) { return t == kBoundary ? token_name(t) : "'" + token_name(t) + "'"; }
 
@@ -60,44 +52,17 @@ inline void print_raw_view(const RawView& view, const std::vector<std::string>& 
     row.emplace_back(cell(view.mixture, r));
     t.row(std::move(row));
   }
-  t.print(color);
+  print_table(t, color);
 }
 
-// The vote: a row per option, a column per persona and the mixture (each
-// column's option probabilities, normalised over the options; its winner
-// marked), then the weights after the prompt.
+// The vote table (format_vote_table, report.hpp) and the mixture's choice.
 inline void print_vote(const Vote& vote, const std::vector<std::string>& options,
                        const std::vector<std::string>& names, bool color) {
-  const auto K = Eigen::Index(names.size());
-  const auto M = Eigen::Index(options.size());
-  std::vector<Eigen::Index> winner(std::size_t(K + 1), 0);
-  for (Eigen::Index k = 0; k < K; ++k) vote.persona_choice.row(k).maxCoeff(&winner[std::size_t(k)]);
-  vote.mixture_choice.maxCoeff(&winner[std::size_t(K)]);
-  Table t;
-  t.column("option", Table::Align::kLeft);
-  for (Eigen::Index k = 0; k < K; ++k) t.column(names[std::size_t(k)], Table::Align::kRight, persona_style(int(k)));
-  t.column("mixture", Table::Align::kRight, fmt::emphasis::bold);
-  t.column("mixture ln p");
-  const auto mark = [&](double p, bool win, fmt::text_style style) {
-    return Cell(percent(p) + (win ? "*" : " "), win ? style | fmt::emphasis::bold : fmt::text_style{});
-  };
-  for (Eigen::Index m = 0; m < M; ++m) {
-    std::vector<Cell> row = {"\"" + shown_text(options[std::size_t(m)]) + "\""};
-    for (Eigen::Index k = 0; k < K; ++k)
-      row.push_back(mark(vote.persona_choice(k, m), winner[std::size_t(k)] == m, persona_style(int(k))));
-    row.push_back(mark(vote.mixture_choice[m], winner[std::size_t(K)] == m, fmt::text_style{}));
-    row.emplace_back(fmt::format("{:.2f}", vote.mixture_logprobs[m]));
-    t.row(std::move(row));
-  }
-  t.rule("weights after the prompt");
-  std::vector<Cell> weights = {"weight"};
-  for (Eigen::Index k = 0; k < K; ++k) weights.emplace_back(percent(vote.prompt_weights[k]) + " ");
-  weights.emplace_back("");
-  weights.emplace_back("");
-  t.row(std::move(weights));
-  t.print(color);
+  fmt::print("{}", format_vote_table(vote, options, names, color));
+  Eigen::Index choice = 0;
+  vote.mixture_choice.maxCoeff(&choice);
   fmt::print("* marks each column's choice; the mixture chooses \"{}\" ({})\n",
-             shown_text(options[std::size_t(winner[std::size_t(K)])]), percent(vote.mixture_choice[winner[std::size_t(K)]]));
+             shown_text(options[std::size_t(choice)]), percent(vote.mixture_choice[choice]));
 }
 
 // "never" or the token count.
@@ -129,7 +94,7 @@ inline void print_switch(const std::pair<SwitchEvidence, SwitchEvidence>& both, 
                  tokens_or_never(d.e->tokens_to_90), w.empty() ? "" : percent(w.back())});
   }
   fmt::print("tokens of the new text until the new mask's weight passes 50% and 90%:\n");
-  summary.print(color);
+  print_table(summary, color);
 
   std::size_t longest = 0;
   for (const Direction& d : dirs) longest = std::max(longest, d.e->weight_b.size());
@@ -144,7 +109,7 @@ inline void print_switch(const std::pair<SwitchEvidence, SwitchEvidence>& both, 
       row.emplace_back(pos < d.e->weight_b.size() ? fmt::format("{:.0f}%", 100.0 * d.e->weight_b[pos]) : "");
     t.row(std::move(row));
   }
-  t.print(color);
+  print_table(t, color);
 }
 
 // The Viterbi attribution as a list of spans: token range, persona and the
@@ -173,7 +138,7 @@ inline void print_spans(const Attribution& a, const std::vector<Token>& tokens,
   }
   fmt::print("\nViterbi attribution ({} span{}, ln p(path, text) = {:.2f}):\n", a.spans.size(),
              a.spans.size() == 1 ? "" : "s", a.log_joint);
-  t.print(color);
+  print_table(t, color);
 }
 
 }  // namespace simulacra::cli

@@ -35,31 +35,6 @@ inline void print_legend(const std::vector<std::string>& names, bool color) {
   fmt::print("{}\n", legend);
 }
 
-// What the terminal shows for one character of the text, and its owner.
-struct Glyph {
-  std::string shown;  // the character, or its escape; "\n" for a line break
-  int owner = 0;
-};
-
-// `text` cut into glyphs: a UTF-8 character is one glyph, owned by the owner
-// of its last byte; control bytes other than newline, and invalid UTF-8, are
-// escaped as token_name does.
-inline std::vector<Glyph> glyphs_of(const std::string& text, const std::vector<int>& owner) {
-  std::vector<Glyph> out;
-  for (std::size_t i = 0; i < text.size();) {
-    const auto byte = static_cast<unsigned char>(text[i]);
-    std::size_t len = byte < 0x80 ? 1 : byte >= 0xC2 && byte <= 0xDF ? 2 : byte >= 0xE0 && byte <= 0xEF ? 3
-                                      : byte >= 0xF0 && byte <= 0xF4 ? 4 : 0;
-    for (std::size_t j = 1; j < len; ++j)
-      if (i + j >= text.size() || (static_cast<unsigned char>(text[i + j]) & 0xC0) != 0x80) len = 0;
-    const bool escaped = len == 0 || (byte < 32 && byte != '\n') || byte == 127;
-    if (escaped) len = 1;
-    out.push_back({escaped ? token_name(byte) : text.substr(i, len), owner[i + len - 1]});
-    i += len;
-  }
-  return out;
-}
-
 // Prints `text` with byte i attributed to persona owner[i]. In colour, each
 // character takes its owner's colour; in the plain view, the text is wrapped
 // at `width` columns (at a space when there is one) and each line has a line
@@ -122,35 +97,17 @@ inline std::vector<std::size_t> every_rows(std::size_t rows, std::size_t every) 
   return out;
 }
 
-// The weights table of `trace` over `tokens` at `rows` (ascending): position,
-// token (quoted, escaped), each persona's weight before the token (%, the dominant one in its
-// colour), the entropy of the weights (bits) and the mixture's ln p(token).
-// marks: (position, label) rules drawn before the first row at or after it.
+// The weights table of `trace` over `tokens` at `rows` (ascending), as
+// format_trace_table makes it (report.hpp). marks: (position, label) rules
+// drawn before the first row at or after it.
 inline void print_weights_table(const Trace& trace, const std::vector<Token>& tokens,
                                 const std::vector<std::string>& names, const std::vector<std::size_t>& rows,
                                 bool color, const std::vector<std::pair<std::size_t, std::string>>& marks = {}) {
-  Table table;
-  table.column("pos");
-  table.column("token", Table::Align::kLeft);
-  for (std::size_t k = 0; k < names.size(); ++k) table.column(names[k], Table::Align::kRight, persona_style(int(k)));
-  table.column("H bits");
-  table.column("ln p");
-  std::size_t next_mark = 0;
-  for (std::size_t t : rows) {
-    for (; next_mark < marks.size() && marks[next_mark].first <= t; ++next_mark) table.rule(marks[next_mark].second);
-    const std::string name = token_name(tokens[t]);
-    std::vector<Cell> cells = {fmt::format("{}", t), tokens[t] == kBoundary ? name : "'" + name + "'"};
-    for (std::size_t k = 0; k < names.size(); ++k) {
-      const double w = std::exp(trace.log_weights(Eigen::Index(t), Eigen::Index(k)));
-      const bool top = trace.dominant[t] == int(k);
-      cells.emplace_back(fmt::format("{:.1f}%", 100.0 * w),
-                         top ? persona_style(int(k)) | fmt::emphasis::bold : fmt::text_style{});
-    }
-    cells.emplace_back(fmt::format("{:.2f}", trace.entropy[Eigen::Index(t)] / std::log(2.0)));
-    cells.emplace_back(fmt::format("{:.2f}", trace.logprobs[Eigen::Index(t)]));
-    table.row(std::move(cells));
-  }
-  table.print(color);
+  TraceTableOptions options;
+  options.rows = rows;
+  options.marks = marks;
+  options.color = color;
+  fmt::print("{}", format_trace_table(trace, tokens, names, options));
 }
 
 // owner[i] for print_owned_text: the dominant persona after reading byte i.

@@ -1,0 +1,21 @@
+// src/cli/commands.hpp — the subcommands of the `simulacra` tool, one file
+// each (src/cli/<command>.cpp): its Command (synopsis, options, help) and
+// the function that runs it, returning the exit status.
+#pragma once
+
+#include "args.hpp"
+
+namespace simulacra::cli {
+
+extern const Command kTrain, kScore, kTrace, kGenerate, kInspect, kVote, kSwitch, kDemo;
+
+int run_train(const Args& args);     // train.cpp
+int run_score(const Args& args);     // score.cpp
+int run_trace(const Args& args);     // trace.cpp
+int run_generate(const Args& args);  // generate.cpp
+int run_inspect(const Args& args);   // inspect.cpp
+int run_vote(const Args& args);      // vote.cpp
+int run_switch(const Args& args);    // switch.cpp
+int run_demo(const Args& args);      // demo.cpp
+
+}  // namespace simulacra::cli

@@ -1,0 +1,79 @@
+// src/cli/common.cpp — pieces shared by the subcommands (common.hpp).
+#include "common.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <set>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "input.hpp"
+#include "table.hpp"
+
+namespace simulacra::cli {
+
+bool color_of(const Args& args) { return use_color(args.choice("--color", "auto", {"always", "never", "auto"})); }
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+std::vector<std::pair<std::string, std::string>> read_documents(const Args& args, std::size_t first) {
+  const std::vector<std::string> files(args.positional.begin() + std::ptrdiff_t(first), args.positional.end());
+  if (args.has("--text") && !files.empty())
+    throw UsageError(fmt::format("give either --text or FILE, not both (got file '{}')", files[0]));
+  if (args.has("--text")) return {{"text", args.get("--text")}};
+  const std::size_t limit = max_input(args);
+  if (files.empty()) return {{"<stdin>", read_input("-", limit)}};
+  std::vector<std::pair<std::string, std::string>> docs;
+  for (const std::string& f : files) docs.emplace_back(f == "-" ? "<stdin>" : f, read_input(f, limit));
+  return docs;
+}
+
+int persona_index(const Mixture& mix, const std::string& option, const std::string& name) {
+  const auto& names = mix.names();
+  const auto it = std::find(names.begin(), names.end(), name);
+  if (it == names.end())
+    throw UsageError(
+        fmt::format("unknown persona '{}' for {} (the model has: {})", name, option, fmt::join(names, ", ")));
+  return int(it - names.begin());
+}
+
+Steering steering_of(const Args& args, const Mixture& mix) {
+  Steering s;
+  if (args.has("--clamp")) s.clamp = persona_index(mix, "--clamp", args.get("--clamp"));
+  for (const std::string& name : args.all("--exclude")) s.exclude.push_back(persona_index(mix, "--exclude", name));
+  for (const std::string& spec : args.all("--bias")) {
+    const auto eq = spec.rfind('=');
+    if (eq == std::string::npos || eq == 0) Args::bad("--bias", spec, "NAME=X");
+    if (s.prior_bias.size() == 0) s.prior_bias = Eigen::VectorXd::Zero(mix.size());
+    s.prior_bias[persona_index(mix, "--bias", spec.substr(0, eq))] +=
+        Args::to_real("--bias", spec.substr(eq + 1), Range{});
+  }
+  if (s.clamp >= 0 && std::count(s.exclude.begin(), s.exclude.end(), s.clamp))
+    throw UsageError(fmt::format("persona '{}' is both clamped and excluded", mix.names()[std::size_t(s.clamp)]));
+  if (std::set<int>(s.exclude.begin(), s.exclude.end()).size() == std::size_t(mix.size()))
+    throw UsageError("--exclude leaves no persona");
+  if (args.has("--expert") != args.has("--anti-expert"))
+    throw UsageError("product steering needs both --expert NAME and --anti-expert NAME");
+  if (args.has("--lambda") && !args.has("--expert")) throw UsageError("--lambda needs --expert and --anti-expert");
+  if (args.has("--expert")) {
+    s.product.expert = persona_index(mix, "--expert", args.get("--expert"));
+    s.product.anti_expert = persona_index(mix, "--anti-expert", args.get("--anti-expert"));
+    if (s.product.expert == s.product.anti_expert)
+      throw UsageError(fmt::format("--expert and --anti-expert are both '{}'", args.get("--expert")));
+    s.product.lambda = args.real("--lambda", 1.0, Range{});
+  }
+  mix.check(s);
+  return s;
+}
+
+void print_written(const std::string& path) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  fmt::print("wrote {}{}\n", path, ec ? "" : fmt::format(" ({:.1f} KiB)", double(size) / 1024));
+}
+
+}  // namespace simulacra::cli

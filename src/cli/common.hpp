@@ -1,0 +1,54 @@
+// src/cli/common.hpp — pieces shared by the subcommands of the `simulacra`
+// tool: shared options, the documents a command reads, persona names and
+// steering options.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "args.hpp"
+#include "simulacra/simulacra.hpp"
+
+namespace simulacra::cli {
+
+using Clock = std::chrono::steady_clock;
+
+// Options shared by several commands. Inline, so that every command's
+// Command (a static object in another file) is initialised after them.
+inline const Option kColor{"--color", "", "WHEN", "auto",
+                    "colour the output: always, never, or auto (when stdout is a terminal and NO_COLOR is unset)"};
+inline const Option kText{"--text", "", "TEXT", "", "use TEXT instead of reading files"};
+// Steering options, shared by score, generate, inspect and vote (read by steering_of).
+inline const Option kClamp{"--clamp", "", "NAME", "", "speak with this persona only"};
+inline const Option kExclude{"--exclude", "", "NAME", "", "silence this persona", true};
+inline const Option kBias{"--bias", "", "NAME=X", "", "add X to the persona's log prior", true};
+inline const Option kExpert{"--expert", "", "NAME", "", "product steering: add lambda x this persona's log-probs"};
+inline const Option kAntiExpert{"--anti-expert", "", "NAME", "", "product steering: subtract lambda x this persona's"};
+inline const Option kLambda{"--lambda", "", "X", "1", "strength of the product steering (finite)"};
+// The names --switching accepts.
+inline const std::vector<std::string> kSwitchings = {"none", "fixed_share", "forgetting"};
+
+// Whether stdout gets colour, from --color.
+bool color_of(const Args& args);
+
+double seconds_since(Clock::time_point start);
+
+// The documents named on the command line: --text, else each FILE (the
+// positional arguments from `first`), else stdin; read with read_input
+// under the --max-input-bytes limit. (label, text) pairs.
+std::vector<std::pair<std::string, std::string>> read_documents(const Args& args, std::size_t first);
+
+// The index of the persona called `name`, given for option `option`;
+// UsageError listing the model's personas when there is none.
+int persona_index(const Mixture& mix, const std::string& option, const std::string& name);
+
+// The steering the options ask for (UsageError for a contradictory request).
+Steering steering_of(const Args& args, const Mixture& mix);
+
+// "wrote PATH (N KiB)" after a model is saved.
+void print_written(const std::string& path);
+
+}  // namespace simulacra::cli

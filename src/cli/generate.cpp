@@ -1,0 +1,98 @@
+// src/cli/generate.cpp — `simulacra generate`: sampling a continuation from the mixture or steered masks.
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <fmt/color.h>
+#include <fmt/format.h>
+
+#include "commands.hpp"
+#include "common.hpp"
+#include "table.hpp"
+
+namespace simulacra::cli {
+
+const Command kGenerate{
+    "generate", "MODEL", "Sample a continuation of a prompt from the mixture, or from steered masks.", "",
+    {{"--prompt", "", "TEXT", "empty, a document start", "the text to continue"},
+     {"--max-tokens", "", "N", "200", "tokens (bytes) to generate at most; stops early at a document end"},
+     {"--temperature", "", "T", "0.8", "sampling temperature (>= 0; 0 is greedy)"},
+     {"--top-k", "", "K", "0, off", "keep the K most likely tokens"},
+     {"--top-p", "", "P", "1, off", "keep the smallest set of tokens reaching probability P, in (0, 1]"},
+     {"--min-p", "", "P", "0, off", "keep tokens at least P times as likely as the best, in [0, 1]"},
+     {"--seed", "", "S", "0", "seed of the sampler (same seed, same text)"},
+     kClamp,
+     kExclude,
+     kBias,
+     kExpert,
+     kAntiExpert,
+     kLambda,
+     {"--mode", "", "MODE", "mixture", "mixture: sample from the mixture; persona: draw a mask, then its token"},
+     {"--show-weights", "", "", "", "print the weights after the prompt and at the end"},
+     kColor},
+    1, 1};
+
+namespace {
+
+SamplerConfig sampler_config(const Args& args) {
+  SamplerConfig s;
+  s.temperature = args.real("--temperature", 0.8, Range{0, INFINITY});
+  s.top_k = int(args.integer("--top-k", 0, 0, kVocab));
+  s.top_p = args.real("--top-p", 1.0, Range{0, 1, true});
+  s.min_p = args.real("--min-p", 0.0, Range{0, 1});
+  s.seed = args.seed("--seed", 0);
+  return s;
+}
+
+// Prior, weights after the prompt and after the whole text (steered), and
+// the unsteered filter's final weights when steering is on.
+void print_generation_weights(const Mixture& mix, const GenerateConfig& cfg, const std::string& prompt,
+                              const Generation& gen, bool color) {
+  std::vector<Token> all = encode(prompt);
+  all.insert(all.end(), gen.tokens.begin(), gen.tokens.end());
+  MixtureState steered = mix.begin(cfg.steering), free = mix.begin();
+  steered.step(all);
+  free.step(all);
+  const bool steering = cfg.steering.clamp >= 0 || !cfg.steering.exclude.empty() || cfg.steering.prior_bias.size() > 0;
+  Table t;
+  t.column("persona", Table::Align::kLeft);
+  t.column("prior");
+  t.column("after prompt");
+  t.column("final");
+  if (steering) t.column("unsteered");
+  if (cfg.mode == GenerateMode::kPersona) t.column("spoke");
+  const auto pct = [](double log_w) { return fmt::format("{:.1f}%", 100 * std::exp(log_w)); };
+  for (int k = 0; k < mix.size(); ++k) {
+    std::vector<Cell> row = {Cell(mix.names()[std::size_t(k)], persona_style(k)), pct(std::log(mix.prior()[k])),
+                             pct(gen.tokens.empty() ? steered.log_weights()[k] : gen.log_weights(0, k)),
+                             pct(steered.log_weights()[k])};
+    if (steering) row.emplace_back(pct(free.log_weights()[k]));
+    if (cfg.mode == GenerateMode::kPersona)
+      row.emplace_back(fmt::format("{}", std::count(gen.personas.begin(), gen.personas.end(), k)));
+    t.row(std::move(row));
+  }
+  fmt::print("\nweights ({} tokens generated{}):\n", gen.tokens.size(),
+             !gen.tokens.empty() && gen.tokens.back() == kBoundary ? ", ended at a document boundary" : "");
+  print_table(t, color);
+}
+
+}  // namespace
+
+int run_generate(const Args& args) {
+  const bool color = color_of(args);
+  GenerateConfig cfg;
+  cfg.max_tokens = int(args.integer("--max-tokens", 200, 0, 100'000'000));
+  cfg.sampler = sampler_config(args);
+  cfg.mode = generate_mode_from_name(args.choice("--mode", "mixture", {"mixture", "persona"}));
+  const std::string prompt = args.get("--prompt");
+  const Mixture mix = load(args.positional[0]);
+  cfg.steering = steering_of(args, mix);
+  const Generation gen = generate(mix, prompt, cfg);
+  fmt::print("{}{}\n", paint(color, fmt::emphasis::bold, prompt), gen.text);
+  if (args.has("--show-weights")) print_generation_weights(mix, cfg, prompt, gen, color);
+  return 0;
+}
+
+}  // namespace simulacra::cli

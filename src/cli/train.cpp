@@ -1,0 +1,310 @@
+// src/cli/train.cpp — `simulacra train`: a pile of n-gram masks or a transformer hydra from a corpus, saved.
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <cmath>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <fmt/color.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <unistd.h>
+
+#include "commands.hpp"
+#include "common.hpp"
+#include "input.hpp"
+#include "table.hpp"
+#include "simulacra/transformer_pile.hpp"
+
+namespace simulacra::cli {
+
+const Command kTrain{
+    "train", "-o MODEL", "Train a pile of masks (n-gram, or a transformer hydra) on documents by persona and save it.",
+    "Give one corpus option (--builtin when none is given). Each persona is a Kneser-Ney model of its own\n"
+    "documents, the prior is its share of the documents; with fixed share, alpha is chosen on held-out documents.",
+    {{"--builtin", "", "", "", "the corpus embedded in the library (data/personas/*.txt), the default"},
+     {"--dir", "", "PATH", "", "a directory of <persona>.txt files (paragraphs are documents) or <persona>/ folders"},
+     {"--jsonl", "", "PATH", "", "JSON Lines, one {\"text\": ..., \"persona\": ...} object per line"},
+     {"--play", "", "PATH", "", "a play script: each speech is a document by its speaker"},
+     {"--top-speakers", "", "N", "0, all", "with --play: keep the N speakers with the most text"},
+     {"--fortunes", "", "PATH", "", "fortune(6) files or directories; each file is one persona", false, true},
+     {"--order", "", "N", "5", "n-gram order of every persona"},
+     {"--switching", "", "RULE", "fixed_share", "how masks swap mid-text: none, fixed_share, forgetting"},
+     {"--alpha", "", "auto|X", "auto", "fixed-share rate in [0, 1]; auto picks the best of a grid on held-out text"},
+     {"--beta", "", "X", "1", "likelihood tempering (> 0): above 1 sharpens the posterior"},
+     {"--gamma", "", "X", "1", "with --switching forgetting: the forgetting factor in [0, 1]"},
+     {"--heldout", "", "F", "0.1", "share of each persona's documents held out to fit alpha, in [0, 1)"},
+     {"--seed", "", "S", "0", "seed of the held-out split (and, for transformers, of the weights and batches)"},
+     {"--output", "-o", "MODEL", "", "where to write the model (a .safetensors file); required"},
+     {"--kind", "", "KIND", "ngram", "ngram: Kneser-Ney masks; transformer: a GPT hydra (the options below)"},
+     {"--file", "", "PATH", "", "transformer: one persona, the file's text, its last --heldout share held out"},
+     {"--layout", "", "L", "hydra", "transformer: hydra (one trunk, a head per persona) or independent (a model each)"},
+     {"--objective", "", "O", "supervised", "transformer: supervised, mixture (labels unknown) or gate (learned gate)"},
+     {"--gate-posterior", "", "", "", "transformer, --objective gate: combine the gate with the window posterior"},
+     {"--layers", "", "N", "4", "transformer: blocks"},
+     {"--heads", "", "N", "4", "transformer: attention heads (divides --width)"},
+     {"--width", "", "N", "128", "transformer: embedding width"},
+     {"--context", "", "N", "64", "transformer: context length"},
+     {"--bias", "", "", "", "transformer: biases in linear layers and LayerNorms"},
+     {"--tie-weights", "", "", "", "transformer: unembed with the token embedding"},
+     {"--batch", "", "N", "12", "transformer: windows per step"},
+     {"--steps", "", "N", "2000", "transformer: optimisation steps"},
+     {"--lr", "", "X", "1e-3", "transformer: peak learning rate (warmup, then cosine to --min-lr)"},
+     {"--min-lr", "", "X", "1e-4", "transformer: final learning rate"},
+     {"--warmup", "", "N", "100", "transformer: warmup steps"},
+     {"--weight-decay", "", "X", "0.1", "transformer: AdamW decoupled weight decay on matrices"},
+     {"--clip", "", "X", "1", "transformer: gradient-norm clip (0: off)"},
+     {"--threads", "", "N", "0, all cores", "transformer: threads"},
+     {"--eval-every", "", "N", "250", "transformer: held-out loss every N steps (0: at the end only)"},
+     {"--checkpoint", "", "PATH", "", "transformer: write a checkpoint (model + optimiser) here as training goes"},
+     {"--checkpoint-every", "", "N", "0, at the end", "transformer: checkpoint every N steps"},
+     {"--resume", "", "PATH", "", "transformer: continue from a checkpoint (same data; bit-exact)"},
+     kMaxInput},
+    0, 0};
+
+namespace {
+
+// The corpus chosen by the options, and a description of where it came from.
+std::pair<Corpus, std::string> load_corpus(const Args& args) {
+  std::vector<std::string> given;
+  for (const char* o : {"--builtin", "--dir", "--jsonl", "--play", "--fortunes"})
+    if (args.has(o)) given.push_back(o);
+  if (given.size() > 1) throw UsageError(fmt::format("give one corpus option, not {}", fmt::join(given, " and ")));
+  if (args.has("--top-speakers") && !args.has("--play")) throw UsageError("--top-speakers needs --play");
+  if (args.has("--dir")) return {Corpus::from_directory(args.get("--dir")), args.get("--dir")};
+  if (args.has("--jsonl")) return {Corpus::from_jsonl(args.get("--jsonl")), args.get("--jsonl")};
+  if (args.has("--fortunes"))
+    return {Corpus::from_fortunes(args.all("--fortunes")), fmt::format("{}", fmt::join(args.all("--fortunes"), " "))};
+  if (args.has("--play")) {
+    const auto top = std::size_t(args.integer("--top-speakers", 0, 0, Args::kNoLimit));
+    return {Corpus::from_play(args.get("--play"), top), args.get("--play")};
+  }
+  Corpus builtin = Corpus::builtin();
+  if (builtin.empty()) throw FileError("this build embeds no corpus (data/personas/*.txt was empty)");
+  return {std::move(builtin), "the built-in corpus"};
+}
+
+TrainConfig train_config(const Args& args) {
+  TrainConfig cfg;
+  cfg.order = int(args.integer("--order", 5, 1, 1000));
+  cfg.mixture.switching = switching_from_name(args.choice("--switching", "fixed_share", kSwitchings));
+  const bool fixed_share = cfg.mixture.switching == Switching::kFixedShare;
+  if (args.has("--alpha") && !fixed_share) throw UsageError("--alpha needs --switching fixed_share");
+  if (args.has("--gamma") && cfg.mixture.switching != Switching::kForgetting)
+    throw UsageError("--gamma needs --switching forgetting");
+  const std::string alpha = args.get("--alpha", "auto");
+  cfg.fit_alpha = fixed_share && alpha == "auto";
+  if (alpha != "auto") cfg.mixture.alpha = args.real("--alpha", 0, Range{0, 1});
+  if (!fixed_share) cfg.mixture.alpha = 0.0;
+  cfg.mixture.beta = args.real("--beta", 1.0, Range{0, INFINITY, true});
+  cfg.mixture.gamma = args.real("--gamma", 1.0, Range{0, 1});
+  cfg.heldout_fraction = args.real("--heldout", 0.1, Range{0, 1, false, true});
+  cfg.seed = args.seed("--seed", 0);
+  return cfg;
+}
+
+void print_corpus(const Corpus& corpus) {
+  Table t;
+  t.column("persona", Table::Align::kLeft);
+  t.column("documents");
+  t.column("bytes");
+  for (const std::string& name : corpus.personas()) {
+    const auto texts = corpus.texts_of(name);
+    std::size_t bytes = 0;
+    for (const auto& s : texts) bytes += s.size();
+    t.row({name, fmt::format("{}", texts.size()), fmt::format("{}", bytes)});
+  }
+  print_table(t, false);
+}
+
+void print_alpha_grid(const TrainReport& report) {
+  Table t;
+  t.column("alpha");
+  t.column("held-out bits/byte");
+  t.column("", Table::Align::kLeft);
+  for (std::size_t g = 0; g < report.alpha_grid.size(); ++g)
+    t.row({fmt::format("{}", report.alpha_grid[g]), fmt::format("{:.4f}", report.heldout_bits[g]),
+           report.alpha_grid[g] == report.alpha ? "<- chosen" : ""});
+  print_table(t, false);
+}
+
+void print_report(const TrainConfig& cfg, const TrainReport& report, const Mixture& mix) {
+  const MixtureConfig& m = mix.config();
+  fmt::print("switching: {}", switching_name(m.switching));
+  if (m.switching == Switching::kForgetting) fmt::print(", gamma = {}", m.gamma);
+  if (m.beta != 1.0) fmt::print(", beta = {}", m.beta);
+  if (m.switching != Switching::kFixedShare) {
+    fmt::print("\n");
+  } else if (report.alpha_grid.empty()) {
+    fmt::print(", alpha = {} ({})\n", report.alpha, cfg.fit_alpha ? "no held-out documents to fit it" : "given");
+  } else {
+    fmt::print(", alpha = {} (the best held-out fit over {} documents)\n", report.alpha, report.heldout_documents);
+    print_alpha_grid(report);
+  }
+}
+
+void progress_line(const TrainProgress& p) {
+  fmt::print(stderr, "\r\x1b[K");
+  if (p.done < p.total)
+    fmt::print(stderr, "{} {}/{}: {}", p.stage == "alpha" ? "scoring alpha" : "fitting persona", p.done + 1, p.total,
+               p.name);
+  std::fflush(stderr);
+}
+
+const std::vector<std::string> kTransformerOnly = {
+    "--file",  "--layout", "--objective", "--gate-posterior", "--layers", "--heads",  "--width",
+    "--context", "--bias", "--tie-weights", "--batch",        "--steps",  "--lr",     "--min-lr",
+    "--warmup", "--weight-decay", "--clip", "--threads",      "--eval-every", "--checkpoint",
+    "--checkpoint-every", "--resume"};
+
+TransformerTrainConfig transformer_config(const Args& args) {
+  TransformerTrainConfig c;
+  c.model.layers = int(args.integer("--layers", 4, 1, 1 << 16));
+  c.model.heads = int(args.integer("--heads", 4, 1, 1 << 16));
+  c.model.width = int(args.integer("--width", 128, 1, 1 << 20));
+  c.model.context = int(args.integer("--context", 64, 1, 1 << 20));
+  c.model.bias = args.has("--bias");
+  c.model.tie_weights = args.has("--tie-weights");
+  if (c.model.width % c.model.heads != 0)
+    throw UsageError(fmt::format("--heads {} does not divide --width {}", c.model.heads, c.model.width));
+  c.objective = objective_from_name(args.choice("--objective", "supervised", {"supervised", "mixture", "gate"}));
+  c.gate_posterior = args.has("--gate-posterior");
+  if (c.gate_posterior && c.objective != Objective::kGate) throw UsageError("--gate-posterior needs --objective gate");
+  c.batch = int(args.integer("--batch", 12, 1, 1 << 20));
+  c.steps = int(args.integer("--steps", 2000, 0, 1 << 30));
+  c.optimizer.lr = args.real("--lr", 1e-3, Range{0, INFINITY, true});
+  c.optimizer.min_lr = args.real("--min-lr", std::min(1e-4, c.optimizer.lr), Range{0, c.optimizer.lr});
+  c.optimizer.warmup = int(args.integer("--warmup", 100, 0, 1 << 30));
+  c.optimizer.weight_decay = args.real("--weight-decay", 0.1, Range{0, INFINITY});
+  c.optimizer.clip = args.real("--clip", 1.0, Range{0, INFINITY});
+  c.threads = int(args.integer("--threads", 0, 0, 1024));
+  c.eval_every = int(args.integer("--eval-every", 250, 0, 1 << 30));
+  c.seed = args.seed("--seed", 0);
+  c.checkpoint_path = args.get("--checkpoint", "");
+  c.checkpoint_every = int(args.integer("--checkpoint-every", 0, 0, 1 << 30));
+  if (args.has("--checkpoint-every") && !args.has("--checkpoint"))
+    throw UsageError("--checkpoint-every needs --checkpoint PATH");
+  return c;
+}
+
+// The live line on a terminal; permanent lines at evaluations (and every
+// 100 steps when stderr is not a terminal).
+std::function<void(const TransformerProgress&)> transformer_progress(const std::string& label) {
+  const bool tty = isatty(fileno(stderr));
+  return [tty, label](const TransformerProgress& p) {
+    const std::string line = fmt::format("{}step {}/{}  loss {:.4f}  lr {:.2e}  |g| {:.2f}  {:.0f} tokens/s", label,
+                                         p.step, p.steps, p.loss, p.learning_rate, p.grad_norm, p.tokens_per_second);
+    if (tty) fmt::print(stderr, "\r\x1b[K{}", line);
+    if (!std::isnan(p.eval_loss)) {
+      if (tty) fmt::print(stderr, "\r\x1b[K");
+      fmt::print("{}  held-out {:.4f} nats/token ({:.3f} bits)\n", line, p.eval_loss, p.eval_loss / std::log(2.0));
+      std::fflush(stdout);
+    } else if (!tty && p.step % 100 == 0) {
+      fmt::print(stderr, "{}\n", line);
+    }
+    std::fflush(stderr);
+  };
+}
+
+int run_train_transformer(const Args& args, const std::string& output) {
+  for (const char* o : {"--order", "--gamma"})
+    if (args.has(o)) throw UsageError(fmt::format("{} is an n-gram option; not with --kind transformer", o));
+  if (args.get("--alpha", "") == "auto") throw UsageError("--alpha auto is for n-gram piles; give a number");
+  TransformerTrainConfig tc = transformer_config(args);
+  const double heldout = args.real("--heldout", 0.1, Range{0, 1, false, true});
+  const std::string layout = args.choice("--layout", "hydra", {"hydra", "independent"});
+  TransformerData data;
+  if (args.has("--file")) {
+    for (const char* o : {"--builtin", "--dir", "--jsonl", "--play", "--fortunes"})
+      if (args.has(o)) throw UsageError(fmt::format("give --file or {}, not both", o));
+    const std::string path = args.get("--file");
+    data = TransformerData::from_text(read_input(path, max_input(args)), heldout, std::filesystem::path(path).stem().string());
+    fmt::print("text: {} ({} training tokens, {} held out)\n", path, data.train[0].size(), data.heldout[0].size());
+  } else {
+    auto [corpus, source] = load_corpus(args);
+    fmt::print("corpus: {} ({} documents, {} bytes, {} personas)\n", source, corpus.size(), corpus.bytes(),
+               corpus.personas().size());
+    print_corpus(corpus);
+    data = TransformerData::from_corpus(corpus, heldout, tc.seed);
+  }
+  if (layout == "independent" && tc.objective != Objective::kSupervised)
+    throw UsageError("--layout independent trains each persona alone: only --objective supervised");
+  if (args.has("--resume") && layout == "independent") throw UsageError("--resume needs --layout hydra");
+  const auto start = Clock::now();
+  MixtureConfig mc;
+  mc.switching = switching_from_name(args.choice("--switching", "fixed_share", kSwitchings));
+  mc.alpha = mc.switching == Switching::kFixedShare ? args.real("--alpha", 1e-3, Range{0, 1}) : 0.0;
+  mc.beta = args.real("--beta", 1.0, Range{0, INFINITY, true});
+  std::optional<Mixture> pile;
+  const auto summary = [](const TransformerTrainer& t) {
+    const TransformerConfig& m = t.model().config();
+    fmt::print("  {} layers x {} heads, width {}, context {}, {} persona head(s): {} parameters, {:.1f} MFLOP/token\n",
+               m.layers, m.heads, m.width, m.context, m.personas, m.parameter_count(),
+               m.training_flops_per_token() / 1e6);
+  };
+  if (layout == "hydra") {
+    tc.on_progress = transformer_progress("");
+    TransformerTrainer trainer = args.has("--resume") ? TransformerTrainer::resume(args.get("--resume"), data, tc)
+                                                      : TransformerTrainer(tc, data);
+    fmt::print("training a hydra ({}{}):\n", objective_name(trainer.config().objective),
+               args.has("--resume") ? fmt::format(", resumed at step {}", trainer.steps_done()) : "");
+    summary(trainer);
+    trainer.run();
+    pile = hydra_pile(trainer.shared_model(), data, mc);
+  } else {
+    std::vector<std::shared_ptr<const TransformerModel<float>>> models;
+    for (std::size_t k = 0; k < data.names.size(); ++k) {
+      TransformerData one;
+      one.names = {data.names[k]};
+      one.train = {data.train[k]};
+      one.heldout = {data.heldout[k]};
+      TransformerTrainConfig c = tc;
+      c.on_progress = transformer_progress(data.names[k] + ": ");
+      if (!c.checkpoint_path.empty()) c.checkpoint_path += "." + data.names[k];
+      TransformerTrainer trainer(c, std::move(one));
+      fmt::print("training persona '{}' alone:\n", data.names[k]);
+      summary(trainer);
+      trainer.run();
+      models.push_back(trainer.shared_model());
+    }
+    pile = independent_pile(models, data, mc);
+  }
+  fmt::print("trained in {:.1f} s\n", seconds_since(start));
+  save(*pile, output);
+  print_written(output);
+  return 0;
+}
+
+}  // namespace
+
+int run_train(const Args& args) {
+  if (!args.has("--output")) throw UsageError("train needs -o MODEL, the file to write");
+  const std::string kind = args.choice("--kind", "ngram", {"ngram", "transformer"});
+  if (kind == "transformer") return run_train_transformer(args, args.get("--output"));
+  for (const std::string& o : kTransformerOnly)
+    if (args.has(o)) throw UsageError(fmt::format("{} is a transformer option; add --kind transformer", o));
+  TrainConfig cfg = train_config(args);
+  const std::string output = args.get("--output");
+  auto [corpus, source] = load_corpus(args);
+  fmt::print("corpus: {} ({} documents, {} bytes, {} personas)\n", source, corpus.size(), corpus.bytes(),
+             corpus.personas().size());
+  print_corpus(corpus);
+  if (isatty(fileno(stderr))) cfg.on_progress = progress_line;
+  const auto start = Clock::now();
+  TrainReport report;
+  const Mixture mix = train(corpus, cfg, &report);
+  if (cfg.on_progress) fmt::print(stderr, "\r\x1b[K");
+  fmt::print("\n");
+  print_report(cfg, report, mix);
+  fmt::print("trained order-{} personas in {:.2f} s\n", cfg.order, seconds_since(start));
+  save(mix, output);
+  print_written(output);
+  return 0;
+}
+
+}  // namespace simulacra::cli
