@@ -1,14 +1,12 @@
 // fuzz/checkpoint_fuzz.cpp — TransformerTrainer::resume on arbitrary bytes,
-// with the one-persona data the seed checkpoints were written for.
+// with the one-persona data the seed checkpoint was written for.
 #include "fuzzing.hpp"
 #include "simulacra/transformer_train.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace simulacra;
-  static const fuzzing::ScratchPath file(".checkpoint");
   static const TransformerData text = TransformerData::from_text(
       "Arr, me hearties! The tide is high and the rum is low; hoist the sails.", 0.25);
-  fuzzing::write_file(file.path(), fuzzing::as_text(data, size));
-  fuzzing::expect_typed_errors([&] { TransformerTrainer::resume(file.string(), text); });
+  fuzzing::on_input_file(data, size, [](const std::string& path) { TransformerTrainer::resume(path, text); });
   return 0;
 }

@@ -53,27 +53,18 @@ void make_directory(const fs::path& root, std::string_view spec) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace simulacra;
-  static const fuzzing::ScratchPath file(".corpus"), directory(".corpus.d");
   if (size == 0) return 0;
-  const std::string_view rest = fuzzing::as_text(data + 1, size - 1);
-  fuzzing::expect_typed_errors([&] {
-    switch (data[0] % 4) {
-      case 0:
-        fuzzing::write_file(file.path(), rest);
-        Corpus::from_play(file.string(), data[0] / 4 % 4);
-        break;
-      case 1:
-        fuzzing::write_file(file.path(), rest);
-        Corpus::from_fortunes({file.string()});
-        break;
-      case 2:
-        fuzzing::write_file(file.path(), rest);
-        Corpus::from_jsonl(file.string());
-        break;
-      default:
-        make_directory(directory.path(), rest);
-        Corpus::from_directory(directory.string());
-    }
+  const unsigned mode = data[0] % 4, top_speakers = data[0] / 4 % 4;
+  if (mode == 3) {
+    static const fuzzing::ScratchPath directory(".corpus.d");
+    make_directory(directory.path(), fuzzing::as_text(data + 1, size - 1));
+    fuzzing::expect_typed_errors([&] { Corpus::from_directory(directory.string()); });
+    return 0;
+  }
+  fuzzing::on_input_file(data + 1, size - 1, [&](const std::string& path) {
+    if (mode == 0) Corpus::from_play(path, top_speakers);
+    if (mode == 1) Corpus::from_fortunes({path});
+    if (mode == 2) Corpus::from_jsonl(path);
   });
   return 0;
 }

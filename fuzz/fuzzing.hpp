@@ -60,4 +60,13 @@ void expect_typed_errors(F&& f) {
   }
 }
 
+// Writes the input to this process's scratch file and runs f(path) under
+// expect_typed_errors: for the readers that take a path.
+template <class F>
+void on_input_file(const std::uint8_t* data, std::size_t size, F&& f) {
+  static const ScratchPath file(".input");
+  write_file(file.path(), as_text(data, size));
+  expect_typed_errors([&] { f(file.string()); });
+}
+
 }  // namespace simulacra::fuzzing

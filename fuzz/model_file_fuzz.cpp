@@ -4,12 +4,6 @@
 #include "simulacra/model_file.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  using namespace simulacra;
-  static const fuzzing::ScratchPath file(".safetensors");
-  fuzzing::write_file(file.path(), fuzzing::as_text(data, size));
-  fuzzing::expect_typed_errors([&] {
-    const Mixture pile = load(file.string());
-    pile.score("Arr, the ");
-  });
+  simulacra::fuzzing::on_input_file(data, size, [](const std::string& path) { simulacra::load(path).score("Arr, the "); });
   return 0;
 }

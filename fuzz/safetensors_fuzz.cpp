@@ -7,10 +7,8 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace simulacra;
-  static const fuzzing::ScratchPath file(".safetensors");
-  fuzzing::write_file(file.path(), fuzzing::as_text(data, size));
-  fuzzing::expect_typed_errors([&] {
-    const TensorFile f = read_safetensors(file.string());
+  fuzzing::on_input_file(data, size, [](const std::string& path) {
+    const TensorFile f = read_safetensors(path);
     for (const std::string& name : f.names()) {
       const Tensor& t = f.get(name);
       if (t.bytes.size() != static_cast<std::size_t>(t.numel()) * dtype_size(t.dtype)) std::abort();

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The C++ tests under AddressSanitizer + UndefinedBehaviorSanitizer, then the
-# libFuzzer harnesses of fuzz/ for FUZZ_SECONDS each (default 45; 0 skips
+# libFuzzer harnesses of fuzz/ for FUZZ_SECONDS each (default 30; 0 skips
 # them), in one clang build tree: build/sanitize (-O1, assertions on).
 #   scripts/sanitize.sh [FUZZ_SECONDS]
 # Each harness starts from its seeds in fuzz/corpus/<harness>/ and keeps what
@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/common.sh
-fuzz_seconds=${1:-45}
+fuzz_seconds=${1:-30}
 scripts/setup.sh
 apt_install clang libclang-rt-14-dev libomp-dev
 
