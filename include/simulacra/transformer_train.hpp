@@ -102,6 +102,12 @@ struct TransformerData {
 
 // ---- the trainer ----------------------------------------------------------------
 
+// The most OpenMP threads a trainer accepts (TransformerTrainConfig::threads
+// and a checkpoint's "threads"): OpenMP runtimes keep per-thread state on the
+// stack of the thread that opens a parallel region, and a team of 100000
+// overflows it.
+inline constexpr int kMaxThreads = 1024;
+
 struct TransformerProgress {
   int step = 0;                  // steps done (1-based after the first step)
   int steps = 0;                 // the run's total
