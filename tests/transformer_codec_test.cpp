@@ -67,8 +67,9 @@ void expect_has(const std::string& message, const std::string& part, const std::
 // ------------------------------------------------------------------ metadata values
 
 TEST(TransformerCodecTest, IntegersAreDecimalDigitsInRange) {
-  const Metadata m = {{"a", "12"}, {"neg", "-3"},   {"plus", "+1"}, {"space", " 1"}, {"tail", "1 "},
-                      {"point", "1.0"}, {"hex", "0x10"}, {"exp", "1e3"}, {"empty", ""},  {"huge", "99999999999999999999"}};
+  const Metadata m = {{"a", "12"},     {"neg", "-3"},   {"plus", "+1"}, {"space", " 1"},
+                      {"tail", "1 "},    {"point", "1.0"}, {"hex", "0x10"}, {"exp", "1e3"},
+                      {"empty", ""},     {"huge", "99999999999999999999"}};
   EXPECT_EQ(simulacra::metadata_int(m, "a", 0, 100, "f"), 12);
   EXPECT_EQ(simulacra::metadata_int(m, "neg", -5, 5, "f"), -3);
   for (const char* key : {"plus", "space", "tail", "point", "hex", "exp", "empty", "huge"})

@@ -125,10 +125,10 @@ struct TransformerTrainConfig {
   int batch = 12;                // windows per step (>= 1)
   int steps = 2000;              // total optimisation steps (>= 0)
   AdamWConfig optimizer;
-  std::uint64_t seed = 1;        // initialisation and minibatches
+  std::uint64_t seed = 1;        // initialisation and minibatches (any uint64)
   int eval_every = 250;          // evaluate held-out loss every N steps and at the end (0 = only at the end)
   int eval_windows = 200;        // held-out windows per evaluation (>= 1)
-  int threads = 0;               // OpenMP threads (0 = as many as cores)
+  int threads = 0;               // OpenMP threads, 0..kMaxThreads (0: the calling thread's, all cores by default)
   std::string checkpoint_path;   // written every checkpoint_every steps and at the end (empty: never)
   int checkpoint_every = 0;
   // Called after every step; may throw to stop (the exception propagates,
@@ -139,6 +139,9 @@ struct TransformerTrainConfig {
   void check() const;
 };
 
+// Threads: step(), evaluate() and run() set the calling thread's OpenMP team
+// size to config.threads for their duration and restore it after; the
+// process's setting (omp_set_num_threads) is never changed.
 class TransformerTrainer {
  public:
   // A fresh model from config.seed. InvalidArgument for a bad config, no
@@ -147,7 +150,11 @@ class TransformerTrainer {
   // Continues from a checkpoint written by save_checkpoint with the same data:
   // the following steps are bit-identical to an uninterrupted run (same
   // thread count). on_progress and checkpoint settings come from `callbacks`
-  // (other fields are the checkpoint's). FileError for a bad file.
+  // (other fields are the checkpoint's). The model is read from the file
+  // through the transformer codec (transformer_codec.hpp: size guard, finite
+  // values, probe forward pass), never initialised first. FileError for a bad
+  // file (threads above kMaxThreads included); InvalidArgument if the data's
+  // persona count is not the checkpoint's.
   static TransformerTrainer resume(const std::string& checkpoint, TransformerData data,
                                    const TransformerTrainConfig& callbacks = {});
 
@@ -160,7 +167,8 @@ class TransformerTrainer {
   // deterministic windows (evenly spaced over the held-out streams).
   // InvalidArgument if there is no held-out stream long enough.
   double evaluate() const;
-  // Model, optimiser state, step and generator, atomically.
+  // Model, optimiser state, step and generator, atomically (format version 2,
+  // docs/file-format.md). FileError if the file cannot be written.
   void save_checkpoint(const std::string& path) const;
 
   int steps_done() const { return step_; }
@@ -171,6 +179,10 @@ class TransformerTrainer {
   std::shared_ptr<const TransformerModel<float>> shared_model() const { return model_; }
 
  private:
+  // The public constructor with `model` (its config must be the trainer's) in
+  // place of a fresh one when not null: resume's, with the model from the file.
+  TransformerTrainer(TransformerTrainConfig config, TransformerData data,
+                     std::shared_ptr<TransformerModel<float>> model);
   void draw_batch(std::vector<Token>& inputs, std::vector<Token>& targets, std::vector<int>& persona);
   // Forward pass and the objective of B windows; each head's softmax (N, V) into *softmax if given.
   ObjectiveGradient batch_objective(const std::vector<Token>& inputs, const std::vector<Token>& targets,
