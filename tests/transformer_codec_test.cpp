@@ -278,6 +278,7 @@ TEST_F(HostileFileTest, PilesClaimingHugeTransformersAreRefused) {
     const std::string path = write(pile(c.config, c.tensors), "pile.safetensors");
     const std::string message = file_error([&] { simulacra::load(path); }, c.name);
     expect_has(message, path + ": transformer 0: ", c.name);
+    EXPECT_EQ(message.find("bad_alloc"), std::string::npos) << c.name << ": refused by running out of memory";
   }
   const std::string small = write(pile(config_text(4000000, 8), none), "small.safetensors");
   EXPECT_LT(fs::file_size(small), 600u) << "the issue's 560-byte pile";

@@ -64,7 +64,11 @@ TransformerConfig small_config(bool bias, bool tie, bool gate, int personas) {
 }
 
 // A model whose parameters are random values of every magnitude, including
-// -0.0, a denormal and the largest finite value (bit-exactness, not sense).
+// -0.0, a denormal and the largest finite values (bit-exactness, not sense).
+// The extremes sit in tok_emb's row 0 (byte 0), which the loader's probe
+// forward pass does not read; tied, that row is also every head's
+// unembedding and the largest values would overflow the probe's logits, so
+// they are 1e30 there.
 template <typename T>
 TransformerModel<T> random_model(const TransformerConfig& c, unsigned seed) {
   TransformerModel<T> model(c, seed);
@@ -74,8 +78,8 @@ TransformerModel<T> random_model(const TransformerConfig& c, unsigned seed) {
   for (T& x : p) x = T(normal(rng) * std::pow(10.0, double(rng() % 7) - 3.0));
   p[0] = T(-0.0);
   p[1] = std::numeric_limits<T>::denorm_min();
-  p[2] = std::numeric_limits<T>::max();
-  p[3] = std::numeric_limits<T>::lowest();
+  p[2] = c.tie_weights ? T(1e30) : std::numeric_limits<T>::max();
+  p[3] = -p[2];
   return model;
 }
 
