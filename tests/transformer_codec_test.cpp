@@ -334,6 +334,24 @@ TEST_F(HostileFileTest, CheckpointsClaimingHugeModelsAreRefused) {
   }
 }
 
+TEST_F(HostileFileTest, PileTensorsOfNoListedTransformerAreRefused) {
+  const std::string good = (dir_ / "good.safetensors").string();
+  const auto model = std::make_shared<const TransformerModel<float>>(tiny(), 4);
+  simulacra::save(simulacra::Mixture({std::make_shared<simulacra::TransformerPersona>(model, 0)}, {"h"},
+                                     Eigen::VectorXd::Ones(1)),
+                  good);
+  const TensorFile file = simulacra::read_safetensors(good);
+  EXPECT_NO_THROW(simulacra::load(good));
+  const float one = 1.0f;
+  for (const char* stray :
+       {"transformer.0.h.0.ln1.bias", "transformer.1.tok_emb", "transformer.01.tok_emb", "transformer.x"}) {
+    TensorFile f = file;
+    f.put(stray, {1}, &one);
+    const std::string path = write(f, "bad.safetensors");
+    expect_has(file_error([&] { simulacra::load(path); }, stray), "unexpected tensor", stray);
+  }
+}
+
 // ------------------------------------------------------------------ overflowing weights
 
 // A float model whose weights are all finite but whose head 0 overflows:
