@@ -179,8 +179,9 @@ class TransformerTrainer {
   std::shared_ptr<const TransformerModel<float>> shared_model() const { return model_; }
 
  private:
-  // The public constructor with `model` (its config must be the trainer's) in
-  // place of a fresh one when not null: resume's, with the model from the file.
+  // As the public constructor, but training `model` instead of a fresh one
+  // when it is not null (its config must equal the trainer's): resume passes
+  // the model it read from the file.
   TransformerTrainer(TransformerTrainConfig config, TransformerData data,
                      std::shared_ptr<TransformerModel<float>> model);
   void draw_batch(std::vector<Token>& inputs, std::vector<Token>& targets, std::vector<int>& persona);
