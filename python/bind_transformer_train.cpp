@@ -107,9 +107,11 @@ nanoGPT's CPU run on tinyshakespeare.
 objective: 'supervised' (each head its persona's windows), 'mixture' (labels
 unknown; heads weighted by their posterior responsibility per window) or 'gate'
 (a learned per-token gate, with gate_posterior combined with the window's
-posterior). progress: None or a callable taking a TransformerProgress, called
-after every step. Ctrl-C stops training with KeyboardInterrupt (the steps done
-are kept).
+posterior). threads: OpenMP threads for this trainer's steps and evaluations,
+0 (the calling thread's setting, all cores by default) to 1024 (ValueError
+above); the process's own setting is left as it was. progress: None or a
+callable taking a TransformerProgress, called after every step. Ctrl-C stops
+training with KeyboardInterrupt (the steps done are kept).
 )doc")
       .def(py::init([](const TransformerData& data, const TransformerConfig& config, const std::string& objective,
                        bool gate_posterior, int batch, int steps, double lr, double min_lr, int warmup, double beta1,

@@ -2,6 +2,7 @@
 #include "simulacra/model_file.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <memory>
@@ -11,6 +12,7 @@
 #include "simulacra/ngram.hpp"
 #include "simulacra/safetensors.hpp"
 #include "simulacra/transformer.hpp"
+#include "simulacra/transformer_codec.hpp"
 
 namespace simulacra {
 
@@ -129,51 +131,36 @@ std::shared_ptr<const Persona> get_ngram(const TensorFile& file, std::size_t k, 
   }
 }
 
-// ---- transformer personas: one entry per distinct model (a hydra's heads share it)
+// ---- transformer personas: one entry per distinct model (a hydra's heads share
+// it), its config in "transformers" and its tensors "transformer.<m>.<name>",
+// both through the transformer codec.
 
-json::Value transformer_config_json(const TransformerConfig& c) {
-  return json::Object{{"layers", c.layers},         {"heads", c.heads},     {"width", c.width},
-                      {"context", c.context},       {"personas", c.personas}, {"bias", c.bias},
-                      {"tie_weights", c.tie_weights}, {"gate", c.gate}};
-}
+std::string transformer_prefix(std::size_t m) { return fmt::format("transformer.{}.", m); }
 
 void put_transformer(TensorFile& file, std::size_t m, const TransformerModel<float>& model) {
-  const std::vector<float>& w = model.parameters();
-  for (const TensorInfo& info : model.layout())
-    file.put(fmt::format("transformer.{}.{}", m, info.name), info.shape, w.data() + info.offset);
+  put_parameters(file, transformer_prefix(m), model);
 }
 
 std::shared_ptr<const TransformerModel<float>> get_transformer(const TensorFile& file, std::size_t m,
                                                                const json::Value& cfg, const std::string& path) {
-  TransformerConfig c;
-  const auto field = [&](const char* key) {
-    const std::int64_t x = cfg.at(key).as_int64();
-    SIMULACRA_CHECK(x >= 1 && x <= (1 << 24), FileError, "{}: transformer {} has {} = {}", path, m, key, x);
-    return int(x);
-  };
-  c.layers = field("layers");
-  c.heads = field("heads");
-  c.width = field("width");
-  c.context = field("context");
-  c.personas = field("personas");
-  c.bias = cfg.at("bias").as_bool();
-  c.tie_weights = cfg.at("tie_weights").as_bool();
-  c.gate = cfg.at("gate").as_bool();
-  try {
-    c.check();
-  } catch (const InvalidArgument& e) {
-    throw FileError(fmt::format("{}: transformer {}: {}", path, m, e.what()));
+  const std::string where = fmt::format("{}: transformer {}", path, m);
+  return std::make_shared<const TransformerModel<float>>(
+      get_model<float>(file, transformer_prefix(m), config_from_json(cfg, where), where));
+}
+
+// FileError for a tensor "transformer.<m>.*" that is not one of the file's `count` models'.
+void check_transformer_names(const TensorFile& file, std::size_t count, const std::string& path) {
+  const std::string head = "transformer.";
+  for (const std::string& name : file.names()) {
+    if (name.compare(0, head.size(), head) != 0) continue;
+    std::size_t m = 0;
+    const char* first = name.data() + head.size();
+    const auto [end, err] = std::from_chars(first, name.data() + name.size(), m);
+    const bool ours = err == std::errc() && end != first && m < count &&
+                      name.compare(0, transformer_prefix(m).size(), transformer_prefix(m)) == 0;
+    SIMULACRA_CHECK(ours, FileError, "{}: unexpected tensor '{}' (the file has {} transformer models)", path, name,
+                    count);
   }
-  std::vector<float> w(std::size_t(c.parameter_count()));
-  for (const TensorInfo& info : transformer_layout(c)) {
-    const std::string name = fmt::format("transformer.{}.{}", m, info.name);
-    std::vector<std::int64_t> shape;
-    const std::vector<float> values = file.get_as<float>(name, &shape);
-    SIMULACRA_CHECK(shape == info.shape, FileError, "{}: tensor '{}' has the wrong shape", path, name);
-    for (float x : values) SIMULACRA_CHECK(std::isfinite(x), FileError, "{}: tensor '{}' holds {}", path, name, x);
-    std::copy(values.begin(), values.end(), w.begin() + std::ptrdiff_t(info.offset));
-  }
-  return std::make_shared<const TransformerModel<float>>(c, std::move(w));
 }
 
 const std::string& meta(const TensorFile& file, const std::string& key, const std::string& path) {
@@ -221,7 +208,7 @@ TensorFile to_tensor_file(const Mixture& mixture) {
       auto it = std::find(models.begin(), models.end(), tp->model().get());
       if (it == models.end()) {
         put_transformer(file, models.size(), *tp->model());
-        transformers.push_back(transformer_config_json(tp->model()->config()));
+        transformers.push_back(config_to_json(tp->model()->config()));
         models.push_back(tp->model().get());
         it = models.end() - 1;
       }
@@ -272,6 +259,7 @@ Mixture from_tensor_file(const TensorFile& file, const std::string& path) {
       for (std::size_t m = 0; m < configs.as_array().size(); ++m)
         transformers.push_back(get_transformer(file, m, configs.as_array()[m], path));
     }
+    check_transformer_names(file, transformers.size(), path);
     for (std::size_t k = 0; k < list.size(); ++k) {
       const std::string& kind = list[k].at("kind").as_string();
       names.push_back(list[k].at("name").as_string());

@@ -1,4 +1,5 @@
-// Training the transformer hydra: objectives, AdamW, data, checkpoints (transformer_train.hpp).
+// Training the transformer hydra: objectives, AdamW, data, the trainer (transformer_train.hpp;
+// checkpoints are in transformer_checkpoint.cpp).
 #include "simulacra/transformer_train.hpp"
 
 #include <algorithm>
@@ -9,7 +10,6 @@
 
 #include "simulacra/error.hpp"
 #include "simulacra/mixture.hpp"
-#include "simulacra/safetensors.hpp"
 
 namespace simulacra {
 
@@ -171,13 +171,37 @@ TransformerData TransformerData::from_corpus(const Corpus& corpus, double heldou
 
 // ------------------------------------------------------------------ trainer
 
+namespace {
+
+// The calling thread's OpenMP team size set to `threads` for a scope (0
+// leaves it), the previous size restored on exit. OpenMP keeps this setting
+// per thread, so other threads and the process's later calls are unaffected.
+class ThreadScope {
+ public:
+  explicit ThreadScope(int threads) : saved_(omp_get_max_threads()), set_(threads > 0) {
+    if (set_) omp_set_num_threads(threads);
+  }
+  ~ThreadScope() {
+    if (set_) omp_set_num_threads(saved_);
+  }
+  ThreadScope(const ThreadScope&) = delete;
+  ThreadScope& operator=(const ThreadScope&) = delete;
+
+ private:
+  int saved_;
+  bool set_;
+};
+
+}  // namespace
+
 void TransformerTrainConfig::check() const {
   model.check();
   SIMULACRA_CHECK(batch >= 1, InvalidArgument, "batch must be >= 1, got {}", batch);
   SIMULACRA_CHECK(steps >= 0, InvalidArgument, "steps must be >= 0, got {}", steps);
   SIMULACRA_CHECK(eval_every >= 0, InvalidArgument, "eval_every must be >= 0, got {}", eval_every);
   SIMULACRA_CHECK(eval_windows >= 1, InvalidArgument, "eval_windows must be >= 1, got {}", eval_windows);
-  SIMULACRA_CHECK(threads >= 0, InvalidArgument, "threads must be >= 0, got {}", threads);
+  SIMULACRA_CHECK(threads >= 0 && threads <= kMaxThreads, InvalidArgument, "threads must be in [0, {}], got {}",
+                  kMaxThreads, threads);
   SIMULACRA_CHECK(checkpoint_every >= 0, InvalidArgument, "checkpoint_every must be >= 0, got {}", checkpoint_every);
   const AdamWConfig& o = optimizer;
   SIMULACRA_CHECK(std::isfinite(o.lr) && o.lr > 0.0, InvalidArgument, "lr must be positive and finite, got {}", o.lr);
@@ -195,6 +219,10 @@ void TransformerTrainConfig::check() const {
 }
 
 TransformerTrainer::TransformerTrainer(TransformerTrainConfig config, TransformerData data)
+    : TransformerTrainer(std::move(config), std::move(data), nullptr) {}
+
+TransformerTrainer::TransformerTrainer(TransformerTrainConfig config, TransformerData data,
+                                       std::shared_ptr<TransformerModel<float>> model)
     : config_(std::move(config)), data_(std::move(data)) {
   const int K = int(data_.train.size());
   SIMULACRA_CHECK(K >= 1, InvalidArgument, "transformer training: the data has no persona");
@@ -220,8 +248,13 @@ TransformerTrainer::TransformerTrainer(TransformerTrainConfig config, Transforme
     total += double(n);
   }
   log_prior_ = (log_prior_ / total).array().log();
-  if (config_.threads > 0) omp_set_num_threads(config_.threads);
-  model_ = std::make_shared<TransformerModel<float>>(config_.model, config_.seed);
+  if (model) {
+    SIMULACRA_CHECK(model->config() == config_.model, InvalidArgument,
+                    "transformer training: the given model's configuration is not the trainer's");
+    model_ = std::move(model);
+  } else {
+    model_ = std::make_shared<TransformerModel<float>>(config_.model, config_.seed);
+  }
   const std::size_t P = model_->parameters().size();
   grads_.assign(P, 0.0f);
   m_.assign(P, 0.0f);
@@ -330,6 +363,7 @@ double TransformerTrainer::loss_and_gradient(const std::vector<Token>& inputs, c
 }
 
 TransformerProgress TransformerTrainer::step() {
+  const ThreadScope threads(config_.threads);
   const auto start = std::chrono::steady_clock::now();
   std::vector<Token> inputs, targets;
   std::vector<int> persona;
@@ -371,6 +405,7 @@ TransformerProgress TransformerTrainer::step() {
 }
 
 double TransformerTrainer::evaluate() const {
+  const ThreadScope threads(config_.threads);
   const int L = config_.model.context, B = config_.batch;
   std::vector<std::pair<int, std::size_t>> windows;  // (persona, start)
   std::size_t total = 0;
@@ -428,167 +463,6 @@ TransformerProgress TransformerTrainer::run() {
     if (config_.on_progress) config_.on_progress(p);
   }
   return p;
-}
-
-// ------------------------------------------------------------------ checkpoints
-
-namespace {
-
-constexpr const char* kCheckpointFormat = "simulacra-transformer-checkpoint";
-
-std::string number(double x) { return fmt::format("{:.17g}", x); }
-
-}  // namespace
-
-void TransformerTrainer::save_checkpoint(const std::string& path) const {
-  TensorFile f;
-  const TransformerConfig& m = config_.model;
-  const AdamWConfig& o = config_.optimizer;
-  f.metadata = {{"format", kCheckpointFormat},
-                {"version", "1"},
-                {"layers", std::to_string(m.layers)},
-                {"heads", std::to_string(m.heads)},
-                {"width", std::to_string(m.width)},
-                {"context", std::to_string(m.context)},
-                {"personas", std::to_string(m.personas)},
-                {"bias", m.bias ? "1" : "0"},
-                {"tie_weights", m.tie_weights ? "1" : "0"},
-                {"gate", m.gate ? "1" : "0"},
-                {"objective", objective_name(config_.objective)},
-                {"gate_posterior", config_.gate_posterior ? "1" : "0"},
-                {"batch", std::to_string(config_.batch)},
-                {"steps", std::to_string(config_.steps)},
-                {"lr", number(o.lr)},
-                {"min_lr", number(o.min_lr)},
-                {"warmup", std::to_string(o.warmup)},
-                {"beta1", number(o.beta1)},
-                {"beta2", number(o.beta2)},
-                {"eps", number(o.eps)},
-                {"weight_decay", number(o.weight_decay)},
-                {"clip", number(o.clip)},
-                {"seed", std::to_string(config_.seed)},
-                {"eval_every", std::to_string(config_.eval_every)},
-                {"eval_windows", std::to_string(config_.eval_windows)},
-                {"threads", std::to_string(config_.threads)},
-                {"step", std::to_string(step_)},
-                {"rng", std::to_string(rng_)},
-                {"seconds", number(seconds_)}};
-  const std::vector<float>& w = model_->parameters();
-  for (const TensorInfo& info : model_->layout()) f.put(info.name, info.shape, w.data() + info.offset);
-  const std::int64_t P = std::int64_t(w.size());
-  f.put("optimizer.m", {P}, m_.data());
-  f.put("optimizer.v", {P}, v_.data());
-  write_safetensors(path, f);
-}
-
-namespace {
-
-std::string meta(const TensorFile& f, const std::string& key, const std::string& path) {
-  const auto it = f.metadata.find(key);
-  SIMULACRA_CHECK(it != f.metadata.end(), FileError, "{}: checkpoint metadata has no '{}'", path, key);
-  return it->second;
-}
-
-long long meta_int(const TensorFile& f, const std::string& key, const std::string& path, long long lo, long long hi) {
-  const std::string s = meta(f, key, path);
-  std::size_t used = 0;
-  long long x = 0;
-  try {
-    x = std::stoll(s, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  SIMULACRA_CHECK(used == s.size() && !s.empty() && x >= lo && x <= hi, FileError,
-                  "{}: checkpoint metadata '{}' is '{}', expected an integer in [{}, {}]", path, key, s, lo, hi);
-  return x;
-}
-
-double meta_real(const TensorFile& f, const std::string& key, const std::string& path) {
-  const std::string s = meta(f, key, path);
-  char* end = nullptr;
-  const double x = std::strtod(s.c_str(), &end);
-  SIMULACRA_CHECK(!s.empty() && *end == '\0' && std::isfinite(x), FileError,
-                  "{}: checkpoint metadata '{}' is '{}', expected a finite number", path, key, s);
-  return x;
-}
-
-}  // namespace
-
-TransformerTrainer TransformerTrainer::resume(const std::string& path, TransformerData data,
-                                              const TransformerTrainConfig& callbacks) {
-  const TensorFile f = read_safetensors(path);
-  SIMULACRA_CHECK(f.metadata.count("format") && f.metadata.at("format") == kCheckpointFormat, FileError,
-                  "{}: not a simulacra transformer checkpoint (format '{}')", path,
-                  f.metadata.count("format") ? f.metadata.at("format") : std::string());
-  SIMULACRA_CHECK(meta(f, "version", path) == "1", FileError, "{}: checkpoint version '{}' is not supported (1 is)",
-                  path, meta(f, "version", path));
-  TransformerTrainConfig c;
-  constexpr long long kBig = 1LL << 30;
-  c.model.layers = int(meta_int(f, "layers", path, 1, kBig));
-  c.model.heads = int(meta_int(f, "heads", path, 1, kBig));
-  c.model.width = int(meta_int(f, "width", path, 1, kBig));
-  c.model.context = int(meta_int(f, "context", path, 1, kBig));
-  c.model.personas = int(meta_int(f, "personas", path, 1, kBig));
-  c.model.bias = meta_int(f, "bias", path, 0, 1) != 0;
-  c.model.tie_weights = meta_int(f, "tie_weights", path, 0, 1) != 0;
-  c.model.gate = meta_int(f, "gate", path, 0, 1) != 0;
-  try {
-    c.objective = objective_from_name(meta(f, "objective", path));
-  } catch (const InvalidArgument& e) {
-    throw FileError(fmt::format("{}: {}", path, e.what()));
-  }
-  c.gate_posterior = meta_int(f, "gate_posterior", path, 0, 1) != 0;
-  c.batch = int(meta_int(f, "batch", path, 1, kBig));
-  c.steps = int(meta_int(f, "steps", path, 0, kBig));
-  c.optimizer.lr = meta_real(f, "lr", path);
-  c.optimizer.min_lr = meta_real(f, "min_lr", path);
-  c.optimizer.warmup = int(meta_int(f, "warmup", path, 0, kBig));
-  c.optimizer.beta1 = meta_real(f, "beta1", path);
-  c.optimizer.beta2 = meta_real(f, "beta2", path);
-  c.optimizer.eps = meta_real(f, "eps", path);
-  c.optimizer.weight_decay = meta_real(f, "weight_decay", path);
-  c.optimizer.clip = meta_real(f, "clip", path);
-  c.seed = std::uint64_t(meta_int(f, "seed", path, 0, std::numeric_limits<long long>::max()));
-  c.eval_every = int(meta_int(f, "eval_every", path, 0, kBig));
-  c.eval_windows = int(meta_int(f, "eval_windows", path, 1, kBig));
-  c.threads = int(meta_int(f, "threads", path, 0, kBig));
-  c.on_progress = callbacks.on_progress;
-  c.checkpoint_path = callbacks.checkpoint_path;
-  c.checkpoint_every = callbacks.checkpoint_every;
-  try {
-    c.check();
-  } catch (const InvalidArgument& e) {
-    throw FileError(fmt::format("{}: {}", path, e.what()));
-  }
-  SIMULACRA_CHECK(data.train.size() == std::size_t(c.model.personas), InvalidArgument,
-                  "resume: the data has {} personas, the checkpoint {}", data.train.size(), c.model.personas);
-  TransformerTrainer t(c, std::move(data));
-  std::vector<float>& w = t.model_->parameters();
-  for (const TensorInfo& info : t.model_->layout()) {
-    std::vector<std::int64_t> shape;
-    const std::vector<float> values = f.get_as<float>(info.name, &shape);
-    SIMULACRA_CHECK(shape == info.shape, FileError, "{}: tensor '{}' has the wrong shape", path, info.name);
-    for (float x : values) SIMULACRA_CHECK(std::isfinite(x), FileError, "{}: tensor '{}' holds {}", path, info.name, x);
-    std::copy(values.begin(), values.end(), w.begin() + std::ptrdiff_t(info.offset));
-  }
-  for (auto [name, target] : {std::pair<const char*, std::vector<float>*>{"optimizer.m", &t.m_}, {"optimizer.v", &t.v_}}) {
-    std::vector<std::int64_t> shape;
-    std::vector<float> values = f.get_as<float>(name, &shape);
-    SIMULACRA_CHECK(shape == std::vector<std::int64_t>{std::int64_t(w.size())}, FileError,
-                    "{}: tensor '{}' has the wrong shape", path, name);
-    *target = std::move(values);
-  }
-  t.step_ = int(meta_int(f, "step", path, 0, c.steps));
-  const std::string rng = meta(f, "rng", path);
-  try {
-    std::size_t used = 0;
-    t.rng_ = std::stoull(rng, &used);
-    SIMULACRA_CHECK(used == rng.size(), FileError, "{}: checkpoint metadata 'rng' is '{}'", path, rng);
-  } catch (const std::logic_error&) {
-    throw FileError(fmt::format("{}: checkpoint metadata 'rng' is '{}'", path, rng));
-  }
-  t.seconds_ = meta_real(f, "seconds", path);
-  return t;
 }
 
 }  // namespace simulacra

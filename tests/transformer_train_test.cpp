@@ -7,14 +7,17 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include "simulacra/error.hpp"
 #include "simulacra/mixture.hpp"
+#include "simulacra/safetensors.hpp"
 
 #include "testing.hpp"
 
@@ -259,6 +262,100 @@ TEST(TransformerTrainerTest, BadCheckpointsAreFileErrors) {
   one.heldout.pop_back();
   EXPECT_THROW(TransformerTrainer::resume(path, one), simulacra::InvalidArgument);
   std::remove(path.c_str());
+}
+
+// The checkpoint of `trainer` at `path`, its metadata edited by `edit`.
+template <typename Edit>
+void save_edited(const TransformerTrainer& trainer, const std::string& path, Edit edit) {
+  trainer.save_checkpoint(path);
+  simulacra::TensorFile f = simulacra::read_safetensors(path);
+  edit(f.metadata);
+  simulacra::write_safetensors(path, f);
+}
+
+TEST(TransformerTrainerTest, SeedsFrom2To63OnResume) {
+  const std::string path = ::testing::TempDir() + "/seed_checkpoint.safetensors";
+  auto c = tiny_config();
+  c.steps = 6;
+  for (const std::uint64_t seed : {(std::uint64_t(1) << 63) + 12345, ~std::uint64_t(0)}) {
+    c.seed = seed;
+    TransformerTrainer straight(c, two_voices());
+    straight.run();
+    TransformerTrainer first(c, two_voices());
+    for (int i = 0; i < 3; ++i) first.step();
+    first.save_checkpoint(path);
+    TransformerTrainer resumed = TransformerTrainer::resume(path, two_voices());
+    EXPECT_EQ(resumed.config().seed, seed);
+    resumed.run();
+    EXPECT_TRUE(resumed.model().parameters() == straight.model().parameters()) << seed;
+  }
+  std::remove(path.c_str());
+}
+
+TEST(TransformerTrainerTest, VersionOneCheckpointsStillResume) {
+  const std::string path = ::testing::TempDir() + "/v1_checkpoint.safetensors";
+  auto c = tiny_config(Objective::kGate);
+  c.steps = 8;
+  TransformerTrainer first(c, two_voices());
+  for (int i = 0; i < 3; ++i) first.step();
+  first.save_checkpoint(path);
+  const simulacra::TensorFile current = simulacra::read_safetensors(path);
+  EXPECT_EQ(current.metadata.at("format_version"), "2");
+  EXPECT_EQ(current.metadata.at("gate"), "true");
+  EXPECT_EQ(current.metadata.count("version"), 0u);
+  TransformerTrainer from_current = TransformerTrainer::resume(path, two_voices());
+  from_current.run();
+  // Version 1 wrote "version": "1" and booleans as "1" / "0".
+  save_edited(first, path, [](std::map<std::string, std::string>& m) {
+    m.erase("format_version");
+    m["version"] = "1";
+    for (const char* key : {"bias", "tie_weights", "gate", "gate_posterior"}) m[key] = m[key] == "true" ? "1" : "0";
+  });
+  TransformerTrainer from_v1 = TransformerTrainer::resume(path, two_voices());
+  EXPECT_EQ(from_v1.steps_done(), 3);
+  EXPECT_TRUE(from_v1.config().model.gate);
+  from_v1.run();
+  EXPECT_TRUE(from_v1.model().parameters() == from_current.model().parameters());
+  save_edited(first, path, [](std::map<std::string, std::string>& m) { m["format_version"] = "3"; });
+  EXPECT_THROW(TransformerTrainer::resume(path, two_voices()), simulacra::FileError);
+  std::remove(path.c_str());
+}
+
+TEST(TransformerTrainerTest, ThreadsAreCappedAtTheApiBoundary) {
+  for (const int threads : {100000, simulacra::kMaxThreads + 1, -1}) {
+    auto c = tiny_config();
+    c.threads = threads;
+    EXPECT_THROW(TransformerTrainer(c, two_voices()), simulacra::InvalidArgument) << threads;
+  }
+  auto c = tiny_config();
+  c.threads = simulacra::kMaxThreads;
+  EXPECT_NO_THROW(c.check());
+  // A checkpoint asking for more threads is refused too (train --resume reads it).
+  const std::string path = ::testing::TempDir() + "/threads_checkpoint.safetensors";
+  save_edited(TransformerTrainer(tiny_config(), two_voices()), path,
+              [](std::map<std::string, std::string>& m) { m["threads"] = "100000"; });
+  try {
+    TransformerTrainer::resume(path, two_voices());
+    ADD_FAILURE() << "a checkpoint with 100000 threads resumed";
+  } catch (const simulacra::FileError& e) {
+    EXPECT_NE(std::string(e.what()).find("threads"), std::string::npos) << e.what();
+  }
+  std::remove(path.c_str());
+}
+
+TEST(TransformerTrainerTest, TrainingLeavesTheProcessThreadCountAlone) {
+  const int before = omp_get_max_threads();
+  auto c = tiny_config();
+  c.threads = before + 1;
+  c.steps = 3;
+  TransformerTrainer t(c, two_voices());
+  EXPECT_EQ(omp_get_max_threads(), before) << "constructing";
+  t.step();
+  EXPECT_EQ(omp_get_max_threads(), before) << "step";
+  t.evaluate();
+  EXPECT_EQ(omp_get_max_threads(), before) << "evaluate";
+  t.run();
+  EXPECT_EQ(omp_get_max_threads(), before) << "run";
 }
 
 TEST(TransformerTrainerTest, BadConfigAndDataThrow) {

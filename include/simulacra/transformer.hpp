@@ -64,6 +64,13 @@ struct TransformerConfig {
   double training_flops_per_token() const;
 };
 
+// Field by field: equal configurations have the same layout and the same model shape.
+inline bool operator==(const TransformerConfig& a, const TransformerConfig& b) {
+  return a.layers == b.layers && a.heads == b.heads && a.width == b.width && a.context == b.context &&
+         a.personas == b.personas && a.bias == b.bias && a.tie_weights == b.tie_weights && a.gate == b.gate;
+}
+inline bool operator!=(const TransformerConfig& a, const TransformerConfig& b) { return !(a == b); }
+
 // One tensor of the flat parameter array.
 struct TensorInfo {
   std::string name;                // "tok_emb", "h.0.attn.qkv.weight", "head.1.ln.weight", ...

@@ -12,12 +12,16 @@
 //   layers, heads, width, context, personas     decimal integers
 //   bias, tie_weights, gate                     "true" or "false"
 //
+// The configuration and the tensors are written and read by the transformer
+// codec (transformer_codec.hpp), which model files and checkpoints share.
 // Saving is atomic (write_safetensors: a temporary file, then a rename).
-// Loading checks the metadata, the configuration, that the tensors are
-// exactly the layout's (no missing, unexpected, misshapen or mistyped
-// tensor) and that every value is finite, and throws FileError naming the
-// path and what is wrong: truncated, corrupted, foreign or newer files never
-// crash and never load.
+// Loading checks the metadata, the configuration, the size the metadata
+// claims against what the file holds (before allocating it), that the
+// tensors are exactly the layout's (no missing, unexpected, misshapen or
+// mistyped tensor), that every value is finite and that a probe forward pass
+// stays finite, and throws FileError naming the path and what is wrong:
+// truncated, corrupted, foreign, newer or overflowing files never crash and
+// never load.
 //
 //   simulacra::save_transformer(model, "hydra.safetensors");
 //   simulacra::TransformerModel<float> again = simulacra::load_transformer("hydra.safetensors");

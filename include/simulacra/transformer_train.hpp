@@ -102,6 +102,12 @@ struct TransformerData {
 
 // ---- the trainer ----------------------------------------------------------------
 
+// The most OpenMP threads a trainer accepts (TransformerTrainConfig::threads
+// and a checkpoint's "threads"): OpenMP runtimes keep per-thread state on the
+// stack of the thread that opens a parallel region, and a team of 100000
+// overflows it.
+inline constexpr int kMaxThreads = 1024;
+
 struct TransformerProgress {
   int step = 0;                  // steps done (1-based after the first step)
   int steps = 0;                 // the run's total
@@ -119,10 +125,10 @@ struct TransformerTrainConfig {
   int batch = 12;                // windows per step (>= 1)
   int steps = 2000;              // total optimisation steps (>= 0)
   AdamWConfig optimizer;
-  std::uint64_t seed = 1;        // initialisation and minibatches
+  std::uint64_t seed = 1;        // initialisation and minibatches (any uint64)
   int eval_every = 250;          // evaluate held-out loss every N steps and at the end (0 = only at the end)
   int eval_windows = 200;        // held-out windows per evaluation (>= 1)
-  int threads = 0;               // OpenMP threads (0 = as many as cores)
+  int threads = 0;               // OpenMP threads, 0..kMaxThreads (0: the calling thread's, all cores by default)
   std::string checkpoint_path;   // written every checkpoint_every steps and at the end (empty: never)
   int checkpoint_every = 0;
   // Called after every step; may throw to stop (the exception propagates,
@@ -133,6 +139,9 @@ struct TransformerTrainConfig {
   void check() const;
 };
 
+// Threads: step(), evaluate() and run() set the calling thread's OpenMP team
+// size to config.threads for their duration and restore it after; the
+// process's setting (omp_set_num_threads) is never changed.
 class TransformerTrainer {
  public:
   // A fresh model from config.seed. InvalidArgument for a bad config, no
@@ -141,7 +150,11 @@ class TransformerTrainer {
   // Continues from a checkpoint written by save_checkpoint with the same data:
   // the following steps are bit-identical to an uninterrupted run (same
   // thread count). on_progress and checkpoint settings come from `callbacks`
-  // (other fields are the checkpoint's). FileError for a bad file.
+  // (other fields are the checkpoint's). The model is read from the file
+  // through the transformer codec (transformer_codec.hpp: size guard, finite
+  // values, probe forward pass), never initialised first. FileError for a bad
+  // file (threads above kMaxThreads included); InvalidArgument if the data's
+  // persona count is not the checkpoint's.
   static TransformerTrainer resume(const std::string& checkpoint, TransformerData data,
                                    const TransformerTrainConfig& callbacks = {});
 
@@ -154,7 +167,8 @@ class TransformerTrainer {
   // deterministic windows (evenly spaced over the held-out streams).
   // InvalidArgument if there is no held-out stream long enough.
   double evaluate() const;
-  // Model, optimiser state, step and generator, atomically.
+  // Model, optimiser state, step and generator, atomically (format version 2,
+  // docs/file-format.md). FileError if the file cannot be written.
   void save_checkpoint(const std::string& path) const;
 
   int steps_done() const { return step_; }
@@ -165,6 +179,11 @@ class TransformerTrainer {
   std::shared_ptr<const TransformerModel<float>> shared_model() const { return model_; }
 
  private:
+  // As the public constructor, but training `model` instead of a fresh one
+  // when it is not null (its config must equal the trainer's): resume passes
+  // the model it read from the file.
+  TransformerTrainer(TransformerTrainConfig config, TransformerData data,
+                     std::shared_ptr<TransformerModel<float>> model);
   void draw_batch(std::vector<Token>& inputs, std::vector<Token>& targets, std::vector<int>& persona);
   // Forward pass and the objective of B windows; each head's softmax (N, V) into *softmax if given.
   ObjectiveGradient batch_objective(const std::vector<Token>& inputs, const std::vector<Token>& targets,

@@ -84,6 +84,38 @@ def test_resume_is_bit_exact(tmp_path):
         simulacra.TransformerTrainer.resume(tmp_path / "missing.safetensors", voices())
 
 
+def test_seeds_above_2_to_63_resume(tmp_path):
+    seed = 2**63 + 5
+    straight = trainer(steps=6, seed=seed)
+    straight.run()
+    first = trainer(steps=6, seed=seed)
+    for _ in range(3):
+        first.step()
+    first.save_checkpoint(tmp_path / "run.safetensors")
+    resumed = simulacra.TransformerTrainer.resume(tmp_path / "run.safetensors", voices())
+    resumed.run()
+    a, b = straight.model.parameters(), resumed.model.parameters()
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+
+
+def test_threads_are_capped_at_the_api_boundary(tmp_path):
+    with pytest.raises(ValueError, match="threads"):
+        trainer(threads=100000)
+    # A checkpoint whose metadata asks for 100000 threads is refused on resume.
+    st = pytest.importorskip("safetensors.numpy")
+    path = tmp_path / "run.safetensors"
+    trainer(steps=2).save_checkpoint(path)
+    tensors = st.load_file(str(path))
+    from safetensors import safe_open
+    with safe_open(str(path), "np") as f:
+        metadata = f.metadata()
+    metadata["threads"] = "100000"
+    st.save_file(tensors, str(path), metadata=metadata)
+    with pytest.raises(OSError, match="threads"):
+        simulacra.TransformerTrainer.resume(path, voices())
+
+
 def test_heads_are_personas_of_a_mixture_with_ngrams(tmp_path):
     t = trainer(steps=60)
     t.run()
