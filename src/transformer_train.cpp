@@ -7,6 +7,7 @@
 
 #include <omp.h>
 
+#include "simulacra/detail/splitmix64.hpp"
 #include "simulacra/error.hpp"
 #include "simulacra/mixture.hpp"
 #include "simulacra/safetensors.hpp"
@@ -231,16 +232,9 @@ TransformerTrainer::TransformerTrainer(TransformerTrainConfig config, Transforme
 
 namespace {
 
-std::uint64_t splitmix(std::uint64_t& state) {
-  std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
 // Uniform in 0..n-1.
 std::size_t below(std::uint64_t& state, std::size_t n) {
-  return std::min(n - 1, std::size_t(double(splitmix(state) >> 11) * 0x1.0p-53 * double(n)));
+  return std::min(n - 1, std::size_t(double(detail::splitmix64(state) >> 11) * 0x1.0p-53 * double(n)));
 }
 
 }  // namespace
