@@ -121,15 +121,6 @@ ObjectiveGradient objective_gradient(Objective objective, const ObjectiveBatch& 
   return g;
 }
 
-// ------------------------------------------------------------------ optimiser
-
-double learning_rate(const AdamWConfig& c, int step, int total) {
-  if (step < c.warmup) return c.lr * double(step + 1) / double(c.warmup + 1);
-  if (step >= total) return c.min_lr;
-  const double progress = total > c.warmup ? double(step - c.warmup) / double(total - c.warmup) : 1.0;
-  return c.min_lr + 0.5 * (1.0 + std::cos(M_PI * progress)) * (c.lr - c.min_lr);
-}
-
 // ------------------------------------------------------------------ data
 
 namespace {
@@ -340,22 +331,7 @@ TransformerProgress TransformerTrainer::step() {
   const AdamWConfig& o = config_.optimizer;
   const double scale = o.clip > 0.0 && p.grad_norm > o.clip ? o.clip / (p.grad_norm + 1e-6) : 1.0;
   p.learning_rate = learning_rate(o, step_, config_.steps);
-  const int t = step_ + 1;
-  const double bc1 = 1.0 - std::pow(o.beta1, t), bc2 = 1.0 - std::pow(o.beta2, t);
-  const float lr = float(p.learning_rate), step_size = float(p.learning_rate / bc1);
-  const float b1 = float(o.beta1), b2 = float(o.beta2), eps = float(o.eps), sqrt_bc2 = float(std::sqrt(bc2));
-  float* w = model_->parameters().data();
-  for (const TensorInfo& info : model_->layout()) {
-    const float decay = info.decay ? 1.0f - lr * float(o.weight_decay) : 1.0f;
-    const std::size_t end = info.offset + info.size;
-#pragma omp parallel for schedule(static)
-    for (std::size_t i = info.offset; i < end; ++i) {
-      const float g = float(grads_[i] * scale);
-      m_[i] = b1 * m_[i] + (1.0f - b1) * g;
-      v_[i] = b2 * v_[i] + (1.0f - b2) * g * g;
-      w[i] = w[i] * decay - step_size * m_[i] / (std::sqrt(v_[i]) / sqrt_bc2 + eps);
-    }
-  }
+  adamw_step(o, p.learning_rate, step_ + 1, scale, model_->layout(), grads_, model_->parameters(), m_, v_);
   ++step_;
   seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   p.step = step_;
