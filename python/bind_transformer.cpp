@@ -7,7 +7,6 @@
 // backward needs; gradients are views into one fresh flat array.
 #include <cstring>
 #include <memory>
-#include <mutex>
 #include <variant>
 
 #include "bind_transformer.hpp"
@@ -27,9 +26,6 @@ struct ForwardResult {
   std::variant<FloatModel, DoubleModel> model;  // the model that ran it (kept alive)
   std::variant<Activations<float>, Activations<double>> acts;
   py::object logits, hidden, gate;  // read-only numpy copies of the outputs
-  // Held by backward() without the GIL: the activations hold its workspace,
-  // so two threads must not run it on one result at once.
-  std::shared_ptr<std::mutex> busy = std::make_shared<std::mutex>();
 };
 
 // np.dtype(obj), which must be float32 or float64; true for float32.
@@ -147,8 +143,8 @@ py::dict run_backward(const TransformerModel<T>& model, const ForwardResult& fwd
   }
   auto grads = std::make_unique<std::vector<T>>();
   {
+    // Without the GIL: backward only reads the activations (its buffers are its own).
     py::gil_scoped_release release;
-    const std::lock_guard<std::mutex> lock(*fwd.busy);
     model.backward(acts, dlogit_matrices, dgate_matrix, *grads);
   }
   T* data = grads->data();

@@ -130,7 +130,8 @@ std::vector<Token> stream_of(const std::vector<std::string>& docs) {
   std::vector<Token> s;
   for (const std::string& d : docs) {
     s.push_back(kBoundary);
-    for (unsigned char c : d) s.push_back(Token(c));
+    const std::vector<Token> bytes = encode(d);
+    s.insert(s.end(), bytes.begin(), bytes.end());
   }
   return s;
 }
