@@ -23,17 +23,20 @@ void adamw_step(const AdamWConfig& o, double learning_rate, int t, double grad_s
                   grads.size(), m.size(), v.size(), P);
   SIMULACRA_CHECK(t >= 1, InvalidArgument, "adamw_step: the step count t must be >= 1, got {}", t);
   const double bc1 = 1.0 - std::pow(o.beta1, t), bc2 = 1.0 - std::pow(o.beta2, t);
-  const float lr = float(learning_rate), step_size = float(learning_rate / bc1);
-  const float b1 = float(o.beta1), b2 = float(o.beta2), eps = float(o.eps), sqrt_bc2 = float(std::sqrt(bc2));
+  // Coefficients in double, then rounded once (1 - beta2 from a float beta2
+  // would be off by up to 1e-4 relative for beta2 = 0.9999).
+  const float step_size = float(learning_rate / bc1), sqrt_bc2 = float(std::sqrt(bc2)), eps = float(o.eps);
+  const float b1 = float(o.beta1), b2 = float(o.beta2), c1 = float(1.0 - o.beta1), c2 = float(1.0 - o.beta2);
+  const float decayed = float(1.0 - learning_rate * o.weight_decay);
   float* w = params.data();
   for (const TensorInfo& info : layout) {
-    const float decay = info.decay ? 1.0f - lr * float(o.weight_decay) : 1.0f;
+    const float decay = info.decay ? decayed : 1.0f;
     const std::size_t end = info.offset + info.size;
 #pragma omp parallel for schedule(static)
     for (std::size_t i = info.offset; i < end; ++i) {
       const float g = float(grads[i] * grad_scale);
-      m[i] = b1 * m[i] + (1.0f - b1) * g;
-      v[i] = b2 * v[i] + (1.0f - b2) * g * g;
+      m[i] = b1 * m[i] + c1 * g;
+      v[i] = b2 * v[i] + c2 * g * g;
       w[i] = w[i] * decay - step_size * m[i] / (std::sqrt(v[i]) / sqrt_bc2 + eps);
     }
   }

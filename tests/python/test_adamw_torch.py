@@ -36,7 +36,11 @@ def relative_error(ours, reference):
     return float(np.max(np.abs(np.asarray(ours, dtype=np.float64) - reference)) / max(np.max(np.abs(reference)), 1e-30))
 
 
-@pytest.mark.parametrize("betas,eps,weight_decay", [((0.9, 0.99), 1e-8, 0.1), ((0.8, 0.95), 1e-6, 0.3)])
+# beta2 = 0.999 and 0.9999: 1 - beta2 must not be computed from beta2 rounded to float.
+@pytest.mark.parametrize(
+    "betas,eps,weight_decay",
+    [((0.9, 0.99), 1e-8, 0.1), ((0.8, 0.95), 1e-6, 0.3), ((0.9, 0.999), 1e-8, 0.01), ((0.95, 0.9999), 1e-7, 0.1)],
+)
 def test_adamw_matches_torch(betas, eps, weight_decay):
     model = simulacra.TransformerModel(simulacra.TransformerConfig(**CONFIG), seed=5)
     layout = model.layout
