@@ -7,11 +7,11 @@
 // backward needs; gradients are views into one fresh flat array.
 #include <cstring>
 #include <memory>
-#include <mutex>
 #include <variant>
 
 #include "bind_transformer.hpp"
 
+#include "simulacra/adamw.hpp"
 #include "simulacra/transformer_file.hpp"
 
 namespace simulacra::python {
@@ -26,9 +26,6 @@ struct ForwardResult {
   std::variant<FloatModel, DoubleModel> model;  // the model that ran it (kept alive)
   std::variant<Activations<float>, Activations<double>> acts;
   py::object logits, hidden, gate;  // read-only numpy copies of the outputs
-  // Held by backward() without the GIL: the activations hold its workspace,
-  // so two threads must not run it on one result at once.
-  std::shared_ptr<std::mutex> busy = std::make_shared<std::mutex>();
 };
 
 // np.dtype(obj), which must be float32 or float64; true for float32.
@@ -146,8 +143,8 @@ py::dict run_backward(const TransformerModel<T>& model, const ForwardResult& fwd
   }
   auto grads = std::make_unique<std::vector<T>>();
   {
+    // Without the GIL: backward only reads the activations (its buffers are its own).
     py::gil_scoped_release release;
-    const std::lock_guard<std::mutex> lock(*fwd.busy);
     model.backward(acts, dlogit_matrices, dgate_matrix, *grads);
   }
   T* data = grads->data();
@@ -333,6 +330,42 @@ for gradient checks.
                 any);
           },
           py::arg("path"), "Reads a model saved by save(), in the dtype stored. simulacra.FileError on any problem.")
+      .def(
+          "adamw_step",
+          [](const Hydra& h, py::handle grads, py::handle m, py::handle v, double lr, int step, double beta1,
+             double beta2, double eps, double weight_decay, double grad_scale) {
+            if (!h.is_float()) throw py::value_error("adamw_step: needs a float32 model, this one is float64");
+            TransformerModel<float>& model = *std::get<FloatModel>(h.model);
+            const py::ssize_t P = py::ssize_t(model.parameters().size());
+            const std::vector<py::ssize_t> shape = {P};
+            const std::string expected = fmt::format("({},)", P);
+            const auto g = exact_array<float>(grads, "grads", shape, expected);
+            auto moment = [&](py::handle obj, const char* what) {
+              auto a = exact_array<float>(obj, what, shape, expected);
+              if (a.ptr() != obj.ptr() || !a.writeable())
+                throw py::value_error(fmt::format("{}: expected a writable contiguous array (updated in place)", what));
+              return a;
+            };
+            auto ma = moment(m, "m"), va = moment(v, "v");
+            std::vector<float> gv(g.data(), g.data() + P), mv(ma.data(), ma.data() + P), vv(va.data(), va.data() + P);
+            AdamWConfig c;
+            c.beta1 = beta1;
+            c.beta2 = beta2;
+            c.eps = eps;
+            c.weight_decay = weight_decay;
+            {
+              py::gil_scoped_release release;
+              adamw_step(c, lr, step, grad_scale, model.layout(), gv, model.parameters(), mv, vv);
+            }
+            std::copy(mv.begin(), mv.end(), ma.mutable_data());
+            std::copy(vv.begin(), vv.end(), va.mutable_data());
+          },
+          py::arg("grads"), py::arg("m"), py::arg("v"), py::kw_only(), py::arg("lr"), py::arg("step"),
+          py::arg("beta1") = 0.9, py::arg("beta2") = 0.99, py::arg("eps") = 1e-8, py::arg("weight_decay") = 0.1,
+          py::arg("grad_scale") = 1.0,
+          "One AdamW step of the trainer's optimiser (simulacra/adamw.hpp) on the parameters, in place: grads, m "
+          "and v are flat float32 arrays in the layout's order (m and v, the moments, updated in place); step is "
+          "the 1-based step count; weight decay only on rank-2 tensors. float32 models only (ValueError).")
       .def(
           "persona",
           [](const Hydra& h, int k) {

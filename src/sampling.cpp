@@ -5,6 +5,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "simulacra/detail/splitmix64.hpp"
 #include "simulacra/error.hpp"
 
 namespace simulacra {
@@ -21,14 +22,7 @@ void check(const SamplerConfig& c) {
 
 Sampler::Sampler(const SamplerConfig& config) : config_(config), state_(config.seed) { check(config); }
 
-double Sampler::uniform() {
-  // splitmix64: a fixed, portable sequence for a seed.
-  std::uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  z ^= z >> 31;
-  return double(z >> 11) * 0x1.0p-53;
-}
+double Sampler::uniform() { return double(detail::splitmix64(state_) >> 11) * 0x1.0p-53; }
 
 int Sampler::sample(const Eigen::Ref<const Eigen::VectorXd>& logprobs) {
   const int n = int(logprobs.size());

@@ -8,6 +8,7 @@
 
 #include <omp.h>
 
+#include "simulacra/detail/splitmix64.hpp"
 #include "simulacra/error.hpp"
 #include "simulacra/mixture.hpp"
 
@@ -120,15 +121,6 @@ ObjectiveGradient objective_gradient(Objective objective, const ObjectiveBatch& 
   return g;
 }
 
-// ------------------------------------------------------------------ optimiser
-
-double learning_rate(const AdamWConfig& c, int step, int total) {
-  if (step < c.warmup) return c.lr * double(step + 1) / double(c.warmup + 1);
-  if (step >= total) return c.min_lr;
-  const double progress = total > c.warmup ? double(step - c.warmup) / double(total - c.warmup) : 1.0;
-  return c.min_lr + 0.5 * (1.0 + std::cos(M_PI * progress)) * (c.lr - c.min_lr);
-}
-
 // ------------------------------------------------------------------ data
 
 namespace {
@@ -138,7 +130,8 @@ std::vector<Token> stream_of(const std::vector<std::string>& docs) {
   std::vector<Token> s;
   for (const std::string& d : docs) {
     s.push_back(kBoundary);
-    for (unsigned char c : d) s.push_back(Token(c));
+    const std::vector<Token> bytes = encode(d);
+    s.insert(s.end(), bytes.begin(), bytes.end());
   }
   return s;
 }
@@ -264,16 +257,9 @@ TransformerTrainer::TransformerTrainer(TransformerTrainConfig config, Transforme
 
 namespace {
 
-std::uint64_t splitmix(std::uint64_t& state) {
-  std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
 // Uniform in 0..n-1.
 std::size_t below(std::uint64_t& state, std::size_t n) {
-  return std::min(n - 1, std::size_t(double(splitmix(state) >> 11) * 0x1.0p-53 * double(n)));
+  return std::min(n - 1, std::size_t(double(detail::splitmix64(state) >> 11) * 0x1.0p-53 * double(n)));
 }
 
 }  // namespace
@@ -380,22 +366,7 @@ TransformerProgress TransformerTrainer::step() {
   const AdamWConfig& o = config_.optimizer;
   const double scale = o.clip > 0.0 && p.grad_norm > o.clip ? o.clip / (p.grad_norm + 1e-6) : 1.0;
   p.learning_rate = learning_rate(o, step_, config_.steps);
-  const int t = step_ + 1;
-  const double bc1 = 1.0 - std::pow(o.beta1, t), bc2 = 1.0 - std::pow(o.beta2, t);
-  const float lr = float(p.learning_rate), step_size = float(p.learning_rate / bc1);
-  const float b1 = float(o.beta1), b2 = float(o.beta2), eps = float(o.eps), sqrt_bc2 = float(std::sqrt(bc2));
-  float* w = model_->parameters().data();
-  for (const TensorInfo& info : model_->layout()) {
-    const float decay = info.decay ? 1.0f - lr * float(o.weight_decay) : 1.0f;
-    const std::size_t end = info.offset + info.size;
-#pragma omp parallel for schedule(static)
-    for (std::size_t i = info.offset; i < end; ++i) {
-      const float g = float(grads_[i] * scale);
-      m_[i] = b1 * m_[i] + (1.0f - b1) * g;
-      v_[i] = b2 * v_[i] + (1.0f - b2) * g * g;
-      w[i] = w[i] * decay - step_size * m_[i] / (std::sqrt(v_[i]) / sqrt_bc2 + eps);
-    }
-  }
+  adamw_step(o, p.learning_rate, step_ + 1, scale, model_->layout(), grads_, model_->parameters(), m_, v_);
   ++step_;
   seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   p.step = step_;

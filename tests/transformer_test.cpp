@@ -1,7 +1,6 @@
-// Tests of transformer.hpp: the layout, the initialisation, the hand-written
-// backward against central finite differences, causality, float against
-// double, the KV cache against forward passes over the windows its rule
-// implies, and the persona's batched score against its incremental state.
+// Tests of transformer.hpp: the layout and its offsets, the initialisation,
+// the hand-written backward against central finite differences, causality,
+// float against double. The KV cache and the persona: transformer_persona_test.cpp.
 #include "simulacra/transformer.hpp"
 
 #include <gtest/gtest.h>
@@ -16,65 +15,10 @@
 #include <utility>
 #include <vector>
 
+#include "transformer_testing.hpp"
+
 namespace simulacra {
 namespace {
-
-using MatrixD = RowMatrix<double>;
-using ModelD = TransformerModel<double>;
-using ModelF = TransformerModel<float>;
-
-TransformerConfig tiny_config(bool bias, bool tie, bool gate) {
-  TransformerConfig c;
-  c.layers = 2;
-  c.heads = 2;
-  c.width = 8;
-  c.context = 6;
-  c.personas = 2;
-  c.bias = bias;
-  c.tie_weights = tie;
-  c.gate = gate;
-  return c;
-}
-
-// Parameters far from the GPT-2 initialisation, so that every tensor (biases,
-// LayerNorm gains) carries a gradient of order one: N(0, 0.3), LayerNorm gains 1 + N(0, 0.3).
-std::vector<double> random_parameters(const TransformerConfig& config, std::uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<double> normal(0.0, 0.3);
-  std::vector<double> p(std::size_t(config.parameter_count()));
-  for (const TensorInfo& t : transformer_layout(config)) {
-    const bool gain = t.shape.size() == 1 && t.name.size() > 7 && t.name.compare(t.name.size() - 7, 7, ".weight") == 0;
-    for (std::size_t i = 0; i < t.size; ++i) p[t.offset + i] = (gain ? 1.0 : 0.0) + normal(rng);
-  }
-  return p;
-}
-
-std::vector<Token> random_tokens(std::size_t n, std::uint32_t seed, int vocab = kVocab) {
-  std::mt19937 rng(seed);
-  std::uniform_int_distribution<int> pick(0, vocab - 1);
-  std::vector<Token> t(n);
-  for (Token& x : t) x = pick(rng);
-  return t;
-}
-
-MatrixD random_matrix(Eigen::Index rows, Eigen::Index cols, std::mt19937& rng) {
-  std::normal_distribution<double> normal(0.0, 1.0);
-  MatrixD m(rows, cols);
-  for (Eigen::Index i = 0; i < m.size(); ++i) m.data()[i] = normal(rng);
-  return m;
-}
-
-// log-softmax of every row, computed here independently of the library.
-MatrixD log_softmax_rows(const MatrixD& logits) {
-  MatrixD out(logits.rows(), logits.cols());
-  for (Eigen::Index i = 0; i < logits.rows(); ++i) {
-    const double m = logits.row(i).maxCoeff();
-    double s = 0.0;
-    for (Eigen::Index j = 0; j < logits.cols(); ++j) s += std::exp(logits(i, j) - m);
-    for (Eigen::Index j = 0; j < logits.cols(); ++j) out(i, j) = logits(i, j) - m - std::log(s);
-  }
-  return out;
-}
 
 // A loss of the forward outputs and its gradients with respect to them.
 struct Loss {
@@ -286,6 +230,46 @@ TEST(TransformerLayoutTest, TiedWithoutBiasOrGate) {
 }
 
 // ---- the model: initialisation and tensors ---------------------------------------------
+
+TEST(TransformerLayoutTest, OffsetsAreTheLayoutsByName) {
+  for (bool bias : {false, true})
+    for (bool tie : {false, true})
+      for (bool gate : {false, true}) {
+        const TransformerConfig c = tiny_config(bias, tie, gate);
+        const std::vector<TensorInfo> layout = transformer_layout(c);
+        auto offset = [&](const std::string& name) {
+          for (const TensorInfo& t : layout)
+            if (t.name == name) return t.offset;
+          return kAbsentTensor;
+        };
+        const TransformerOffsets o = transformer_offsets(c, layout);
+        EXPECT_EQ(o.tok_emb, offset("tok_emb"));
+        EXPECT_EQ(o.pos_emb, offset("pos_emb"));
+        ASSERT_EQ(o.layers.size(), std::size_t(c.layers));
+        for (int l = 0; l < c.layers; ++l) {
+          const std::string p = "h." + std::to_string(l) + ".";
+          const LayerOffsets& t = o.layers[std::size_t(l)];
+          const std::vector<std::pair<std::size_t, std::string>> named = {
+              {t.ln1_w, "ln1.weight"},        {t.ln1_b, "ln1.bias"},          {t.qkv_w, "attn.qkv.weight"},
+              {t.qkv_b, "attn.qkv.bias"},     {t.attn_proj_w, "attn.proj.weight"}, {t.attn_proj_b, "attn.proj.bias"},
+              {t.ln2_w, "ln2.weight"},        {t.ln2_b, "ln2.bias"},          {t.fc_w, "mlp.fc.weight"},
+              {t.fc_b, "mlp.fc.bias"},        {t.mlp_proj_w, "mlp.proj.weight"}, {t.mlp_proj_b, "mlp.proj.bias"}};
+          for (const auto& [got, name] : named) EXPECT_EQ(got, offset(p + name)) << p + name;
+        }
+        ASSERT_EQ(o.heads.size(), std::size_t(c.personas));
+        for (int k = 0; k < c.personas; ++k) {
+          const std::string p = "head." + std::to_string(k) + ".";
+          EXPECT_EQ(o.heads[std::size_t(k)].ln_w, offset(p + "ln.weight"));
+          EXPECT_EQ(o.heads[std::size_t(k)].ln_b, offset(p + "ln.bias"));
+          EXPECT_EQ(o.heads[std::size_t(k)].unembed_w, tie ? offset("tok_emb") : offset(p + "unembed.weight"));
+        }
+        EXPECT_EQ(o.gate_w, offset("gate.weight"));
+        EXPECT_EQ(o.gate_b, offset("gate.bias"));
+      }
+  // A layout that is not the configuration's.
+  EXPECT_THROW(transformer_offsets(tiny_config(true, false, false), transformer_layout(tiny_config(false, false, false))),
+               InvalidArgument);
+}
 
 TEST(TransformerModelTest, Gpt2Initialisation) {
   TransformerConfig c;
@@ -555,143 +539,6 @@ TEST(TransformerForwardTest, BadInputThrows) {
   EXPECT_THROW(model.head_logprobs(2, h), OutOfRange);
   EXPECT_THROW(model.head_logprobs(-1, h), OutOfRange);
   EXPECT_THROW(model.head_logprobs(0, Eigen::VectorXd(7)), InvalidArgument);
-}
-
-// ---- KV cache ----------------------------------------------------------------------------
-
-// One window of the cache rule: inputs [start, start + length), positions
-// from `first` on are new (the earlier ones are the re-encoded half).
-struct Window {
-  int start, length, first;
-};
-
-void expect_cache_matches_windows(int context, const std::vector<Window>& windows, int n) {
-  TransformerConfig c = tiny_config(true, false, false);
-  c.context = context;
-  const ModelD model(c, random_parameters(c, 31));
-  const std::vector<Token> tokens = random_tokens(std::size_t(n), 32);
-
-  std::vector<MatrixD> expected(2, MatrixD::Constant(n, kVocab, NAN));
-  Activations<double> acts;
-  for (const Window& w : windows) {
-    model.forward(tokens.data() + w.start, 1, w.length, acts);
-    for (int k = 0; k < 2; ++k) {
-      const MatrixD lp = log_softmax_rows(acts.logits[std::size_t(k)]);
-      for (int i = w.first; i < w.length; ++i) expected[std::size_t(k)].row(w.start + i) = lp.row(i);
-    }
-  }
-  ModelD::Cache cache;
-  model.reset(cache);
-  for (int t = 0; t < n; ++t) {
-    const Eigen::VectorXd h = model.step(cache, tokens[std::size_t(t)]);
-    EXPECT_LE(cache.window.size(), std::size_t(context));
-    for (int k = 0; k < 2; ++k) {
-      const Eigen::VectorXd lp = model.head_logprobs(k, h);
-      const double diff = (lp.transpose() - expected[std::size_t(k)].row(t)).cwiseAbs().maxCoeff();
-      EXPECT_LT(diff, 1e-10) << "position " << t << " head " << k;
-    }
-  }
-}
-
-TEST(TransformerCacheTest, StepFollowsTheWindowRuleEvenContext) {
-  // context 8: windows start every 8 - 4 = 4 inputs, each re-encoding the last 4.
-  expect_cache_matches_windows(8, {{0, 8, 0}, {4, 8, 4}, {8, 8, 4}, {12, 8, 4}, {16, 8, 4}, {20, 5, 4}}, 25);
-}
-
-TEST(TransformerCacheTest, StepFollowsTheWindowRuleOddContext) {
-  // context 7: the last 7 / 2 = 3 inputs are kept, windows start every 4.
-  expect_cache_matches_windows(7, {{0, 7, 0}, {4, 7, 3}, {8, 7, 3}, {12, 7, 3}, {16, 4, 3}}, 20);
-}
-
-TEST(TransformerCacheTest, ContextOfOneSeesOnlyItself) {
-  expect_cache_matches_windows(1, {{0, 1, 0}, {1, 1, 0}, {2, 1, 0}, {3, 1, 0}}, 4);
-}
-
-// ---- the persona ---------------------------------------------------------------------------
-
-std::shared_ptr<const ModelF> persona_model(int context) {
-  TransformerConfig c;
-  c.layers = 2;
-  c.heads = 2;
-  c.width = 16;
-  c.context = context;
-  c.personas = 2;
-  c.bias = true;
-  std::vector<double> p = random_parameters(c, 41);
-  return std::make_shared<const ModelF>(c, std::vector<float>(p.begin(), p.end()));
-}
-
-void expect_score_matches_advance(const TransformerPersona& persona, const std::vector<Token>& tokens) {
-  const std::vector<double> batched = persona.score(tokens);
-  ASSERT_EQ(batched.size(), tokens.size());
-  auto state = persona.begin();
-  for (std::size_t t = 0; t < tokens.size(); ++t)
-    EXPECT_NEAR(batched[t], state->advance(tokens[t]), 1e-5) << "token " << t;
-}
-
-TEST(TransformerPersonaTest, ScoreEqualsAdvanceAcrossBoundariesAndWindows) {
-  for (int context : {8, 7, 1}) {
-    SCOPED_TRACE(context);
-    const auto model = persona_model(context);
-    const TransformerPersona persona(model, 1);
-    EXPECT_EQ(persona.kind(), "transformer");
-    std::vector<Token> tokens = random_tokens(300, 42, kBoundary);  // no boundaries yet
-    for (std::size_t b : {0u, 3u, 4u, 25u, 150u, 151u, 299u}) tokens[b] = kBoundary;
-    expect_score_matches_advance(persona, tokens);
-    expect_score_matches_advance(persona, {});
-    expect_score_matches_advance(persona, {kBoundary});
-    expect_score_matches_advance(persona, {'a'});
-    // Long enough to need several batches of windows in score().
-    expect_score_matches_advance(persona, random_tokens(2500, 43));
-  }
-}
-
-TEST(TransformerPersonaTest, StateDistributionAndClones) {
-  const auto model = persona_model(8);
-  const TransformerPersona persona(model, 0);
-  auto state = persona.begin();
-  Eigen::VectorXd lp(kVocab);
-  const std::vector<Token> text = random_tokens(20, 44, kBoundary);
-  for (std::size_t t = 0; t < text.size(); ++t) {
-    state->next_logprobs(lp);
-    EXPECT_NEAR(lp.array().exp().sum(), 1.0, 1e-5);
-    EXPECT_DOUBLE_EQ(state->advance(text[t]), lp[text[t]]);
-  }
-  // The first distribution is the head's after reading the boundary alone.
-  ModelF::Cache cache;
-  model->reset(cache);
-  const Eigen::VectorXf first = model->head_logprobs(0, model->step(cache, kBoundary));
-  persona.begin()->next_logprobs(lp);
-  EXPECT_TRUE(lp == first.cast<double>());
-
-  // A clone goes its own way without disturbing the original.
-  state->next_logprobs(lp);
-  auto copy = state->clone();
-  copy->advance('x');
-  copy->advance(kBoundary);
-  copy->advance('y');
-  Eigen::VectorXd again(kVocab);
-  state->next_logprobs(again);
-  EXPECT_EQ(lp, again);
-  auto copy2 = state->clone();
-  for (Token t : {'p', 'q', 'r'}) EXPECT_EQ(state->advance(t), copy2->advance(t));
-
-  Eigen::VectorXd wrong(kVocab - 1);
-  EXPECT_THROW(state->next_logprobs(wrong), InvalidArgument);
-  EXPECT_THROW(state->advance(kVocab), OutOfRange);
-  EXPECT_THROW(state->advance(-1), OutOfRange);
-}
-
-TEST(TransformerPersonaTest, BadConstruction) {
-  const auto model = persona_model(8);
-  EXPECT_THROW(TransformerPersona(model, 2), OutOfRange);
-  EXPECT_THROW(TransformerPersona(model, -1), OutOfRange);
-  EXPECT_THROW(TransformerPersona(nullptr, 0), InvalidArgument);
-  const TransformerPersona persona(model, 1);
-  EXPECT_EQ(persona.head(), 1);
-  EXPECT_EQ(persona.model(), model);
-  const std::vector<Token> bad = {'a', 300};
-  EXPECT_THROW(persona.score(bad), OutOfRange);
 }
 
 }  // namespace

@@ -90,20 +90,75 @@ struct TensorInfo {
 // Bracketed tensors exist only with bias on. Decay: every tensor of rank 2.
 std::vector<TensorInfo> transformer_layout(const TransformerConfig& config);
 
+// Where each tensor of transformer_layout(config) lives in the flat array,
+// resolved by name once per model. Absent tensors (biases with bias off) are
+// kAbsentTensor; with tied weights every head's unembed_w is tok_emb.
+inline constexpr std::size_t kAbsentTensor = static_cast<std::size_t>(-1);
+struct LayerOffsets {
+  std::size_t ln1_w, ln1_b, qkv_w, qkv_b, attn_proj_w, attn_proj_b;
+  std::size_t ln2_w, ln2_b, fc_w, fc_b, mlp_proj_w, mlp_proj_b;
+};
+struct HeadOffsets {
+  std::size_t ln_w, ln_b, unembed_w;
+};
+struct TransformerOffsets {
+  std::size_t tok_emb = 0, pos_emb = 0;
+  std::vector<LayerOffsets> layers;  // (layers)
+  std::vector<HeadOffsets> heads;    // (K)
+  std::size_t gate_w = kAbsentTensor, gate_b = kAbsentTensor;
+};
+// The offsets of `layout`, which must be transformer_layout(config).
+TransformerOffsets transformer_offsets(const TransformerConfig& config, const std::vector<TensorInfo>& layout);
+
+// What forward() saves of layer l for backward(), N = B * L rows, C = width,
+// H = heads (the names of llm.c's activation tensors).
+template <typename T>
+struct LayerActivations {
+  RowMatrix<T> ln1_xhat;                         // (N, C) (x - mean) * rstd of the block input x
+  Eigen::Matrix<T, Eigen::Dynamic, 1> ln1_rstd;  // (N) 1 / sqrt(var + eps)
+  RowMatrix<T> ln1;                              // (N, C) ln1(x)
+  RowMatrix<T> qkv;                              // (N, 3C) q | k | v
+  RowMatrix<T> att;                              // (B H L, L) softmax(q k^T / sqrt(C / H)), block b H + h, 0 above the diagonal
+  RowMatrix<T> atty;                             // (N, C) att v, the heads side by side
+  RowMatrix<T> ln2_xhat;                         // (N, C) as ln1_xhat, of x + attention
+  Eigen::Matrix<T, Eigen::Dynamic, 1> ln2_rstd;  // (N)
+  RowMatrix<T> ln2;                              // (N, C)
+  RowMatrix<T> fc;                               // (N, 4C) ln2 Wfc^T (+ b)
+  RowMatrix<T> gelu;                             // (N, 4C) gelu(fc)
+};
+
+// What forward() saves of head k's LayerNorm.
+template <typename T>
+struct HeadActivations {
+  RowMatrix<T> ln_xhat;                         // (N, C) (h - mean) * rstd
+  Eigen::Matrix<T, Eigen::Dynamic, 1> ln_rstd;  // (N)
+  RowMatrix<T> ln;                              // (N, C) ln_k(h), the unembedding's input
+};
+
 // Everything forward() keeps for backward() (and the outputs).
 template <typename T>
 struct Activations {
-  int B = 0, L = 0;                    // windows and their length; N = B * L rows below
-  std::vector<Token> tokens;           // (N) inputs
-  RowMatrix<T> hidden;                 // (N, C) trunk output h
-  std::vector<RowMatrix<T>> logits;    // K x (N, V) head logits
-  RowMatrix<T> gate_logits;            // (N, K) with a gate, else empty
-  // Saved intermediates, laid out as the implementation needs (per layer).
-  std::vector<RowMatrix<T>> saved;
-  std::vector<Eigen::Matrix<T, Eigen::Dynamic, 1>> saved_vectors;
-  // backward()'s gradient buffers, kept to be reused by the next call (so one
-  // Activations must not be passed to two concurrent backward() calls).
-  mutable std::vector<RowMatrix<T>> workspace;
+  int B = 0, L = 0;                         // windows and their length; N = B * L rows below
+  std::vector<Token> tokens;                // (N) inputs
+  RowMatrix<T> hidden;                      // (N, C) trunk output h
+  std::vector<RowMatrix<T>> logits;         // K x (N, V) head logits
+  RowMatrix<T> gate_logits;                 // (N, K) with a gate, else empty
+  std::vector<LayerActivations<T>> layers;  // (layers)
+  std::vector<HeadActivations<T>> heads;    // (K)
+};
+
+// backward()'s gradient buffers, kept by the caller to be reused from call
+// to call (their sizes follow the last call): one workspace per concurrent
+// backward(). P = parameter count.
+template <typename T>
+struct BackwardWorkspace {
+  RowMatrix<T> dx;             // (N, C) dL/d(residual stream)
+  RowMatrix<T> dln;            // (N, C) dL/d(a LayerNorm's output)
+  RowMatrix<T> dqkv;           // (N, 3C)
+  RowMatrix<T> datty;          // (N, C)
+  RowMatrix<T> dfc;            // (N, 4C) dL/d gelu, then dL/d fc
+  RowMatrix<T> datt;           // (B H L, L) dL/d att, then dL/d scores
+  RowMatrix<T> partial_grads;  // (chunks - 1, P) the thread chunks' dL/dparameters after the first
 };
 
 template <typename T>
@@ -135,6 +190,10 @@ class TransformerModel {
   // Backward pass: given dL/dlogits_k (K matrices (N, V); an empty matrix
   // means zero) and dL/dgate_logits ((N, K), or empty), writes dL/dparameters
   // into grads (resized to the parameter count, overwritten, same layout).
+  // Its buffers live in `workspace`; the overload without one allocates them
+  // for the call. Results do not depend on the workspace's previous use.
+  void backward(const Activations<T>& acts, const std::vector<Matrix>& dlogits, const Matrix& dgate,
+                std::vector<T>& grads, BackwardWorkspace<T>& workspace) const;
   void backward(const Activations<T>& acts, const std::vector<Matrix>& dlogits, const Matrix& dgate,
                 std::vector<T>& grads) const;
 
@@ -162,11 +221,18 @@ class TransformerModel {
 
   TransformerConfig config_;
   std::vector<TensorInfo> layout_;
+  TransformerOffsets offsets_;
   std::vector<T> params_;
 };
 
 extern template class TransformerModel<float>;
 extern template class TransformerModel<double>;
+
+// The kernel of the float linear layers on this CPU: "avx2-fma" (the
+// library's packed GEMM, chosen at run time on CPUs with AVX2 and FMA,
+// whatever flags the library was built with) or "eigen" (Eigen's GEMM).
+// Double models always use Eigen's.
+const char* transformer_gemm_kernel();
 
 // Head k of a (shared) float model as a persona of a Mixture. Documents
 // start with the boundary token as input: the first byte is predicted after

@@ -35,6 +35,7 @@
 
 #include <Eigen/Core>
 
+#include "simulacra/adamw.hpp"
 #include "simulacra/corpus.hpp"
 #include "simulacra/transformer.hpp"
 
@@ -70,20 +71,7 @@ ObjectiveGradient objective_gradient(Objective objective, const ObjectiveBatch& 
 
 // ---- optimiser ------------------------------------------------------------------
 
-struct AdamWConfig {
-  double lr = 1e-3;           // peak learning rate (> 0)
-  double min_lr = 1e-4;       // the cosine's floor, in [0, lr]
-  int warmup = 100;           // linear warmup steps (>= 0)
-  double beta1 = 0.9;         // in [0, 1)
-  double beta2 = 0.99;        // in [0, 1)
-  double eps = 1e-8;          // > 0
-  double weight_decay = 0.1;  // decoupled, on rank-2 tensors (>= 0)
-  double clip = 1.0;          // global gradient-norm clip (> 0; 0 = off)
-};
-
-// nanoGPT's schedule: lr * (step + 1) / (warmup + 1) during warmup, then
-// cosine from lr to min_lr at `total` steps, min_lr after. step is 0-based.
-double learning_rate(const AdamWConfig& config, int step, int total);
+// AdamWConfig, learning_rate and adamw_step: simulacra/adamw.hpp.
 
 // ---- data -----------------------------------------------------------------------
 
