@@ -2,6 +2,7 @@
 #include "simulacra/mixture.hpp"
 
 #include <algorithm>
+#include <cassert>
 #include <limits>
 #include <set>
 
@@ -141,7 +142,7 @@ double Posterior::update(const double* lp) {
   return mix;
 }
 
-// ------------------------------------------------------- product steering
+// ------------------------------------------------------- the steering stage
 
 namespace {
 
@@ -170,11 +171,8 @@ void mix_distributions(const Eigen::VectorXd& log_w, const Eigen::MatrixXd& pers
   }
 }
 
-}  // namespace
-
-void apply_product(const ProductSteering& product, const Eigen::MatrixXd& persona_logprobs,
-                   Eigen::Ref<Eigen::VectorXd> logprobs) {
-  if (!product.active()) return;
+// Product steering in place: logprobs(v) += lambda (log p_a(v) - log p_b(v)), renormalised.
+void tilt(const ProductSteering& product, const Eigen::MatrixXd& persona_logprobs, Eigen::Ref<Eigen::VectorXd> logprobs) {
   const int V = int(logprobs.size());
   for (int v = 0; v < V; ++v) {
     const double a = persona_logprobs(product.expert, v), b = persona_logprobs(product.anti_expert, v);
@@ -189,6 +187,20 @@ void apply_product(const ProductSteering& product, const Eigen::MatrixXd& person
   SIMULACRA_CHECK(std::isfinite(z), InvalidArgument,
                   "product steering: the tilted distribution cannot be normalised (log Z = {})", z);
   logprobs.array() -= z;
+}
+
+}  // namespace
+
+Eigen::VectorXd steered_distribution(const ProductSteering& product, const Eigen::VectorXd& log_weights,
+                                     const Eigen::MatrixXd& persona_logprobs, int speaker) {
+  assert(speaker >= -1 && speaker < persona_logprobs.rows());
+  Eigen::VectorXd out(persona_logprobs.cols());
+  if (speaker < 0)
+    mix_distributions(log_weights, persona_logprobs, out);
+  else
+    out = persona_logprobs.row(speaker).transpose();
+  if (product.active()) tilt(product, persona_logprobs, out);
+  return out;
 }
 
 // ------------------------------------------------------------- MixtureState
@@ -207,10 +219,19 @@ double MixtureState::step(Token token) {
   SIMULACRA_CHECK(token >= 0 && token < kVocab, OutOfRange, "step: token {} is outside 0..{}", token, kVocab - 1);
   // Product steering changes the prediction, not the filter: the steered
   // log-probability needs the whole distribution for its normaliser.
-  const double steered = product_.active() ? predict().logprobs[token] : 0.0;
+  if (product_.active()) return step(token, predict());
+  for (std::size_t k = 0; k < states_.size(); ++k) lp_[k] = states_[k]->advance(token);
+  return posterior_.update(lp_.data());
+}
+
+double MixtureState::step(Token token, const Prediction& prediction) {
+  SIMULACRA_CHECK(token >= 0 && token < kVocab, OutOfRange, "step: token {} is outside 0..{}", token, kVocab - 1);
+  SIMULACRA_CHECK(prediction.logprobs.size() == kVocab && prediction.log_weights.size() == mixture_->size() &&
+                      (prediction.log_weights.array() == posterior_.log_weights().array()).all(),
+                  InvalidArgument, "step: the prediction given is not this state's current one");
   for (std::size_t k = 0; k < states_.size(); ++k) lp_[k] = states_[k]->advance(token);
   const double mix = posterior_.update(lp_.data());
-  return product_.active() ? steered : mix;
+  return product_.active() ? prediction.logprobs[token] : mix;
 }
 
 double MixtureState::step(const std::vector<Token>& tokens) {
@@ -229,9 +250,7 @@ Prediction MixtureState::predict() const {
     states_[std::size_t(k)]->next_logprobs(row);
     p.persona_logprobs.row(k) = row.transpose();
   }
-  p.logprobs.resize(kVocab);
-  mix_distributions(p.log_weights, p.persona_logprobs, p.logprobs);
-  apply_product(product_, p.persona_logprobs, p.logprobs);
+  p.logprobs = steered_distribution(product_, p.log_weights, p.persona_logprobs);
   return p;
 }
 
@@ -404,20 +423,12 @@ Trace Mixture::trace(const std::vector<Token>& tokens, const Steering& steering,
   }
   if (steering.product.active()) {
     // The steered prediction needs every persona's full distribution at
-    // every position: read the text again with persona states.
-    std::vector<std::unique_ptr<PersonaState>> states;
-    for (int k = 0; k < K; ++k) states.push_back(personas_[std::size_t(k)]->begin());
-    Eigen::MatrixXd dist(K, kVocab);
-    Eigen::VectorXd row(kVocab), mixed(kVocab);
+    // every position: read the text again with a reader, each token's
+    // prediction made once and reused by its step.
+    MixtureState reader = begin(steering);
     for (Eigen::Index t = 0; t < T; ++t) {
-      for (int k = 0; k < K; ++k) {
-        states[std::size_t(k)]->next_logprobs(row);
-        dist.row(k) = row.transpose();
-      }
-      mix_distributions(tr.log_weights.row(t).transpose(), dist, mixed);
-      apply_product(steering.product, dist, mixed);
-      tr.logprobs[t] = mixed[tokens[std::size_t(t)]];
-      for (int k = 0; k < K; ++k) states[std::size_t(k)]->advance(tokens[std::size_t(t)]);
+      const Prediction pred = reader.predict();
+      tr.logprobs[t] = reader.step(tokens[std::size_t(t)], pred);
       if (on_progress && (t + 1) % 4096 == 0) on_progress(double(t + 1) / double(T));
     }
   }

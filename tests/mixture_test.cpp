@@ -602,6 +602,21 @@ TEST(MixtureStateTest, StepRejectsTokenOutsideVocabulary) {
   EXPECT_THROW(state.step(-1), simulacra::OutOfRange);
 }
 
+// step(token, prediction) reuses the prediction just made (product steering
+// reads the token's steered log-probability from it) and refuses a stale one.
+TEST(MixtureStateTest, StepReusesTheCurrentPredictionOnly) {
+  const Mixture mix(table_personas(), kTableNames, table_prior(), fixed_share(0.05));
+  Steering s;
+  s.product = {2, 0, 1.5};
+  auto reused = mix.begin(s), plain = mix.begin(s);
+  for (Token tok : table_text(50, 10, 3)) {
+    const simulacra::Prediction pred = reused.predict();
+    EXPECT_EQ(reused.step(tok, pred), plain.step(tok));
+    EXPECT_THROW(reused.step(tok, pred), simulacra::InvalidArgument) << "a prediction from before the last step";
+  }
+  EXPECT_TRUE((reused.log_weights().array() == plain.log_weights().array()).all());
+}
+
 // =========================================================== 5. steering
 
 TEST(MixtureSteeringTest, ClampGivesExactlyThatPersona) {

@@ -85,13 +85,19 @@ struct Steering {
   ProductSteering product;           // log p + lambda (log p_a - log p_b), renormalised
 };
 
-// Applies product steering in place to a next-token distribution `logprobs`
-// (kVocab natural-log probabilities) given every persona's distribution
-// persona_logprobs (K, kVocab) at the same context; renormalises. Tokens
-// where the tilt is undefined (p_a = p_b = 0) or where p(v) = 0 get -inf.
-// A no-op when the steering is not active.
-void apply_product(const ProductSteering& product, const Eigen::MatrixXd& persona_logprobs,
-                   Eigen::Ref<Eigen::VectorXd> logprobs);
+// The steering stage of a prediction: the one place a reader's next-token
+// distribution is made from its (K) steered natural-log weights (the
+// Posterior applies clamp / exclude / prior bias to them) and every persona's
+// distribution persona_logprobs (K, kVocab) at one context. speaker = -1
+// gives the mixture, log sum_k exp(log_w_k + log p_k(v)); speaker = k gives
+// persona k's own distribution. Product steering is then applied and the
+// result renormalised; tokens where the tilt is undefined (p_a = p_b = 0) or
+// where the base distribution says 0 get -inf. MixtureState::predict (and so
+// trace, score, vote and raw_view under product steering) and generate in
+// both modes all go through here. InvalidArgument if the tilted distribution
+// cannot be normalised.
+Eigen::VectorXd steered_distribution(const ProductSteering& product, const Eigen::VectorXd& log_weights,
+                                     const Eigen::MatrixXd& persona_logprobs, int speaker = -1);
 
 // The inspection record of a text: one row per token.
 struct Trace {
@@ -160,8 +166,17 @@ class MixtureState {
   MixtureState(MixtureState&&) = default;
 
   // Consumes `token`; returns log p(token | text so far) under the (steered)
-  // mixture. OutOfRange for a token outside 0..kVocab-1.
+  // mixture. OutOfRange for a token outside 0..kVocab-1. Under product
+  // steering the return value needs the whole steered distribution, so this
+  // costs one predict() (K next-token distributions) per token.
   double step(Token token);
+  // The same, reusing `prediction`, which must be what predict() returned
+  // since the last step: under product steering the token's steered
+  // log-probability is read from it instead of predicting again (a reader
+  // that predicts, samples and steps pays for one distribution per persona
+  // per token, not two). InvalidArgument if prediction's weights are not this
+  // state's current ones; OutOfRange as step(token).
+  double step(Token token, const Prediction& prediction);
   // Consumes tokens, returning the sum of their mixture log-probabilities.
   double step(const std::vector<Token>& tokens);
   // The next-token prediction: weights, every persona's and the mixture's log-probs.
