@@ -28,15 +28,6 @@ py::array_t<float> weights_of(const Eigen::VectorXd& log_weights) { return f32(l
 // A quoted, readable token for tables: 'A', ' ', '\n', <b>.
 std::string shown_token(Token t) { return t == kBoundary ? "<b>" : "'" + token_name(t) + "'"; }
 
-// Python's Mixture.ablate(...): a context manager around simulacra::Ablation.
-struct AblationScope {
-  py::object owner;  // the Python Mixture, kept alive while the scope is
-  Mixture* mixture;
-  std::vector<int> remove;
-  Eigen::VectorXd factors;
-  std::unique_ptr<Ablation> active;  // set inside the `with` block
-};
-
 struct TraceResult {
   Trace trace;
   std::vector<Token> tokens;
@@ -278,22 +269,25 @@ boundary). Arrays are read-only float32 unless noted; natural logs.
       });
 
   // ---------------------------------------------------------------- reader state
-  py::class_<AblationScope>(m, "Ablation", "What Mixture.ablate returns: use it in a `with` statement.")
+  py::class_<AblationScope>(m, "Ablation", R"doc(
+What Mixture.ablate returns: use it in a `with` statement. Inside the block
+every call on the pile from this thread (or asyncio task) sees the ablation;
+other threads and the pile itself do not. Blocks may end in any order.
+)doc")
       .def("__enter__",
-           [](AblationScope& s) {
-             if (s.active) throw py::value_error("ablate: this ablation is already active");
-             s.active = std::make_unique<Ablation>(*s.mixture, s.remove, s.factors);
-             return s.owner;
+           [](py::object self) {
+             enter_scope(self);
+             return self.cast<AblationScope&>().owner;
            })
       .def(
           "__exit__",
-          [](AblationScope& s, py::handle, py::handle, py::handle) {
-            s.active.reset();
+          [](py::object self, py::handle, py::handle, py::handle) {
+            exit_scope(self);
             return false;
           },
           py::arg("exc_type"), py::arg("exc_value"), py::arg("traceback"))
       .def_property_readonly(
-          "active", [](const AblationScope& s) { return s.active != nullptr; }, "True inside the `with` block.");
+          "active", [](const AblationScope& s) { return s.active; }, "True inside the `with` block.");
 
   py::class_<MixtureState>(m, "State", R"doc(
 One reader of a text: every persona's state plus the posterior filter. Made by
@@ -482,7 +476,8 @@ Mixture.begin(); keeps its mixture alive.
           "index_of", [](const Mixture& mix, const Text& name) { return mix.index_of(name.bytes); }, py::arg("name"),
           "The index of a persona; IndexError naming it if unknown.")
       .def_property_readonly(
-          "prior", [](const Mixture& mix) { return f64(mix.prior()); }, "(K,) float64 normalised prior.")
+          "prior", [](const Mixture& mix) { return f64(SeenMixture(mix)->prior()); },
+          "(K,) float64 normalised prior (inside `with pile.ablate(...)`, the ablated one).")
       .def_property_readonly(
           "switching", [](const Mixture& mix) { return switching_name(mix.config().switching); },
           "'none', 'fixed_share', 'forgetting' or 'transition'.")
@@ -502,17 +497,18 @@ Mixture.begin(); keeps its mixture alive.
       .def(
           "ablate",
           [](py::object self, py::handle remove, py::handle reweight) {
-            Mixture& mix = self.cast<Mixture&>();
-            AblationScope scope{self, &mix, persona_keys(mix, remove, "remove"), {}, nullptr};
-            if (!reweight.is_none()) scope.factors = per_persona(mix, reweight, 1.0, "reweight");
-            Ablation(mix, scope.remove, scope.factors).restore();  // checks now, not at `with`
+            const Mixture& mix = self.cast<const Mixture&>();
+            AblationScope scope{self, &mix, {persona_keys(mix, remove, "remove"), {}}};
+            if (!reweight.is_none()) scope.ablation.reweight = per_persona(mix, reweight, 1.0, "reweight");
+            mix.ablated_prior(combine(context_ablation(mix), scope.ablation));  // checks now, not at `with`
             return scope;
           },
           py::arg("remove") = py::none(), py::arg("reweight") = py::none(),
-          "A context manager that temporarily removes personas (remove: a persona or a sequence of them; their "
-          "prior becomes 0, so they never speak) and reweights others (reweight: a dict persona -> factor >= 0, or "
-          "K factors; the prior is multiplied by them and renormalised). The prior is restored on exit, exceptions "
-          "included. `with pile.ablate(remove='pirate'): pile.score(text)`. States begun before keep their prior.")
+          "A context manager that removes personas (remove: a persona or a sequence of them; their prior becomes "
+          "0, so they never speak) and reweights others (reweight: a dict persona -> factor >= 0, or K factors; "
+          "the prior is multiplied by them and renormalised) for the calls this thread makes on the pile inside the "
+          "block, until it ends (exceptions included). `with pile.ablate(remove='pirate'): pile.score(text)`. The "
+          "pile itself is not changed: other threads do not see it; States begun inside keep it.")
       .def(
           "trace",
           [](const Mixture& mix, py::handle text, py::handle clamp, py::handle exclude, py::handle prior_bias,
@@ -593,10 +589,11 @@ Mixture.begin(); keeps its mixture alive.
       .def(
           "attribute",
           [](const Mixture& mix, const Text& text) {
+            const SeenMixture seen(mix);
             Eigen::VectorXd post;
             {
               py::gil_scoped_release release;
-              post = mix.attribute(text.bytes);
+              post = seen->attribute(text.bytes);
             }
             py::dict out;
             for (int k = 0; k < mix.size(); ++k) out[name_str(mix.names()[std::size_t(k)])] = std::exp(post[k]);
@@ -605,7 +602,14 @@ Mixture.begin(); keeps its mixture alive.
           py::arg("text"),
           "Which mask wrote this document? {name: posterior probability} given the whole document, as if one "
           "persona wrote all of it (no switching, beta = 1).")
-      .def("attribution_accuracy", &attribution_accuracy, py::arg("corpus"), py::call_guard<py::gil_scoped_release>(),
+      .def(
+          "attribution_accuracy",
+          [](const Mixture& mix, const Corpus& corpus) {
+            const SeenMixture seen(mix);
+            py::gil_scoped_release release;
+            return attribution_accuracy(*seen, corpus);
+          },
+          py::arg("corpus"),
            "Share of the corpus's documents whose most probable author is their labelled persona.")
       .def(
           "begin",
@@ -679,8 +683,9 @@ Mixture.begin(); keeps its mixture alive.
       .def(
           "save",
           [](const Mixture& mix, const Path& path) {
+            const SeenMixture seen(mix);
             py::gil_scoped_release release;
-            save(mix, path.bytes);
+            save(*seen, path.bytes);
           },
           py::arg("path"), "Writes the model to a safetensors file, atomically. OSError if it cannot be written.")
       .def("__repr__",
@@ -689,7 +694,7 @@ Mixture.begin(); keeps its mixture alive.
                                 std::string(py::repr(name_list(mix.names()))), switching_name(mix.config().switching),
                                 mix.config().alpha, mix.config().beta, mix.config().gamma);
            })
-      .def(py::pickle([](const Mixture& mix) { return mixture_to_bytes(mix); },
+      .def(py::pickle([](const Mixture& mix) { return mixture_to_bytes(*SeenMixture(mix)); },
                       [](const py::bytes& state) { return mixture_from_bytes(state); }));
 
   m.def(

@@ -32,7 +32,8 @@ Switching switching_from_name(const std::string& name) {
 Posterior::Posterior(const Mixture& mixture, const Steering& steering) : config_(mixture.config()) {
   mixture.check(steering);
   const int K = mixture.size();
-  log_prior_ = mixture.prior().array().log();
+  log_prior_ = steering.ablation.active() ? mixture.ablated_prior(steering.ablation) : mixture.prior();
+  log_prior_ = log_prior_.array().log();
   if (steering.prior_bias.size() > 0) {
     log_prior_ += steering.prior_bias;
     log_prior_.array() -= log_sum_exp(log_prior_.data(), K);
@@ -256,33 +257,43 @@ Prediction MixtureState::predict() const {
 
 // ----------------------------------------------------------------- Ablation
 
-Ablation::Ablation(Mixture& mixture, const std::vector<int>& remove, const Eigen::VectorXd& factors)
-    : mixture_(&mixture), saved_(mixture.prior()) {
-  const int K = mixture.size();
+Ablation combine(const Ablation& outer, const Ablation& inner) {
+  Ablation both = outer;
+  both.remove.insert(both.remove.end(), inner.remove.begin(), inner.remove.end());
+  if (both.reweight.size() == 0)
+    both.reweight = inner.reweight;
+  else if (inner.reweight.size() > 0)
+    both.reweight = inner.reweight.size() == both.reweight.size() ? Eigen::VectorXd(both.reweight.cwiseProduct(inner.reweight))
+                                                                  : inner.reweight;  // a size mismatch, for check() to name
+  return both;
+}
+
+Eigen::VectorXd Mixture::ablated_prior(const Ablation& ablation) const {
+  const int K = size();
+  const Eigen::VectorXd& factors = ablation.reweight;
   SIMULACRA_CHECK(factors.size() == 0 || factors.size() == K, InvalidArgument,
                   "ablation: {} reweighting factors for {} personas", factors.size(), K);
-  Eigen::VectorXd prior = saved_;
+  Eigen::VectorXd prior = prior_;
   for (Eigen::Index k = 0; k < factors.size(); ++k) {
     SIMULACRA_CHECK(std::isfinite(factors[k]) && factors[k] >= 0.0, InvalidArgument,
-                    "ablation: the factor of persona '{}' is {}, must be finite and >= 0",
-                    mixture.names()[std::size_t(k)], factors[k]);
+                    "ablation: the factor of persona '{}' is {}, must be finite and >= 0", names_[std::size_t(k)],
+                    factors[k]);
     prior[k] *= factors[k];
   }
-  for (int k : remove) {
+  for (int k : ablation.remove) {
     SIMULACRA_CHECK(k >= 0 && k < K, OutOfRange, "ablation: persona index {} is outside 0..{}", k, K - 1);
     prior[k] = 0.0;
   }
   SIMULACRA_CHECK(prior.maxCoeff() > 0.0, InvalidArgument, "ablation: leaves no persona with a positive weight");
-  mixture.set_prior(prior);
+  SIMULACRA_CHECK(std::isfinite(prior.sum()), InvalidArgument, "ablation: the reweighted prior sums to {}",
+                  prior.sum());
+  return normalised(prior);
 }
 
-Ablation::~Ablation() { restore(); }
-
-void Ablation::restore() noexcept {
-  if (mixture_ == nullptr) return;
-  // The saved prior is normalised, so set_prior keeps it bit for bit and cannot throw.
-  mixture_->set_prior(saved_);
-  mixture_ = nullptr;
+Mixture Mixture::ablated(const Ablation& ablation) const {
+  Mixture out = *this;
+  out.prior_ = ablated_prior(ablation);
+  return out;
 }
 
 // ------------------------------------------------------------------ Mixture
@@ -327,10 +338,15 @@ void Mixture::set_prior(Eigen::VectorXd prior) {
                     "prior: entry {} ('{}') is {}, must be finite and >= 0", k, names_[std::size_t(k)], prior[k]);
   SIMULACRA_CHECK(prior.maxCoeff() > 0.0, InvalidArgument, "prior: every entry is 0, at least one must be positive");
   SIMULACRA_CHECK(std::isfinite(prior.sum()), InvalidArgument, "prior: the entries sum to {}", prior.sum());
+  prior_ = normalised(std::move(prior));
+}
+
+Eigen::VectorXd Mixture::normalised(Eigen::VectorXd prior) {
   // A prior that already sums to 1 up to rounding is kept bit for bit, so
   // that normalising is idempotent (a saved and loaded model is identical).
   const double sum = prior.sum();
-  prior_ = std::abs(sum - 1.0) <= 8.0 * size() * std::numeric_limits<double>::epsilon() ? prior : prior / sum;
+  if (std::abs(sum - 1.0) <= 8.0 * double(prior.size()) * std::numeric_limits<double>::epsilon()) return prior;
+  return prior / sum;
 }
 
 void Mixture::check(const MixtureConfig& c, int K) {
@@ -368,6 +384,7 @@ void Mixture::check(const Steering& s) const {
   for (Eigen::Index k = 0; k < s.prior_bias.size(); ++k)
     SIMULACRA_CHECK(std::isfinite(s.prior_bias[k]), InvalidArgument, "steering: prior_bias[{}] is {}", k,
                     s.prior_bias[k]);
+  if (s.ablation.active()) ablated_prior(s.ablation);
   const ProductSteering& p = s.product;
   SIMULACRA_CHECK(std::isfinite(p.lambda), InvalidArgument, "steering: product lambda is {}, must be finite",
                   p.lambda);

@@ -17,6 +17,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -686,22 +687,22 @@ TEST(MixtureSteeringTest, PriorBiasEqualsModifiedPrior) {
 
 // An ablation is a prior with zeros and factors: the removed persona's
 // weight is exactly 0 before every token, the rest follow the recursions
-// with that prior; the original prior is back after the scope.
+// with that prior; the mixture itself is left as it was.
 TEST_P(SwitchingRuleTest, AblationMatchesBruteForce) {
   const auto tokens = table_text(300, 60, 14);
-  Mixture mix(table_personas(), kTableNames, table_prior(), GetParam().config);
+  const Mixture mix(table_personas(), kTableNames, table_prior(), GetParam().config);
   const Trace before = mix.trace(tokens);
   const Eigen::VectorXd saved = mix.prior();
-  {
-    simulacra::Ablation ablation(mix, {1}, Eigen::Vector3d(3.0, 1.0, 0.5));
-    const Eigen::VectorXd changed = Eigen::Vector3d(0.5 * 3.0, 0.0, 0.2 * 0.5);
-    const Reference ref = brute_force(table_probs(tokens), changed, GetParam().config);
-    const Trace tr = mix.trace(tokens);
+  Steering s;
+  s.ablation = {{1}, Eigen::Vector3d(3.0, 1.0, 0.5)};
+  const Eigen::VectorXd changed = Eigen::Vector3d(0.5 * 3.0, 0.0, 0.2 * 0.5);
+  const Reference ref = brute_force(table_probs(tokens), changed, GetParam().config);
+  for (const Trace& tr : {mix.trace(tokens, s), mix.ablated(s.ablation).trace(tokens)}) {
     EXPECT_TRUE((tr.log_weights.col(1).array() == -INFINITY).all()) << "a removed persona never speaks";
     EXPECT_LE(max_weight_diff(tr, ref), 1e-10);
     EXPECT_LE(max_logprob_diff(tr, ref), 1e-10);
   }
-  EXPECT_TRUE((mix.prior().array() == saved.array()).all()) << "the prior comes back bit for bit";
+  EXPECT_TRUE((mix.prior().array() == saved.array()).all()) << "the mixture's own prior is untouched";
   const Trace after = mix.trace(tokens);
   EXPECT_TRUE((after.logprobs.array() == before.logprobs.array()).all());
 }
@@ -780,41 +781,71 @@ TEST(MixtureSteeringTest, ProductTiltsTowardsTheExpert) {
 }
 
 // Removing a persona with no switching is the mixture of the others alone
-// (built independently); an exception inside the scope still restores.
+// (built independently); reweighting multiplies the prior; nested ablations
+// compose (union of removals, product of factors).
 TEST(MixtureAblationTest, RemovalIsTheMixtureOfTheOthers) {
   const auto tokens = document_stream(paragraphs(persona_file("poet")), 2000);
-  Mixture mix(file_personas(), kFileNames, Eigen::Vector4d(0.1, 0.2, 0.3, 0.4));
+  const Mixture mix(file_personas(), kFileNames, Eigen::Vector4d(0.1, 0.2, 0.3, 0.4));
   const Personas all = file_personas();
   const Mixture others({all[0], all[2], all[3]}, {"pirate", "scientist", "doctor"}, Eigen::Vector3d(0.1, 0.3, 0.4));
+  Steering without_poet;
+  without_poet.ablation.remove = {mix.index_of("poet")};
+  const Trace tr = mix.trace(tokens, without_poet), ref = others.trace(tokens);
+  EXPECT_LE(max_abs_diff(tr.logprobs, ref.logprobs), 1e-12);
+  EXPECT_LE(max_abs_diff(tr.log_weights.col(3), ref.log_weights.col(2)), 1e-12);
+  EXPECT_LE(std::abs(mix.score("O moon", without_poet) - others.score("O moon")), 1e-12);
+  const Mixture view = mix.ablated(without_poet.ablation);
+  EXPECT_LE(max_abs_diff(view.prior(), Eigen::Vector4d(0.125, 0.0, 0.375, 0.5)), 1e-15);
+  EXPECT_LE(std::abs(view.score("O moon") - others.score("O moon")), 1e-12);
+  EXPECT_EQ(&view.persona(0), &mix.persona(0)) << "an ablated pile shares its personas";
+
+  const simulacra::Ablation reweighted{{}, Eigen::Vector4d(1.0, 1.0, 1.0, 5.0)};
+  EXPECT_NEAR(mix.ablated_prior(reweighted)[3], 2.0 / 2.6, 1e-15);
+  const simulacra::Ablation both = simulacra::combine(reweighted, without_poet.ablation);
+  const Eigen::VectorXd nested = mix.ablated(reweighted).ablated_prior(without_poet.ablation);
+  EXPECT_LE(max_abs_diff(mix.ablated_prior(both), nested), 1e-15);
+  EXPECT_EQ(mix.ablated_prior(both)[1], 0.0);
+}
+
+// Readers with different ablations in different threads at the same time
+// each see their own (a shared prior changed in place would mix them up).
+TEST(MixtureAblationTest, ConcurrentReadersSeeOnlyTheirOwnAblation) {
+  const auto tokens = table_text(2000, 100, 21);
+  const Mixture mix(table_personas(), kTableNames, table_prior(), fixed_share(0.02));
+  std::vector<Steering> steerings(3);
+  for (int k = 0; k < 3; ++k) steerings[std::size_t(k)].ablation.remove = {k};
   const Eigen::VectorXd saved = mix.prior();
-  try {
-    simulacra::Ablation without_poet(mix, {mix.index_of("poet")});
-    const Trace tr = mix.trace(tokens), ref = others.trace(tokens);
-    EXPECT_LE(max_abs_diff(tr.logprobs, ref.logprobs), 1e-12);
-    EXPECT_LE(max_abs_diff(tr.log_weights.col(3), ref.log_weights.col(2)), 1e-12);
-    EXPECT_LE(std::abs(mix.score("O moon") - others.score("O moon")), 1e-12);
-    throw std::runtime_error("inside the scope");
-  } catch (const std::runtime_error&) {
-  }
-  EXPECT_TRUE((mix.prior().array() == saved.array()).all());
-  // restore() early, then the destructor: restored once, idempotent.
-  simulacra::Ablation reweighted(mix, {}, Eigen::Vector4d(1.0, 1.0, 1.0, 5.0));
-  EXPECT_NEAR(mix.prior()[3], 2.0 / 2.6, 1e-15);
-  reweighted.restore();
+  std::vector<Eigen::VectorXd> expected, got(3);
+  for (const Steering& s : steerings) expected.push_back(mix.trace(tokens, s).logprobs);
+  std::vector<std::thread> threads;
+  for (int k = 0; k < 3; ++k)
+    threads.emplace_back([&, k] {
+      for (int round = 0; round < 20; ++round) got[std::size_t(k)] = mix.trace(tokens, steerings[std::size_t(k)]).logprobs;
+    });
+  for (auto& t : threads) t.join();
+  for (int k = 0; k < 3; ++k) EXPECT_TRUE((got[std::size_t(k)].array() == expected[std::size_t(k)].array()).all()) << k;
   EXPECT_TRUE((mix.prior().array() == saved.array()).all());
 }
 
-TEST(MixtureAblationTest, BadAblationThrowsAndChangesNothing) {
-  Mixture mix(table_personas(), kTableNames, table_prior());
-  const Eigen::VectorXd saved = mix.prior();
-  EXPECT_THROW(simulacra::Ablation(mix, {3}), simulacra::OutOfRange);
-  EXPECT_THROW(simulacra::Ablation(mix, {-1}), simulacra::OutOfRange);
-  EXPECT_THROW(simulacra::Ablation(mix, {0, 1, 2}), simulacra::InvalidArgument);
-  EXPECT_THROW(simulacra::Ablation(mix, {0}, Eigen::Vector3d(1.0, 0.0, 0.0)), simulacra::InvalidArgument);
-  EXPECT_THROW(simulacra::Ablation(mix, {}, Eigen::Vector3d(1.0, NAN, 1.0)), simulacra::InvalidArgument);
-  EXPECT_THROW(simulacra::Ablation(mix, {}, Eigen::Vector3d(1.0, -1.0, 1.0)), simulacra::InvalidArgument);
-  EXPECT_THROW(simulacra::Ablation(mix, {}, Eigen::VectorXd::Ones(2)), simulacra::InvalidArgument);
-  EXPECT_TRUE((mix.prior().array() == saved.array()).all());
+TEST(MixtureAblationTest, BadAblationThrows) {
+  const Mixture mix(table_personas(), kTableNames, table_prior());
+  const auto bad = [&](std::vector<int> remove, Eigen::VectorXd factors = {}) {
+    Steering s;
+    s.ablation = {std::move(remove), std::move(factors)};
+    return s;
+  };
+  const auto tokens = simulacra::encode("abc");
+  for (const Steering& s : {bad({3}), bad({-1})}) {
+    EXPECT_THROW(mix.check(s), simulacra::OutOfRange);
+    EXPECT_THROW(mix.trace(tokens, s), simulacra::OutOfRange);
+    EXPECT_THROW(mix.ablated(s.ablation), simulacra::OutOfRange);
+  }
+  for (const Steering& s : {bad({0, 1, 2}), bad({0}, Eigen::Vector3d(1.0, 0.0, 0.0)), bad({}, Eigen::Vector3d(1.0, NAN, 1.0)),
+                            bad({}, Eigen::Vector3d(1.0, -1.0, 1.0)), bad({}, Eigen::VectorXd::Ones(2))}) {
+    EXPECT_THROW(mix.check(s), simulacra::InvalidArgument);
+    EXPECT_THROW(mix.begin(s), simulacra::InvalidArgument);
+    EXPECT_THROW(mix.ablated(s.ablation), simulacra::InvalidArgument);
+  }
 }
 
 TEST(MixtureSteeringTest, BadSteeringThrows) {

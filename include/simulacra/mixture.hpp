@@ -78,11 +78,32 @@ struct ProductSteering {
   bool active() const { return lambda != 0.0; }
 };
 
+// Ablation: personas taken out of the pile (prior 0: they never speak, under
+// every switching rule; with a transition matrix the chain is conditioned on
+// never entering them) and others reweighted (prior times a factor), the
+// prior renormalised. A steering of the reader: the mixture itself is never
+// changed, so an ablation ends with its reader and no other reader (another
+// thread, a later call) ever sees it.
+//
+//   simulacra::Steering without_pirate;
+//   without_pirate.ablation.remove = {mix.index_of("pirate")};
+//   double lp = mix.score("Arr, matey", without_pirate);   // as if the pirate mask were gone
+struct Ablation {
+  std::vector<int> remove;           // persona indices taken out (prior 0)
+  Eigen::VectorXd reweight;          // empty, or K finite factors >= 0 multiplying the prior
+  bool active() const { return !remove.empty() || reweight.size() > 0; }
+};
+
+// Both ablations at once: the union of the removals, the product of the
+// factors (an empty reweight is all ones). Nested scopes compose this way.
+Ablation combine(const Ablation& outer, const Ablation& inner);
+
 struct Steering {
   int clamp = -1;                    // persona index to clamp to (weight 1), or -1 for none
   std::vector<int> exclude;          // persona indices whose weight is zeroed
   Eigen::VectorXd prior_bias;        // K natural-log biases added to log pi (empty: none)
   ProductSteering product;           // log p + lambda (log p_a - log p_b), renormalised
+  Ablation ablation;                 // personas removed / reweighted in the prior (applied before prior_bias)
 };
 
 // The steering stage of a prediction: the one place a reader's next-token
@@ -133,8 +154,6 @@ class Posterior {
   const Eigen::VectorXd& log_weights() const { return steered_; }
   // (K) the same weights as probabilities.
   const Eigen::VectorXd& weights() const { return steered_lin_; }
-  // (K) the filter's own weights (before clamp / exclude).
-  const Eigen::VectorXd& filter_log_weights() const { return log_w_; }
 
   // Consumes one token given each persona's log-probability of it (K);
   // returns the mixture's log-probability of the token.
@@ -183,8 +202,6 @@ class MixtureState {
   Prediction predict() const;
   // (K) steered natural-log weights before the next token.
   const Eigen::VectorXd& log_weights() const { return posterior_.log_weights(); }
-  // (K) the filter's own natural-log weights (before clamp / exclude).
-  const Eigen::VectorXd& filter_log_weights() const { return posterior_.filter_log_weights(); }
   const Mixture& mixture() const { return *mixture_; }
   // The state of persona k (for look-ahead and analyses).
   const PersonaState& persona_state(int k) const { return *states_.at(std::size_t(k)); }
@@ -223,8 +240,20 @@ class Mixture {
   // The checks of set_config for a mixture of K personas, without one.
   static void check(const MixtureConfig& config, int K);
   void set_prior(Eigen::VectorXd prior);
-  // Checks a steering request against this mixture (indices, bias size).
+  // Checks a steering request against this mixture (indices, bias size,
+  // ablation: OutOfRange for a removed index outside 0..K-1, InvalidArgument
+  // for factors that are not K finite numbers >= 0 or that leave no persona
+  // with a positive weight).
   void check(const Steering& steering) const;
+  // (K) the prior a reader under `ablation` starts from: prior times the
+  // factors, removed personas 0, renormalised (a prior that sums to 1 is kept
+  // bit for bit, as set_prior does). Throws as check(Steering).
+  Eigen::VectorXd ablated_prior(const Ablation& ablation) const;
+  // The same pile with ablated_prior(ablation) as its prior: the personas are
+  // shared, not copied. For what takes no steering (attribute,
+  // attribute_spans, switch_evidence, save): the ablated pile as a value,
+  // while this one stays as it is.
+  Mixture ablated(const Ablation& ablation) const;
 
   // A reader at the start of a document.
   MixtureState begin(const Steering& steering = {}) const { return MixtureState(*this, steering); }
@@ -258,37 +287,13 @@ class Mixture {
   Eigen::VectorXd attribute(const std::string& text) const;
 
  private:
+  // prior / sum(prior), or prior itself when it sums to 1 up to rounding.
+  static Eigen::VectorXd normalised(Eigen::VectorXd prior);
+
   std::vector<std::shared_ptr<const Persona>> personas_;
   std::vector<std::string> names_;
   Eigen::VectorXd prior_;
   MixtureConfig config_;
-};
-
-// Ablation: temporarily removes personas (prior 0: they never speak, under
-// every switching rule; with a transition matrix the chain is conditioned on
-// never entering them) and reweights others (prior times a factor), the
-// prior renormalised; the original prior comes back, bit for bit, when the
-// object is destroyed or restore() is called, exceptions included. Readers
-// begun before keep the prior they began with.
-//
-//   {
-//     simulacra::Ablation without_pirate(mix, {mix.index_of("pirate")});
-//     double lp = mix.score("Arr, matey");   // as if the pirate mask were gone
-//   }                                        // the pirate is back
-class Ablation {
- public:
-  // remove: persona indices (OutOfRange if outside 0..K-1); factors: empty or
-  // K finite factors >= 0. InvalidArgument if no persona keeps a positive weight.
-  Ablation(Mixture& mixture, const std::vector<int>& remove, const Eigen::VectorXd& factors = {});
-  ~Ablation();
-  Ablation(const Ablation&) = delete;
-  Ablation& operator=(const Ablation&) = delete;
-  // Restores the prior now (idempotent).
-  void restore() noexcept;
-
- private:
-  Mixture* mixture_;
-  Eigen::VectorXd saved_;
 };
 
 // log(sum_i exp(x_i)) of n values, stable; -inf when all are -inf.

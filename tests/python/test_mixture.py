@@ -605,6 +605,49 @@ def test_ablate_reweights_and_nests(plain):
     np.testing.assert_array_equal(plain.prior, prior)
 
 
+def test_ablation_scopes_exited_out_of_order_leave_nothing_behind(plain):
+    prior = plain.prior.copy()
+    poet, pirate = plain.index_of("poet"), plain.index_of("pirate")
+    without_poet, without_pirate = plain.ablate(remove="poet"), plain.ablate(remove="pirate")
+    without_poet.__enter__()
+    without_pirate.__enter__()
+    assert plain.prior[poet] == 0.0 and plain.prior[pirate] == 0.0
+    without_poet.__exit__(None, None, None)  # the outer scope ends first
+    assert plain.prior[poet] > 0.0 and plain.prior[pirate] == 0.0
+    np.testing.assert_allclose(plain.prior, np.where(np.arange(3) == pirate, 0.0, prior) / (1 - prior[pirate]),
+                               rtol=1e-15)
+    without_pirate.__exit__(None, None, None)
+    np.testing.assert_array_equal(plain.prior, prior)
+    assert plain.score(TEXT) == pytest.approx(simulacra.Mixture(
+        [plain.persona(k) for k in range(3)], plain.personas, prior=prior).score(TEXT), rel=1e-12)
+
+
+def test_ablation_is_seen_by_its_own_thread_only(personas, plain):
+    prior = plain.prior.copy()
+    entered, done = threading.Barrier(2), threading.Barrier(2)
+    seen = {}
+
+    def reader(name):
+        with plain.ablate(remove=name):
+            entered.wait()  # both scopes are open now
+            seen[name] = (plain.prior.copy(), plain.score(TEXT))
+            done.wait()
+
+    threads = [threading.Thread(target=reader, args=(name,)) for name in ("poet", "pirate")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for name in ("poet", "pirate"):
+        others = [n for n in plain.personas if n != name]
+        alone = simulacra.Mixture([personas[n] for n in others], others,
+                                  prior=[prior[plain.index_of(n)] for n in others])
+        expected = np.where(np.array(plain.personas) == name, 0.0, prior)
+        np.testing.assert_allclose(seen[name][0], expected / expected.sum(), rtol=1e-15)
+        assert seen[name][1] == pytest.approx(alone.score(TEXT), rel=1e-12)
+    np.testing.assert_array_equal(plain.prior, prior)
+
+
 def test_bad_ablations_raise_before_changing_anything(plain):
     prior = plain.prior.copy()
     with pytest.raises(ValueError, match="no persona"):
