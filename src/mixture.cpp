@@ -236,8 +236,17 @@ double MixtureState::step(Token token, const Prediction& prediction) {
 }
 
 double MixtureState::step(const std::vector<Token>& tokens) {
+  for (std::size_t t = 0; t < tokens.size(); ++t)
+    SIMULACRA_CHECK(tokens[t] >= 0 && tokens[t] < kVocab, OutOfRange, "step: token {} at position {} is outside 0..{}",
+                    tokens[t], t, kVocab - 1);
+  MixtureState next(*this);
+  InterruptPoller poll(product_.active() ? 64 : 4096);  // a steered token costs K whole distributions
   double total = 0.0;
-  for (Token t : tokens) total += step(t);
+  for (Token t : tokens) {
+    poll.tick();
+    total += next.step(t);
+  }
+  *this = std::move(next);
   return total;
 }
 
@@ -350,8 +359,8 @@ Eigen::VectorXd Mixture::normalised(Eigen::VectorXd prior) {
 }
 
 void Mixture::check(const MixtureConfig& c, int K) {
-  SIMULACRA_CHECK(std::isfinite(c.beta) && c.beta > 0.0, InvalidArgument, "beta must be positive and finite, got {}",
-                  c.beta);
+  SIMULACRA_CHECK(c.beta > 0.0 && c.beta <= MixtureConfig::kMaxBeta, InvalidArgument,
+                  "beta must be in (0, {}], got {}", MixtureConfig::kMaxBeta, c.beta);
   SIMULACRA_CHECK(std::isfinite(c.alpha) && c.alpha >= 0.0 && c.alpha <= 1.0, InvalidArgument,
                   "alpha must be in [0, 1], got {}", c.alpha);
   SIMULACRA_CHECK(std::isfinite(c.gamma) && c.gamma >= 0.0 && c.gamma <= 1.0, InvalidArgument,
@@ -398,6 +407,12 @@ void Mixture::check(const Steering& s) const {
                   names_[std::size_t(p.expert)]);
 }
 
+Prediction Mixture::predict(const std::string& context, const Steering& steering) const {
+  MixtureState state = begin(steering);
+  state.step(encode(context));
+  return state.predict();
+}
+
 Eigen::MatrixXd Mixture::persona_logprobs(const std::vector<Token>& tokens) const {
   const Eigen::Index T = Eigen::Index(tokens.size());
   Eigen::MatrixXd lp(T, size());  // column-major: column k is persona k's scores
@@ -422,7 +437,9 @@ Trace Mixture::trace(const std::vector<Token>& tokens, const Steering& steering,
   tr.entropy.resize(T);
   tr.dominant.resize(std::size_t(T));
   std::vector<double> lp(static_cast<std::size_t>(K));
+  InterruptPoller poll;
   for (Eigen::Index t = 0; t < T; ++t) {
+    poll.tick();
     const Eigen::VectorXd& lw = post.log_weights();
     const Eigen::VectorXd& w = post.weights();
     double h = 0.0;
@@ -443,7 +460,9 @@ Trace Mixture::trace(const std::vector<Token>& tokens, const Steering& steering,
     // every position: read the text again with a reader, each token's
     // prediction made once and reused by its step.
     MixtureState reader = begin(steering);
+    InterruptPoller steered_poll(64);
     for (Eigen::Index t = 0; t < T; ++t) {
+      steered_poll.tick();
       const Prediction pred = reader.predict();
       tr.logprobs[t] = reader.step(tokens[std::size_t(t)], pred);
       if (on_progress && (t + 1) % 4096 == 0) on_progress(double(t + 1) / double(T));

@@ -98,7 +98,9 @@ Generation generate(const Mixture& mixture, const std::string& prompt, const Gen
   Generation out;
   std::vector<double> weights;  // (T * K) rows of log weights, grown as tokens come
   GenerationStep step;
+  InterruptPoller poll(16);  // a token costs K whole distributions
   for (int i = 0; i < config.max_tokens; ++i) {
+    poll.tick();
     Prediction pred = state.predict();
     step.index = i;
     step.log_weights = pred.log_weights;

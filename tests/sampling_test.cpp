@@ -21,6 +21,8 @@
 #include "simulacra/error.hpp"
 #include "simulacra/ngram.hpp"
 
+#include "testing.hpp"
+
 namespace {
 
 using simulacra::GenerateConfig;
@@ -636,6 +638,19 @@ TEST(GenerateHookTest, StepSeesTheDistributionTheTokenCameFrom) {
       EXPECT_EQ(checked, 10);
     }
   }
+}
+
+// Generation polls the interrupt check (interrupt.hpp) between tokens.
+TEST_F(GenerateTest, StopsAtATrippedCheck) {
+  using simulacra::testing::TripAfter;
+  GenerateConfig g;
+  g.max_tokens = 2000;
+  g.stop_at_boundary = false;
+  {
+    TripAfter trip(3);
+    EXPECT_THROW(simulacra::generate(mix_, "arr", g), simulacra::Interrupted);
+  }
+  EXPECT_EQ(simulacra::generate(mix_, "arr", g).tokens.size(), 2000u);
 }
 
 }  // namespace

@@ -48,6 +48,7 @@
 
 #include <Eigen/Core>
 
+#include "simulacra/interrupt.hpp"
 #include "simulacra/persona.hpp"
 #include "simulacra/tokenizer.hpp"
 
@@ -62,7 +63,15 @@ Switching switching_from_name(const std::string& name);
 
 // How the weights move as text accumulates.
 struct MixtureConfig {
-  double beta = 1.0;                 // likelihood tempering: > 0 sharpens (>1) or flattens (<1) the posterior
+  // The largest beta accepted. A persona's log-probability of a token it can
+  // produce is >= log(4.9e-324) > -745 (its probabilities are doubles), so a
+  // log weight moves by at most 745 beta per token, and over any text of at
+  // most 2^53 tokens by at most 745 * 2^53 * beta ~ 6.7e18 beta. Keeping that
+  // below DBL_MAX (1.8e308) keeps every log weight, forgetting accumulator
+  // and normaliser finite: beta <= 1e289 gives finite results for every text.
+  static constexpr double kMaxBeta = 1e289;
+
+  double beta = 1.0;                 // likelihood tempering in (0, kMaxBeta]: sharpens (> 1) or flattens (< 1) the posterior
   Switching switching = Switching::kNone;  // switching rule applied after each Bayes update
   double alpha = 0.0;                // fixed-share rate in [0, 1] (kFixedShare)
   double gamma = 1.0;                // forgetting factor in [0, 1] (kForgetting)
@@ -183,6 +192,7 @@ class MixtureState {
   MixtureState(const MixtureState& other);
   MixtureState& operator=(const MixtureState&) = delete;
   MixtureState(MixtureState&&) = default;
+  MixtureState& operator=(MixtureState&&) = default;
 
   // Consumes `token`; returns log p(token | text so far) under the (steered)
   // mixture. OutOfRange for a token outside 0..kVocab-1. Under product
@@ -197,6 +207,9 @@ class MixtureState {
   // state's current ones; OutOfRange as step(token).
   double step(Token token, const Prediction& prediction);
   // Consumes tokens, returning the sum of their mixture log-probabilities.
+  // Atomic: OutOfRange naming the first token outside 0..kVocab-1 before
+  // anything is read, and an Interrupted (interrupt.hpp) leaves the state as
+  // it was (the tokens are read by a copy, committed at the end).
   double step(const std::vector<Token>& tokens);
   // The next-token prediction: weights, every persona's and the mixture's log-probs.
   Prediction predict() const;
@@ -233,8 +246,8 @@ class Mixture {
   const Eigen::VectorXd& prior() const { return prior_; }
   const MixtureConfig& config() const { return config_; }
 
-  // Replaces the switching configuration. InvalidArgument for NaN or
-  // negative beta, alpha or gamma outside [0, 1], or a transition matrix that
+  // Replaces the switching configuration. InvalidArgument for beta outside
+  // (0, kMaxBeta], alpha or gamma outside [0, 1], or a transition matrix that
   // is not K x K, non-negative, with rows summing to 1 (within 1e-9).
   void set_config(MixtureConfig config);
   // The checks of set_config for a mixture of K personas, without one.
@@ -257,12 +270,18 @@ class Mixture {
 
   // A reader at the start of a document.
   MixtureState begin(const Steering& steering = {}) const { return MixtureState(*this, steering); }
+  // The next-token prediction after reading `context` (its bytes, from a
+  // document start, no boundary added) under `steering`: begin(steering),
+  // step(encode(context)), predict(). Throws what check(Steering) throws.
+  Prediction predict(const std::string& context, const Steering& steering = {}) const;
 
   // The trace of `tokens` read from a document start. Each persona scores
   // the whole sequence through its fast path, then the filter runs over the
   // (T, K) log-probabilities. on_progress, when set, is called with the
   // fraction done (after each persona's scoring and every 65536 tokens of the
   // filter); it may throw to cancel the trace (the exception propagates).
+  // Long calls here and below poll the interrupt check (interrupt.hpp) and
+  // throw Interrupted when it trips, leaving the mixture as it was.
   Trace trace(const std::vector<Token>& tokens, const Steering& steering = {},
               const std::function<void(double)>& on_progress = {}) const;
   // (T, K) per-persona log-probabilities of tokens (persona k in column k).
