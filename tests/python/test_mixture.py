@@ -661,3 +661,80 @@ def test_bad_ablations_raise_before_changing_anything(plain):
     with pytest.raises(TypeError, match="remove"):
         plain.ablate(remove=1.5)
     np.testing.assert_array_equal(plain.prior, prior)
+
+
+def test_beta_is_bounded_so_results_stay_finite(personas):
+    """beta = 1e308 used to be accepted and give NaN; the largest accepted beta gives finite scores."""
+    models, names = list(personas.values()), list(personas)
+    for beta in (1e308, float("inf"), 0.0, 2e289):
+        with pytest.raises(ValueError, match="beta"):
+            simulacra.Mixture(models, names, beta=beta)
+    for switching in ("none", "fixed_share", "forgetting"):
+        pile = simulacra.Mixture(models, names, switching=switching, alpha=0.01, beta=1e289)
+        tr = pile.trace(TEXT * 20)
+        assert np.all(np.isfinite(tr.logprobs)) and not np.any(np.isnan(tr.log_weights))
+        assert np.isfinite(pile.score(TEXT))
+
+
+def test_state_step_of_tokens_is_atomic(plain):
+    state, twin = plain.begin(), plain.begin()
+    state.step("Arr")
+    twin.step("Arr")
+    with pytest.raises(IndexError, match="position 2"):
+        state.step([65, 66, 999, 67])
+    np.testing.assert_array_equal(state.log_weights, twin.log_weights)
+    assert state.step("!") == twin.step("!")
+
+
+# ---------------------------------------------------------------- Ctrl-C
+
+
+def interrupted(call, after=0.2):
+    """Runs call() with a Ctrl-C (SIGINT, from a timer thread) arriving `after` seconds in; True if it raised
+    KeyboardInterrupt."""
+    import _thread
+
+    timer = threading.Timer(after, _thread.interrupt_main)
+    timer.start()
+    try:
+        call()
+    except KeyboardInterrupt:
+        return True
+    finally:
+        timer.cancel()
+    return False
+
+
+def test_ctrl_c_stops_a_state_step_and_leaves_it_as_it_was(plain):
+    """The steered reading of 2 MB takes minutes: Ctrl-C stops it inside the call, so the State is untouched
+    (were it only noticed after the call, the State would have read everything)."""
+    state, twin = plain.begin(product=("poet", "pirate", 1.0)), plain.begin(product=("poet", "pirate", 1.0))
+    state.step("Arr")
+    twin.step("Arr")
+    assert interrupted(lambda: state.step(TEXT.encode() * 25000))
+    np.testing.assert_array_equal(state.log_weights, twin.log_weights)
+    assert state.step("!") == twin.step("!")
+
+
+@pytest.mark.parametrize("call", [
+    lambda pile, long: pile.score(long, product=("poet", "pirate", 1.0)),
+    lambda pile, long: pile.bits_per_byte(long, product=("poet", "pirate", 1.0)),
+    lambda pile, long: pile.trace(long, product=("poet", "pirate", 1.0)),
+    lambda pile, long: pile.predict(long, product=("poet", "pirate", 1.0)),
+    lambda pile, long: pile.vote(long, ["A", "B"], product=("poet", "pirate", 1.0)),
+    lambda pile, long: pile.attribute_spans(long * 2),
+    lambda pile, long: pile.divergence_matrix(long),
+], ids=["score", "bits_per_byte", "trace", "predict", "vote", "attribute_spans", "divergence_matrix"])
+def test_ctrl_c_stops_long_calls(personas, call):
+    pile = simulacra.Mixture(list(personas.values()), list(personas), switching="fixed_share", alpha=0.01)
+    long = TEXT * 25000  # 2 MB
+    assert interrupted(lambda: call(pile, long))
+    assert pile.score(TEXT) == pytest.approx(
+        simulacra.Mixture(list(personas.values()), list(personas), switching="fixed_share", alpha=0.01).score(TEXT),
+        rel=1e-12)
+
+
+def test_ctrl_c_stops_fitting(builtin):
+    big = simulacra.Corpus.from_texts([d.raw * 40 for d in builtin], [d.persona for d in builtin])
+    assert interrupted(lambda: simulacra.Mixture.fit(big, order=8))
+    assert len(simulacra.Mixture.fit(builtin, order=2)) == len(builtin.personas)
