@@ -19,9 +19,11 @@
 //
 // Steering changes what the mixture says without retraining: a prior bias
 // (pi_k <- pi_k exp(bias_k), renormalised: a fine-tune enlarging some masks),
-// clamping to one persona, or excluding personas (their weight is zeroed and
+// clamping to one persona, excluding personas (their weight is zeroed and
 // the rest renormalised when predicting; the filter underneath keeps going),
-// and product steering, expert minus anti-expert as DExperts does:
+// ablation (personas removed from, or reweighted in, the prior the filter
+// starts from), and product steering, expert minus anti-expert as DExperts
+// does:
 //
 //   log p~(v) = log p(v) + lambda (log p_a(v) - log p_b(v)) - log Z,
 //   Z = sum_v p(v) (p_a(v) / p_b(v))^lambda   (over all kVocab tokens).
