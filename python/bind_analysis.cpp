@@ -208,8 +208,9 @@ str() is an aligned table.
           "switch_evidence",
           [](const Mixture& mix, py::handle a, py::handle b, const Text& text_a, const Text& text_b) {
             const int ia = persona_key(mix, a, "a"), ib = persona_key(mix, b, "b");
+            const SeenMixture seen(mix);
             py::gil_scoped_release release;
-            return switch_evidence(mix, ia, ib, text_a.bytes, text_b.bytes);
+            return switch_evidence(*seen, ia, ib, text_a.bytes, text_b.bytes);
           },
           py::arg("a"), py::arg("b"), py::arg("text_a"), py::arg("text_b"),
           "A mask swap: persona b's weight before each token of text_b, read after text_a as one stream from a "
@@ -218,8 +219,9 @@ str() is an aligned table.
           "switch_asymmetry",
           [](const Mixture& mix, py::handle a, py::handle b, const Text& text_a, const Text& text_b) {
             const int ia = persona_key(mix, a, "a"), ib = persona_key(mix, b, "b");
+            const SeenMixture seen(mix);
             py::gil_scoped_release release;
-            return switch_asymmetry(mix, ia, ib, text_a.bytes, text_b.bytes);
+            return switch_asymmetry(*seen, ia, ib, text_a.bytes, text_b.bytes);
           },
           py::arg("a"), py::arg("b"), py::arg("text_a"), py::arg("text_b"),
           "Both directions of a swap: (switch_evidence(a, b, text_a, text_b), switch_evidence(b, a, text_b, text_a)).")
@@ -228,9 +230,10 @@ str() is an aligned table.
           [](const Mixture& mix, py::handle text) {
             const std::vector<Token> tokens = tokens_arg(text, "text");
             AttributionResult r{{}, mix.names()};
+            const SeenMixture seen(mix);
             {
               py::gil_scoped_release release;
-              r.attribution = attribute_spans(mix, tokens);
+              r.attribution = attribute_spans(*seen, tokens);
             }
             return r;
           },

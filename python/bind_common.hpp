@@ -40,12 +40,6 @@ struct Path {
   std::string bytes;
 };
 
-// ------------------------------------------------------------------ binding entry points
-
-void bind_corpus(py::module_& m);
-void bind_ngram(py::module_& m);
-void bind_mixture(py::module_& m);
-
 // ------------------------------------------------------------------ texts and names
 
 // Python str from bytes that are meant to be read (invalid UTF-8 replaced).
@@ -62,6 +56,9 @@ inline py::str name_str(const std::string& bytes) {
   if (!s) throw py::error_already_set();
   return py::reinterpret_steal<py::str>(s);
 }
+
+// A quoted, readable token for tables: 'A', ' ', '\n', <b>.
+inline std::string shown_token(Token t) { return t == kBoundary ? "<b>" : "'" + token_name(t) + "'"; }
 
 inline py::list name_list(const std::vector<std::string>& names) {
   py::list out;
@@ -152,6 +149,12 @@ inline py::array_t<std::int32_t> i32(const std::vector<int>& v) {
   py::array_t<std::int32_t> out(py::ssize_t(v.size()));
   std::copy(v.begin(), v.end(), out.mutable_data());
   return out;
+}
+
+// (K) or (T, K) weights, exp(log_weights), as float32.
+template <class Derived>
+py::array_t<float> weights_of(const Eigen::MatrixBase<Derived>& log_weights) {
+  return f32(log_weights.array().exp().matrix());
 }
 
 // Marks an array read-only (results cached on an object are handed out as is).
@@ -248,11 +251,14 @@ inline void check_signals() {
   if (PyErr_CheckSignals() != 0) throw py::error_already_set();
 }
 
-// Calls check_signals() with the GIL from code that runs without it.
-inline void check_signals_nogil() {
-  py::gil_scoped_acquire gil;
-  check_signals();
-}
+// The library's long loops poll an interrupt check (interrupt.hpp) while
+// the GIL is released. The module installs one (install_interrupt_check, in
+// module.cpp) that, on the main thread and at most every 20 ms, takes the
+// GIL and asks the interpreter whether a signal arrived (PyErr_CheckSignals
+// runs the Python handlers). The exception a handler raised
+// (KeyboardInterrupt for Ctrl-C) is kept, and raised in its place when the
+// library's Interrupted reaches the binding (the exception translator).
+// install_interrupt_check (bind.hpp) installs it.
 
 }  // namespace simulacra::python
 

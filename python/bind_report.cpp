@@ -7,6 +7,7 @@
 // library's structs and formatted there.
 #include <utility>
 
+#include "bind.hpp"
 #include "bind_common.hpp"
 
 namespace simulacra::python {

@@ -1,8 +1,11 @@
-// bind_steering.hpp — persona keys and steering arguments from Python,
-// shared by bind_mixture.cpp and bind_analysis.cpp.
+// bind_steering.hpp — persona keys, steering arguments and ablation scopes
+// from Python, shared by the bind_<topic>.cpp files of the mixture.
 #pragma once
 
+#include <optional>
 #include <string>
+
+#include <pybind11/gil_safe_call_once.h>
 
 #include "bind_common.hpp"
 
@@ -54,12 +57,86 @@ inline Eigen::VectorXd per_persona(const Mixture& mix, py::handle values, double
   return real_array(values, what, mix.size(), -1, fmt::format("(K,) = ({},)", mix.size()));
 }
 
+// ------------------------------------------------------------------ ablation scopes
+
+// Python's `with pile.ablate(...)`. An entered scope steers every call made on
+// its pile from the context that entered it (contextvars: a thread, an
+// asyncio task) until it is exited; the Mixture itself is never changed, so
+// scopes in other threads, or exited in any order, cannot leave a stale prior.
+struct AblationScope {
+  py::object owner;  // the Python Mixture, kept alive while the scope is
+  const Mixture* mixture;
+  Ablation ablation;
+  bool active = false;  // inside the `with` block
+};
+
+// The context variable holding the tuple of scopes entered in this context.
+inline py::object& ablation_scopes() {
+  PYBIND11_CONSTINIT static py::gil_safe_call_once_and_store<py::object> var;
+  return var
+      .call_once_and_store_result([] {
+        return py::module_::import("contextvars")
+            .attr("ContextVar")("simulacra_ablations", py::arg("default") = py::tuple());
+      })
+      .get_stored();
+}
+
+// The ablation the calling context applies to `mix`: its active scopes, outer first, combined.
+inline Ablation context_ablation(const Mixture& mix) {
+  Ablation out;
+  for (py::handle item : ablation_scopes().attr("get")()) {
+    const auto& scope = item.cast<const AblationScope&>();
+    if (scope.active && scope.mixture == &mix) out = combine(out, scope.ablation);
+  }
+  return out;
+}
+
+// Enters / exits a scope in the calling context (ValueError if it is already active).
+inline void enter_scope(py::handle scope_obj) {
+  auto& scope = scope_obj.cast<AblationScope&>();
+  if (scope.active) throw py::value_error("ablate: this ablation is already active");
+  scope.mixture->ablated_prior(combine(context_ablation(*scope.mixture), scope.ablation));  // throws if nobody is left
+  py::list scopes(ablation_scopes().attr("get")());
+  scopes.append(scope_obj);
+  ablation_scopes().attr("set")(py::tuple(scopes));
+  scope.active = true;
+}
+
+inline void exit_scope(py::handle scope_obj) {
+  py::list kept;
+  for (py::handle item : ablation_scopes().attr("get")())
+    if (!item.is(scope_obj)) kept.append(item);
+  ablation_scopes().attr("set")(py::tuple(kept));
+  scope_obj.cast<AblationScope&>().active = false;
+}
+
+// The pile as the calling context sees it, for calls that take no steering:
+// `mix` itself, or inside `with mix.ablate(...)` its ablated view (the same
+// personas, the ablated prior).
+class SeenMixture {
+ public:
+  explicit SeenMixture(const Mixture& mix) : mix_(&mix) {
+    const Ablation a = context_ablation(mix);
+    if (a.active()) mix_ = &view_.emplace(mix.ablated(a));
+  }
+  SeenMixture(const SeenMixture&) = delete;
+  SeenMixture& operator=(const SeenMixture&) = delete;
+  const Mixture& operator*() const { return *mix_; }
+  const Mixture* operator->() const { return mix_; }
+
+ private:
+  std::optional<Mixture> view_;
+  const Mixture* mix_;
+};
+
 // clamp: a persona; exclude: a persona or a sequence of them; prior_bias: a
 // dict name -> log bias or a sequence of K log biases; product: a tuple
-// (expert, anti_expert, lam) of two personas and a number.
+// (expert, anti_expert, lam) of two personas and a number. The calling
+// context's ablation scopes on `mix` are part of it.
 inline Steering make_steering(const Mixture& mix, py::handle clamp, py::handle exclude, py::handle prior_bias,
                               py::handle product) {
   Steering s;
+  s.ablation = context_ablation(mix);
   if (!clamp.is_none()) s.clamp = persona_key(mix, clamp, "clamp");
   if (!exclude.is_none()) s.exclude = persona_keys(mix, exclude, "exclude");
   if (!prior_bias.is_none()) s.prior_bias = per_persona(mix, prior_bias, 0.0, "prior_bias");

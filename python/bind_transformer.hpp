@@ -12,9 +12,6 @@
 
 namespace simulacra::python {
 
-void bind_transformer(py::module_& m);
-void bind_transformer_train(py::module_& m);
-
 // Python's TransformerModel: a float or a double model (its dtype), shared
 // with the personas made from it and with whatever else holds it (a trainer).
 //

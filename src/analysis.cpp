@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "simulacra/error.hpp"
+#include "simulacra/interrupt.hpp"
 #include "simulacra/tokenizer.hpp"
 
 namespace simulacra {
@@ -21,10 +22,11 @@ Vote vote(const Mixture& mixture, const std::string& prompt, const std::vector<s
   after_prompt.step(encode(prompt));
 
   Vote v;
-  v.prompt_weights = after_prompt.log_weights().array().exp();
+  v.prompt_weights = after_prompt.log_weights().unaryExpr([](double lw) { return std::exp(lw); });  // exp(-inf) = 0 exactly
   v.persona_logprobs.resize(K, M);
   v.mixture_logprobs.resize(M);
   for (Eigen::Index m = 0; m < M; ++m) {
+    poll_interrupt();
     const std::vector<Token> tokens = encode(options[std::size_t(m)]);
     MixtureState reader(after_prompt);
     v.mixture_logprobs(m) = reader.step(tokens);
@@ -68,7 +70,9 @@ SwitchEvidence switch_evidence(const Mixture& mixture, int a, int b, const std::
   state.step(encode(text_a));
   SwitchEvidence e;
   e.weight_b.reserve(text_b.size());
+  InterruptPoller poll;
   for (Token t : encode(text_b)) {
+    poll.tick();
     e.weight_b.push_back(std::exp(state.log_weights()(b)));
     state.step(t);
   }

@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "simulacra/error.hpp"
+#include "simulacra/interrupt.hpp"
 
 namespace simulacra {
 namespace {
@@ -44,7 +45,9 @@ double viterbi(const Eigen::MatrixXd& lp, const Eigen::VectorXd& log_prior, cons
   std::vector<BackPointer> back(std::size_t(T) * std::size_t(K));  // (T, K) row-major; row 0 unused
   Eigen::VectorXd delta = log_prior + lp.row(0).transpose();      // (K) best log joint ending in k at t
   Eigen::VectorXd next(K);
+  InterruptPoller poll(1024);  // a token costs K^2
   for (Eigen::Index t = 1; t < T; ++t) {
+    poll.tick();
     BackPointer* bp = back.data() + std::size_t(t) * std::size_t(K);
     for (int j = 0; j < K; ++j) {
       double best = -std::numeric_limits<double>::infinity();

@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "simulacra/error.hpp"
+#include "simulacra/interrupt.hpp"
 #include "simulacra/ngram.hpp"
 
 namespace simulacra {
@@ -63,7 +64,9 @@ void for_each_context(const Mixture& mixture, const std::vector<Token>& tokens, 
   if (static_cast<int>(lms.size()) < K) {
     std::vector<std::unique_ptr<PersonaState>> states;
     for (int k = 0; k < K; ++k) states.push_back(mixture.persona(k).begin());
+    InterruptPoller poll(256);  // a context costs K distributions and the visit
     for (Token token : tokens) {
+      poll.tick();
       for (int k = 0; k < K; ++k) {
         auto col = p.col(k).head(kVocab);
         states[std::size_t(k)]->next_logprobs(col);
@@ -86,7 +89,9 @@ void for_each_context(const Mixture& mixture, const std::vector<Token>& tokens, 
   std::vector<const std::string*> keys;
   std::vector<double> counts;
   std::string key(key_size * sizeof(std::uint32_t), '\0');
+  InterruptPoller poll;
   for (Token token : tokens) {
+    poll.tick();
     std::size_t at = 0;
     for (int k = 0; k < K; ++k) {
       const std::size_t bytes = std::size_t(lms[std::size_t(k)]->order()) * sizeof(std::uint32_t);
@@ -102,7 +107,9 @@ void for_each_context(const Mixture& mixture, const std::vector<Token>& tokens, 
     for (auto& cursor : cursors) cursor.advance(token);
   }
   std::vector<std::uint32_t> ctx(key_size);
+  InterruptPoller group_poll(256);
   for (std::size_t g = 0; g < keys.size(); ++g) {
+    group_poll.tick();
     std::memcpy(ctx.data(), keys[g]->data(), key_size * sizeof(std::uint32_t));
     std::size_t at = 0;
     for (int k = 0; k < K; ++k) {
@@ -130,11 +137,10 @@ double neg_entropy(const Eigen::ArrayBase<Derived>& p) {
 RawView raw_view(const Mixture& mixture, const std::string& context, int top_k, const Steering& steering) {
   SIMULACRA_CHECK(top_k >= 1, InvalidArgument, "raw_view: top_k must be >= 1, got {}", top_k);
   top_k = std::min(top_k, kVocab);
-  MixtureState state = mixture.begin(steering);
-  state.step(encode(context));
-  const Prediction pred = state.predict();
+  const Prediction pred = mixture.predict(context, steering);
   RawView view;
-  view.weights = pred.log_weights.array().exp();
+  // Scalar exp: Eigen's vectorised exp may map -inf (an excluded mask) to a denormal, not to 0.
+  view.weights = pred.log_weights.unaryExpr([](double lw) { return std::exp(lw); });
   for (int k = 0; k < mixture.size(); ++k) {
     Eigen::VectorXd probs = pred.persona_logprobs.row(k).transpose();  // contiguous, as the persona's own
     probs = probs.array().exp();

@@ -1,4 +1,5 @@
-// The posterior filter, the mixture's reader state, and traces (mixture.hpp).
+// The posterior filter, the mixture's reader state, and traces (mixture.hpp);
+// the steering stage and ablations are in steering.cpp.
 #include "simulacra/mixture.hpp"
 
 #include <algorithm>
@@ -31,7 +32,8 @@ Switching switching_from_name(const std::string& name) {
 Posterior::Posterior(const Mixture& mixture, const Steering& steering) : config_(mixture.config()) {
   mixture.check(steering);
   const int K = mixture.size();
-  log_prior_ = mixture.prior().array().log();
+  log_prior_ = steering.ablation.active() ? mixture.ablated_prior(steering.ablation) : mixture.prior();
+  log_prior_ = log_prior_.array().log();
   if (steering.prior_bias.size() > 0) {
     log_prior_ += steering.prior_bias;
     log_prior_.array() -= log_sum_exp(log_prior_.data(), K);
@@ -141,56 +143,6 @@ double Posterior::update(const double* lp) {
   return mix;
 }
 
-// ------------------------------------------------------- product steering
-
-namespace {
-
-// out(v) = log sum_k exp(log_w_k + persona_logprobs(k, v)): the mixture's
-// next-token distribution (kVocab) from the weights (K) and the personas' (K, kVocab).
-// In linear space, vectorised: each persona's row is shifted by its maximum
-// M_k (>= -log kVocab) and the factor exp(log_w_k + M_k) folded into its
-// weight, so the largest term of every sum is at least 1 / (K kVocab) times
-// exp(lp - M) of the heaviest mask. A token whose sum comes out below 1e-290
-// (an exp that underflowed, or an exact 0) is recomputed in log space.
-void mix_distributions(const Eigen::VectorXd& log_w, const Eigen::MatrixXd& persona_logprobs,
-                       Eigen::Ref<Eigen::VectorXd> out) {
-  const int K = int(log_w.size());
-  const Eigen::VectorXd top = persona_logprobs.rowwise().maxCoeff();  // (K) M_k
-  Eigen::RowVectorXd coef(K);
-  for (int k = 0; k < K; ++k) coef[k] = log_w[k] == -INFINITY || top[k] == -INFINITY ? 0.0 : std::exp(log_w[k] + top[k]);
-  Eigen::MatrixXd shifted = persona_logprobs.colwise() - top;  // (K, kVocab); a plain array so exp vectorises
-  shifted = shifted.array().exp();
-  const Eigen::RowVectorXd lin = coef * shifted;  // (kVocab)
-  out = lin.transpose().array().log();
-  std::vector<double> col(static_cast<std::size_t>(K));
-  for (int v = 0; v < kVocab; ++v) {
-    if (lin[v] >= 1e-290) continue;
-    for (int k = 0; k < K; ++k) col[std::size_t(k)] = log_w[k] + persona_logprobs(k, v);
-    out[v] = log_sum_exp(col.data(), K);
-  }
-}
-
-}  // namespace
-
-void apply_product(const ProductSteering& product, const Eigen::MatrixXd& persona_logprobs,
-                   Eigen::Ref<Eigen::VectorXd> logprobs) {
-  if (!product.active()) return;
-  const int V = int(logprobs.size());
-  for (int v = 0; v < V; ++v) {
-    const double a = persona_logprobs(product.expert, v), b = persona_logprobs(product.anti_expert, v);
-    double tilted = logprobs[v] + product.lambda * (a - b);
-    // 0 * anything, inf - inf: the tilt is undefined, or the base says never.
-    if (std::isnan(tilted) || logprobs[v] == -INFINITY) tilted = -INFINITY;
-    logprobs[v] = tilted;
-  }
-  // log Z, vectorised: exp(-inf - m) is a denormal at worst, nothing beside a term >= 1.
-  const double m = logprobs.maxCoeff();
-  const double z = m == -INFINITY || m == INFINITY ? m : m + std::log((logprobs.array() - m).exp().sum());
-  SIMULACRA_CHECK(std::isfinite(z), InvalidArgument,
-                  "product steering: the tilted distribution cannot be normalised (log Z = {})", z);
-  logprobs.array() -= z;
-}
-
 // ------------------------------------------------------------- MixtureState
 
 MixtureState::MixtureState(const Mixture& mixture, const Steering& steering)
@@ -207,15 +159,33 @@ double MixtureState::step(Token token) {
   SIMULACRA_CHECK(token >= 0 && token < kVocab, OutOfRange, "step: token {} is outside 0..{}", token, kVocab - 1);
   // Product steering changes the prediction, not the filter: the steered
   // log-probability needs the whole distribution for its normaliser.
-  const double steered = product_.active() ? predict().logprobs[token] : 0.0;
+  if (product_.active()) return step(token, predict());
+  for (std::size_t k = 0; k < states_.size(); ++k) lp_[k] = states_[k]->advance(token);
+  return posterior_.update(lp_.data());
+}
+
+double MixtureState::step(Token token, const Prediction& prediction) {
+  SIMULACRA_CHECK(token >= 0 && token < kVocab, OutOfRange, "step: token {} is outside 0..{}", token, kVocab - 1);
+  SIMULACRA_CHECK(prediction.logprobs.size() == kVocab && prediction.log_weights.size() == mixture_->size() &&
+                      (prediction.log_weights.array() == posterior_.log_weights().array()).all(),
+                  InvalidArgument, "step: the prediction given is not this state's current one");
   for (std::size_t k = 0; k < states_.size(); ++k) lp_[k] = states_[k]->advance(token);
   const double mix = posterior_.update(lp_.data());
-  return product_.active() ? steered : mix;
+  return product_.active() ? prediction.logprobs[token] : mix;
 }
 
 double MixtureState::step(const std::vector<Token>& tokens) {
+  for (std::size_t t = 0; t < tokens.size(); ++t)
+    SIMULACRA_CHECK(tokens[t] >= 0 && tokens[t] < kVocab, OutOfRange, "step: token {} at position {} is outside 0..{}",
+                    tokens[t], t, kVocab - 1);
+  MixtureState next(*this);
+  InterruptPoller poll(product_.active() ? 64 : 4096);  // a steered token costs K whole distributions
   double total = 0.0;
-  for (Token t : tokens) total += step(t);
+  for (Token t : tokens) {
+    poll.tick();
+    total += next.step(t);
+  }
+  *this = std::move(next);
   return total;
 }
 
@@ -229,41 +199,8 @@ Prediction MixtureState::predict() const {
     states_[std::size_t(k)]->next_logprobs(row);
     p.persona_logprobs.row(k) = row.transpose();
   }
-  p.logprobs.resize(kVocab);
-  mix_distributions(p.log_weights, p.persona_logprobs, p.logprobs);
-  apply_product(product_, p.persona_logprobs, p.logprobs);
+  p.logprobs = steered_distribution(product_, p.log_weights, p.persona_logprobs);
   return p;
-}
-
-// ----------------------------------------------------------------- Ablation
-
-Ablation::Ablation(Mixture& mixture, const std::vector<int>& remove, const Eigen::VectorXd& factors)
-    : mixture_(&mixture), saved_(mixture.prior()) {
-  const int K = mixture.size();
-  SIMULACRA_CHECK(factors.size() == 0 || factors.size() == K, InvalidArgument,
-                  "ablation: {} reweighting factors for {} personas", factors.size(), K);
-  Eigen::VectorXd prior = saved_;
-  for (Eigen::Index k = 0; k < factors.size(); ++k) {
-    SIMULACRA_CHECK(std::isfinite(factors[k]) && factors[k] >= 0.0, InvalidArgument,
-                    "ablation: the factor of persona '{}' is {}, must be finite and >= 0",
-                    mixture.names()[std::size_t(k)], factors[k]);
-    prior[k] *= factors[k];
-  }
-  for (int k : remove) {
-    SIMULACRA_CHECK(k >= 0 && k < K, OutOfRange, "ablation: persona index {} is outside 0..{}", k, K - 1);
-    prior[k] = 0.0;
-  }
-  SIMULACRA_CHECK(prior.maxCoeff() > 0.0, InvalidArgument, "ablation: leaves no persona with a positive weight");
-  mixture.set_prior(prior);
-}
-
-Ablation::~Ablation() { restore(); }
-
-void Ablation::restore() noexcept {
-  if (mixture_ == nullptr) return;
-  // The saved prior is normalised, so set_prior keeps it bit for bit and cannot throw.
-  mixture_->set_prior(saved_);
-  mixture_ = nullptr;
 }
 
 // ------------------------------------------------------------------ Mixture
@@ -308,15 +245,20 @@ void Mixture::set_prior(Eigen::VectorXd prior) {
                     "prior: entry {} ('{}') is {}, must be finite and >= 0", k, names_[std::size_t(k)], prior[k]);
   SIMULACRA_CHECK(prior.maxCoeff() > 0.0, InvalidArgument, "prior: every entry is 0, at least one must be positive");
   SIMULACRA_CHECK(std::isfinite(prior.sum()), InvalidArgument, "prior: the entries sum to {}", prior.sum());
+  prior_ = normalised(std::move(prior));
+}
+
+Eigen::VectorXd Mixture::normalised(Eigen::VectorXd prior) {
   // A prior that already sums to 1 up to rounding is kept bit for bit, so
   // that normalising is idempotent (a saved and loaded model is identical).
   const double sum = prior.sum();
-  prior_ = std::abs(sum - 1.0) <= 8.0 * size() * std::numeric_limits<double>::epsilon() ? prior : prior / sum;
+  if (std::abs(sum - 1.0) <= 8.0 * double(prior.size()) * std::numeric_limits<double>::epsilon()) return prior;
+  return prior / sum;
 }
 
 void Mixture::check(const MixtureConfig& c, int K) {
-  SIMULACRA_CHECK(std::isfinite(c.beta) && c.beta > 0.0, InvalidArgument, "beta must be positive and finite, got {}",
-                  c.beta);
+  SIMULACRA_CHECK(c.beta > 0.0 && c.beta <= MixtureConfig::kMaxBeta, InvalidArgument,
+                  "beta must be in (0, {}], got {}", MixtureConfig::kMaxBeta, c.beta);
   SIMULACRA_CHECK(std::isfinite(c.alpha) && c.alpha >= 0.0 && c.alpha <= 1.0, InvalidArgument,
                   "alpha must be in [0, 1], got {}", c.alpha);
   SIMULACRA_CHECK(std::isfinite(c.gamma) && c.gamma >= 0.0 && c.gamma <= 1.0, InvalidArgument,
@@ -349,6 +291,7 @@ void Mixture::check(const Steering& s) const {
   for (Eigen::Index k = 0; k < s.prior_bias.size(); ++k)
     SIMULACRA_CHECK(std::isfinite(s.prior_bias[k]), InvalidArgument, "steering: prior_bias[{}] is {}", k,
                     s.prior_bias[k]);
+  if (s.ablation.active()) ablated_prior(s.ablation);
   const ProductSteering& p = s.product;
   SIMULACRA_CHECK(std::isfinite(p.lambda), InvalidArgument, "steering: product lambda is {}, must be finite",
                   p.lambda);
@@ -360,6 +303,12 @@ void Mixture::check(const Steering& s) const {
   SIMULACRA_CHECK(p.expert != p.anti_expert, InvalidArgument,
                   "steering: product expert and anti-expert are the same persona ({}), the tilt would be 0",
                   names_[std::size_t(p.expert)]);
+}
+
+Prediction Mixture::predict(const std::string& context, const Steering& steering) const {
+  MixtureState state = begin(steering);
+  state.step(encode(context));
+  return state.predict();
 }
 
 Eigen::MatrixXd Mixture::persona_logprobs(const std::vector<Token>& tokens) const {
@@ -386,7 +335,9 @@ Trace Mixture::trace(const std::vector<Token>& tokens, const Steering& steering,
   tr.entropy.resize(T);
   tr.dominant.resize(std::size_t(T));
   std::vector<double> lp(static_cast<std::size_t>(K));
+  InterruptPoller poll;
   for (Eigen::Index t = 0; t < T; ++t) {
+    poll.tick();
     const Eigen::VectorXd& lw = post.log_weights();
     const Eigen::VectorXd& w = post.weights();
     double h = 0.0;
@@ -404,20 +355,14 @@ Trace Mixture::trace(const std::vector<Token>& tokens, const Steering& steering,
   }
   if (steering.product.active()) {
     // The steered prediction needs every persona's full distribution at
-    // every position: read the text again with persona states.
-    std::vector<std::unique_ptr<PersonaState>> states;
-    for (int k = 0; k < K; ++k) states.push_back(personas_[std::size_t(k)]->begin());
-    Eigen::MatrixXd dist(K, kVocab);
-    Eigen::VectorXd row(kVocab), mixed(kVocab);
+    // every position: read the text again with a reader, each token's
+    // prediction made once and reused by its step.
+    MixtureState reader = begin(steering);
+    InterruptPoller steered_poll(64);
     for (Eigen::Index t = 0; t < T; ++t) {
-      for (int k = 0; k < K; ++k) {
-        states[std::size_t(k)]->next_logprobs(row);
-        dist.row(k) = row.transpose();
-      }
-      mix_distributions(tr.log_weights.row(t).transpose(), dist, mixed);
-      apply_product(steering.product, dist, mixed);
-      tr.logprobs[t] = mixed[tokens[std::size_t(t)]];
-      for (int k = 0; k < K; ++k) states[std::size_t(k)]->advance(tokens[std::size_t(t)]);
+      steered_poll.tick();
+      const Prediction pred = reader.predict();
+      tr.logprobs[t] = reader.step(tokens[std::size_t(t)], pred);
       if (on_progress && (t + 1) % 4096 == 0) on_progress(double(t + 1) / double(T));
     }
   }

@@ -90,7 +90,7 @@ void check_normalised(const NGramPersona& lm) {
 }
 
 std::shared_ptr<const Persona> get_ngram(const TensorFile& file, std::size_t k, int order, const std::string& path) {
-  SIMULACRA_CHECK(order >= 1 && order <= 1000, FileError, "{}: persona {} has order {}", path, k, order);
+  SIMULACRA_CHECK(order >= 1 && order <= NGramPersona::kMaxOrder, FileError, "{}: persona {} has order {}", path, k, order);
   std::vector<std::int64_t> shape;
   const std::vector<double> d = file.get_as<double>(fmt::format("persona.{}.discounts", k), &shape);
   SIMULACRA_CHECK(shape == std::vector<std::int64_t>({order, 4}), FileError,
@@ -265,7 +265,7 @@ Mixture from_tensor_file(const TensorFile& file, const std::string& path) {
       names.push_back(list[k].at("name").as_string());
       if (kind == "ngram") {
         const std::int64_t order = list[k].at("order").as_int64();
-        SIMULACRA_CHECK(order >= 1 && order <= 1000, FileError, "{}: persona {} has order {}", path, k, order);
+        SIMULACRA_CHECK(order >= 1 && order <= NGramPersona::kMaxOrder, FileError, "{}: persona {} has order {}", path, k, order);
         models.push_back(get_ngram(file, k, int(order), path));
       } else if (kind == "transformer") {
         const std::int64_t m = list[k].at("model").as_int64(), head = list[k].at("head").as_int64();

@@ -12,6 +12,8 @@
 #include <algorithm>
 #include <array>
 
+#include "simulacra/interrupt.hpp"
+
 namespace simulacra {
 
 namespace {
@@ -61,8 +63,13 @@ void interpolate(int n, const Discounts& d, const std::vector<std::uint32_t>& ad
 
 }  // namespace
 
+void NGramPersona::check_order(int order, const char* what) {
+  SIMULACRA_CHECK(order >= 1 && order <= kMaxOrder, InvalidArgument, "{}: order must be in 1..{}, got {}", what,
+                  kMaxOrder, order);
+}
+
 NGramPersona NGramPersona::fit(const std::vector<std::string>& documents, int order) {
-  SIMULACRA_CHECK(order >= 1, InvalidArgument, "NGramPersona::fit: order must be >= 1, got {}", order);
+  check_order(order, "NGramPersona::fit");
   SIMULACRA_CHECK(!documents.empty(), InvalidArgument, "NGramPersona::fit: no documents to train on");
   const std::size_t N = static_cast<std::size_t>(order);
 
@@ -74,7 +81,9 @@ NGramPersona NGramPersona::fit(const std::vector<std::string>& documents, int or
   r.reserve(total);
   std::vector<std::uint32_t> starts;  // window start positions
   starts.reserve(total);
+  InterruptPoller poll;  // Ctrl-C: the long stages below tick it per position
   for (const auto& doc : documents) {
+    poll_interrupt();
     starts.push_back(std::uint32_t(r.size()));
     r.push_back(kStart + 1);
     for (unsigned char byte : doc) {
@@ -106,9 +115,11 @@ NGramPersona NGramPersona::fit(const std::vector<std::string>& documents, int or
       }
       return false;
     };
-    for (std::size_t k = 0; k + 1 < bucket_begin.size(); ++k)
+    for (std::size_t k = 0; k + 1 < bucket_begin.size(); ++k) {
       if (bucket_begin[k + 1] - bucket_begin[k] > 1)
         std::sort(sorted.begin() + bucket_begin[k], sorted.begin() + bucket_begin[k + 1], less);
+      poll.tick();
+    }
   }
   std::vector<std::uint32_t>().swap(starts);
 
@@ -124,6 +135,7 @@ NGramPersona NGramPersona::fit(const std::vector<std::string>& documents, int or
   std::uint32_t prev = kNone;
   constexpr std::size_t kAhead = 16;  // positions come in random order: fetch their windows early
   for (std::size_t i = 0; i < sorted.size(); ++i) {
+    poll.tick();
     const std::uint32_t p = sorted[i];
     if (i + kAhead < sorted.size()) {
       const std::uint32_t q = sorted[i + kAhead];
@@ -175,6 +187,7 @@ NGramPersona NGramPersona::fit(const std::vector<std::string>& documents, int or
   for (std::size_t n = 1; n < N; ++n) {
     adjusted[n].assign(raw[n].size(), 0);
     for (std::size_t i = first_start; i < raw[n].size(); ++i) adjusted[n][i] = raw[n][i];
+    poll_interrupt();
     for (std::uint32_t p : creator[n + 1]) ++adjusted[n][node_at[n][p + 1]];
     first_start = first_start < levels[n].node.size() ? levels[n].node[first_start].child_begin
                                                        : std::uint32_t(levels[n + 1].node.size());
@@ -193,7 +206,10 @@ NGramPersona NGramPersona::fit(const std::vector<std::string>& documents, int or
     }
     discounts[n - 1] = estimate_discounts(t);
   }
-  for (std::size_t n = 0; n < N; ++n) interpolate(int(n), discounts[n], adjusted[n + 1], levels[n], levels[n + 1]);
+  for (std::size_t n = 0; n < N; ++n) {
+    poll_interrupt();
+    interpolate(int(n), discounts[n], adjusted[n + 1], levels[n], levels[n + 1]);
+  }
 
   return NGramPersona(order, std::move(levels), std::move(discounts));
 }
@@ -310,7 +326,9 @@ std::unique_ptr<PersonaState> NGramPersona::begin() const { return std::make_uni
 
 void NGramPersona::score(const Token* tokens, std::size_t n, double* out) const {
   Cursor cursor(*this);
+  InterruptPoller poll;
   for (std::size_t t = 0; t < n; ++t) {
+    poll.tick();
     SIMULACRA_CHECK(tokens[t] >= 0 && tokens[t] < kVocab, OutOfRange, "score: token {} at position {} is outside 0..{}",
                     tokens[t], t, kVocab - 1);
     out[t] = cursor.advance(tokens[t]);
@@ -319,8 +337,12 @@ void NGramPersona::score(const Token* tokens, std::size_t n, double* out) const 
 
 double NGramPersona::score_document(std::string_view text) const {
   Cursor cursor(*this);
+  InterruptPoller poll;
   double total = 0.0;
-  for (unsigned char byte : text) total += cursor.advance(byte);
+  for (unsigned char byte : text) {
+    poll.tick();
+    total += cursor.advance(byte);
+  }
   return total + cursor.advance(kBoundary);
 }
 

@@ -92,7 +92,9 @@ Generation generate(const Mixture& mixture, const std::string& prompt, const Gen
   Generation out;
   std::vector<double> weights;  // (T * K) rows of log weights, grown as tokens come
   GenerationStep step;
+  InterruptPoller poll(16);  // a token costs K whole distributions
   for (int i = 0; i < config.max_tokens; ++i) {
+    poll.tick();
     Prediction pred = state.predict();
     step.index = i;
     step.log_weights = pred.log_weights;
@@ -108,8 +110,8 @@ Generation generate(const Mixture& mixture, const std::string& prompt, const Gen
         }
       }
       while (pred.log_weights[step.persona] == -INFINITY) --step.persona;  // rounding at the top end
-      step.logprobs = pred.persona_logprobs.row(step.persona).transpose();
-      apply_product(config.steering.product, pred.persona_logprobs, step.logprobs);
+      step.logprobs = steered_distribution(config.steering.product, pred.log_weights, pred.persona_logprobs,
+                                           step.persona);
     } else {
       step.logprobs = pred.logprobs;
     }
@@ -118,7 +120,7 @@ Generation generate(const Mixture& mixture, const std::string& prompt, const Gen
     out.tokens.push_back(step.token);
     out.personas.push_back(step.persona);
     if (step.token != kBoundary) out.text.push_back(char(step.token));
-    state.step(step.token);
+    state.step(step.token, pred);
     const bool go_on = config.on_step ? config.on_step(step) : true;
     if (!go_on || (config.stop_at_boundary && step.token == kBoundary)) break;
   }

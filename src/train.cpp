@@ -5,6 +5,7 @@
 #include <cmath>
 #include <random>
 
+#include "simulacra/interrupt.hpp"
 #include "simulacra/ngram.hpp"
 
 namespace simulacra {
@@ -30,7 +31,7 @@ std::vector<std::shared_ptr<const Persona>> fit_personas(const Corpus& corpus, c
 
 Mixture train(const Corpus& corpus, const TrainConfig& config, TrainReport* report) {
   SIMULACRA_CHECK(corpus.size() > 0, InvalidArgument, "train: the corpus has no documents");
-  SIMULACRA_CHECK(config.order >= 1, InvalidArgument, "train: order must be >= 1, got {}", config.order);
+  NGramPersona::check_order(config.order, "train");
   SIMULACRA_CHECK(std::isfinite(config.heldout_fraction) && config.heldout_fraction >= 0.0 &&
                       config.heldout_fraction < 1.0,
                   InvalidArgument, "train: heldout_fraction must be in [0, 1), got {}", config.heldout_fraction);
@@ -73,7 +74,11 @@ Mixture train(const Corpus& corpus, const TrainConfig& config, TrainReport* repo
         probe.set_config(trial);
         Posterior post(probe, {});
         double total = 0.0;
-        for (Eigen::Index t = 0; t < lp.rows(); ++t) total += post.update(lp.row(t).data());
+        InterruptPoller poll;
+        for (Eigen::Index t = 0; t < lp.rows(); ++t) {
+          poll.tick();
+          total += post.update(lp.row(t).data());
+        }
         rep.alpha_grid.push_back(trial.alpha);
         rep.heldout_bits.push_back(-total / (double(std::max<std::size_t>(bytes, 1)) * std::log(2.0)));
         if (total > best) {
@@ -94,6 +99,7 @@ double attribution_accuracy(const Mixture& mixture, const Corpus& corpus) {
   SIMULACRA_CHECK(corpus.size() > 0, InvalidArgument, "attribution_accuracy: the corpus has no documents");
   std::size_t right = 0;
   for (const Document& doc : corpus.documents()) {
+    poll_interrupt();
     Eigen::Index best = 0;
     mixture.attribute(doc.text).maxCoeff(&best);
     right += mixture.names()[std::size_t(best)] == doc.persona;

@@ -292,4 +292,19 @@ TEST(SwitchEvidenceTest, RejectsBadIndices) {
   EXPECT_NO_THROW(simulacra::switch_evidence(mix, 0, 1, "Arr", ""));
 }
 
+// Votes and swaps read long texts: they poll the interrupt check (interrupt.hpp).
+TEST(SwitchEvidenceTest, StopsAtATrippedCheck) {
+  using simulacra::testing::TripAfter;
+  const PiratePoet pp;
+  const Mixture mix = pp.mixture();
+  const std::string a(60000, 'a'), b(60000, 'o');
+  const auto ref = simulacra::switch_evidence(mix, 0, 1, a, b);
+  {
+    TripAfter trip(4);
+    EXPECT_THROW(simulacra::switch_evidence(mix, 0, 1, a, b), simulacra::Interrupted);
+    EXPECT_THROW(simulacra::vote(mix, a, {"A", "B"}), simulacra::Interrupted);
+  }
+  EXPECT_EQ(simulacra::switch_evidence(mix, 0, 1, a, b).weight_b, ref.weight_b);
+}
+
 }  // namespace

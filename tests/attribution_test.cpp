@@ -318,4 +318,20 @@ TEST(AttributionTest, HundredKilobytesEightPersonas) {
   EXPECT_GE(got.log_joint, single.maxCoeff() - 1e-6);
 }
 
+// The Viterbi pass and the trace under it poll the interrupt check (interrupt.hpp).
+TEST(AttributionTest, StopsAtATrippedCheck) {
+  using simulacra::testing::TripAfter;
+  MixtureConfig cfg;
+  cfg.switching = Switching::kFixedShare;
+  cfg.alpha = 0.01;
+  const Mixture mix = table_mixture(cfg);
+  const auto tokens = random_text(50000, 7);
+  const Attribution ref = simulacra::attribute_spans(mix, tokens);
+  for (int n : {0, 8, 40}) {
+    TripAfter trip(n);
+    EXPECT_THROW(simulacra::attribute_spans(mix, tokens), simulacra::Interrupted) << n;
+  }
+  EXPECT_EQ(simulacra::attribute_spans(mix, tokens).path, ref.path);
+}
+
 }  // namespace

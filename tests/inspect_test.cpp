@@ -338,4 +338,20 @@ TEST(CharacteristicTokensTest, RejectsBadArguments) {
   EXPECT_EQ(simulacra::characteristic_tokens(mix, "abc", 5000)[0].size(), std::size_t(kVocab));
 }
 
+// The context loops poll the interrupt check (interrupt.hpp), on the n-gram
+// path and on the generic one.
+TEST(DivergenceMatrixTest, StopsAtATrippedCheck) {
+  using simulacra::testing::TripAfter;
+  const Mixture mix = three_masks();
+  std::string text;
+  while (text.size() < 100000) text += mixed_text();
+  const Eigen::MatrixXd ref = simulacra::divergence_matrix(mix, text);
+  for (int n : {0, 5}) {
+    TripAfter trip(n);
+    EXPECT_THROW(simulacra::divergence_matrix(mix, text), simulacra::Interrupted);
+    EXPECT_THROW(simulacra::characteristic_tokens(mix, text), simulacra::Interrupted);
+  }
+  EXPECT_EQ(simulacra::divergence_matrix(mix, text), ref);
+}
+
 }  // namespace

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <numeric>
 #include <random>
@@ -444,6 +445,23 @@ TEST(NGramErrorTest, RejectsBadArguments) {
   EXPECT_THROW(NGramPersona::fit({}, 3), simulacra::InvalidArgument);
 }
 
+// One order limit for fitting, training and loading: the largest order fits
+// (and so saves a file the loader takes), one more is refused at once, and
+// an absurd order is refused before any memory is asked for.
+TEST(NGramErrorTest, OrderAboveTheLimitIsRefusedUpFront) {
+  const int limit = NGramPersona::kMaxOrder;
+  EXPECT_EQ(limit, 1000);
+  EXPECT_EQ(NGramPersona::fit({"ab", "abc"}, limit).order(), limit);
+  for (int order : {limit + 1, 1000000000, std::numeric_limits<int>::max()}) {
+    try {
+      NGramPersona::fit(tiny_corpus(), order);
+      FAIL() << "order " << order << " was accepted";
+    } catch (const simulacra::InvalidArgument& e) {
+      EXPECT_NE(std::string(e.what()).find(std::to_string(order)), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(NGramErrorTest, RejectsTokensOutsideVocabulary) {
   const auto lm = NGramPersona::fit(tiny_corpus(), 3);
   auto state = lm.begin();
@@ -529,6 +547,32 @@ TEST(NGramHighOrderTest, OrderTwentyMatchesReference) {
   const std::vector<Token> tokens = stream_of({corpus[0], "abba abba"});
   const std::vector<double> fast = lm.score(tokens);
   for (std::size_t t = 0; t < tokens.size(); ++t) EXPECT_EQ(state->advance(tokens[t]), fast[t]);
+}
+
+// Scoring and fitting poll the interrupt check (interrupt.hpp) and stop at
+// the first tripped poll; the model is unchanged.
+TEST(NGramInterruptTest, ScoreAndFitStopAtATrippedCheck) {
+  using simulacra::testing::TripAfter;
+  const NGramPersona lm = NGramPersona::fit(tiny_corpus(), 3);
+  const std::string text(100000, 'a');
+  const double expected = lm.score_document(text);
+  const auto tokens = simulacra::encode(text);
+  std::vector<double> out(tokens.size());
+  {
+    TripAfter trip(2);
+    EXPECT_THROW(lm.score(tokens.data(), tokens.size(), out.data()), simulacra::Interrupted);
+    EXPECT_EQ(TripAfter::seen(), 3);
+  }
+  {
+    TripAfter trip(0);
+    EXPECT_THROW(lm.score_document(text), simulacra::Interrupted);
+    EXPECT_THROW(NGramPersona::fit({text}, 5), simulacra::Interrupted);
+  }
+  {
+    TripAfter trip(3);
+    EXPECT_THROW(NGramPersona::fit(std::vector<std::string>(100, text.substr(0, 1000)), 5), simulacra::Interrupted);
+  }
+  EXPECT_EQ(lm.score_document(text), expected);
 }
 
 }  // namespace

@@ -21,6 +21,8 @@
 #include "simulacra/error.hpp"
 #include "simulacra/ngram.hpp"
 
+#include "testing.hpp"
+
 namespace {
 
 using simulacra::GenerateConfig;
@@ -541,6 +543,67 @@ TEST_F(GenerateTest, BadSamplerConfigIsInvalid) {
   EXPECT_THROW(simulacra::generate(mix_, "arr", g), InvalidArgument);
 }
 
+// A persona that counts how often its distributions are asked for: the
+// next-token distribution (next_logprobs) is the costly call of a persona.
+class CountingPersona final : public Persona {
+ public:
+  explicit CountingPersona(std::shared_ptr<const Persona> inner) : inner_(std::move(inner)) {}
+  std::string kind() const override { return "counting"; }
+  std::unique_ptr<simulacra::PersonaState> begin() const override {
+    return std::make_unique<State>(inner_->begin(), &calls_);
+  }
+  long calls() const { return calls_; }
+
+ private:
+  class State final : public simulacra::PersonaState {
+   public:
+    State(std::unique_ptr<simulacra::PersonaState> inner, long* calls) : inner_(std::move(inner)), calls_(calls) {}
+    void next_logprobs(Eigen::Ref<Eigen::VectorXd> out) const override {
+      ++*calls_;
+      inner_->next_logprobs(out);
+    }
+    double advance(Token token) override { return inner_->advance(token); }
+    std::unique_ptr<simulacra::PersonaState> clone() const override {
+      return std::make_unique<State>(inner_->clone(), calls_);
+    }
+
+   private:
+    std::unique_ptr<simulacra::PersonaState> inner_;
+    long* calls_;
+  };
+  std::shared_ptr<const Persona> inner_;
+  mutable long calls_ = 0;
+};
+
+// Product steering needs each persona's whole distribution once per token:
+// generating 100 tokens from K = 2 personas asks for exactly 200 (the
+// prediction a token is drawn from is the one its step reuses), in both
+// modes, and a steered trace of T tokens for T per persona.
+TEST(GenerateCostTest, ProductSteeringAsksEachPersonaOncePerToken) {
+  const auto a = std::make_shared<CountingPersona>(
+      std::make_shared<NGramPersona>(NGramPersona::fit({"arr matey arr", "ahoy arr"}, 3)));
+  const auto b = std::make_shared<CountingPersona>(
+      std::make_shared<NGramPersona>(NGramPersona::fit({"o moon o sea", "o sky"}, 3)));
+  const Mixture mix({a, b}, {"pirate", "poet"}, Eigen::VectorXd::Ones(2));
+  for (const auto mode : {GenerateMode::kMixture, GenerateMode::kPersona}) {
+    GenerateConfig cfg;
+    cfg.max_tokens = 100;
+    cfg.stop_at_boundary = false;
+    cfg.mode = mode;
+    cfg.steering.product = {0, 1, 1.5};
+    const long before = a->calls() + b->calls();
+    const Generation out = simulacra::generate(mix, "", cfg);
+    ASSERT_EQ(out.tokens.size(), 100u);
+    EXPECT_EQ(a->calls() + b->calls() - before, 200) << simulacra::generate_mode_name(mode);
+  }
+  Steering s;
+  s.product = {0, 1, -0.5};
+  const long before = a->calls() + b->calls();
+  const simulacra::Trace tr = mix.trace(simulacra::encode("arr, o moon"), s);
+  EXPECT_EQ(a->calls() + b->calls() - before, 2 * 11);
+  EXPECT_EQ(tr.size(), 11u);
+}
+
 TEST(GenerateHookTest, StepSeesTheDistributionTheTokenCameFrom) {
   const auto a = std::make_shared<simulacra::NGramPersona>(simulacra::NGramPersona::fit({"arr matey arr", "ahoy arr"}, 3));
   const auto b = std::make_shared<simulacra::NGramPersona>(simulacra::NGramPersona::fit({"o moon o sea", "o sky"}, 3));
@@ -575,6 +638,19 @@ TEST(GenerateHookTest, StepSeesTheDistributionTheTokenCameFrom) {
       EXPECT_EQ(checked, 10);
     }
   }
+}
+
+// Generation polls the interrupt check (interrupt.hpp) between tokens.
+TEST_F(GenerateTest, StopsAtATrippedCheck) {
+  using simulacra::testing::TripAfter;
+  GenerateConfig g;
+  g.max_tokens = 2000;
+  g.stop_at_boundary = false;
+  {
+    TripAfter trip(3);
+    EXPECT_THROW(simulacra::generate(mix_, "arr", g), simulacra::Interrupted);
+  }
+  EXPECT_EQ(simulacra::generate(mix_, "arr", g).tokens.size(), 2000u);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 // corpus_test checks, so these tests do not lean on it.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
@@ -14,6 +15,8 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "simulacra/interrupt.hpp"
 
 namespace simulacra::testing {
 
@@ -90,5 +93,35 @@ inline std::uint64_t header_length(const Bytes& file) {
   for (int i = 7; i >= 0; --i) n = (n << 8) | file[std::size_t(i)];
   return n;
 }
+
+// While alive, an interrupt check (interrupt.hpp) that lets `n` polls pass
+// and trips on every one after: a Ctrl-C arriving in the middle of a call.
+class TripAfter {
+ public:
+  explicit TripAfter(int n) {
+    left() = n;
+    polls() = 0;
+    previous_ = set_interrupt_check([] {
+      ++polls();
+      return --left() < 0;
+    });
+  }
+  ~TripAfter() { set_interrupt_check(previous_); }
+  TripAfter(const TripAfter&) = delete;
+  TripAfter& operator=(const TripAfter&) = delete;
+  // Polls seen so far.
+  static int seen() { return polls(); }
+
+ private:
+  static std::atomic<int>& left() {
+    static std::atomic<int> n{0};
+    return n;
+  }
+  static std::atomic<int>& polls() {
+    static std::atomic<int> n{0};
+    return n;
+  }
+  InterruptCheck previous_;
+};
 
 }  // namespace simulacra::testing

@@ -26,6 +26,8 @@
 #include "simulacra/error.hpp"
 #include "simulacra/ngram.hpp"
 
+#include "testing.hpp"
+
 namespace {
 
 using simulacra::Corpus;
@@ -232,6 +234,10 @@ TEST(TrainTest, BadConfigsAreInvalid) {
   expect_invalid(c, "order 0");
   c.order = -3;
   expect_invalid(c, "order -3");
+  c.order = simulacra::NGramPersona::kMaxOrder + 1;
+  expect_invalid(c, "order above the limit");
+  c.order = 1000000000;
+  expect_invalid(c, "order 10^9");
   for (double f : {1.0, kNaN, -0.1, 1.5, std::numeric_limits<double>::infinity()}) {
     c = small_config();
     c.heldout_fraction = f;
@@ -370,6 +376,16 @@ TEST(TrainTest, BuiltinCorpusAttributionAccuracy) {
                 static_cast<unsigned long long>(seed), train_part.size(), heldout.size(), report.alpha, acc);
     EXPECT_GE(acc, 0.95) << "seed " << seed;
   }
+}
+
+// Training polls the interrupt check (interrupt.hpp) while fitting and scoring.
+TEST(TrainTest, StopsAtATrippedCheck) {
+  using simulacra::testing::TripAfter;
+  for (int n : {0, 3, 30}) {
+    TripAfter trip(n);
+    EXPECT_THROW(simulacra::train(balanced(), small_config(2)), simulacra::Interrupted) << n;
+  }
+  EXPECT_NO_THROW(simulacra::train(balanced(), small_config(2)));
 }
 
 }  // namespace

@@ -19,9 +19,11 @@
 //
 // Steering changes what the mixture says without retraining: a prior bias
 // (pi_k <- pi_k exp(bias_k), renormalised: a fine-tune enlarging some masks),
-// clamping to one persona, or excluding personas (their weight is zeroed and
+// clamping to one persona, excluding personas (their weight is zeroed and
 // the rest renormalised when predicting; the filter underneath keeps going),
-// and product steering, expert minus anti-expert as DExperts does:
+// ablation (personas removed from, or reweighted in, the prior the filter
+// starts from), and product steering, expert minus anti-expert as DExperts
+// does:
 //
 //   log p~(v) = log p(v) + lambda (log p_a(v) - log p_b(v)) - log Z,
 //   Z = sum_v p(v) (p_a(v) / p_b(v))^lambda   (over all kVocab tokens).
@@ -48,6 +50,7 @@
 
 #include <Eigen/Core>
 
+#include "simulacra/interrupt.hpp"
 #include "simulacra/persona.hpp"
 #include "simulacra/tokenizer.hpp"
 
@@ -62,7 +65,15 @@ Switching switching_from_name(const std::string& name);
 
 // How the weights move as text accumulates.
 struct MixtureConfig {
-  double beta = 1.0;                 // likelihood tempering: > 0 sharpens (>1) or flattens (<1) the posterior
+  // The largest beta accepted. A persona's log-probability of a token it can
+  // produce is >= log(4.9e-324) > -745 (its probabilities are doubles), so a
+  // log weight moves by at most 745 beta per token, and over any text of at
+  // most 2^53 tokens by at most 745 * 2^53 * beta ~ 6.7e18 beta. Keeping that
+  // below DBL_MAX (1.8e308) keeps every log weight, forgetting accumulator
+  // and normaliser finite: beta <= 1e289 gives finite results for every text.
+  static constexpr double kMaxBeta = 1e289;
+
+  double beta = 1.0;                 // likelihood tempering in (0, kMaxBeta]: sharpens (> 1) or flattens (< 1) the posterior
   Switching switching = Switching::kNone;  // switching rule applied after each Bayes update
   double alpha = 0.0;                // fixed-share rate in [0, 1] (kFixedShare)
   double gamma = 1.0;                // forgetting factor in [0, 1] (kForgetting)
@@ -78,20 +89,47 @@ struct ProductSteering {
   bool active() const { return lambda != 0.0; }
 };
 
+// Ablation: personas taken out of the pile (prior 0: they never speak, under
+// every switching rule; with a transition matrix the chain is conditioned on
+// never entering them) and others reweighted (prior times a factor), the
+// prior renormalised. A steering of the reader: the mixture itself is never
+// changed, so an ablation ends with its reader and no other reader (another
+// thread, a later call) ever sees it.
+//
+//   simulacra::Steering without_pirate;
+//   without_pirate.ablation.remove = {mix.index_of("pirate")};
+//   double lp = mix.score("Arr, matey", without_pirate);   // as if the pirate mask were gone
+struct Ablation {
+  std::vector<int> remove;           // persona indices taken out (prior 0)
+  Eigen::VectorXd reweight;          // empty, or K finite factors >= 0 multiplying the prior
+  bool active() const { return !remove.empty() || reweight.size() > 0; }
+};
+
+// Both ablations at once: the union of the removals, the product of the
+// factors (an empty reweight is all ones). Nested scopes compose this way.
+Ablation combine(const Ablation& outer, const Ablation& inner);
+
 struct Steering {
   int clamp = -1;                    // persona index to clamp to (weight 1), or -1 for none
   std::vector<int> exclude;          // persona indices whose weight is zeroed
   Eigen::VectorXd prior_bias;        // K natural-log biases added to log pi (empty: none)
   ProductSteering product;           // log p + lambda (log p_a - log p_b), renormalised
+  Ablation ablation;                 // personas removed / reweighted in the prior (applied before prior_bias)
 };
 
-// Applies product steering in place to a next-token distribution `logprobs`
-// (kVocab natural-log probabilities) given every persona's distribution
-// persona_logprobs (K, kVocab) at the same context; renormalises. Tokens
-// where the tilt is undefined (p_a = p_b = 0) or where p(v) = 0 get -inf.
-// A no-op when the steering is not active.
-void apply_product(const ProductSteering& product, const Eigen::MatrixXd& persona_logprobs,
-                   Eigen::Ref<Eigen::VectorXd> logprobs);
+// The steering stage of a prediction: the one place a reader's next-token
+// distribution is made from its (K) steered natural-log weights (the
+// Posterior applies clamp / exclude / prior bias to them) and every persona's
+// distribution persona_logprobs (K, kVocab) at one context. speaker = -1
+// gives the mixture, log sum_k exp(log_w_k + log p_k(v)); speaker = k gives
+// persona k's own distribution. Product steering is then applied and the
+// result renormalised; tokens where the tilt is undefined (p_a = p_b = 0) or
+// where the base distribution says 0 get -inf. MixtureState::predict (and so
+// trace, score, vote and raw_view under product steering) and generate in
+// both modes all go through here. InvalidArgument if the tilted distribution
+// cannot be normalised.
+Eigen::VectorXd steered_distribution(const ProductSteering& product, const Eigen::VectorXd& log_weights,
+                                     const Eigen::MatrixXd& persona_logprobs, int speaker = -1);
 
 // The inspection record of a text: one row per token.
 struct Trace {
@@ -127,8 +165,6 @@ class Posterior {
   const Eigen::VectorXd& log_weights() const { return steered_; }
   // (K) the same weights as probabilities.
   const Eigen::VectorXd& weights() const { return steered_lin_; }
-  // (K) the filter's own weights (before clamp / exclude).
-  const Eigen::VectorXd& filter_log_weights() const { return log_w_; }
 
   // Consumes one token given each persona's log-probability of it (K);
   // returns the mixture's log-probability of the token.
@@ -158,18 +194,29 @@ class MixtureState {
   MixtureState(const MixtureState& other);
   MixtureState& operator=(const MixtureState&) = delete;
   MixtureState(MixtureState&&) = default;
+  MixtureState& operator=(MixtureState&&) = default;
 
   // Consumes `token`; returns log p(token | text so far) under the (steered)
-  // mixture. OutOfRange for a token outside 0..kVocab-1.
+  // mixture. OutOfRange for a token outside 0..kVocab-1. Under product
+  // steering the return value needs the whole steered distribution, so this
+  // costs one predict() (K next-token distributions) per token.
   double step(Token token);
+  // The same, reusing `prediction`, which must be what predict() returned
+  // since the last step: under product steering the token's steered
+  // log-probability is read from it instead of predicting again (a reader
+  // that predicts, samples and steps pays for one distribution per persona
+  // per token, not two). InvalidArgument if prediction's weights are not this
+  // state's current ones; OutOfRange as step(token).
+  double step(Token token, const Prediction& prediction);
   // Consumes tokens, returning the sum of their mixture log-probabilities.
+  // Atomic: OutOfRange naming the first token outside 0..kVocab-1 before
+  // anything is read, and an Interrupted (interrupt.hpp) leaves the state as
+  // it was (the tokens are read by a copy, committed at the end).
   double step(const std::vector<Token>& tokens);
   // The next-token prediction: weights, every persona's and the mixture's log-probs.
   Prediction predict() const;
   // (K) steered natural-log weights before the next token.
   const Eigen::VectorXd& log_weights() const { return posterior_.log_weights(); }
-  // (K) the filter's own natural-log weights (before clamp / exclude).
-  const Eigen::VectorXd& filter_log_weights() const { return posterior_.filter_log_weights(); }
   const Mixture& mixture() const { return *mixture_; }
   // The state of persona k (for look-ahead and analyses).
   const PersonaState& persona_state(int k) const { return *states_.at(std::size_t(k)); }
@@ -201,24 +248,42 @@ class Mixture {
   const Eigen::VectorXd& prior() const { return prior_; }
   const MixtureConfig& config() const { return config_; }
 
-  // Replaces the switching configuration. InvalidArgument for NaN or
-  // negative beta, alpha or gamma outside [0, 1], or a transition matrix that
+  // Replaces the switching configuration. InvalidArgument for beta outside
+  // (0, kMaxBeta], alpha or gamma outside [0, 1], or a transition matrix that
   // is not K x K, non-negative, with rows summing to 1 (within 1e-9).
   void set_config(MixtureConfig config);
   // The checks of set_config for a mixture of K personas, without one.
   static void check(const MixtureConfig& config, int K);
   void set_prior(Eigen::VectorXd prior);
-  // Checks a steering request against this mixture (indices, bias size).
+  // Checks a steering request against this mixture (indices, bias size,
+  // ablation: OutOfRange for a removed index outside 0..K-1, InvalidArgument
+  // for factors that are not K finite numbers >= 0 or that leave no persona
+  // with a positive weight).
   void check(const Steering& steering) const;
+  // (K) the prior a reader under `ablation` starts from: prior times the
+  // factors, removed personas 0, renormalised (a prior that sums to 1 is kept
+  // bit for bit, as set_prior does). Throws as check(Steering).
+  Eigen::VectorXd ablated_prior(const Ablation& ablation) const;
+  // The same pile with ablated_prior(ablation) as its prior: the personas are
+  // shared, not copied. For what takes no steering (attribute,
+  // attribute_spans, switch_evidence, save): the ablated pile as a value,
+  // while this one stays as it is.
+  Mixture ablated(const Ablation& ablation) const;
 
   // A reader at the start of a document.
   MixtureState begin(const Steering& steering = {}) const { return MixtureState(*this, steering); }
+  // The next-token prediction after reading `context` (its bytes, from a
+  // document start, no boundary added) under `steering`: begin(steering),
+  // step(encode(context)), predict(). Throws what check(Steering) throws.
+  Prediction predict(const std::string& context, const Steering& steering = {}) const;
 
   // The trace of `tokens` read from a document start. Each persona scores
   // the whole sequence through its fast path, then the filter runs over the
   // (T, K) log-probabilities. on_progress, when set, is called with the
   // fraction done (after each persona's scoring and every 65536 tokens of the
   // filter); it may throw to cancel the trace (the exception propagates).
+  // Long calls here and below poll the interrupt check (interrupt.hpp) and
+  // throw Interrupted when it trips, leaving the mixture as it was.
   Trace trace(const std::vector<Token>& tokens, const Steering& steering = {},
               const std::function<void(double)>& on_progress = {}) const;
   // (T, K) per-persona log-probabilities of tokens (persona k in column k).
@@ -243,37 +308,13 @@ class Mixture {
   Eigen::VectorXd attribute(const std::string& text) const;
 
  private:
+  // prior / sum(prior), or prior itself when it sums to 1 up to rounding.
+  static Eigen::VectorXd normalised(Eigen::VectorXd prior);
+
   std::vector<std::shared_ptr<const Persona>> personas_;
   std::vector<std::string> names_;
   Eigen::VectorXd prior_;
   MixtureConfig config_;
-};
-
-// Ablation: temporarily removes personas (prior 0: they never speak, under
-// every switching rule; with a transition matrix the chain is conditioned on
-// never entering them) and reweights others (prior times a factor), the
-// prior renormalised; the original prior comes back, bit for bit, when the
-// object is destroyed or restore() is called, exceptions included. Readers
-// begun before keep the prior they began with.
-//
-//   {
-//     simulacra::Ablation without_pirate(mix, {mix.index_of("pirate")});
-//     double lp = mix.score("Arr, matey");   // as if the pirate mask were gone
-//   }                                        // the pirate is back
-class Ablation {
- public:
-  // remove: persona indices (OutOfRange if outside 0..K-1); factors: empty or
-  // K finite factors >= 0. InvalidArgument if no persona keeps a positive weight.
-  Ablation(Mixture& mixture, const std::vector<int>& remove, const Eigen::VectorXd& factors = {});
-  ~Ablation();
-  Ablation(const Ablation&) = delete;
-  Ablation& operator=(const Ablation&) = delete;
-  // Restores the prior now (idempotent).
-  void restore() noexcept;
-
- private:
-  Mixture* mixture_;
-  Eigen::VectorXd saved_;
 };
 
 // log(sum_i exp(x_i)) of n values, stable; -inf when all are -inf.

@@ -23,8 +23,9 @@
 //
 // Documents: each is [<b>] bytes... <b>. The leading boundary is context only
 // (like <s>: one of it, never predicted); the trailing one is predicted (like
-// </s>); n-grams never cross a document. Any order N >= 1, no compile-time
-// maximum. All probabilities are natural-log at the API.
+// </s>); n-grams never cross a document. Any order N from 1 to
+// NGramPersona::kMaxOrder (1000; the model-file loader refuses what fit could
+// not make). All probabilities are natural-log at the API.
 //
 // Storage: a trie of sorted arrays, one level per order, children of a
 // context contiguous; 32 bytes per stored n-gram (token, discounted term,
@@ -82,10 +83,18 @@ class NGramPersona final : public Persona {
   static constexpr std::uint16_t kStart = kVocab;
   static constexpr std::uint32_t kNone = std::numeric_limits<std::uint32_t>::max();
 
+  // The largest n-gram order: fit, train and the model-file loader all hold
+  // to it (an order is a context of that many node ids per reader state, and
+  // each order a trie level).
+  static constexpr int kMaxOrder = 1000;
+  // The n-gram configuration check, the one place the order is validated:
+  // InvalidArgument naming `what` and the value unless 1 <= order <= kMaxOrder.
+  static void check_order(int order, const char* what);
+
   // Trains an order-`order` model on `documents` (raw bytes, one document
   // each; empty documents are allowed and teach the immediate end). Throws
-  // InvalidArgument if order < 1, there are no documents, or the corpus
-  // exceeds 2^32 - 1 tokens.
+  // InvalidArgument if the order fails check_order, there are no documents,
+  // or the corpus exceeds 2^32 - 1 tokens.
   static NGramPersona fit(const std::vector<std::string>& documents, int order);
 
   // Rebuilds a model from its stored arrays (used by the file loader). Checks

@@ -102,6 +102,7 @@ struct Generation {
 };
 
 // Reads `prompt` (a document prefix) and generates up to max_tokens tokens.
+// Polls the interrupt check (interrupt.hpp): Interrupted when it trips.
 Generation generate(const Mixture& mixture, const std::string& prompt, const GenerateConfig& config);
 
 }  // namespace simulacra

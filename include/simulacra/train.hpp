@@ -37,7 +37,7 @@ struct TrainProgress {
 };
 
 struct TrainConfig {
-  int order = 5;                      // n-gram order of every persona (>= 1)
+  int order = 5;                      // n-gram order of every persona, 1..NGramPersona::kMaxOrder
   MixtureConfig mixture = fixed_share_default();  // switching of the trained mixture
   bool fit_alpha = true;              // with fixed share: choose alpha on held-out documents
   std::vector<double> alpha_grid = {0.0, 1e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3};  // candidates, each in [0, 1]

@@ -475,7 +475,9 @@ class Prediction:
     def personas(self) -> list[str]: ...
 
 class Ablation:
-    """What Mixture.ablate returns: use it in a `with` statement."""
+    """What Mixture.ablate returns: use it in a `with` statement. Inside the block
+    every call on the pile from this thread (or asyncio task) sees the ablation;
+    other threads and the pile itself do not. Blocks may end in any order."""
 
     def __enter__(self) -> Mixture: ...
     def __exit__(self, exc_type: object, exc_value: object, traceback: object) -> bool: ...
@@ -488,7 +490,8 @@ class State:
 
     def step(self, token_or_text: Union[int, _Text, _Tokens]) -> float:
         """Consumes one token (256 is the boundary), a text, or a sequence of tokens;
-        returns the mixture's log-probability of what was consumed. IndexError for a token outside 0..256."""
+        returns the mixture's log-probability of what was consumed. IndexError for a token outside 0..256.
+        Atomic: a bad token or KeyboardInterrupt leaves the state as it was."""
     @property
     def weights(self) -> npt.NDArray[np.float32]:
         """(K,) steered weights before the next token."""
@@ -662,7 +665,7 @@ class Mixture:
         prior: K positive numbers (normalised), None for uniform. switching:
         'none', 'fixed_share' (rate alpha in [0, 1]), 'forgetting' (factor
         gamma in [0, 1]) or 'transition' (a (K, K) row-stochastic matrix).
-        beta > 0 tempers the likelihood. ValueError / TypeError name a bad argument.
+        beta in (0, 1e289] tempers the likelihood (larger could overflow to NaN). ValueError / TypeError name a bad argument.
         """
     @overload
     @staticmethod
@@ -738,9 +741,11 @@ class Mixture:
         reweight: Union[None, Mapping[Union[str, bytes], float], Sequence[float], npt.NDArray[np.floating]] = None,
     ) -> Ablation:
         """A context manager: removes personas (prior 0) and reweights others
-        (prior times a factor, renormalised) inside a `with` block; the prior is
-        restored on exit, exceptions included. ValueError for a negative or
-        NaN factor or when no persona is left; IndexError for an unknown one."""
+        (prior times a factor, renormalised) for the calls this thread makes on
+        the pile inside a `with` block, until it ends (exceptions included). The
+        pile itself is not changed: other threads never see the ablation, and
+        States begun inside keep it. ValueError for a negative or NaN factor or
+        when no persona is left; IndexError for an unknown one."""
     def trace(
         self,
         text: Union[_Text, _Tokens],
@@ -751,7 +756,7 @@ class Mixture:
     ) -> Trace:
         """The trace of a text read from a document start: its bytes, or a sequence of
         tokens (256 marks a document boundary). No end boundary is added. Ctrl-C
-        stops it with KeyboardInterrupt (checked after each persona and every 65536 tokens)."""
+        stops it with KeyboardInterrupt, as it stops every long call (within about 20 ms)."""
     def score(
         self,
         text: _Text,

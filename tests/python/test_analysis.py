@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import simulacra
-from reference import logsumexp
+from reference import logsumexp, posterior_filter
 
 PROMPT = "Question: which is best? Answer: "
 OPTIONS = ["A", "B", "the sea", "the moon"]
@@ -201,16 +201,21 @@ def check_top(listing, logprobs, top_k):
         assert prob == pytest.approx(p[token_of(token)], rel=1e-5)
 
 
-def test_raw_view_matches_predict(shared):
+def test_raw_view_matches_a_brute_force_mixture(shared):
+    """Weights from each persona's own scores (the numpy filter), distributions from each persona alone."""
     context = "Arr, the "
+    lp = persona_token_lp(shared, context)
+    log_w, _ = posterior_filter(np.vstack([lp, np.zeros((1, 3))]), shared.prior, alpha=shared.alpha)
+    weights = np.exp(log_w[-1])  # after the whole context
+    own = np.stack([shared.persona(k).next_logprobs(context).astype(np.float64) for k in range(3)])  # (K, 257)
+    mixture = logsumexp(np.log(weights)[:, None] + own, axis=0)
     view = shared.raw_view(context, top_k=5)
-    pred = shared.predict(context)
     assert view.weights.shape == (3,) and view.weights.dtype == np.float32
-    np.testing.assert_allclose(view.weights, pred.weights, rtol=1e-6)
-    check_top(view.mixture, pred.logprobs, 5)
+    np.testing.assert_allclose(view.weights, weights, rtol=1e-5)
+    check_top(view.mixture, mixture, 5)
     assert list(view.personas) == shared.personas
     for k, name in enumerate(shared.personas):
-        check_top(view.personas[name], pred.persona_logprobs[k], 5)
+        check_top(view.personas[name], own[k], 5)
     table = str(view)
     assert "mixture" in table and all(n in table for n in shared.personas)
 

@@ -121,7 +121,20 @@ def test_bad_arguments():
         lm.score(3)
 
 
-def test_high_order_has_no_maximum():
+def test_order_limit_is_the_loaders(tmp_path, builtin):
+    """One limit: the largest order fits and its pile loads again; one more, or 10**9, is refused at once."""
+    lm = simulacra.NGramPersona.fit(["abcabc", "abd"], order=1000)
+    pile = simulacra.Mixture([lm], ["deep"], prior=[1.0])
+    pile.save(tmp_path / "deep.safetensors")
+    assert simulacra.load(tmp_path / "deep.safetensors").score("abc") == pytest.approx(pile.score("abc"), rel=1e-12)
+    for order in (1001, 10**9):
+        with pytest.raises(ValueError, match=f"order must be in 1..1000, got {order}"):
+            simulacra.NGramPersona.fit(["abc"], order=order)
+        with pytest.raises(ValueError, match=f"got {order}"):
+            simulacra.Mixture.fit(builtin, order=order)
+
+
+def test_high_order_has_no_small_maximum():
     lm = simulacra.NGramPersona.fit(["abcabcabcabc" * 4], order=20)
     assert lm.order == 20
     assert lm.score("abcabcabcabc" * 4) > simulacra.NGramPersona.fit(["abcabcabcabc" * 4], order=2).score(

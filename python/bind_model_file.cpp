@@ -1,0 +1,58 @@
+// bind_model_file.cpp — model files (model_file.hpp): Mixture.save,
+// simulacra.load, and pickling through the in-memory save_to_bytes / load_from_bytes.
+#include <string>
+#include <string_view>
+
+#include "bind.hpp"
+#include "bind_common.hpp"
+#include "bind_steering.hpp"
+
+namespace simulacra::python {
+
+namespace {
+
+// ------------------------------------------------------------------ pickling
+
+py::bytes mixture_to_bytes(const Mixture& mix) {
+  std::string content;
+  {
+    py::gil_scoped_release release;
+    content = save_to_bytes(mix);
+  }
+  return py::bytes(content);
+}
+
+Mixture mixture_from_bytes(const py::bytes& state) {
+  const std::string_view content = state;  // valid while `state` lives, GIL or not
+  py::gil_scoped_release release;
+  return load_from_bytes(content, "pickled Mixture");
+}
+
+}  // namespace
+
+void bind_model_file(py::module_& m) {
+  auto mixture = py::reinterpret_borrow<py::class_<Mixture>>(m.attr("Mixture"));
+  mixture
+      .def(
+          "save",
+          [](const Mixture& mix, const Path& path) {
+            const SeenMixture seen(mix);
+            py::gil_scoped_release release;
+            save(*seen, path.bytes);
+          },
+          py::arg("path"), "Writes the model to a safetensors file, atomically. OSError if it cannot be written.")
+      .def(py::pickle([](const Mixture& mix) { return mixture_to_bytes(*SeenMixture(mix)); },
+                      [](const py::bytes& state) { return mixture_from_bytes(state); }));
+
+  m.def(
+      "load",
+      [](const Path& path) {
+        py::gil_scoped_release release;
+        return load(path.bytes);
+      },
+      py::arg("path"),
+      "Reads a model written by Mixture.save(). simulacra.FileError (an OSError) naming the path and the problem for "
+      "a missing, truncated, corrupted, foreign or newer file.");
+}
+
+}  // namespace simulacra::python

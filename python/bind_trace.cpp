@@ -1,0 +1,185 @@
+// bind_trace.cpp — traces and scores of a text under the pile (Mixture::trace,
+// score, bits_per_byte, perplexity and the per-persona scores).
+#include <algorithm>
+#include <cmath>
+
+#include "bind.hpp"
+#include "bind_common.hpp"
+#include "bind_steering.hpp"
+
+namespace simulacra::python {
+
+namespace {
+
+// A result array built on first access, then handed out read-only.
+template <class Make>
+py::object cached(py::object& slot, Make make) {
+  if (!slot) slot = frozen(make());
+  return slot;
+}
+
+struct TraceResult {
+  Trace trace;
+  std::vector<Token> tokens;
+  std::vector<std::string> names;
+  py::object weights, log_weights, persona_logprobs, logprobs, entropy, dominant, token_array;
+
+  // A plain-text table of the first and last rows (all rows when max_rows <= 0).
+  std::string table(int max_rows) const {
+    const auto T = Eigen::Index(trace.size());
+    const double total = trace.total_logprob();
+    std::string out = fmt::format("Trace: {} tokens, {} personas, log p = {:.4f} nats", T, names.size(), total);
+    if (T > 0) out += fmt::format(" ({:.3f} bits/token)", -total / double(T) / std::log(2.0));
+    std::vector<std::size_t> width;
+    std::size_t dom_width = 8;
+    for (const auto& n : names) {
+      width.push_back(std::max<std::size_t>(n.size(), 6));
+      dom_width = std::max(dom_width, n.size());
+    }
+    out += fmt::format("\n{:>6}  {:<7} {:>8}  {:<{}}", "t", "token", "log p", "dominant", dom_width);
+    for (std::size_t k = 0; k < names.size(); ++k) out += fmt::format("  {:>{}}", names[k], width[k]);
+    auto row = [&](Eigen::Index t) {
+      out += fmt::format("\n{:>6}  {:<7} {:>8.3f}  {:<{}}", t, shown_token(tokens[std::size_t(t)]), trace.logprobs[t],
+                         names[std::size_t(trace.dominant[std::size_t(t)])], dom_width);
+      for (std::size_t k = 0; k < names.size(); ++k)
+        out += fmt::format("  {:>{}.3f}", std::exp(trace.log_weights(t, Eigen::Index(k))), width[k]);
+    };
+    if (max_rows <= 0 || T <= max_rows) {
+      for (Eigen::Index t = 0; t < T; ++t) row(t);
+    } else {
+      const Eigen::Index head = max_rows / 2, tail = max_rows - head;
+      for (Eigen::Index t = 0; t < head; ++t) row(t);
+      out += fmt::format("\n{:>6}  ({} rows not shown)", "...", T - head - tail);
+      for (Eigen::Index t = T - tail; t < T; ++t) row(t);
+    }
+    return out;
+  }
+};
+
+}  // namespace
+
+void bind_trace(py::module_& m) {
+  // ---------------------------------------------------------------- trace
+  py::class_<TraceResult>(m, "Trace", R"doc(
+The inspection record of a text: one row per token (the text's bytes, no end
+boundary). Arrays are read-only float32 unless noted; natural logs.
+)doc")
+      .def_property_readonly(
+          "weights", [](TraceResult& r) { return cached(r.weights, [&] { return weights_of(r.trace.log_weights); }); },
+          "(T, K) weight of each persona before each token (steered).")
+      .def_property_readonly(
+          "log_weights", [](TraceResult& r) { return cached(r.log_weights, [&] { return f32(r.trace.log_weights); }); },
+          "(T, K) natural-log weights before each token.")
+      .def_property_readonly(
+          "persona_logprobs",
+          [](TraceResult& r) { return cached(r.persona_logprobs, [&] { return f32(r.trace.persona_logprobs); }); },
+          "(T, K) log p_k(x_t | x_<t) of each persona.")
+      .def_property_readonly(
+          "logprobs", [](TraceResult& r) { return cached(r.logprobs, [&] { return f32(r.trace.logprobs); }); },
+          "(T,) log p(x_t | x_<t) under the mixture.")
+      .def_property_readonly(
+          "entropy", [](TraceResult& r) { return cached(r.entropy, [&] { return f32(r.trace.entropy); }); },
+          "(T,) entropy of the weights before each token, nats.")
+      .def_property_readonly(
+          "dominant", [](TraceResult& r) { return cached(r.dominant, [&] { return i32(r.trace.dominant); }); },
+          "(T,) int32: the persona with the largest weight before each token.")
+      .def_property_readonly(
+          "tokens", [](TraceResult& r) { return cached(r.token_array, [&] { return i32(r.tokens); }); },
+          "(T,) int32: the traced tokens.")
+      .def_property_readonly(
+          "text", [](const TraceResult& r) { return py::bytes(decode(r.tokens)); },
+          "The traced bytes (a boundary token shows as a newline).")
+      .def_property_readonly(
+          "personas", [](const TraceResult& r) { return name_list(r.names); }, "The persona names (columns).")
+      .def_property_readonly(
+          "total_logprob", [](const TraceResult& r) { return r.trace.total_logprob(); },
+          "Natural-log probability of all traced tokens under the mixture (float64 sum).")
+      .def("__len__", [](const TraceResult& r) { return r.trace.size(); })
+      .def(
+          "table", [](const TraceResult& r, int max_rows) { return readable(r.table(max_rows)); },
+          py::arg("max_rows") = 0, "The trace as a plain-text table; max_rows > 0 shows the first and last rows only.")
+      .def("__str__", [](const TraceResult& r) { return readable(r.table(10)); })
+      .def("__repr__", [](const TraceResult& r) { return readable(r.table(10)); });
+
+  auto mixture = py::reinterpret_borrow<py::class_<Mixture>>(m.attr("Mixture"));
+  mixture
+      .def(
+          "trace",
+          [](const Mixture& mix, py::handle text, py::handle clamp, py::handle exclude, py::handle prior_bias,
+             py::handle product) {
+            TraceResult r;
+            r.tokens = tokens_arg(text, "text");
+            const Steering s = make_steering(mix, clamp, exclude, prior_bias, product);
+            r.names = mix.names();
+            {
+              py::gil_scoped_release release;
+              r.trace = mix.trace(r.tokens, s);
+            }
+            return r;
+          },
+          py::arg("text"), py::arg("clamp") = py::none(), py::arg("exclude") = py::none(),
+          py::arg("prior_bias") = py::none(), py::arg("product") = py::none(),
+          "The trace of a text read from a document start: its bytes (str / bytes), or a sequence of tokens (where "
+          "256 marks a document boundary). No end boundary is added.")
+      .def(
+          "score",
+          [](const Mixture& mix, const Text& text, py::handle clamp, py::handle exclude, py::handle prior_bias,
+             py::handle product) {
+            const Steering s = make_steering(mix, clamp, exclude, prior_bias, product);
+            py::gil_scoped_release release;
+            return mix.score(text.bytes, s);
+          },
+          py::arg("text"), py::arg("clamp") = py::none(), py::arg("exclude") = py::none(),
+          py::arg("prior_bias") = py::none(), py::arg("product") = py::none(), "Natural-log probability of a document (its bytes and the end boundary).")
+      .def(
+          "bits_per_byte",
+          [](const Mixture& mix, const Text& text, py::handle clamp, py::handle exclude, py::handle prior_bias,
+             py::handle product) {
+            const Steering s = make_steering(mix, clamp, exclude, prior_bias, product);
+            py::gil_scoped_release release;
+            return mix.bits_per_byte(text.bytes, s);
+          },
+          py::arg("text"), py::arg("clamp") = py::none(), py::arg("exclude") = py::none(),
+          py::arg("prior_bias") = py::none(), py::arg("product") = py::none(),
+          "-score / (bytes * ln 2): bits per byte of a document, the end boundary's cost included. ValueError for "
+          "an empty text.")
+      .def(
+          "perplexity",
+          [](const Mixture& mix, const Text& text, py::handle clamp, py::handle exclude, py::handle prior_bias,
+             py::handle product) {
+            const Steering s = make_steering(mix, clamp, exclude, prior_bias, product);
+            py::gil_scoped_release release;
+            return mix.perplexity(text.bytes, s);
+          },
+          py::arg("text"), py::arg("clamp") = py::none(), py::arg("exclude") = py::none(),
+          py::arg("prior_bias") = py::none(), py::arg("product") = py::none(),
+          "exp(-score / (bytes + 1)): per-token perplexity of a document, the end boundary counted as a token.")
+      .def(
+          "persona_perplexity",
+          [](const Mixture& mix, const Text& text) {
+            Eigen::VectorXd ppl;
+            {
+              py::gil_scoped_release release;
+              ppl = mix.persona_perplexity(text.bytes);
+            }
+            py::dict out;
+            for (int k = 0; k < mix.size(); ++k) out[name_str(mix.names()[std::size_t(k)])] = ppl[k];
+            return out;
+          },
+          py::arg("text"), "Per-token perplexity of the document under each persona alone: {name: perplexity}.")
+      .def(
+          "persona_bits_per_byte",
+          [](const Mixture& mix, const Text& text) {
+            Eigen::VectorXd bits;
+            {
+              py::gil_scoped_release release;
+              bits = mix.persona_bits_per_byte(text.bytes);
+            }
+            py::dict out;
+            for (int k = 0; k < mix.size(); ++k) out[name_str(mix.names()[std::size_t(k)])] = bits[k];
+            return out;
+          },
+          py::arg("text"), "Bits per byte of the document under each persona alone: {name: bits}.");
+}
+
+}  // namespace simulacra::python
