@@ -34,30 +34,6 @@ struct VoteResult {
   Vote vote;
   std::vector<std::string> options;
   std::vector<std::string> names;
-
-  // Choice probabilities: one row per persona and one for the mixture.
-  std::string table() const {
-    std::size_t name_width = 7;  // "mixture"
-    for (const auto& n : names) name_width = std::max(name_width, n.size());
-    std::vector<std::string> heads;
-    std::vector<std::size_t> width;
-    for (const auto& o : options) {
-      heads.push_back("'" + o + "'");
-      width.push_back(std::max<std::size_t>(heads.back().size(), 6));
-    }
-    std::string out = fmt::format("Vote: {} personas, {} options (choice probabilities over the options)\n{:<{}}  {:>6}",
-                                  names.size(), options.size(), "", name_width, "weight");
-    for (std::size_t m = 0; m < heads.size(); ++m) out += fmt::format("  {:>{}}", heads[m], width[m]);
-    auto row = [&](const std::string& name, double weight, auto choice) {
-      out += fmt::format("\n{:<{}}  {:>6.3f}", name, name_width, weight);
-      for (std::size_t m = 0; m < width.size(); ++m) out += fmt::format("  {:>{}.3f}", choice(Eigen::Index(m)), width[m]);
-    };
-    for (std::size_t k = 0; k < names.size(); ++k)
-      row(names[k], vote.prompt_weights[Eigen::Index(k)],
-          [&](Eigen::Index m) { return vote.persona_choice(Eigen::Index(k), m); });
-    row("mixture", vote.prompt_weights.sum(), [&](Eigen::Index m) { return vote.mixture_choice[m]; });
-    return out;
-  }
 };
 
 struct AttributionResult {
@@ -104,8 +80,7 @@ repr() is a table of the choice probabilities.
       .def_property_readonly(
           "options", [](const VoteResult& r) { return name_list(r.options); }, "The options (columns).")
       .def_property_readonly(
-          "personas", [](const VoteResult& r) { return name_list(r.names); }, "The persona names (rows).")
-      .def("__repr__", [](const VoteResult& r) { return readable(r.table()); });
+          "personas", [](const VoteResult& r) { return name_list(r.names); }, "The persona names (rows).");
 
   // ---------------------------------------------------------------- mask swaps
   py::class_<SwitchEvidence>(m, "SwitchEvidence", "The weight of persona b while the mixture reads text_b after text_a.")

@@ -23,37 +23,6 @@ struct TraceResult {
   std::vector<Token> tokens;
   std::vector<std::string> names;
   py::object weights, log_weights, persona_logprobs, logprobs, entropy, dominant, token_array;
-
-  // A plain-text table of the first and last rows (all rows when max_rows <= 0).
-  std::string table(int max_rows) const {
-    const auto T = Eigen::Index(trace.size());
-    const double total = trace.total_logprob();
-    std::string out = fmt::format("Trace: {} tokens, {} personas, log p = {:.4f} nats", T, names.size(), total);
-    if (T > 0) out += fmt::format(" ({:.3f} bits/token)", -total / double(T) / std::log(2.0));
-    std::vector<std::size_t> width;
-    std::size_t dom_width = 8;
-    for (const auto& n : names) {
-      width.push_back(std::max<std::size_t>(n.size(), 6));
-      dom_width = std::max(dom_width, n.size());
-    }
-    out += fmt::format("\n{:>6}  {:<7} {:>8}  {:<{}}", "t", "token", "log p", "dominant", dom_width);
-    for (std::size_t k = 0; k < names.size(); ++k) out += fmt::format("  {:>{}}", names[k], width[k]);
-    auto row = [&](Eigen::Index t) {
-      out += fmt::format("\n{:>6}  {:<7} {:>8.3f}  {:<{}}", t, shown_token(tokens[std::size_t(t)]), trace.logprobs[t],
-                         names[std::size_t(trace.dominant[std::size_t(t)])], dom_width);
-      for (std::size_t k = 0; k < names.size(); ++k)
-        out += fmt::format("  {:>{}.3f}", std::exp(trace.log_weights(t, Eigen::Index(k))), width[k]);
-    };
-    if (max_rows <= 0 || T <= max_rows) {
-      for (Eigen::Index t = 0; t < T; ++t) row(t);
-    } else {
-      const Eigen::Index head = max_rows / 2, tail = max_rows - head;
-      for (Eigen::Index t = 0; t < head; ++t) row(t);
-      out += fmt::format("\n{:>6}  ({} rows not shown)", "...", T - head - tail);
-      for (Eigen::Index t = T - tail; t < T; ++t) row(t);
-    }
-    return out;
-  }
 };
 
 }  // namespace
@@ -94,12 +63,7 @@ boundary). Arrays are read-only float32 unless noted; natural logs.
       .def_property_readonly(
           "total_logprob", [](const TraceResult& r) { return r.trace.total_logprob(); },
           "Natural-log probability of all traced tokens under the mixture (float64 sum).")
-      .def("__len__", [](const TraceResult& r) { return r.trace.size(); })
-      .def(
-          "table", [](const TraceResult& r, int max_rows) { return readable(r.table(max_rows)); },
-          py::arg("max_rows") = 0, "The trace as a plain-text table; max_rows > 0 shows the first and last rows only.")
-      .def("__str__", [](const TraceResult& r) { return readable(r.table(10)); })
-      .def("__repr__", [](const TraceResult& r) { return readable(r.table(10)); });
+      .def("__len__", [](const TraceResult& r) { return r.trace.size(); });
 
   auto mixture = py::reinterpret_borrow<py::class_<Mixture>>(m.attr("Mixture"));
   mixture

@@ -5,6 +5,7 @@
 
 #include "bind_common.hpp"
 #include "bind_transformer.hpp"
+#include "simulacra/transformer_pile.hpp"
 
 namespace simulacra::python {
 
@@ -204,18 +205,11 @@ training with KeyboardInterrupt (the steps done are kept).
       .def(
           "mixture",
           [](const PyTrainer& t, const std::string& switching, double alpha, double beta) {
-            const TransformerData& d = t.trainer->data();
-            std::vector<std::shared_ptr<const Persona>> heads;
-            Eigen::VectorXd prior(Eigen::Index(d.names.size()));
-            for (std::size_t k = 0; k < d.names.size(); ++k) {
-              heads.push_back(std::make_shared<TransformerPersona>(t.trainer->shared_model(), int(k)));
-              prior[Eigen::Index(k)] = double(d.train[k].size());
-            }
             MixtureConfig mc;
             mc.switching = switching_from_name(switching);
             mc.alpha = alpha;
             mc.beta = beta;
-            return Mixture(std::move(heads), d.names, prior, mc);
+            return hydra_pile(t.trainer->shared_model(), t.trainer->data(), mc);
           },
           py::arg("switching") = "fixed_share", py::arg("alpha") = 1e-3, py::arg("beta") = 1.0,
           "The heads as personas of a Mixture (prior: each persona's share of the training tokens).");
