@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "simulacra/error.hpp"
+#include "simulacra/file_io.hpp"
 #include "simulacra/interrupt.hpp"
 
 namespace simulacra::cli {
@@ -48,6 +49,7 @@ std::string read_input(const std::string& path, std::size_t max_bytes) {
     if (S_ISREG(st.st_mode) && std::uint64_t(st.st_size) > max_bytes)
       throw FileError(fmt::format("{}: {} bytes is longer than the input limit of {} bytes (--max-input-bytes)", path,
                                   st.st_size, max_bytes));
+    if (S_ISREG(st.st_mode)) return read_file(path, max_bytes);  // the library's checked reader
     in.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     in.owned = true;
     if (in.fd < 0) throw FileError(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));

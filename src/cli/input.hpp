@@ -2,8 +2,9 @@
 // arguments, --file options and stdin) goes through read_input, which
 // bounds it.
 //
-// A path is checked before it is opened: a regular file or a pipe (a FIFO,
-// or stdin as "-", whatever it is) is read; a directory, a device or a
+// A path is checked before it is opened: a regular file (read by the
+// library's simulacra::read_file) or a pipe (a FIFO, or stdin as "-",
+// whatever it is) is read; a directory, a device or a
 // socket is refused. At most `max_bytes` are read (kDefaultMaxInput unless
 // --max-input-bytes says otherwise): a longer input is refused with a
 // FileError naming the path and the limit (a regular file by its size,
