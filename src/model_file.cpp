@@ -177,16 +177,6 @@ json::Value meta_json(const TensorFile& file, const std::string& key, const std:
   }
 }
 
-// The format version: a canonical decimal integer ("1", "2"; not "1abc",
-// " 1", "+1", "01" or ""), else FileError.
-int parse_format_version(const std::string& text, const std::string& path) {
-  const bool canonical = !text.empty() && text.size() <= 9 &&
-                         std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
-                         (text.size() == 1 || text[0] != '0');
-  SIMULACRA_CHECK(canonical, FileError, "{}: format_version '{}' is not a number", path, text);
-  return std::stoi(text);
-}
-
 // The tensors and metadata of `mixture`'s file.
 TensorFile to_tensor_file(const Mixture& mixture) {
   TensorFile file;
@@ -237,11 +227,7 @@ TensorFile to_tensor_file(const Mixture& mixture) {
 Mixture from_tensor_file(const TensorFile& file, const std::string& path) {
   SIMULACRA_CHECK(meta(file, "format", path) == "simulacra", FileError, "{}: not a simulacra model (format '{}')",
                   path, meta(file, "format", path));
-  const int v = parse_format_version(meta(file, "format_version", path), path);
-  SIMULACRA_CHECK(v >= 1, FileError, "{}: format version {} does not exist (versions start at 1)", path, v);
-  SIMULACRA_CHECK(v <= kFormatVersion, FileError,
-                  "{}: format version {} is newer than this library reads ({}); upgrade simulacra", path, v,
-                  kFormatVersion);
+  const int v = metadata_format_version(file.metadata, kFormatVersion, path);
   try {
     const json::Value tok = meta_json(file, "tokenizer", path);
     SIMULACRA_CHECK(tok.at("kind").as_string() == "byte" && tok.at("vocab").as_int64() == kVocab &&

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cassert>
 #include <charconv>
+#include <type_traits>
 #include <climits>
 #include <cmath>
 #include <cstring>
@@ -22,6 +23,10 @@ namespace {
 // The whole of `text` as a decimal T (from_chars: digits, '-' for a signed T).
 template <typename T>
 bool parse_decimal(const std::string& text, T& value) {
+  if constexpr (std::is_integral_v<T>) {  // canonical: no leading zero ("01", "-01"), as the writers write
+    const std::size_t first = !text.empty() && text[0] == '-' ? 1 : 0;
+    if (text.size() > first + 1 && text[first] == '0') return false;
+  }
   const char* end = text.data() + text.size();
   const auto [stop, err] = std::from_chars(text.data(), end, value);
   return !text.empty() && err == std::errc() && stop == end;

@@ -63,8 +63,9 @@ using Metadata = std::map<std::string, std::string>;
 // The value of `key`. FileError "<where>: metadata "<key>" missing".
 const std::string& metadata_text(const Metadata& metadata, const std::string& key, const std::string& where);
 
-// The files' one integer parser: `key` as a decimal integer (digits, a
-// leading '-' allowed, no '+', space, point or suffix) in [lo, hi].
+// The files' one integer parser: `key` as a canonical decimal integer
+// (digits, a leading '-' allowed; no leading zero, '+', space, point or
+// suffix) in [lo, hi].
 // FileError naming the key, its text and the range otherwise.
 std::int64_t metadata_int(const Metadata& metadata, const std::string& key, std::int64_t lo, std::int64_t hi,
                           const std::string& where);
