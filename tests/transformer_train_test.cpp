@@ -3,6 +3,8 @@
 // trainer (learning, resume bit for bit, checkpoints, bad input).
 #include "simulacra/transformer_train.hpp"
 
+#include <unistd.h>
+
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -174,6 +176,12 @@ TransformerTrainConfig tiny_config(Objective objective = Objective::kSupervised)
   return c;
 }
 
+// A checkpoint path in the temporary directory, unique to this process (test
+// runs of several build trees may share the directory).
+std::string temp_path(const std::string& name) {
+  return ::testing::TempDir() + "/" + name + "." + std::to_string(::getpid()) + ".safetensors";
+}
+
 TransformerData two_voices() {
   TransformerData d;
   d.names = {"a", "b"};
@@ -226,7 +234,7 @@ TEST(TransformerTrainerTest, SupervisedHeadsSpecialise) {
 }
 
 TEST(TransformerTrainerTest, ResumeIsBitExact) {
-  const std::string path = ::testing::TempDir() + "/resume_checkpoint.safetensors";
+  const std::string path = temp_path("resume_checkpoint");
   auto c = tiny_config(Objective::kGate);
   c.gate_posterior = true;
   c.steps = 12;
@@ -245,7 +253,7 @@ TEST(TransformerTrainerTest, ResumeIsBitExact) {
 }
 
 TEST(TransformerTrainerTest, BadCheckpointsAreFileErrors) {
-  const std::string path = ::testing::TempDir() + "/bad_checkpoint.safetensors";
+  const std::string path = temp_path("bad_checkpoint");
   TransformerTrainer t(tiny_config(), two_voices());
   t.step();
   t.save_checkpoint(path);
@@ -274,7 +282,7 @@ void save_edited(const TransformerTrainer& trainer, const std::string& path, Edi
 }
 
 TEST(TransformerTrainerTest, SeedsFrom2To63OnResume) {
-  const std::string path = ::testing::TempDir() + "/seed_checkpoint.safetensors";
+  const std::string path = temp_path("seed_checkpoint");
   auto c = tiny_config();
   c.steps = 6;
   for (const std::uint64_t seed : {(std::uint64_t(1) << 63) + 12345, ~std::uint64_t(0)}) {
@@ -293,7 +301,7 @@ TEST(TransformerTrainerTest, SeedsFrom2To63OnResume) {
 }
 
 TEST(TransformerTrainerTest, VersionOneCheckpointsStillResume) {
-  const std::string path = ::testing::TempDir() + "/v1_checkpoint.safetensors";
+  const std::string path = temp_path("v1_checkpoint");
   auto c = tiny_config(Objective::kGate);
   c.steps = 8;
   TransformerTrainer first(c, two_voices());
@@ -331,7 +339,7 @@ TEST(TransformerTrainerTest, ThreadsAreCappedAtTheApiBoundary) {
   c.threads = simulacra::kMaxThreads;
   EXPECT_NO_THROW(c.check());
   // A checkpoint asking for more threads is refused too (train --resume reads it).
-  const std::string path = ::testing::TempDir() + "/threads_checkpoint.safetensors";
+  const std::string path = temp_path("threads_checkpoint");
   save_edited(TransformerTrainer(tiny_config(), two_voices()), path,
               [](std::map<std::string, std::string>& m) { m["threads"] = "100000"; });
   try {
