@@ -197,10 +197,7 @@ tok_emb when tie_weights), an optional learned gate, biases on or off.
       .def_property_readonly("training_flops_per_token", &TransformerConfig::training_flops_per_token,
                              "Forward + backward FLOPs per token at window length `context` (PaLM's accounting).")
       .def("__eq__",
-           [](const TransformerConfig& a, const TransformerConfig& b) {
-             return a.layers == b.layers && a.heads == b.heads && a.width == b.width && a.context == b.context &&
-                    a.personas == b.personas && a.bias == b.bias && a.tie_weights == b.tie_weights && a.gate == b.gate;
-           },
+           [](const TransformerConfig& a, const TransformerConfig& b) { return a == b; },
            py::is_operator())
       .def("__repr__", [](const TransformerConfig& c) {
         return fmt::format("TransformerConfig(layers={}, heads={}, width={}, context={}, personas={}, bias={}, "

@@ -182,7 +182,7 @@ TransformerTrainConfig transformer_config(const Args& args) {
   c.optimizer.warmup = int(args.integer("--warmup", 100, 0, 1 << 30));
   c.optimizer.weight_decay = args.real("--weight-decay", 0.1, Range{0, INFINITY});
   c.optimizer.clip = args.real("--clip", 1.0, Range{0, INFINITY});
-  c.threads = int(args.integer("--threads", 0, 0, 1024));
+  c.threads = int(args.integer("--threads", 0, 0, kMaxThreads));
   c.eval_every = int(args.integer("--eval-every", 250, 0, 1 << 30));
   c.seed = args.seed("--seed", 0);
   c.checkpoint_path = args.get("--checkpoint", "");
