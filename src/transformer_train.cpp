@@ -344,7 +344,7 @@ double TransformerTrainer::loss_and_gradient(const std::vector<Token>& inputs, c
     dgate_ = g.d_gate.cast<float>();
   else
     dgate_.resize(0, 0);
-  model_->backward(acts_, dlogits_, dgate_, grads_);
+  model_->backward(acts_, dlogits_, dgate_, grads_, workspace_);
   return g.loss;
 }
 

@@ -190,6 +190,7 @@ class TransformerTrainer {
   int step_ = 0;
   double seconds_ = 0.0;           // training time so far (for tokens per second)
   Activations<float> acts_;
+  BackwardWorkspace<float> workspace_;  // backward()'s buffers, reused from step to step
   std::vector<RowMatrix<float>> dlogits_;
   RowMatrix<float> dgate_;
 };

@@ -283,6 +283,26 @@ class TransformerModel:
         """A model saved by save(), in the stored dtype. FileError on any problem with the file."""
     def persona(self, k: int) -> TransformerPersona:
         """Head k as a Persona (float32 models only: ValueError otherwise). IndexError outside 0..K-1."""
+    def adamw_step(
+        self,
+        grads: npt.NDArray[np.float32],
+        m: npt.NDArray[np.float32],
+        v: npt.NDArray[np.float32],
+        *,
+        lr: float,
+        step: int,
+        beta1: float = 0.9,
+        beta2: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0.1,
+        grad_scale: float = 1.0,
+    ) -> None:
+        """One step of the trainer's AdamW on the parameters, in place (float32 models only).
+
+        grads, m and v are flat float32 arrays in the layout's order (m and v updated in place:
+        writable and contiguous); step is the 1-based step count; weight decay only on rank-2
+        tensors. TypeError for another dtype, ValueError for another shape, step < 1 or float64.
+        """
 
 # ---------------------------------------------------------------- training records
 
