@@ -72,7 +72,7 @@ double double_at(const Bytes& file, std::size_t offset) {
 
 bool same_bits(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b) {
   return a.rows() == b.rows() && a.cols() == b.cols() &&
-         std::memcmp(a.data(), b.data(), std::size_t(a.size()) * sizeof(double)) == 0;
+         (a.size() == 0 || std::memcmp(a.data(), b.data(), std::size_t(a.size()) * sizeof(double)) == 0);
 }
 
 // Expects load(path) to throw FileError with a non-empty message (and
