@@ -224,7 +224,8 @@ TEST_F(FileIoTest, RefusesToReplaceWhatIsNotARegularFile) {
   const std::pair<std::string, std::string> targets[] = {
       {"fifo", "is a FIFO"}, {"sock", "is a socket"}, {"dir", "is a directory"}};
   for (const auto& [name, what] : targets) {
-    const std::string message = file_error([&] { simulacra::write_file_atomic(path(name), "x"); });
+    const std::string target = path(name);  // a lambda may not capture a structured binding before C++20
+    const std::string message = file_error([&] { simulacra::write_file_atomic(target, "x"); });
     EXPECT_NE(message.find(path(name) + ": " + what + ", not a regular file"), std::string::npos) << message;
   }
   EXPECT_TRUE(fs::is_fifo(path("fifo")));
