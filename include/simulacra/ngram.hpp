@@ -49,6 +49,7 @@
 
 #include <Eigen/Core>
 
+#include "simulacra/config.hpp"
 #include "simulacra/error.hpp"
 #include "simulacra/persona.hpp"
 #include "simulacra/tokenizer.hpp"
@@ -247,3 +248,7 @@ class NGramPersona final : public Persona {
 };
 
 }  // namespace simulacra
+
+#ifdef SIMULACRA_HEADER_ONLY
+#include "simulacra/ngram-inl.hpp"
+#endif
