@@ -50,7 +50,7 @@ int main() {
   const Trace tr = pile.trace(doc);
   double log_p[2] = {0.0, 0.0};  // each mask's log-probability of the document
   for (int k = 0; k < 2; ++k)
-    for (double lp : pile.persona(k).score(doc)) log_p[k] += lp;
+    for (double lp : pile.persona(k).token_logprobs(doc)) log_p[k] += lp;
   const double marginal = std::log(0.5 * std::exp(log_p[0]) + 0.5 * std::exp(log_p[1]));
   fmt::print("log p(\"{}\") = {:.6f} (marginal {:.6f})\n", text, tr.total_logprob(), marginal);
   expect(std::abs(tr.total_logprob() - pile.score(text)) < 1e-12, "the trace sums to the score");

@@ -318,7 +318,7 @@ SIMULACRA_INLINE Prediction Mixture::predict(const std::string& context, const S
 SIMULACRA_INLINE Eigen::MatrixXd Mixture::persona_logprobs(const std::vector<Token>& tokens) const {
   const Eigen::Index T = Eigen::Index(tokens.size());
   Eigen::MatrixXd lp(T, size());  // column-major: column k is persona k's scores
-  for (int k = 0; k < size(); ++k) personas_[std::size_t(k)]->score(tokens.data(), tokens.size(), lp.col(k).data());
+  for (int k = 0; k < size(); ++k) personas_[std::size_t(k)]->token_logprobs(tokens.data(), tokens.size(), lp.col(k).data());
   return lp;
 }
 
@@ -331,7 +331,7 @@ SIMULACRA_INLINE Trace Mixture::trace(const std::vector<Token>& tokens, const St
   // (T, K): column k from persona k's fast path; the filter counts as one more persona's worth.
   tr.persona_logprobs.resize(T, K);
   for (int k = 0; k < K; ++k) {
-    personas_[std::size_t(k)]->score(tokens.data(), tokens.size(), tr.persona_logprobs.col(k).data());
+    personas_[std::size_t(k)]->token_logprobs(tokens.data(), tokens.size(), tr.persona_logprobs.col(k).data());
     if (on_progress) on_progress(double(k + 1) / double(K + 1));
   }
   tr.log_weights.resize(T, K);

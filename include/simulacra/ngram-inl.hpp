@@ -331,13 +331,13 @@ SIMULACRA_INLINE std::unique_ptr<PersonaState> NGramPersona::begin() const {
   return std::make_unique<detail::NGramState>(*this);
 }
 
-SIMULACRA_INLINE void NGramPersona::score(const Token* tokens, std::size_t n, double* out) const {
+SIMULACRA_INLINE void NGramPersona::token_logprobs(const Token* tokens, std::size_t n, double* out) const {
   Cursor cursor(*this);
   InterruptPoller poll;
   for (std::size_t t = 0; t < n; ++t) {
     poll.tick();
-    SIMULACRA_CHECK(tokens[t] >= 0 && tokens[t] < kVocab, OutOfRange, "score: token {} at position {} is outside 0..{}",
-                    tokens[t], t, kVocab - 1);
+    SIMULACRA_CHECK(tokens[t] >= 0 && tokens[t] < kVocab, OutOfRange,
+                    "token_logprobs: token {} at position {} is outside 0..{}", tokens[t], t, kVocab - 1);
     out[t] = cursor.advance(tokens[t]);
   }
 }
