@@ -97,7 +97,7 @@ int main(int argc, char** argv) {
   // Sequence scoring.
   const std::vector<Token> tokens = encode_document(text);
   std::vector<double> out(tokens.size());
-  const double t_score = seconds_best_of(5, [&] { lm.score(tokens.data(), tokens.size(), out.data()); });
+  const double t_score = seconds_best_of(5, [&] { lm.token_logprobs(tokens.data(), tokens.size(), out.data()); });
   const HashModel ref(lm);
   const std::size_t ref_n = std::min<std::size_t>(tokens.size(), 300000);
   double ref_sum = 0.0, max_diff = 0.0;
@@ -165,7 +165,7 @@ int main(int argc, char** argv) {
   const std::vector<Token> head(tokens.begin(), tokens.begin() + std::ptrdiff_t(std::min<std::size_t>(tokens.size(), 500000)));
   double check = 0.0;
   const double t_sum = seconds_best_of(5, [&] {  // each persona's own scoring, as a user calls it
-    for (int k = 0; k < K; ++k) check += personas[std::size_t(k)]->score(head).back();
+    for (int k = 0; k < K; ++k) check += personas[std::size_t(k)]->token_logprobs(head).back();
   });
   double total = 0.0;
   const double t_trace = seconds_best_of(5, [&] { total = mix.trace(head).total_logprob(); });

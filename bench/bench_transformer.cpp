@@ -123,10 +123,10 @@ int main(int argc, char** argv) {
   const auto kn = std::make_shared<NGramPersona>(NGramPersona::fit({train_text}, 6));
   const std::vector<Token> tokens = encode(heldout_text);
   const auto t1 = Clock::now();
-  const double kn_bits = -Eigen::Map<const Eigen::VectorXd>(kn->score(tokens).data(), Eigen::Index(tokens.size())).sum();
+  const double kn_bits = -Eigen::Map<const Eigen::VectorXd>(kn->token_logprobs(tokens).data(), Eigen::Index(tokens.size())).sum();
   const double kn_s = seconds(t1);
   const auto t2 = Clock::now();
-  const std::vector<double> tf = head->score(tokens);
+  const std::vector<double> tf = head->token_logprobs(tokens);
   const double tf_s = seconds(t2);
   double tf_nats = 0.0;
   for (double x : tf) tf_nats -= x;

@@ -16,7 +16,7 @@ document boundary). All log-probabilities are natural logs.
             const std::vector<Token> doc = encode_document(text.bytes);
             py::gil_scoped_release release;
             double total = 0.0;
-            for (double lp : p.score(doc)) total += lp;
+            for (double lp : p.token_logprobs(doc)) total += lp;
             return total;
           },
           py::arg("text"), "log p(text + end boundary | document start): the log-probability of one document.")
@@ -27,7 +27,7 @@ document boundary). All log-probabilities are natural logs.
             Eigen::VectorXd out(Eigen::Index(doc.size()));
             {
               py::gil_scoped_release release;
-              p.score(doc.data(), doc.size(), out.data());
+              p.token_logprobs(doc.data(), doc.size(), out.data());
             }
             return f64(out);
           },

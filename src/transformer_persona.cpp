@@ -13,7 +13,7 @@ using detail::log_softmax;
 
 namespace {
 
-// Rows per forward() when TransformerPersona::score batches its windows, and
+// Rows per forward() when TransformerPersona::token_logprobs batches its windows, and
 // the forward FLOPs per batch at most (beyond one window): about 0.1 s of a
 // core, so Ctrl-C stops the scoring within a fraction of a second.
 constexpr std::size_t kScoreRows = 768;
@@ -65,10 +65,10 @@ std::unique_ptr<PersonaState> TransformerPersona::begin() const {
   return std::make_unique<TransformerState>(model_, head_);
 }
 
-void TransformerPersona::score(const Token* tokens, std::size_t n, double* out) const {
+void TransformerPersona::token_logprobs(const Token* tokens, std::size_t n, double* out) const {
   for (std::size_t t = 0; t < n; ++t)
     SIMULACRA_CHECK(tokens[t] >= 0 && tokens[t] < kVocab, OutOfRange,
-                    "TransformerPersona::score: token {} at position {} is outside 0..{}", tokens[t], t, kVocab - 1);
+                    "TransformerPersona::token_logprobs: token {} at position {} is outside 0..{}", tokens[t], t, kVocab - 1);
   if (n == 0) return;
   // Input t predicts tokens[t]: the document start, then every token but the
   // last. A boundary input (after a predicted boundary) starts a document.

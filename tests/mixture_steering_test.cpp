@@ -30,7 +30,7 @@ TEST(MixtureSteeringTest, ClampGivesExactlyThatPersona) {
       Steering s;
       s.clamp = k;
       const Trace tr = mix.trace(tokens, s);
-      const auto own = mix.persona(k).score(tokens);
+      const auto own = mix.persona(k).token_logprobs(tokens);
       int differing = 0;
       for (std::size_t t = 0; t < tokens.size(); ++t) differing += tr.logprobs[Eigen::Index(t)] != own[t];
       EXPECT_EQ(differing, 0) << "clamped log-probabilities differing from the persona's own";

@@ -40,7 +40,7 @@ TEST(MixtureIdentityTest, ProductOfPredictionsIsBayesianMarginal) {
   std::vector<double> terms;
   for (std::size_t k = 0; k < personas.size(); ++k) {
     double s = 0.0;
-    for (double lp : personas[k]->score(tokens)) s += lp;
+    for (double lp : personas[k]->token_logprobs(tokens)) s += lp;
     terms.push_back(std::log(prior[Eigen::Index(k)]) + s);
   }
   const double marginal = ref_log_sum_exp(terms);
@@ -60,7 +60,7 @@ TEST(MixtureIdentityTest, DegenerateSwitchingIsBayesianMarginal) {
   std::vector<double> terms;
   for (std::size_t k = 0; k < personas.size(); ++k) {
     double s = 0.0;
-    for (double lp : personas[k]->score(tokens)) s += lp;
+    for (double lp : personas[k]->token_logprobs(tokens)) s += lp;
     terms.push_back(std::log(prior[Eigen::Index(k)]) + s);
   }
   const double marginal = ref_log_sum_exp(terms);

@@ -145,7 +145,7 @@ void expect_logprobs_near(const std::vector<double>& got, const std::vector<doub
 void expect_scores_match(const NGramPersona& lm, const kn_reference::Model& ref,
                          const std::vector<std::string>& heldout) {
   const std::vector<Token> tokens = stream_of(heldout);
-  expect_logprobs_near(lm.score(tokens), ref.score(std::vector<int>(tokens.begin(), tokens.end())),
+  expect_logprobs_near(lm.token_logprobs(tokens), ref.score(std::vector<int>(tokens.begin(), tokens.end())),
                        "score vs reference");
 }
 
@@ -363,7 +363,7 @@ TEST(NGramStateTest, AdvanceMatchesScoreAndNextLogprobs) {
   for (int order : {1, 2, 4, 6}) {
     SCOPED_TRACE("order " + std::to_string(order));
     const auto lm = NGramPersona::fit(shakespeare_corpus(), order);
-    const std::vector<double> fast = lm.score(tokens);
+    const std::vector<double> fast = lm.token_logprobs(tokens);
     auto state = lm.begin();
     Eigen::VectorXd lp(kVocab);
     std::size_t differ_score = 0, differ_dist = 0, first_dist = tokens.size();
@@ -378,7 +378,7 @@ TEST(NGramStateTest, AdvanceMatchesScoreAndNextLogprobs) {
     }
     double& recorded = max_log_diff()["advance vs state next_logprobs"];
     recorded = std::max(recorded, max_dist_diff);
-    EXPECT_EQ(differ_score, 0u) << "advance() and score() differ at " << differ_score << " of " << tokens.size()
+    EXPECT_EQ(differ_score, 0u) << "advance() and token_logprobs() differ at " << differ_score << " of " << tokens.size()
                                 << " positions";
     EXPECT_EQ(differ_dist, 0u) << "advance() differs from the state's next_logprobs() by more than " << kPathTol
                                << " at " << differ_dist << " of " << tokens.size() << " positions, first at "
@@ -389,7 +389,7 @@ TEST(NGramStateTest, AdvanceMatchesScoreAndNextLogprobs) {
 TEST(NGramStateTest, CloneContinuesIndependently) {
   const auto lm = NGramPersona::fit(tiny_corpus(), 3);
   const std::vector<Token> tokens = stream_of({"abra", "cad"});
-  const std::vector<double> fast = lm.score(tokens);
+  const std::vector<double> fast = lm.token_logprobs(tokens);
   auto state = lm.begin();
   state->advance(tokens[0]);
   state->advance(tokens[1]);
@@ -418,7 +418,7 @@ TEST(NGramDiscountTest, DegenerateCountsFallBack) {
         EXPECT_TRUE(lp.allFinite()) << "context " << context;
       }
       const std::vector<Token> tokens = stream_of({text, "ba", "", "xyz"});
-      const std::vector<double> scores = lm.score(tokens);
+      const std::vector<double> scores = lm.token_logprobs(tokens);
       for (double s : scores) EXPECT_TRUE(std::isfinite(s));
       expect_logprobs_near(scores, ref.score(std::vector<int>(tokens.begin(), tokens.end())), "score vs reference");
     }
@@ -468,7 +468,7 @@ TEST(NGramErrorTest, RejectsTokensOutsideVocabulary) {
   EXPECT_THROW(state->advance(kVocab), simulacra::OutOfRange);
   EXPECT_THROW(state->advance(-1), simulacra::OutOfRange);
   // The state is unharmed: it still scores from the document start.
-  EXPECT_EQ(state->advance('a'), lm.score(std::vector<Token>{'a'})[0]);
+  EXPECT_EQ(state->advance('a'), lm.token_logprobs(std::vector<Token>{'a'})[0]);
 }
 
 TEST(NGramErrorTest, RejectsBadOrderAndShape) {
@@ -495,7 +495,7 @@ TEST(NGramDocumentTest, FirstTokenUsesStartContext) {
     const Eigen::VectorXd after_newline = lm.next_logprobs("q\n");
     EXPECT_GT(at_start['x'], after_newline['x'] + 1.0);
     EXPECT_GT(after_newline['y'], at_start['y'] + 1.0);
-    EXPECT_EQ(lm.score(std::vector<Token>{'x'})[0], at_start['x']);
+    EXPECT_EQ(lm.token_logprobs(std::vector<Token>{'x'})[0], at_start['x']);
     expect_distributions_match(lm, ref, {"", "q\n", "xa\n", "\n"});
   }
 }
@@ -506,7 +506,7 @@ TEST(NGramDocumentTest, ScoreDocumentIsSumOfScore) {
   const kn_reference::Model ref(shakespeare_corpus(), 4);
   for (const std::string& text : shakespeare_heldout()) {
     const std::vector<Token> tokens = simulacra::encode_document(text);
-    const std::vector<double> scores = lm.score(tokens);
+    const std::vector<double> scores = lm.token_logprobs(tokens);
     const double sum = std::accumulate(scores.begin(), scores.end(), 0.0);
     EXPECT_NEAR(lm.score_document(text), sum, 1e-9 * std::max(1.0, std::abs(sum)));
     const std::vector<double> want = ref.score(std::vector<int>(tokens.begin(), tokens.end()));
@@ -518,8 +518,8 @@ TEST(NGramDocumentTest, ScoreDocumentIsSumOfScore) {
 // second document of a stream scores as if it were alone.
 TEST(NGramDocumentTest, BoundaryResetsContext) {
   const auto lm = NGramPersona::fit(tiny_corpus(), 4);
-  const std::vector<double> alone = lm.score(simulacra::encode_document("cadabra"));
-  const std::vector<double> both = lm.score(stream_of({"abracadabra", "cadabra"}));
+  const std::vector<double> alone = lm.token_logprobs(simulacra::encode_document("cadabra"));
+  const std::vector<double> both = lm.token_logprobs(stream_of({"abracadabra", "cadabra"}));
   ASSERT_EQ(both.size(), 12 + alone.size());
   for (std::size_t t = 0; t < alone.size(); ++t) EXPECT_EQ(both[12 + t], alone[t]) << "position " << t;
 }
@@ -545,7 +545,7 @@ TEST(NGramHighOrderTest, OrderTwentyMatchesReference) {
   expect_scores_match(lm, ref, {corpus[0], "abracadabra abracadabra zz", "abba abba abba abba"});
   auto state = lm.begin();
   const std::vector<Token> tokens = stream_of({corpus[0], "abba abba"});
-  const std::vector<double> fast = lm.score(tokens);
+  const std::vector<double> fast = lm.token_logprobs(tokens);
   for (std::size_t t = 0; t < tokens.size(); ++t) EXPECT_EQ(state->advance(tokens[t]), fast[t]);
 }
 
@@ -560,7 +560,7 @@ TEST(NGramInterruptTest, ScoreAndFitStopAtATrippedCheck) {
   std::vector<double> out(tokens.size());
   {
     TripAfter trip(2);
-    EXPECT_THROW(lm.score(tokens.data(), tokens.size(), out.data()), simulacra::Interrupted);
+    EXPECT_THROW(lm.token_logprobs(tokens.data(), tokens.size(), out.data()), simulacra::Interrupted);
     EXPECT_EQ(TripAfter::seen(), 3);
   }
   {

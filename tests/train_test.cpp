@@ -115,7 +115,7 @@ TEST(TrainTest, EachPersonaIsItsOwnDocumentsFit) {
         EXPECT_EQ(lm->num_ngrams(), ref.num_ngrams());
         for (const std::string text : {"meow woof tweet", "purr", "", "zzz grr chirp\n\xff"}) {
           const auto tokens = simulacra::encode_document(text);
-          EXPECT_EQ(lm->score(tokens), ref.score(tokens)) << name << " on '" << text << "'";
+          EXPECT_EQ(lm->token_logprobs(tokens), ref.token_logprobs(tokens)) << name << " on '" << text << "'";
         }
       }
     }
@@ -129,7 +129,7 @@ TEST(TrainTest, PersonaWithoutBytesPredictsTheEnd) {
   const int mute = mix.index_of("mute");
   const NGramPersona ref = NGramPersona::fit({"", ""}, 3);
   const auto doc = simulacra::encode_document("");
-  EXPECT_EQ(mix.persona(mute).score(doc), ref.score(doc));
+  EXPECT_EQ(mix.persona(mute).token_logprobs(doc), ref.token_logprobs(doc));
   // The end of a document is its most likely first token.
   auto state = mix.persona(mute).begin();
   Eigen::VectorXd lp(simulacra::kVocab);
@@ -182,7 +182,7 @@ TEST(TrainTest, ChosenAlphaHasTheLowestHeldOutBits) {
     bytes += d.text.size();
     std::vector<std::vector<double>> lp;
     for (std::size_t k = 0; k < names.size(); ++k) {
-      lp.push_back(personas[k].score(tokens));
+      lp.push_back(personas[k].token_logprobs(tokens));
       for (double v : lp.back()) doc_sums[k] += v;
     }
     for (std::size_t t = 0; t < tokens.size(); ++t) {
@@ -349,7 +349,7 @@ TEST(TrainTest, AttributionAccuracyCountsArgmaxAuthors) {
     double best_score = -std::numeric_limits<double>::infinity();
     for (int k = 0; k < mix.size(); ++k) {
       double s = std::log(mix.prior()[k]);
-      for (double v : mix.persona(k).score(tokens)) s += v;
+      for (double v : mix.persona(k).token_logprobs(tokens)) s += v;
       if (s > best_score) best_score = s, best = k;
     }
     right += mix.names()[std::size_t(best)] == d.persona;  // "alien" is never right

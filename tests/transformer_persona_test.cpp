@@ -79,7 +79,7 @@ std::shared_ptr<const ModelF> persona_model(int context) {
 }
 
 void expect_score_matches_advance(const TransformerPersona& persona, const std::vector<Token>& tokens) {
-  const std::vector<double> batched = persona.score(tokens);
+  const std::vector<double> batched = persona.token_logprobs(tokens);
   ASSERT_EQ(batched.size(), tokens.size());
   auto state = persona.begin();
   for (std::size_t t = 0; t < tokens.size(); ++t)
@@ -98,7 +98,7 @@ TEST(TransformerPersonaTest, ScoreEqualsAdvanceAcrossBoundariesAndWindows) {
     expect_score_matches_advance(persona, {});
     expect_score_matches_advance(persona, {kBoundary});
     expect_score_matches_advance(persona, {'a'});
-    // Long enough to need several batches of windows in score().
+    // Long enough to need several batches of windows in token_logprobs().
     expect_score_matches_advance(persona, random_tokens(2500, 43));
   }
 }
@@ -148,7 +148,7 @@ TEST(TransformerPersonaTest, BadConstruction) {
   EXPECT_EQ(persona.head(), 1);
   EXPECT_EQ(persona.model(), model);
   const std::vector<Token> bad = {'a', 300};
-  EXPECT_THROW(persona.score(bad), OutOfRange);
+  EXPECT_THROW(persona.token_logprobs(bad), OutOfRange);
 }
 
 // An interrupt check that says "stop" from its `limit`-th call on.
@@ -162,12 +162,12 @@ TEST(TransformerPersonaTest, ScoringStopsWhenInterrupted) {
   interrupt_calls = 0;
   interrupt_limit = 3;
   const InterruptCheck previous = set_interrupt_check(stop_after_limit);
-  EXPECT_THROW(persona.score(tokens), Interrupted);
+  EXPECT_THROW(persona.token_logprobs(tokens), Interrupted);
   EXPECT_EQ(interrupt_calls, 3);  // the poll comes before each batch; the third stopped it
   // A check that never fires lets the same call finish, polling once per batch.
   interrupt_calls = 0;
   interrupt_limit = 1 << 30;
-  EXPECT_EQ(persona.score(tokens).size(), tokens.size());
+  EXPECT_EQ(persona.token_logprobs(tokens).size(), tokens.size());
   EXPECT_GE(interrupt_calls, int(tokens.size() / 768));
   set_interrupt_check(previous);
 }

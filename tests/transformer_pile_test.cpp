@@ -46,7 +46,7 @@ TransformerData three_streams() {
 }
 
 std::vector<double> scores(const simulacra::Persona& p, const std::string& text) {
-  return p.score(simulacra::encode_document(text));
+  return p.token_logprobs(simulacra::encode_document(text));
 }
 
 TEST(TransformerPileTest, StreamPriorIsTheShareOfTrainingTokens) {

@@ -228,8 +228,8 @@ TEST(TransformerTrainerTest, SupervisedHeadsSpecialise) {
   simulacra::TransformerPersona a(trainer.shared_model(), 0), b(trainer.shared_model(), 1);
   const auto text = simulacra::encode("abab abab abab. abab abab");
   double own = 0.0, other = 0.0;
-  for (double x : a.score(text)) own += x;
-  for (double x : b.score(text)) other += x;
+  for (double x : a.token_logprobs(text)) own += x;
+  for (double x : b.token_logprobs(text)) other += x;
   EXPECT_GT(own, other + 10.0) << "head a knows its voice better than head b";
 }
 

@@ -19,6 +19,8 @@
 #include <cstdint>
 #include <stdexcept>
 
+#include "simulacra/config.hpp"
+
 namespace simulacra {
 
 // Thrown by a long call whose interrupt check returned true.
@@ -56,3 +58,7 @@ class InterruptPoller {
 };
 
 }  // namespace simulacra
+
+#ifdef SIMULACRA_HEADER_ONLY
+#include "simulacra/interrupt-inl.hpp"
+#endif

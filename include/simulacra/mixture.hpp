@@ -50,6 +50,7 @@
 
 #include <Eigen/Core>
 
+#include "simulacra/config.hpp"
 #include "simulacra/interrupt.hpp"
 #include "simulacra/persona.hpp"
 #include "simulacra/tokenizer.hpp"
@@ -328,3 +329,8 @@ inline double log_sum_exp(const double* x, int n) {
 }
 
 }  // namespace simulacra
+
+#ifdef SIMULACRA_HEADER_ONLY
+#include "simulacra/mixture-inl.hpp"
+#include "simulacra/steering-inl.hpp"
+#endif

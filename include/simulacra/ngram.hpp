@@ -49,6 +49,7 @@
 
 #include <Eigen/Core>
 
+#include "simulacra/config.hpp"
 #include "simulacra/error.hpp"
 #include "simulacra/persona.hpp"
 #include "simulacra/tokenizer.hpp"
@@ -128,8 +129,8 @@ class NGramPersona final : public Persona {
 
   std::string kind() const override { return "ngram"; }
   std::unique_ptr<PersonaState> begin() const override;
-  using Persona::score;
-  void score(const Token* tokens, std::size_t n, double* out) const override;
+  using Persona::token_logprobs;
+  void token_logprobs(const Token* tokens, std::size_t n, double* out) const override;
 
   // Natural-log probability of one whole document: its bytes and the end
   // boundary, starting from a document start.
@@ -247,3 +248,7 @@ class NGramPersona final : public Persona {
 };
 
 }  // namespace simulacra
+
+#ifdef SIMULACRA_HEADER_ONLY
+#include "simulacra/ngram-inl.hpp"
+#endif

@@ -7,12 +7,14 @@
 //  * an incremental state: begin() gives the state at the start of a document;
 //    state.next_logprobs(out) fills the whole next-token distribution;
 //    state.advance(token) consumes a token and returns its log-probability.
-//  * a fast whole-sequence score: score(tokens, out) writes
+//  * a fast whole sequence: token_logprobs(tokens, out) writes
 //    log p(tokens[t] | tokens[<t]) for every t, starting at a document start.
 //
 // Both follow the document convention of tokenizer.hpp: a boundary token is
 // predicted at the end of a document, and after it the context is a fresh
-// document start. Scoring from the state and from score() agree exactly.
+// document start. Scoring from the state and from token_logprobs() agree
+// exactly. (A document's total log-probability under a pile is
+// Mixture::score; a persona's per-token numbers are token_logprobs.)
 //
 //   auto state = persona.begin();
 //   Eigen::VectorXd lp(simulacra::kVocab);
@@ -63,15 +65,15 @@ class Persona {
   // out[t] = log p(tokens[t] | tokens[<t]) for t = 0..n-1, the first token
   // predicted from a document start. `out` must hold n doubles. The default
   // runs the incremental state; personas override it with a faster path.
-  virtual void score(const Token* tokens, std::size_t n, double* out) const {
+  virtual void token_logprobs(const Token* tokens, std::size_t n, double* out) const {
     auto state = begin();
     for (std::size_t t = 0; t < n; ++t) out[t] = state->advance(tokens[t]);
   }
 
   // Convenience: the per-token log-probabilities of `tokens` as a vector.
-  std::vector<double> score(const std::vector<Token>& tokens) const {
+  std::vector<double> token_logprobs(const std::vector<Token>& tokens) const {
     std::vector<double> out(tokens.size());
-    score(tokens.data(), tokens.size(), out.data());
+    token_logprobs(tokens.data(), tokens.size(), out.data());
     return out;
   }
 };

@@ -31,6 +31,7 @@
 
 #include <Eigen/Core>
 
+#include "simulacra/config.hpp"
 #include "simulacra/mixture.hpp"
 
 namespace simulacra {
@@ -106,3 +107,7 @@ struct Generation {
 Generation generate(const Mixture& mixture, const std::string& prompt, const GenerateConfig& config);
 
 }  // namespace simulacra
+
+#ifdef SIMULACRA_HEADER_ONLY
+#include "simulacra/sampling-inl.hpp"
+#endif

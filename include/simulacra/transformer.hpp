@@ -205,7 +205,7 @@ class TransformerModel {
   // tokens, re-encodes them at positions 0.. (one forward pass over them) and
   // goes on: so a position sees between context / 2 and context - 1 tokens
   // before it once the text is longer than the context. Sequence scoring
-  // (TransformerPersona::score) follows exactly the same rule.
+  // (TransformerPersona::token_logprobs) follows exactly the same rule.
   struct Cache {
     std::vector<Matrix> keys, values;  // layers x (context, C)
     std::vector<Token> window;         // tokens currently encoded (<= context)
@@ -244,8 +244,8 @@ class TransformerPersona final : public Persona {
   std::unique_ptr<PersonaState> begin() const override;
   // Batched: the same windows and positions as begin() / advance(), computed
   // a window at a time (one forward pass per context / 2 tokens).
-  void score(const Token* tokens, std::size_t n, double* out) const override;
-  using Persona::score;
+  void token_logprobs(const Token* tokens, std::size_t n, double* out) const override;
+  using Persona::token_logprobs;
 
   const std::shared_ptr<const TransformerModel<float>>& model() const { return model_; }
   int head() const { return head_; }
