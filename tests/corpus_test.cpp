@@ -54,16 +54,7 @@ class CorpusFilesTest : public testing::Test {
   fs::path dir_;
 };
 
-// The message of the FileError that f() throws, or "" if none.
-template <class F>
-std::string file_error(F f) {
-  try {
-    f();
-  } catch (const FileError& e) {
-    return e.what();
-  }
-  return "";
-}
+using simulacra::testing::file_error;
 
 Strings texts(const Corpus& c) {
   Strings out;

@@ -24,34 +24,14 @@
 #include <string>
 #include <vector>
 
+#include "testing.hpp"
+
 namespace fs = std::filesystem;
 using simulacra::FileError;
 
 namespace {
 
-// A fresh directory under the system temp directory, removed afterwards.
-class FileIoTest : public testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("simulacra_file_io_" + std::to_string(::getpid()) + "_" +
-                                        testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-
-  // The names in the test directory, sorted.
-  std::vector<std::string> listing() const {
-    std::vector<std::string> out;
-    for (const auto& e : fs::directory_iterator(dir_)) out.push_back(e.path().filename().string());
-    std::sort(out.begin(), out.end());
-    return out;
-  }
-
-  fs::path dir_;
-};
+class FileIoTest : public simulacra::testing::TempDirTest {};
 
 std::string content(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -66,16 +46,7 @@ mode_t mode_of(const std::string& path) {
   return st.st_mode;
 }
 
-// The message of the FileError f() throws ("" if none).
-template <class F>
-std::string file_error(F f) {
-  try {
-    f();
-  } catch (const FileError& e) {
-    return e.what();
-  }
-  return "";
-}
+using simulacra::testing::file_error;
 
 // Binds a Unix-domain socket at `path` (the node stays after the descriptor is closed).
 void make_socket(const std::string& path) {

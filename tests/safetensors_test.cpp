@@ -22,6 +22,8 @@
 #include <string>
 #include <vector>
 
+#include "testing.hpp"
+
 namespace fs = std::filesystem;
 using simulacra::DType;
 using simulacra::FileError;
@@ -30,32 +32,7 @@ using simulacra::TensorFile;
 
 namespace {
 
-// A fresh directory under the system temp directory, removed afterwards.
-class SafetensorsTest : public testing::Test {
- protected:
-  void SetUp() override {
-    const auto* info = testing::UnitTest::GetInstance()->current_test_info();
-    std::string name = "simulacra_safetensors_" + std::to_string(::getpid()) + "_" + info->test_suite_name() + "_" +
-                       info->name();
-    std::replace(name.begin(), name.end(), '/', '_');
-    dir_ = fs::temp_directory_path() / name;
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-
-  // The names of the entries of the test directory.
-  std::vector<std::string> listing() const {
-    std::vector<std::string> out;
-    for (const auto& e : fs::directory_iterator(dir_)) out.push_back(e.path().filename().string());
-    std::sort(out.begin(), out.end());
-    return out;
-  }
-
-  fs::path dir_;
-};
+class SafetensorsTest : public simulacra::testing::TempDirTest {};
 
 std::string read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

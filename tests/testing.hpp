@@ -1,10 +1,14 @@
 // tests/testing.hpp — small helpers shared by the test files: reading the
 // repository's data files and the real data beside the worktree (skipping a
-// test when it is absent), and cutting text into paragraphs. Test data
+// test when it is absent), cutting text into paragraphs, a fixture with a
+// temporary directory of its own, and the message of a FileError. Test data
 // handling only; the library's own paragraph splitter (corpus.hpp) is what
 // corpus_test checks, so these tests do not lean on it.
 #pragma once
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstdlib>
@@ -16,6 +20,9 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
+
+#include "simulacra/error.hpp"
 #include "simulacra/interrupt.hpp"
 
 namespace simulacra::testing {
@@ -123,5 +130,45 @@ class TripAfter {
   }
   InterruptCheck previous_;
 };
+
+// A test with a fresh directory of its own under the system temp directory
+// (named after the process, the suite and the test, so that parallel runs
+// and build trees never share one), removed afterwards.
+class TempDirTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    std::string name = "simulacra_" + std::to_string(::getpid()) + "_" + info->test_suite_name() + "_" + info->name();
+    std::replace(name.begin(), name.end(), '/', '_');
+    dir_ = std::filesystem::temp_directory_path() / name;
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  // `name` inside the test's directory.
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+
+  // The names of the entries of the test's directory, sorted.
+  std::vector<std::string> listing() const {
+    std::vector<std::string> out;
+    for (const auto& e : std::filesystem::directory_iterator(dir_)) out.push_back(e.path().filename().string());
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+  std::filesystem::path dir_;
+};
+
+// The message of the FileError that f() throws, or "" if none.
+template <class F>
+std::string file_error(F f) {
+  try {
+    f();
+  } catch (const FileError& e) {
+    return e.what();
+  }
+  return "";
+}
 
 }  // namespace simulacra::testing
