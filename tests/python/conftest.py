@@ -1,5 +1,6 @@
 """Shared fixtures: the embedded corpus, a pile trained on it, small hand-built mixtures."""
 
+import signal
 from pathlib import Path
 
 import pytest
@@ -7,6 +8,15 @@ import pytest
 import simulacra
 
 SHAKESPEARE = Path(__file__).parents[2].parent / "shared" / "data" / "tinyshakespeare.txt"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def python_handles_ctrl_c():
+    """The Ctrl-C tests need Python's own SIGINT handler (KeyboardInterrupt). A shell that starts pytest in
+    the background starts it with SIGINT ignored, and Python then installs no handler: put it in place."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
 
 
 @pytest.fixture(scope="session")
