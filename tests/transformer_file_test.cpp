@@ -26,6 +26,7 @@
 #include <gtest/gtest.h>
 
 #include "testing.hpp"
+#include "transformer_testing.hpp"
 
 #include "simulacra/error.hpp"
 #include "simulacra/json.hpp"
@@ -41,6 +42,7 @@ using simulacra::Tensor;
 using simulacra::TensorFile;
 using simulacra::TransformerConfig;
 using simulacra::TransformerModel;
+using simulacra::tiny_config;
 
 using simulacra::testing::Bytes;
 using simulacra::testing::header_length;
@@ -48,20 +50,6 @@ using simulacra::testing::read_bytes;
 using simulacra::testing::write_bytes;
 
 // ------------------------------------------------------------------ helpers
-
-// A small configuration exercising every optional tensor.
-TransformerConfig small_config(bool bias, bool tie, bool gate, int personas) {
-  TransformerConfig c;
-  c.layers = 2;
-  c.heads = 2;
-  c.width = 8;
-  c.context = 6;
-  c.personas = personas;
-  c.bias = bias;
-  c.tie_weights = tie;
-  c.gate = gate;
-  return c;
-}
 
 // A model whose parameters are random values of every magnitude, including
 // -0.0, a denormal and the largest finite values (bit-exactness, not sense).
@@ -150,7 +138,7 @@ class TransformerFileTest : public testing::Test {
 
   // A saved float model with every optional tensor, read back as tensors.
   TensorFile saved_file() {
-    simulacra::save_transformer(random_model<float>(small_config(true, false, true, 2), 5), path().string());
+    simulacra::save_transformer(random_model<float>(tiny_config(true, false, true, 2), 5), path().string());
     return simulacra::read_safetensors(path().string());
   }
 
@@ -173,7 +161,7 @@ TEST_F(TransformerFileTest, RoundTripIsBitExactInFloatAndDouble) {
     for (bool tie : {false, true})
       for (bool gate : {false, true})
         for (int personas : {1, 3}) {
-          const TransformerConfig c = small_config(bias, tie, gate, personas);
+          const TransformerConfig c = tiny_config(bias, tie, gate, personas);
           const std::string what = fmt::format("bias={} tie={} gate={} K={}", bias, tie, gate, personas);
           const auto f = random_model<float>(c, ++seed);
           simulacra::save_transformer(f, path("f32.safetensors").string());
@@ -190,7 +178,7 @@ TEST_F(TransformerFileTest, RoundTripIsBitExactInFloatAndDouble) {
 }
 
 TEST_F(TransformerFileTest, FileHoldsTheLayoutInPyTorchShapesAndTheConfigInTheMetadata) {
-  const TransformerConfig c = small_config(true, false, true, 3);
+  const TransformerConfig c = tiny_config(true, false, true, 3);
   const auto model = random_model<double>(c, 9);
   simulacra::save_transformer(model, path().string());
   const TensorFile file = simulacra::read_safetensors(path().string());
@@ -220,7 +208,7 @@ TEST_F(TransformerFileTest, FileHoldsTheLayoutInPyTorchShapesAndTheConfigInTheMe
 }
 
 TEST_F(TransformerFileTest, EachPrecisionLoadsOnlyAsItself) {
-  const TransformerConfig c = small_config(false, true, false, 1);
+  const TransformerConfig c = tiny_config(false, true, false, 1);
   simulacra::save_transformer(random_model<float>(c, 3), path("f32.safetensors").string());
   simulacra::save_transformer(random_model<double>(c, 3), path("f64.safetensors").string());
   EXPECT_EQ(simulacra::load_transformer_any(path("f32.safetensors").string()).index(), 0u);
@@ -230,11 +218,11 @@ TEST_F(TransformerFileTest, EachPrecisionLoadsOnlyAsItself) {
 }
 
 TEST_F(TransformerFileTest, SavingIntoAMissingDirectoryFailsAndSavingOverAFileReplacesIt) {
-  const auto model = random_model<float>(small_config(false, false, false, 1), 4);
+  const auto model = random_model<float>(tiny_config(false, false, false, 1), 4);
   EXPECT_THROW(simulacra::save_transformer(model, (dir_ / "nowhere" / "m.safetensors").string()), FileError);
   EXPECT_FALSE(fs::exists(dir_ / "nowhere"));
 
-  simulacra::save_transformer(random_model<float>(small_config(true, true, true, 2), 8), path().string());
+  simulacra::save_transformer(random_model<float>(tiny_config(true, true, true, 2), 8), path().string());
   simulacra::save_transformer(model, path().string());
   EXPECT_TRUE(same_bits(simulacra::load_transformer(path().string()).parameters(), model.parameters()));
   EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 1);  // no temporary left
