@@ -156,7 +156,7 @@ int main(int argc, char** argv) {
   const auto t3 = Clock::now();
   double sink = 0.0;
   for (int i = 0; i < G; ++i) {
-    const Eigen::VectorXf lp = model.head_logprobs(0, model.step(cache, tok));
+    const Eigen::VectorXf lp = model.head_logprobs(0, model.append(cache, tok));
     Eigen::Index best = 0;
     sink += lp.maxCoeff(&best);
     tok = Token(best);

@@ -30,10 +30,10 @@ def train_simulacra(text: bytes, steps: int, threads: int, seed: int):
     data = simulacra.TransformerData.from_text(text, heldout=0.1, name="shakespeare")
     trainer = simulacra.TransformerTrainer(data, steps=steps, threads=threads, seed=seed, eval_every=0)
     for _ in range(5):  # the same untimed warm-up steps as the torch run
-        trainer.step()
+        trainer.update()
     start = time.perf_counter()
     while trainer.steps_done < steps - 1:
-        trainer.step()
+        trainer.update()
     last = trainer.run()  # the last step, then the held-out evaluation (200 windows of 64)
     seconds = time.perf_counter() - start
     return (steps - 5) * 12 * 64 / seconds, last.eval_loss, trainer

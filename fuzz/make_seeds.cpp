@@ -83,7 +83,7 @@ int main(int argc, char** argv) {
   train.threads = 1;
   TransformerTrainer trainer(
       train, TransformerData::from_text("Arr, me hearties! The tide is high and the rum is low; hoist the sails.", 0.25));
-  trainer.step();
+  trainer.update();
   seed(dir, "checkpoint_fuzz", "one_step.checkpoint",
        written_by([&](const std::string& path) { trainer.save_checkpoint(path); }));
 

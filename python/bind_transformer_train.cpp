@@ -164,12 +164,12 @@ training with KeyboardInterrupt (the steps done are kept).
           "Continues a run from save_checkpoint's file with the same data, bit for bit. OSError (FileError) for a "
           "bad file.")
       .def(
-          "step",
+          "update",
           [](PyTrainer& t) {
             py::gil_scoped_release release;
-            return t.trainer->step();
+            return t.trainer->update();
           },
-          "One optimisation step (no callback, no evaluation).")
+          "One optimiser update on the next batch (no callback, no evaluation).")
       .def(
           "run",
           [](PyTrainer& t) {

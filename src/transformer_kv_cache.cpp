@@ -23,17 +23,17 @@ void TransformerModel<T>::reset(Cache& cache) const {
 }
 
 template <typename T>
-Eigen::Matrix<T, Eigen::Dynamic, 1> TransformerModel<T>::step(Cache& cache, Token token) const {
+Eigen::Matrix<T, Eigen::Dynamic, 1> TransformerModel<T>::append(Cache& cache, Token token) const {
   const TransformerConfig& cfg = config_;
   const Index C = cfg.width, H = cfg.heads, D = C / H;
-  SIMULACRA_CHECK(token >= 0 && token < kVocab, OutOfRange, "TransformerModel::step: token {} is outside 0..{}", token,
+  SIMULACRA_CHECK(token >= 0 && token < kVocab, OutOfRange, "TransformerModel::append: token {} is outside 0..{}", token,
                   kVocab - 1);
   bool ready = cache.keys.size() == std::size_t(cfg.layers) && cache.values.size() == std::size_t(cfg.layers) &&
                cache.window.size() <= std::size_t(cfg.context);
   for (std::size_t l = 0; ready && l < cache.keys.size(); ++l)
     ready = cache.keys[l].rows() == cfg.context && cache.keys[l].cols() == C && cache.values[l].rows() == cfg.context &&
             cache.values[l].cols() == C;
-  SIMULACRA_CHECK(ready, InvalidArgument, "TransformerModel::step: the cache does not fit this model (reset it first)");
+  SIMULACRA_CHECK(ready, InvalidArgument, "TransformerModel::append: the cache does not fit this model (reset it first)");
 
   if (cache.window.size() == std::size_t(cfg.context)) {
     // Full: keep the last context / 2 tokens, re-encoded at positions 0.. in one pass.
@@ -105,7 +105,7 @@ Eigen::Matrix<T, Eigen::Dynamic, 1> TransformerModel<T>::head_logprobs(
 
 #define SIMULACRA_CACHE(T)                                                                          \
   template void TransformerModel<T>::reset(Cache&) const;                                           \
-  template Eigen::Matrix<T, Eigen::Dynamic, 1> TransformerModel<T>::step(Cache&, Token) const;      \
+  template Eigen::Matrix<T, Eigen::Dynamic, 1> TransformerModel<T>::append(Cache&, Token) const;      \
   template Eigen::Matrix<T, Eigen::Dynamic, 1> TransformerModel<T>::head_logprobs(                  \
       int, const Eigen::Matrix<T, Eigen::Dynamic, 1>&) const;
 SIMULACRA_CACHE(float)

@@ -44,7 +44,7 @@ class TransformerState final : public PersonaState {
   std::unique_ptr<PersonaState> clone() const override { return std::make_unique<TransformerState>(*this); }
 
  private:
-  void read(Token token) { logprobs_ = model_->head_logprobs(head_, model_->step(cache_, token)); }
+  void read(Token token) { logprobs_ = model_->head_logprobs(head_, model_->append(cache_, token)); }
 
   std::shared_ptr<const TransformerModel<float>> model_;
   int head_;
@@ -76,7 +76,7 @@ void TransformerPersona::token_logprobs(const Token* tokens, std::size_t n, doub
   in[0] = kBoundary;
   std::copy(tokens, tokens + n - 1, in.begin() + 1);
 
-  // The windows of step()'s cache rule: inputs [start, start + length), of
+  // The windows of append()'s cache rule: inputs [start, start + length), of
   // which those from start + first on are scored. The first window of a
   // document starts at its first input; each next one begins with the last
   // context / 2 inputs of the previous (full) window.

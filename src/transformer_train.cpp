@@ -348,7 +348,7 @@ double TransformerTrainer::loss_and_gradient(const std::vector<Token>& inputs, c
   return g.loss;
 }
 
-TransformerProgress TransformerTrainer::step() {
+TransformerProgress TransformerTrainer::update() {
   const ThreadScope threads(config_.threads);
   const auto start = std::chrono::steady_clock::now();
   std::vector<Token> inputs, targets;
@@ -420,7 +420,7 @@ TransformerProgress TransformerTrainer::run() {
   p.step = step_;
   p.steps = config_.steps;
   while (step_ < config_.steps) {
-    p = step();
+    p = update();
     const bool last = step_ == config_.steps;
     const bool has_heldout = !data_.heldout.empty();
     if (has_heldout && (last || (config_.eval_every > 0 && step_ % config_.eval_every == 0))) {

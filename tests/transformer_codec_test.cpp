@@ -311,7 +311,7 @@ TensorFile checkpoint_file(const std::string& path) {
   c.batch = 2;
   c.threads = 1;
   simulacra::TransformerTrainer t(c, simulacra::TransformerData::from_text(std::string(200, 'a'), 0.0));
-  t.step();
+  t.update();
   t.save_checkpoint(path);
   return simulacra::read_safetensors(path);
 }

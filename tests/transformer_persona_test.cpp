@@ -40,7 +40,7 @@ void expect_cache_matches_windows(int context, const std::vector<Window>& window
   ModelD::Cache cache;
   model.reset(cache);
   for (int t = 0; t < n; ++t) {
-    const Eigen::VectorXd h = model.step(cache, tokens[std::size_t(t)]);
+    const Eigen::VectorXd h = model.append(cache, tokens[std::size_t(t)]);
     EXPECT_LE(cache.window.size(), std::size_t(context));
     for (int k = 0; k < 2; ++k) {
       const Eigen::VectorXd lp = model.head_logprobs(k, h);
@@ -117,7 +117,7 @@ TEST(TransformerPersonaTest, StateDistributionAndClones) {
   // The first distribution is the head's after reading the boundary alone.
   ModelF::Cache cache;
   model->reset(cache);
-  const Eigen::VectorXf first = model->head_logprobs(0, model->step(cache, kBoundary));
+  const Eigen::VectorXf first = model->head_logprobs(0, model->append(cache, kBoundary));
   persona.begin()->next_logprobs(lp);
   EXPECT_TRUE(lp == first.cast<double>());
 

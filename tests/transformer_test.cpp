@@ -531,11 +531,11 @@ TEST(TransformerForwardTest, BadInputThrows) {
   EXPECT_THROW(model.backward(acts, {MatrixD(), MatrixD()}, MatrixD(), grads), InvalidArgument);
 
   ModelD::Cache cache;
-  EXPECT_THROW(model.step(cache, 65), InvalidArgument);  // not reset
+  EXPECT_THROW(model.append(cache, 65), InvalidArgument);  // not reset
   model.reset(cache);
-  EXPECT_THROW(model.step(cache, 257), OutOfRange);
-  EXPECT_THROW(model.step(cache, -1), OutOfRange);
-  const Eigen::VectorXd h = model.step(cache, kBoundary);
+  EXPECT_THROW(model.append(cache, 257), OutOfRange);
+  EXPECT_THROW(model.append(cache, -1), OutOfRange);
+  const Eigen::VectorXd h = model.append(cache, kBoundary);
   EXPECT_THROW(model.head_logprobs(2, h), OutOfRange);
   EXPECT_THROW(model.head_logprobs(-1, h), OutOfRange);
   EXPECT_THROW(model.head_logprobs(0, Eigen::VectorXd(7)), InvalidArgument);

@@ -241,7 +241,7 @@ TEST(TransformerTrainerTest, ResumeIsBitExact) {
   TransformerTrainer straight(c, two_voices());
   straight.run();
   TransformerTrainer first(c, two_voices());
-  for (int i = 0; i < 5; ++i) first.step();
+  for (int i = 0; i < 5; ++i) first.update();
   first.save_checkpoint(path);
   TransformerTrainer resumed = TransformerTrainer::resume(path, two_voices());
   EXPECT_EQ(resumed.steps_done(), 5);
@@ -255,7 +255,7 @@ TEST(TransformerTrainerTest, ResumeIsBitExact) {
 TEST(TransformerTrainerTest, BadCheckpointsAreFileErrors) {
   const std::string path = temp_path("bad_checkpoint");
   TransformerTrainer t(tiny_config(), two_voices());
-  t.step();
+  t.update();
   t.save_checkpoint(path);
   const std::string good = simulacra::testing::read_text(path);
   for (std::size_t cut : {std::size_t(0), std::size_t(7), std::size_t(100), good.size() / 2, good.size() - 1}) {
@@ -290,7 +290,7 @@ TEST(TransformerTrainerTest, SeedsFrom2To63OnResume) {
     TransformerTrainer straight(c, two_voices());
     straight.run();
     TransformerTrainer first(c, two_voices());
-    for (int i = 0; i < 3; ++i) first.step();
+    for (int i = 0; i < 3; ++i) first.update();
     first.save_checkpoint(path);
     TransformerTrainer resumed = TransformerTrainer::resume(path, two_voices());
     EXPECT_EQ(resumed.config().seed, seed);
@@ -305,7 +305,7 @@ TEST(TransformerTrainerTest, VersionOneCheckpointsStillResume) {
   auto c = tiny_config(Objective::kGate);
   c.steps = 8;
   TransformerTrainer first(c, two_voices());
-  for (int i = 0; i < 3; ++i) first.step();
+  for (int i = 0; i < 3; ++i) first.update();
   first.save_checkpoint(path);
   const simulacra::TensorFile current = simulacra::read_safetensors(path);
   EXPECT_EQ(current.metadata.at("format_version"), "2");
@@ -358,7 +358,7 @@ TEST(TransformerTrainerTest, TrainingLeavesTheProcessThreadCountAlone) {
   c.steps = 3;
   TransformerTrainer t(c, two_voices());
   EXPECT_EQ(omp_get_max_threads(), before) << "constructing";
-  t.step();
+  t.update();
   EXPECT_EQ(omp_get_max_threads(), before) << "step";
   t.evaluate();
   EXPECT_EQ(omp_get_max_threads(), before) << "evaluate";

@@ -157,7 +157,7 @@ class NGramPersona final : public Persona {
   // Two passes: first the searches (each level's lookup depends only on its
   // own context node and w), then the interpolation, whose loads of the found
   // n-grams are independent of each other and so overlap in memory.
-  double step(const std::uint32_t* ctx, Token w, std::uint32_t* next) const {
+  double advance(const std::uint32_t* ctx, Token w, std::uint32_t* next) const {
     assert(w >= 0 && w < kVocab);
     assert(next + order_ <= ctx || ctx + order_ <= next);
     // The continuations of every context are independent cache misses: ask
@@ -200,7 +200,7 @@ class NGramPersona final : public Persona {
   // out (kVocab): probabilities (not logs) of every next token given ctx.
   void next_probs(const std::uint32_t* ctx, Eigen::Ref<Eigen::VectorXd> out) const;
 
-  // A context that moves token by token: step() with its own double buffer.
+  // A context that moves token by token: advance() with its own double buffer.
   class Cursor {
    public:
     explicit Cursor(const NGramPersona& lm) : lm_(&lm), cur_(std::size_t(lm.order())), next_(cur_.size()) {
@@ -209,7 +209,7 @@ class NGramPersona final : public Persona {
     }
     // log p(w | context), then w joins the context. w must be in 0..kVocab-1.
     double advance(Token w) {
-      const double lp = lm_->step(cur_.data(), w, next_.data());
+      const double lp = lm_->advance(cur_.data(), w, next_.data());
       cur_.swap(next_);
       return lp;
     }

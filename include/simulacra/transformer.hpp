@@ -200,7 +200,7 @@ class TransformerModel {
   // ---- inference: one token at a time with a KV cache -----------------------
   //
   // A cache holds, per layer, the keys and values of up to `context`
-  // positions. step() appends one token and returns the trunk output h of
+  // positions. append() appends one token and returns the trunk output h of
   // that position (C). When the cache is full, it keeps the last context / 2
   // tokens, re-encodes them at positions 0.. (one forward pass over them) and
   // goes on: so a position sees between context / 2 and context - 1 tokens
@@ -211,7 +211,7 @@ class TransformerModel {
     std::vector<Token> window;         // tokens currently encoded (<= context)
   };
   void reset(Cache& cache) const;
-  Eigen::Matrix<T, Eigen::Dynamic, 1> step(Cache& cache, Token token) const;
+  Eigen::Matrix<T, Eigen::Dynamic, 1> append(Cache& cache, Token token) const;
   // Head k's log-softmax over the vocabulary (V) from a trunk output h (C).
   Eigen::Matrix<T, Eigen::Dynamic, 1> head_logprobs(int k, const Eigen::Matrix<T, Eigen::Dynamic, 1>& h) const;
 

@@ -127,7 +127,7 @@ struct TransformerTrainConfig {
   void check() const;
 };
 
-// Threads: step(), evaluate() and run() set the calling thread's OpenMP team
+// Threads: update(), evaluate() and run() set the calling thread's OpenMP team
 // size to config.threads for their duration and restore it after; the
 // process's setting (omp_set_num_threads) is never changed.
 class TransformerTrainer {
@@ -146,8 +146,8 @@ class TransformerTrainer {
   static TransformerTrainer resume(const std::string& checkpoint, TransformerData data,
                                    const TransformerTrainConfig& callbacks = {});
 
-  // One optimisation step.
-  TransformerProgress step();
+  // One optimiser update: the next batch's loss and gradients, then AdamW.
+  TransformerProgress update();
   // Steps until config.steps, evaluating, checkpointing and reporting.
   // Returns the last progress record (its eval_loss set).
   TransformerProgress run();

@@ -383,8 +383,8 @@ class TransformerTrainer:
         progress: Optional[Callable[[TransformerProgress], object]] = None,
     ) -> TransformerTrainer:
         """Continues a run from save_checkpoint's file with the same data, bit for bit."""
-    def step(self) -> TransformerProgress:
-        """One optimisation step (no callback, no evaluation)."""
+    def update(self) -> TransformerProgress:
+        """One optimiser update on the next batch (no callback, no evaluation)."""
     def run(self) -> TransformerProgress:
         """Steps until `steps`, evaluating, checkpointing and calling progress."""
     def evaluate(self) -> float:

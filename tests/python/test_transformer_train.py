@@ -71,7 +71,7 @@ def test_resume_is_bit_exact(tmp_path):
     straight.run()
     first = trainer(steps=10)
     for _ in range(4):
-        first.step()
+        first.update()
     first.save_checkpoint(tmp_path / "run.safetensors")
     resumed = simulacra.TransformerTrainer.resume(tmp_path / "run.safetensors", voices())
     assert resumed.steps_done == 4
@@ -90,7 +90,7 @@ def test_seeds_above_2_to_63_resume(tmp_path):
     straight.run()
     first = trainer(steps=6, seed=seed)
     for _ in range(3):
-        first.step()
+        first.update()
     first.save_checkpoint(tmp_path / "run.safetensors")
     resumed = simulacra.TransformerTrainer.resume(tmp_path / "run.safetensors", voices())
     resumed.run()
