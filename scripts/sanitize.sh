@@ -15,7 +15,8 @@ apt_install clang libclang-rt-14-dev libomp-dev
 
 tree=build/sanitize
 # Warnings are errors in build/ (GCC); clang's own extra warnings stay warnings here.
-tree_defines=(CMAKE_CXX_COMPILER=clang++ CMAKE_BUILD_TYPE=RelWithDebInfo
+# No precompiled headers here: every source must then include what it uses.
+tree_defines=(CMAKE_CXX_COMPILER=clang++ CMAKE_BUILD_TYPE=RelWithDebInfo CMAKE_DISABLE_PRECOMPILE_HEADERS=ON
               "CMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -gline-tables-only"
               SIMULACRA_SANITIZE=address,undefined SIMULACRA_BUILD_FUZZERS=ON SIMULACRA_BUILD_TESTS=ON
               SIMULACRA_WERROR=OFF)
