@@ -51,7 +51,7 @@ FORTUNES = Path("/usr/share/games/fortunes")
 CATEGORIES = ["food", "law", "linux", "literature", "perl", "startrek", "tao", "zippy"]
 LENGTHS = [100, 300, 1000, 3000]
 ORDERS = [2, 3, 4, 5, 6]
-ALPHAS = [1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1]
+ALPHAS = [1e-6, 1e-5, 1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1]
 
 
 def set_up() -> None:
@@ -139,18 +139,18 @@ def swap_tables(split: data.Split, pile, name: str, pairs: list, vpairs: list, q
     ceiling = swap_ceiling(pile, pairs, split.personas)
     filtered = swap_filtered(pile, pairs, split.personas)
     print(f"\n  swap detection ({len(pairs)} pairs of 1000 + 1000 bytes, two different personas; {name}, alpha {pile.alpha:g})")
-    print(f"  {'ceiling (parts attributed whole)':<40} {ceiling:6.1%}")
-    print(f"  {'filtered trace':<40} {filtered:6.1%}   target >= 85% of the ceiling ({0.85 * ceiling:.1%}): "
+    print(f"  {'ceiling (parts attributed whole)':<46} {ceiling:6.1%}")
+    print(f"  {'filtered trace':<46} {filtered:6.1%}   target >= 85% of the ceiling ({0.85 * ceiling:.1%}): "
           f"{verdict(filtered >= 0.85 * ceiling)} (not the target's view, for context)")
     if not quick:
         share, alpha = swap_best_alpha(pile, pairs, split.personas, ALPHAS)
-        print(f"  {'filtered, best fixed alpha (on these pairs)':<40} {share:6.1%}   alpha {alpha:g}")
+        print(f"  {'filtered, best fixed alpha (on these pairs)':<46} {share:6.1%}   alpha {alpha:g}")
     try:
         smoothed = swap_smoothed(pile, pairs, split.personas)
-        print(f"  {'smoothed view':<40} {smoothed:6.1%}   target >= {0.85 * ceiling:.1%}: "
+        print(f"  {'smoothed view':<46} {smoothed:6.1%}   target >= {0.85 * ceiling:.1%}: "
               f"{verdict(smoothed >= 0.85 * ceiling)}")
     except Missing as e:
-        print(f"  {'smoothed view':<40} {unavailable(e)}; target NOT MET (unmeasured)")
+        print(f"  {'smoothed view':<46} {unavailable(e)}; target NOT MET (unmeasured)")
     error, spans = viterbi_boundaries(pile, vpairs, split.personas)
     print(f"\n  Viterbi path ({len(vpairs)} pairs of 2000 + 2000 bytes): median boundary error {error:.0f} bytes, "
           f"median {spans:.0f} spans; target median <= 50 bytes: {verdict(error <= 50)}")

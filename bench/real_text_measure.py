@@ -111,7 +111,8 @@ def baseline_scores(model, segments: Sequence[Tuple[bytes, int]]) -> Tuple[np.nd
     texts = [t.decode("latin-1") for t, _ in segments]
     if hasattr(model, "predict_proba"):
         return model.predict_proba(texts), True
-    return model.decision_function(texts), False
+    scores = model.decision_function(texts)
+    return (np.stack([-scores, scores], axis=1) if scores.ndim == 1 else scores), False  # two classes: one column
 
 
 # ---------------------------------------------------------------- which mask is speaking
