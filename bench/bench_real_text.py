@@ -40,9 +40,9 @@ import numpy as np
 import real_text_data as data
 import simulacra
 from real_text_measure import (Missing, attribute_probs, baseline_scores, fit_baselines,
-                               fit_contract, fit_fixed_order, report_fields, stream_bits,
+                               fit_contract, fit_fixed_order, fit_switch_points, report_fields, stream_bits,
                                swap_best_alpha, swap_ceiling, swap_filtered, swap_smoothed,
-                               viterbi_boundaries)
+                               viterbi_boundaries, with_alpha)
 from real_text_metrics import accuracy, ece
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,7 +51,7 @@ FORTUNES = Path("/usr/share/games/fortunes")
 CATEGORIES = ["food", "law", "linux", "literature", "perl", "startrek", "tao", "zippy"]
 LENGTHS = [100, 300, 1000, 3000]
 ORDERS = [2, 3, 4, 5, 6]
-ALPHAS = [1e-6, 1e-5, 1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1]
+ALPHAS = [0.0, 1e-6, 1e-5, 1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1]
 
 
 def set_up() -> None:
@@ -139,7 +139,8 @@ def calibration_exact(pile, split: data.Split, segs: Dict[int, list]) -> None:
     row("attribute(beta=1.0) ECE", cells)
 
 
-def swap_tables(split: data.Split, pile, name: str, pairs: list, vpairs: list, quick: bool) -> None:
+def swap_tables(split: data.Split, pile, name: str, report: Dict[str, object], pairs: list, vpairs: list,
+                quick: bool) -> None:
     ceiling = swap_ceiling(pile, pairs, split.personas)
     filtered = swap_filtered(pile, pairs, split.personas)
     print(f"\n  swap detection ({len(pairs)} pairs of 1000 + 1000 bytes, two different personas; {name}, alpha {pile.alpha:g})")
@@ -147,8 +148,11 @@ def swap_tables(split: data.Split, pile, name: str, pairs: list, vpairs: list, q
     print(f"  {'filtered trace':<46} {filtered:6.1%}   target >= 85% of the ceiling ({0.85 * ceiling:.1%}): "
           f"{verdict(filtered >= 0.85 * ceiling)} (not the target's view, for context)")
     if not quick:
-        share, alpha = swap_best_alpha(pile, pairs, split.personas, ALPHAS)
-        print(f"  {'filtered, best fixed alpha (on these pairs)':<46} {share:6.1%}   alpha {alpha:g}")
+        try:
+            share, alpha = swap_best_alpha(pile, pairs, split.personas, ALPHAS)
+            print(f"  {'filtered, best fixed alpha (on these pairs)':<46} {share:6.1%}   alpha {alpha:g}")
+        except Missing as e:
+            print(f"  {'filtered, best fixed alpha':<46} {unavailable(e)}")
     try:
         smoothed = swap_smoothed(pile, pairs, split.personas)
         print(f"  {'smoothed view':<46} {smoothed:6.1%}   target >= {0.85 * ceiling:.1%}: "
@@ -159,6 +163,49 @@ def swap_tables(split: data.Split, pile, name: str, pairs: list, vpairs: list, q
     print(f"\n  Viterbi path ({len(vpairs)} pairs of 2000 + 2000 bytes): median boundary error {error:.0f} bytes "
           f"(the best single swap point of the path), target <= 50 bytes: {verdict(error <= 50)}; "
           f"median {spans:.0f} spans (2 is right), {right:.1%} of bytes on their true persona")
+    if "alpha_segmentation" in report and report["alpha_segmentation"] != pile.alpha:
+        segmentation_rows(split, pile, float(report["alpha_segmentation"]), pairs, vpairs)
+
+
+def segmentation_rows(split: data.Split, pile, alpha: float, pairs: list, vpairs: list) -> None:
+    """Smoothed swap detection and Viterbi at the report's segmentation alpha, for context."""
+    try:
+        other = with_alpha(pile, alpha, pairs[0][0])
+    except Missing as e:
+        print(f"  at alpha_segmentation {alpha:g}: {unavailable(e)}")
+        return
+    try:
+        smoothed = f"{swap_smoothed(other, pairs, split.personas):.1%}"
+    except Missing as e:
+        smoothed = unavailable(e)
+    error, spans, right = viterbi_boundaries(other, vpairs, split.personas)
+    print(f"  at the report's alpha_segmentation {alpha:g}: smoothed swap detection {smoothed}; Viterbi median "
+          f"boundary error {error:.0f} bytes, median {spans:.0f} spans, {right:.1%} of bytes on their true persona")
+
+
+def switch_point_table(split: data.Split, pile, name: str, args, seeds: Dict[str, int]) -> None:
+    """Swap detection and Viterbi on parts of whole lines (the swap after a newline), by the main pile
+    and by a pile whose masks may switch only after a newline (fit(switch_after="\\n"))."""
+    pairs = data.line_pairs(split.heldout, split.personas, 1000, args.pairs, np.random.default_rng(seeds["lines"]))
+    vpairs = data.line_pairs(split.heldout, split.personas, 2000, args.pairs, np.random.default_rng(seeds["lines"] + 1))
+    mean = np.mean([len(p[0]) + len(p[2]) for p in pairs]) / 2
+    print(f"\n  switch points: parts of whole lines (<= 1000 bytes, {mean:.0f} on average; Viterbi <= 2000)")
+    row("pile", ["ceiling", "filtered", "smoothed", "Vit.err", "spans"])
+    try:
+        restricted = fit_switch_points(split.train, seeds["fit"])
+    except Missing as e:
+        restricted = e
+    for label, p in ((name, pile), ('switch_after="\\n"', restricted)):
+        if isinstance(p, Missing):
+            print(f"  {label:<28} {unavailable(p)}")
+            continue
+        try:
+            smoothed = f"{swap_smoothed(p, pairs, split.personas):.1%}"
+        except Missing:
+            smoothed = "n/a"
+        error, spans, _ = viterbi_boundaries(p, vpairs, split.personas)
+        row(label, [f"{swap_ceiling(p, pairs, split.personas):.1%}", f"{swap_filtered(p, pairs, split.personas):.1%}",
+                    smoothed, f"{error:.0f}", f"{spans:.0f}"], "smoothed n/a: Mixture.smooth NOT AVAILABLE" if smoothed == "n/a" else "")
 
 
 def stream_table(split: data.Split, piles: Dict[str, object], orders: Dict[str, int], main: str,
@@ -173,10 +220,12 @@ def stream_table(split: data.Split, piles: Dict[str, object], orders: Dict[str, 
         row(name, [f"{bits['mixture']:.4f}", f"{bits['pooled']:.4f}", f"{bits['oracle']:.4f}",
                    f"{bits['oracle_weight']:.2f}"])
         if name == main:
-            gain, got = bits["pooled"] - bits["oracle"], bits["pooled"] - bits["mixture"]
-            share = got / gain if gain > 0 else float("nan")
-            print(f"  target: mixture <= pooled + 0.002: {verdict(bits['mixture'] <= bits['pooled'] + 0.002)}; "
-                  f"captures >= half of the oracle's gain ({gain:+.4f}): {share:.0%} {verdict(share >= 0.5)} ({main})")
+            target = bits
+    if main in orders:
+        gain, got = target["pooled"] - target["oracle"], target["pooled"] - target["mixture"]
+        share = got / gain if gain > 0 else float("nan")
+        print(f"  target: mixture <= pooled + 0.002: {verdict(target['mixture'] <= target['pooled'] + 0.002)}; "
+              f"captures >= half of the oracle's gain ({gain:+.4f}): {share:.0%} {verdict(share >= 0.5)} ({main})")
 
 
 def run_corpus(split: data.Split, args, seeds: Dict[str, int]) -> None:
@@ -194,12 +243,16 @@ def run_corpus(split: data.Split, args, seeds: Dict[str, int]) -> None:
         orders[f'fit(order="auto") -> {order}'] = order
         print(f"  fit report: {report_fields(report)}")
         main = f'fit(order="auto") -> {order}'
+        main_report = report_fields(report)
     except Missing as e:
         piles['fit(order="auto")'] = e
         main = "order 5 (default)"
     for order in ([5] if args.quick else ORDERS):
         name = "order 5 (default)" if order == 5 else f"order {order}"
-        piles[name], _, orders[name] = fit_fixed_order(split.train, order, seeds["fit"])
+        piles[name], report, orders[name] = fit_fixed_order(split.train, order, seeds["fit"])
+        if name == main:
+            main_report = report_fields(report)
+            print(f"  fit report ({main}): {main_report}")
     baselines = fit_baselines(split, args.chunk)
     rng = np.random.default_rng(seeds["segments"])
     segs = {n: data.segments(split.heldout, split.personas, n, args.segments, rng) for n in LENGTHS}
@@ -208,7 +261,8 @@ def run_corpus(split: data.Split, args, seeds: Dict[str, int]) -> None:
         calibration_exact(piles[main], split, segs)
     pairs = data.swap_pairs(split.heldout, split.personas, 1000, args.pairs, np.random.default_rng(seeds["pairs"]))
     vpairs = data.swap_pairs(split.heldout, split.personas, 2000, args.pairs, np.random.default_rng(seeds["viterbi"]))
-    swap_tables(split, piles[main], main, pairs, vpairs, args.quick)
+    swap_tables(split, piles[main], main, main_report, pairs, vpairs, args.quick)
+    switch_point_table(split, piles[main], main, args, seeds)
     stream, labels = data.interleaved(split.heldout, split.personas, 500, np.random.default_rng(seeds["stream"]))
     stream_table(split, piles, orders, main, stream, labels)
     print(f"  ({split.name}: {time.perf_counter() - t0:.1f} s)")
@@ -228,7 +282,8 @@ def main() -> None:
     start = time.perf_counter()
     set_up()
     seeds = {"fit": args.seed, "segments": args.seed + 1, "pairs": args.seed + 2, "viterbi": args.seed + 3,
-             "stream": args.seed + 4}
+             "stream": args.seed + 4,
+             "lines": args.seed + 5}
     print(f"bench_real_text.py{' --quick' if args.quick else ''}: simulacra from {Path(simulacra.__file__).parent}, seeds {seeds}, "
           f"{args.segments} segments per persona and length, {args.pairs} pairs, held out: the last "
           f"{args.heldout:.0%} of each persona")

@@ -139,3 +139,26 @@ def interleaved(heldout: Dict[str, bytes], personas: Sequence[str], length: int,
                 parts.append(cut[int(k)][r])
                 labels.append(np.full(length, int(k), dtype=np.int32))
     return b"".join(parts), np.concatenate(labels)
+
+
+def line_part(text: bytes, length: int, rng: np.random.Generator) -> bytes:
+    """Whole lines of `text` from a random line start at least `length` bytes before its end: the
+    longest run of them that fits in `length` bytes (ending with its newline), or the first `length`
+    bytes if one line is longer."""
+    starts = [s for s in [0] + [i + 1 for i, c in enumerate(text) if c == 10] if s + length <= len(text)]
+    if not starts:
+        raise ValueError(f"no line of a {len(text)}-byte held-out text starts {length} bytes before its end")
+    start = starts[int(rng.integers(0, len(starts)))]
+    end = text.rfind(b"\n", start, start + length) + 1
+    return text[start:end] if end > start else text[start : start + length]
+
+
+def line_pairs(heldout: Dict[str, bytes], personas: Sequence[str], length: int, count: int,
+               rng: np.random.Generator) -> List[Tuple[bytes, int, bytes, int]]:
+    """As swap_pairs, each part whole lines (line_part), so that the swap falls after a newline."""
+    out = []
+    for _ in range(count):
+        a, b = rng.choice(len(personas), size=2, replace=False)
+        out.append((line_part(heldout[personas[a]], length, rng), int(a),
+                    line_part(heldout[personas[b]], length, rng), int(b)))
+    return out

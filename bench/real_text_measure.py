@@ -154,15 +154,30 @@ def swap_ceiling(pile: simulacra.Mixture, pairs, personas: Sequence[str]) -> flo
     return right / len(pairs)
 
 
+def with_alpha(pile: simulacra.Mixture, alpha: float, probe: bytes) -> simulacra.Mixture:
+    """The pile's masks, prior, beta and switch points under fixed share at another alpha (the Mixture
+    constructor). Missing unless, at the pile's own alpha, it reads `probe` exactly as the pile does."""
+    extra = {}
+    if getattr(pile, "switch_after", None) is not None:
+        extra["switch_after"] = pile.switch_after
+
+    def make(a: float) -> simulacra.Mixture:
+        return simulacra.Mixture([pile.persona(k) for k in range(len(pile))], pile.personas, prior=pile.prior,
+                                 switching="fixed_share", alpha=a, beta=pile.beta, **extra)
+
+    if pile.switching != "fixed_share" or not np.array_equal(make(pile.alpha).trace(probe).logprobs,
+                                                             pile.trace(probe).logprobs):
+        raise Missing("a copy of the pile at another alpha (its masks and settings through Mixture())")
+    return make(alpha)
+
+
 def swap_best_alpha(pile: simulacra.Mixture, pairs, personas: Sequence[str],
                     grid: Sequence[float]) -> Tuple[float, float]:
-    """(share, alpha): the filtered swap detection of the pile's masks and prior under fixed share
-    at the best alpha of `grid`, picked on these pairs (an upper bound for one fixed alpha)."""
-    masks = [pile.persona(k) for k in range(len(pile))]
+    """(share, alpha): the filtered swap detection of the pile at the best fixed-share alpha of
+    `grid`, picked on these pairs (an upper bound for one fixed alpha)."""
     best = (-1.0, 0.0)
     for alpha in grid:
-        other = simulacra.Mixture(masks, pile.personas, prior=pile.prior, switching="fixed_share", alpha=alpha)
-        share = swap_filtered(other, pairs, personas)
+        share = swap_filtered(with_alpha(pile, alpha, pairs[0][0]), pairs, personas)
         if share > best[0]:
             best = (share, float(alpha))
     return best
@@ -198,3 +213,11 @@ def stream_bits(pile: simulacra.Mixture, split: Split, order: int, stream: bytes
     oracle, lam = oracle_bits(own, pooled, labels)
     return {"mixture": mixture, "pooled": bits_per_byte(pooled), "oracle": oracle, "oracle_weight": lam}
 
+
+
+def fit_switch_points(train: simulacra.Corpus, seed: int, switch_after: bytes = b"\n"):
+    """Mixture.fit(switch_after=...) at its other defaults: masks may switch only after those bytes."""
+    try:
+        return simulacra.Mixture.fit(train, switch_after=switch_after, seed=seed)
+    except TypeError:
+        raise Missing("Mixture.fit(switch_after=...)") from None
