@@ -144,3 +144,17 @@ def test_baselines_tell_two_plain_personas_apart():
     for model in models.values():
         scores, _ = measure.baseline_scores(model, [(b"abab ba", 0), (b"yx xyyx", 1)])
         assert list(np.argmax(scores, axis=1)) == [0, 1]
+
+
+def test_line_parts_are_whole_lines():
+    text = b"ab\ncde\nf\nghij\n"  # line starts 0, 3, 7, 9; with 6 bytes to go: 0, 3, 7
+    rng = np.random.default_rng(2)
+    parts = {data.line_part(text, 6, rng) for _ in range(60)}
+    assert parts == {b"ab\n", b"cde\nf\n", b"f\n"}
+    assert data.line_part(b"abcdefghij\n", 4, rng) == b"abcd"  # one line longer than the part
+    with pytest.raises(ValueError, match="12 bytes before its end"):
+        data.line_part(b"abcdefghij\n", 12, rng)
+    held = {"a": text, "b": text.upper()}
+    for part_a, a, part_b, b in data.line_pairs(held, ["a", "b"], 6, 10, rng):
+        assert {a, b} == {0, 1} and part_a.endswith(b"\n") and part_b.endswith(b"\n")
+        assert part_a in held["ab"[a]] and part_b in held["ab"[b]]
