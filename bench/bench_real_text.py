@@ -28,10 +28,10 @@ they are missing.
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import time
-import tomllib
 from pathlib import Path
 from typing import Callable, Dict, List
 
@@ -57,20 +57,24 @@ ALPHAS = [0.0, 1e-6, 1e-5, 1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1]
 def set_up() -> None:
     """Debian's fortunes (apt-get) and the bench extra (pip, into a virtual environment) if missing."""
     if not FORTUNES.is_dir():
+        if os.geteuid() != 0:
+            sys.exit(f"set-up: {FORTUNES} is missing; install Debian's fortunes: sudo apt-get install -y fortunes")
         print("set-up: apt-get install -y fortunes", flush=True)
-        subprocess.run(["apt-get", "install", "-y", "fortunes"], check=True)
+        if subprocess.run(["apt-get", "install", "-y", "fortunes"]).returncode != 0:
+            subprocess.run(["apt-get", "update"], check=True)  # a machine whose package lists are stale
+            subprocess.run(["apt-get", "install", "-y", "fortunes"], check=True)
     try:
         import sklearn  # noqa: F401
     except ImportError:
         if sys.prefix == sys.base_prefix:
             sys.exit("set-up: scikit-learn is missing; run the bench from the project's .venv "
                      "(.venv/bin/python -m pip install '.[bench]')")
+        import tomllib
+
         with open(ROOT / "pyproject.toml", "rb") as f:
             extra = tomllib.load(f)["project"]["optional-dependencies"]["bench"]
         print(f"set-up: pip install {' '.join(extra)}", flush=True)
         subprocess.run([sys.executable, "-m", "pip", "install", *extra], check=True)
-
-
 
 
 def verdict(ok: bool) -> str:
