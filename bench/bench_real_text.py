@@ -93,19 +93,19 @@ def attribution_tables(split: data.Split, piles: Dict[str, object], main: str, b
                        segs: Dict[int, list]) -> None:
     """Accuracy and ECE by segment length, the pile's rows then the baselines', then the targets."""
     acc: Dict[str, List[float]] = {}
-    cal: Dict[str, List[str]] = {}
+    cal: Dict[str, List[float]] = {}  # NaN: no probabilities
     for name, pile in piles.items():
         if isinstance(pile, Missing):
             continue
         probs = [attribute_probs(pile, segs[n], split.personas) for n in LENGTHS]
         labels = [np.array([k for _, k in segs[n]]) for n in LENGTHS]
         acc[name] = [accuracy(p, y) for p, y in zip(probs, labels)]
-        cal[name] = [f"{ece(p, y):.3f}" for p, y in zip(probs, labels)]
+        cal[name] = [ece(p, y) for p, y in zip(probs, labels)]
     for name, model in baselines.items():
         scores = [baseline_scores(model, segs[n]) for n in LENGTHS]
         labels = [np.array([k for _, k in segs[n]]) for n in LENGTHS]
         acc[name] = [accuracy(s, y) for (s, _), y in zip(scores, labels)]
-        cal[name] = [f"{ece(s, y):.3f}" if has_probs else "n/a" for (s, has_probs), y in zip(scores, labels)]
+        cal[name] = [ece(s, y) if has_probs else float("nan") for (s, has_probs), y in zip(scores, labels)]
     print(f"\n  attribution accuracy ({len(segs[LENGTHS[0]])} held-out segments per length)")
     row("bytes per segment", [str(n) for n in LENGTHS])
     for name in piles:
@@ -125,10 +125,10 @@ def attribution_tables(split: data.Split, piles: Dict[str, object], main: str, b
             f"({main})")
     print("\n  ECE of the posteriors, 10 bins (baselines: predict_proba; the SVM has none)")
     row("bytes per segment", [str(n) for n in LENGTHS])
-    for name in list(cal):
-        row(name, cal[name])
+    for name in cal:
+        row(name, ["n/a" if np.isnan(e) else f"{e:.3f}" for e in cal[name]])
     if main in cal:
-        at300 = float(cal[main][LENGTHS.index(300)])
+        at300 = cal[main][LENGTHS.index(300)]
         print(f"  target: ECE of attribute() at 300 bytes <= 0.05: {at300:.3f} {verdict(at300 <= 0.05)} ({main})")
 
 
