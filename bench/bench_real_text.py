@@ -40,7 +40,8 @@ import numpy as np
 import real_text_data as data
 import simulacra
 from real_text_measure import (Missing, attribute_probs, baseline_scores, fit_baselines,
-                               fit_contract, fit_fixed_order, fit_switch_points, report_fields, stream_bits,
+                               fit_contract, fit_fixed_order, fit_switch_points, own_text_bits, report_fields,
+                               stream_bits,
                                swap_best_alpha, swap_ceiling, swap_filtered, swap_smoothed,
                                viterbi_boundaries, with_alpha)
 from real_text_metrics import accuracy, ece
@@ -226,6 +227,11 @@ def stream_table(split: data.Split, piles: Dict[str, object], orders: Dict[str, 
         if name == main:
             target = bits
     if main in orders:
+        bits = own_text_bits(piles[main], split, orders[main])
+        worse = [p for p, (mask, pooled, own) in bits.items() if mask > min(pooled, own)]
+        margin = max(mask - min(pooled, own) for mask, pooled, own in bits.values())
+        print(f"  each persona's held-out text under its mask alone, against the pooled and its stand-alone model: "
+              f"{len(bits) - len(worse)} of {len(bits)} no worse than both (worst by {margin:+.4f} bits/byte)")
         gain, got = target["pooled"] - target["oracle"], target["pooled"] - target["mixture"]
         share = got / gain if gain > 0 else float("nan")
         print(f"  target: mixture <= pooled + 0.002: {verdict(target['mixture'] <= target['pooled'] + 0.002)}; "

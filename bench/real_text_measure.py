@@ -221,3 +221,15 @@ def fit_switch_points(train: simulacra.Corpus, seed: int, switch_after: bytes = 
         return simulacra.Mixture.fit(train, switch_after=switch_after, seed=seed)
     except TypeError:
         raise Missing("Mixture.fit(switch_after=...)") from None
+
+
+def own_text_bits(pile: simulacra.Mixture, split: Split, order: int) -> Dict[str, Tuple[float, float, float]]:
+    """{persona: (its mask in the pile, the pooled model, its own stand-alone model of `order`)} bits/byte
+    on the persona's held-out stream: issue 9 asks the mask to be no worse than either."""
+    pooled = simulacra.NGramPersona.fit([d.raw for d in split.train], order)
+    out = {}
+    for p in split.personas:
+        text = split.heldout[p]
+        own = simulacra.NGramPersona.fit(split.train.texts_of(p), order)
+        out[p] = tuple(bits_per_byte(m.token_logprobs(text)[:-1]) for m in (pile.persona(p), pooled, own))
+    return out
