@@ -1,0 +1,81 @@
+"""Metrics of bench_real_text.py, each a small function of numpy arrays (tested by
+tests/python/test_bench_real_text.py against hand-computed values)."""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence, Tuple
+
+import numpy as np
+
+LN2 = math.log(2.0)
+
+
+def accuracy(probs: np.ndarray, labels: np.ndarray) -> float:
+    """Share of rows of probs (N, K) whose argmax is the label (N,)."""
+    return float(np.mean(np.argmax(probs, axis=1) == labels))
+
+
+def ece(probs: np.ndarray, labels: np.ndarray, bins: int = 10) -> float:
+    """Expected calibration error of the top label: rows of probs (N, K) put in `bins` equal-width
+    bins of their largest probability c (bin floor(c * bins), c = 1 in the last one);
+    sum over bins of (share of rows) * |accuracy - mean confidence|."""
+    probs = np.asarray(probs, dtype=np.float64)
+    conf = probs.max(axis=1)
+    right = (np.argmax(probs, axis=1) == np.asarray(labels)).astype(np.float64)
+    index = np.minimum((conf * bins).astype(np.int64), bins - 1)
+    total = 0.0
+    for b in range(bins):
+        mask = index == b
+        if mask.any():
+            total += mask.mean() * abs(right[mask].mean() - conf[mask].mean())
+    return float(total)
+
+
+def both_ends_right(dominant: Sequence[int], len_a: int, a: int, b: int) -> bool:
+    """The dominant mask of a joined part_a + part_b is a at the last byte of part a
+    (position len_a - 1) and b at the last byte of the text."""
+    return int(dominant[len_a - 1]) == a and int(dominant[-1]) == b
+
+
+def boundary_error(path: Sequence[int], true_boundary: int, a: int, b: int) -> int:
+    """How far a mask path over a joined part_a + part_b puts the swap from `true_boundary`.
+
+    The path's swap is the change point s in [0, T] that best fits it with a single swap
+    (fewest positions t < s not a plus positions t >= s not b). When several s tie (the path
+    says neither a nor b over a stretch) the farthest of them from the truth counts: the
+    error is max |s - true_boundary| over the best s."""
+    path = np.asarray(path)
+    not_a = np.concatenate([[0], np.cumsum(path != a)])  # (T+1,) mismatches before s
+    not_b = np.concatenate([[0], np.cumsum(path != b)])
+    cost = not_a + (not_b[-1] - not_b)  # (T+1,) for every change point s
+    best = np.flatnonzero(cost == cost.min())
+    return int(np.max(np.abs(best - true_boundary)))
+
+
+def span_count(path: Sequence[int]) -> int:
+    """Number of maximal runs of equal values in a path."""
+    path = np.asarray(path)
+    return int(1 + np.count_nonzero(path[1:] != path[:-1])) if len(path) else 0
+
+
+def bits_per_byte(logprobs: np.ndarray) -> float:
+    """-mean natural-log probability per byte, in bits."""
+    return float(-np.sum(logprobs) / (len(logprobs) * LN2))
+
+
+def oracle_bits(persona_logprobs: np.ndarray, pooled_logprobs: np.ndarray, labels: np.ndarray,
+                grid: Sequence[float] = tuple(np.linspace(0.0, 1.0, 101))) -> Tuple[float, float]:
+    """The oracle that knows each byte's true persona: p = lam * p_true(x_t) + (1 - lam) * p_pooled(x_t),
+    one weight lam for the whole stream, the best of `grid`. persona_logprobs (T, K) and
+    pooled_logprobs (T,) natural logs, labels (T,) the true persona index. Returns (bits/byte, lam)."""
+    own = np.asarray(persona_logprobs, dtype=np.float64)[np.arange(len(labels)), labels]
+    pooled = np.asarray(pooled_logprobs, dtype=np.float64)
+    best = (math.inf, 0.0)
+    with np.errstate(divide="ignore"):
+        for lam in grid:
+            mixed = np.logaddexp(np.log(lam) + own, np.log1p(-lam) + pooled)
+            bits = bits_per_byte(mixed)
+            if bits < best[0]:
+                best = (bits, float(lam))
+    return best
