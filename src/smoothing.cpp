@@ -62,11 +62,12 @@ struct Hmm {
   }
 };
 
-// Softmax of a log row into a probability row.
-void normalise_row(const Eigen::VectorXd& x, Eigen::Ref<Eigen::RowVectorXd> out) {
+// Softmax of a log vector x (K) into row t of out (T, K).
+void normalise_row(const Eigen::VectorXd& x, Eigen::MatrixXd& out, Eigen::Index t) {
   const double m = x.maxCoeff();
-  for (Eigen::Index k = 0; k < x.size(); ++k) out[k] = std::exp(x[k] - m);
-  out /= out.sum();
+  double sum = 0.0;
+  for (Eigen::Index k = 0; k < x.size(); ++k) sum += out(t, k) = std::exp(x[k] - m);
+  out.row(t) /= sum;
 }
 
 // The forward pass: fills filtered (T, K) log weights after each token's
@@ -132,7 +133,7 @@ double forward_backward(const MixtureConfig& config, const Eigen::VectorXd& log_
   if (weights) out.resize(T, K);
   // lb (K): log p(x_{t+1..T} | z_t) up to a constant per t; u (K): emission of t+1 plus lb of t+1.
   Eigen::VectorXd lb = Eigen::VectorXd::Zero(K), next(K), u(K), e(K), row(K);
-  if (weights) normalise_row(filtered.row(T - 1).transpose(), out.row(T - 1));
+  if (weights) normalise_row(filtered.row(T - 1).transpose(), out, T - 1);
   InterruptPoller poll(transition ? 1024 : 4096);
   for (Eigen::Index t = T - 2; t >= 0; --t) {
     poll.tick();
@@ -168,7 +169,7 @@ double forward_backward(const MixtureConfig& config, const Eigen::VectorXd& log_
     lb = m == kNegInf ? next : Eigen::VectorXd(next.array() - m);
     if (weights) {
       row = filtered.row(t).transpose() + lb;
-      normalise_row(row, out.row(t));
+      normalise_row(row, out, t);
     }
   }
   if (weights) *weights = std::move(out);

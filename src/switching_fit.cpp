@@ -233,8 +233,8 @@ LabelledStream join_documents(const Mixture& mixture, const std::vector<Document
   std::mt19937_64 rng(options.seed ^ 0x9E3779B97F4A7C15ull);
   for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng() % i]);
   // parts[k]: persona k's parts, each its documents' tokens and byte count.
-  std::vector<std::deque<std::vector<Token>>> parts(std::size_t(K));
-  std::vector<std::size_t> open_bytes(std::size_t(K), 0);
+  std::vector<std::deque<std::vector<Token>>> parts(static_cast<std::size_t>(K));
+  std::vector<std::size_t> open_bytes(static_cast<std::size_t>(K), 0);
   for (std::size_t i : order) {
     const int k = mixture.index_of(documents[i].persona);
     auto& list = parts[std::size_t(k)];
