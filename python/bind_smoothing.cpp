@@ -3,6 +3,7 @@
 // an unlabelled stream, the supervised rate on joined documents).
 #include "bind.hpp"
 #include "bind_common.hpp"
+#include "bind_steering.hpp"
 
 namespace simulacra::python {
 

@@ -186,7 +186,7 @@ SegmentationFit fit_fixed_share_supervised(const Mixture& mixture, const std::ve
   SegmentationFit out;
   out.grid = options.grid;
   if (out.grid.empty())
-    for (int i = 0; std::pow(10.0, -7.0 + i / 4.0) <= 0.5; ++i) out.grid.push_back(std::pow(10.0, -7.0 + i / 4.0));
+    for (int i = 0; i <= 28; ++i) out.grid.push_back(std::pow(10.0, -7.0 + i / 4.0));
   for (double a : out.grid)
     SIMULACRA_CHECK(a > 0.0 && a <= 1.0, InvalidArgument, "{}: grid value {} is outside (0, 1]", what, a);
   std::vector<Scored> scored;

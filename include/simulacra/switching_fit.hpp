@@ -96,7 +96,7 @@ struct LabelledStream {
 };
 
 struct SegmentationFitOptions {
-  // Candidate rates, each in (0, 1]; empty: 10^(-7 + i/4) for i = 0.. up to 0.5.
+  // Candidate rates, each in (0, 1]; empty: 10^(-7 + i/4) for i = 0..28 (1e-7 to 1).
   std::vector<double> grid;
   int refine_iterations = 40;   // golden-section steps in log alpha around the best candidate, >= 0
   // Joining documents (fit_switching_segmentation): the documents of one

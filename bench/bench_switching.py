@@ -1,0 +1,186 @@
+"""Switches on real text: filtered vs smoothed swap detection and the Viterbi
+boundary, at the compression-optimal and the segmentation-optimal fixed-share
+rate, with switches after every byte or only after a newline.
+
+Corpora: the Shakespeare speakers ranked 9-16 by amount of text
+(../shared/data/tinyshakespeare.txt) and eight Debian fortune categories
+(`apt-get install -y fortunes`). The end of each persona's text (the last 20%
+of its documents) is held out; the rest trains the pile. The rates are fitted
+on a held-out share (10%) of the training documents by a probe pile trained on
+the other 90%:
+
+- alpha_compression: max log p(stream) (Baum-Welch on the unlabelled stream of
+  joined documents, and the same optimum by grid in fit_switching_segmentation),
+- alpha_segmentation: max log p(persona sequence | stream) on the same stream,
+  with parts of one document (docs) or of >= 1000 bytes (1k).
+
+Measured on pairs of held-out parts of two different personas, joined, each
+part a run of whole lines of >= the given length:
+
+- ceiling: each part attributed whole (Mixture.attribute), the boundary known;
+- swap detection: the dominant mask is right at the end of both parts
+  (filtered: the trace's weights after part A and before the last byte;
+  smoothed: Mixture.smooth at those bytes);
+- Viterbi boundary error: the distance in bytes from the true boundary to
+  the nearest change of the Viterbi path (the text length if there is none),
+  and the number of spans.
+
+    PYTHONPATH=python python bench/bench_switching.py [--pairs 200] [--order 3]
+"""
+
+import argparse
+import os
+import random
+import statistics
+import sys
+
+import numpy as np
+
+import simulacra
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PLAY = os.path.join(HERE, "..", "..", "shared", "data", "tinyshakespeare.txt")
+FORTUNES = "/usr/share/games/fortunes"
+CATEGORIES = ["computers", "songs-poems", "definitions", "science", "politics", "work", "men-women", "law"]
+
+
+def shakespeare():
+    corpus = simulacra.Corpus.from_play(PLAY, top_speakers=16)
+    sizes = {}
+    for d in corpus:
+        sizes[d.persona] = sizes.get(d.persona, 0) + len(d.raw)
+    ranked = sorted(sizes, key=lambda p: (-sizes[p], p))[8:16]
+    return {p: [d.raw for d in corpus if d.persona == p] for p in ranked}
+
+
+def fortunes():
+    corpus = simulacra.Corpus.from_fortunes([os.path.join(FORTUNES, c) for c in CATEGORIES])
+    return {c: [d.raw for d in corpus if d.persona == c] for c in CATEGORIES}
+
+
+def split(docs, fraction):
+    """The documents of each persona in order: (first part, last `fraction`)."""
+    train, test = {}, {}
+    for p, ds in docs.items():
+        n = max(1, int(round(len(ds) * fraction)))
+        train[p], test[p] = ds[:-n], ds[-n:]
+    return train, test
+
+
+def corpus_of(docs):
+    texts, names = [], []
+    for p, ds in docs.items():
+        texts += ds
+        names += [p] * len(ds)
+    return simulacra.Corpus.from_texts(texts, names)
+
+
+def parts(text, size, rng, count):
+    """`count` runs of whole lines of >= size bytes from text, at random line starts."""
+    starts = [0] + [i + 1 for i, c in enumerate(text) if c == 10 and i + 1 < len(text)]
+    out = []
+    for _ in range(count * 4):
+        s = rng.choice(starts)
+        e = s
+        while e < len(text) and e - s < size:
+            nl = text.find(b"\n", e)
+            e = len(text) if nl < 0 else nl + 1
+        if e - s >= size:
+            out.append(text[s:e] if text[e - 1 : e] == b"\n" else text[s:e] + b"\n")
+        if len(out) == count:
+            break
+    return out
+
+
+def pairs(test, size, n, seed):
+    rng = random.Random(seed)
+    names = sorted(test)
+    texts = {p: b"\n".join(ds) + b"\n" for p, ds in test.items()}
+    pool = {p: parts(texts[p], size, rng, n) for p in names}
+    out = []
+    for i in range(n):
+        a, b = rng.sample(names, 2)
+        if pool[a] and pool[b]:
+            out.append((names.index(a), rng.choice(pool[a]), names.index(b), rng.choice(pool[b])))
+    return out
+
+
+def pile(train, order, alpha, switch_after):
+    return simulacra.Mixture.fit(corpus_of(train), order=order, alpha=alpha, switch_after=switch_after)
+
+
+def fitted_rates(train, order, switch_after, seed):
+    """alpha_compression (EM), and alpha_segmentation for document parts and 1 KB parts."""
+    fit_part, val_part = split(train, 0.1)
+    probe = pile(fit_part, order, 1e-3, switch_after)
+    val_docs = list(corpus_of(val_part))
+    docs = simulacra.fit_switching_segmentation(probe, val_docs, seed=seed)
+    kb = simulacra.fit_switching_segmentation(probe, val_docs, part_bytes=1000, seed=seed)
+    stream = []
+    for d in docs_stream(val_docs, seed):
+        stream.extend(simulacra.encode_document(d))
+    em = simulacra.fit_fixed_share_em(probe, np.array(stream), max_iterations=100, tolerance=1e-9)
+    return {"compression (EM)": em.alpha, "compression (grid)": docs.alpha_compression,
+            "segmentation docs": docs.alpha_segmentation, "segmentation 1k": kb.alpha_segmentation}
+
+
+def docs_stream(docs, seed):
+    rng = random.Random(seed)
+    texts = [d.raw for d in docs]
+    rng.shuffle(texts)
+    return texts
+
+
+def measure(mix, pairs_1k, pairs_2k):
+    ceil = filt = smooth = 0
+    for a, ta, b, tb in pairs_1k:
+        names = mix.personas
+        wa, wb = mix.attribute(ta), mix.attribute(tb)
+        ok = max(wa, key=wa.get) == names[a] and max(wb, key=wb.get) == names[b]
+        ceil += ok
+        text = ta + tb
+        tr = mix.trace(text)
+        filt += tr.dominant[len(ta)] == a and tr.dominant[len(text) - 1] == b
+        sm = mix.smooth(text)
+        smooth += sm.dominant[len(ta) - 1] == a and sm.dominant[len(text) - 1] == b
+    errors, spans = [], []
+    for a, ta, b, tb in pairs_2k:
+        text = ta + tb
+        at = mix.attribute_spans(text)
+        changes = [s[0] for s in at.spans[1:]]
+        errors.append(min((abs(c - len(ta)) for c in changes), default=len(text)))
+        spans.append(len(at.spans))
+    n = len(pairs_1k)
+    return ceil / n, filt / n, smooth / n, statistics.median(errors), statistics.median(spans)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--pairs", type=int, default=200)
+    ap.add_argument("--order", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args()
+    for name, load in [("shakespeare 9-16", shakespeare), ("fortunes", fortunes)]:
+        docs = load()
+        train, test = split(docs, 0.2)
+        p1k = pairs(test, 1000, args.pairs, args.seed)
+        p2k = pairs(test, 2000, args.pairs, args.seed + 1)
+        print(f"\n== {name}: {len(docs)} personas, order {args.order}, {len(p1k)} pairs of 1000 B, "
+              f"{len(p2k)} of 2000 B")
+        for switch_after in [None, "\n"]:
+            rates = fitted_rates(train, args.order, switch_after, args.seed)
+            label = "every byte" if switch_after is None else "after '\\n'"
+            print(f"-- switch points: {label}; fitted rates: "
+                  + ", ".join(f"{k} {v:.3g}" for k, v in rates.items()))
+            print(f"   {'alpha':>26} {'ceiling':>8} {'filtered':>9} {'smoothed':>9} {'sm/ceil':>8} "
+                  f"{'vit err':>8} {'spans':>6}")
+            for key in ["compression (EM)", "segmentation docs", "segmentation 1k"]:
+                mix = pile(train, args.order, rates[key], switch_after)
+                c, f, s, err, sp = measure(mix, p1k, p2k)
+                print(f"   {key + ' ' + format(rates[key], '.3g'):>26} {c:8.3f} {f:9.3f} {s:9.3f} "
+                      f"{s / c if c else 0:8.3f} {err:8.0f} {sp:6.0f}")
+            sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
