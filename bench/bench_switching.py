@@ -22,8 +22,8 @@ part a run of whole lines of >= the given length:
   (filtered: the trace's weights after part A and before the last byte;
   smoothed: Mixture.smooth at those bytes);
 - Viterbi boundary error: the distance in bytes from the true boundary to
-  the nearest change of the Viterbi path (the text length if there is none),
-  and the number of spans.
+  where the Viterbi path puts the switch from A to B (the cut that best
+  agrees with A before it and B after it), and the number of spans.
 
     PYTHONPATH=python python bench/bench_switching.py [--pairs 200] [--order 3]
 """
@@ -131,6 +131,14 @@ def docs_stream(docs, seed):
     return texts
 
 
+def boundary(path, a, b):
+    """Where the path puts the switch from a to b: the cut c that best agrees with
+    a on path[:c] and b on path[c:] (the first such cut)."""
+    not_a = np.concatenate([[0], np.cumsum(path != a)])
+    not_b_after = np.concatenate([np.cumsum((path != b)[::-1])[::-1], [0]])
+    return int(np.argmin(not_a + not_b_after))
+
+
 def measure(mix, pairs_1k, pairs_2k):
     ceil = filt = smooth = 0
     for a, ta, b, tb in pairs_1k:
@@ -147,8 +155,7 @@ def measure(mix, pairs_1k, pairs_2k):
     for a, ta, b, tb in pairs_2k:
         text = ta + tb
         at = mix.attribute_spans(text)
-        changes = [s[0] for s in at.spans[1:]]
-        errors.append(min((abs(c - len(ta)) for c in changes), default=len(text)))
+        errors.append(abs(boundary(np.asarray(at.path), a, b) - len(ta)))
         spans.append(len(at.spans))
     n = len(pairs_1k)
     return ceil / n, filt / n, smooth / n, statistics.median(errors), statistics.median(spans)

@@ -103,7 +103,8 @@ other threads and the pile itself do not. Blocks may end in any order.
             if (mix.config().switch_after.empty()) return py::none();
             return py::cast(mix.config().switch_after);
           },
-          "Sorted tokens after which a switch may happen (the boundary too, always), or None for every token.")
+          "The sorted tokens given as switch points (a switch may follow them and, always, the document boundary), "
+          "or None when a switch may follow every token.")
       .def_property_readonly(
           "transition",
           [](const Mixture& mix) -> py::object {
