@@ -21,9 +21,14 @@ part a run of whole lines of >= the given length:
 - swap detection: the dominant mask is right at the end of both parts
   (filtered: the trace's weights after part A and before the last byte;
   smoothed: Mixture.smooth at those bytes);
-- Viterbi boundary error: the distance in bytes from the true boundary to
-  where the Viterbi path puts the switch from A to B (the cut that best
-  agrees with A before it and B after it), and the number of spans.
+- the same at the middle of each part (filt mid, sm mid), where smoothing
+  has text on both sides;
+- Viterbi boundary error (2000 B parts), median bytes: `vit near`, the
+  distance from the true boundary to the nearest change of the path (the
+  text length if none); `vit cut`, over the pairs whose parts are both
+  attributed right whole, the distance to where the path puts the switch
+  from A to B (the cut agreeing best with A before it and B after it); and
+  the number of spans.
 
     PYTHONPATH=python python bench/bench_switching.py [--pairs 200] [--order 3]
 """
@@ -140,25 +145,34 @@ def boundary(path, a, b):
 
 
 def measure(mix, pairs_1k, pairs_2k):
-    ceil = filt = smooth = 0
+    ceil = filt = smooth = filt_mid = smooth_mid = 0
     for a, ta, b, tb in pairs_1k:
         names = mix.personas
         wa, wb = mix.attribute(ta), mix.attribute(tb)
-        ok = max(wa, key=wa.get) == names[a] and max(wb, key=wb.get) == names[b]
-        ceil += ok
+        ceil += max(wa, key=wa.get) == names[a] and max(wb, key=wb.get) == names[b]
         text = ta + tb
         tr = mix.trace(text)
         filt += tr.dominant[len(ta)] == a and tr.dominant[len(text) - 1] == b
         sm = mix.smooth(text)
         smooth += sm.dominant[len(ta) - 1] == a and sm.dominant[len(text) - 1] == b
-    errors, spans = [], []
+        mid_a, mid_b = len(ta) // 2, len(ta) + len(tb) // 2
+        filt_mid += tr.dominant[mid_a] == a and tr.dominant[mid_b] == b
+        smooth_mid += sm.dominant[mid_a] == a and sm.dominant[mid_b] == b
+    nearest, cut, spans = [], [], []
     for a, ta, b, tb in pairs_2k:
         text = ta + tb
         at = mix.attribute_spans(text)
-        errors.append(abs(boundary(np.asarray(at.path), a, b) - len(ta)))
+        changes = [s[0] for s in at.spans[1:]]
+        nearest.append(min((abs(c - len(ta)) for c in changes), default=len(text)))
+        wa, wb = mix.attribute(ta), mix.attribute(tb)
+        if max(wa, key=wa.get) == mix.personas[a] and max(wb, key=wb.get) == mix.personas[b]:
+            cut.append(abs(boundary(np.asarray(at.path), a, b) - len(ta)))
         spans.append(len(at.spans))
     n = len(pairs_1k)
-    return ceil / n, filt / n, smooth / n, statistics.median(errors), statistics.median(spans)
+    return dict(ceiling=ceil / n, filtered=filt / n, smoothed=smooth / n, filt_mid=filt_mid / n,
+                smooth_mid=smooth_mid / n, nearest=statistics.median(nearest),
+                cut=statistics.median(cut) if cut else float("nan"), n_cut=len(cut),
+                spans=statistics.median(spans))
 
 
 def main():
@@ -180,12 +194,14 @@ def main():
             print(f"-- switch points: {label}; fitted rates: "
                   + ", ".join(f"{k} {v:.3g}" for k, v in rates.items()))
             print(f"   {'alpha':>26} {'ceiling':>8} {'filtered':>9} {'smoothed':>9} {'sm/ceil':>8} "
-                  f"{'vit err':>8} {'spans':>6}")
+                  f"{'filt mid':>9} {'sm mid':>7} {'vit near':>9} {'vit cut':>8} {'spans':>6}")
             for key in ["compression (EM)", "segmentation docs", "segmentation 1k"]:
                 mix = pile(train, args.order, rates[key], switch_after)
-                c, f, s, err, sp = measure(mix, p1k, p2k)
-                print(f"   {key + ' ' + format(rates[key], '.3g'):>26} {c:8.3f} {f:9.3f} {s:9.3f} "
-                      f"{s / c if c else 0:8.3f} {err:8.0f} {sp:6.0f}")
+                m = measure(mix, p1k, p2k)
+                c = m["ceiling"]
+                print(f"   {key + ' ' + format(rates[key], '.3g'):>26} {c:8.3f} {m['filtered']:9.3f} "
+                      f"{m['smoothed']:9.3f} {m['smoothed'] / c if c else 0:8.3f} {m['filt_mid']:9.3f} "
+                      f"{m['smooth_mid']:7.3f} {m['nearest']:9.0f} {m['cut']:8.0f} {m['spans']:6.0f}")
             sys.stdout.flush()
 
 
