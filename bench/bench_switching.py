@@ -146,12 +146,15 @@ def boundary(path, a, b):
 
 def measure(mix, pairs_1k, pairs_2k):
     ceil = filt = smooth = filt_mid = smooth_mid = 0
+    nats = nbytes = 0.0
     for a, ta, b, tb in pairs_1k:
         names = mix.personas
         wa, wb = mix.attribute(ta), mix.attribute(tb)
         ceil += max(wa, key=wa.get) == names[a] and max(wb, key=wb.get) == names[b]
         text = ta + tb
         tr = mix.trace(text)
+        nats -= tr.total_logprob
+        nbytes += len(text)
         filt += tr.dominant[len(ta)] == a and tr.dominant[len(text) - 1] == b
         sm = mix.smooth(text)
         smooth += sm.dominant[len(ta) - 1] == a and sm.dominant[len(text) - 1] == b
@@ -169,7 +172,7 @@ def measure(mix, pairs_1k, pairs_2k):
             cut.append(abs(boundary(np.asarray(at.path), a, b) - len(ta)))
         spans.append(len(at.spans))
     n = len(pairs_1k)
-    return dict(ceiling=ceil / n, filtered=filt / n, smoothed=smooth / n, filt_mid=filt_mid / n,
+    return dict(bpb=nats / nbytes / np.log(2), ceiling=ceil / n, filtered=filt / n, smoothed=smooth / n, filt_mid=filt_mid / n,
                 smooth_mid=smooth_mid / n, nearest=statistics.median(nearest),
                 cut=statistics.median(cut) if cut else float("nan"), n_cut=len(cut),
                 spans=statistics.median(spans))
@@ -194,14 +197,14 @@ def main():
             print(f"-- switch points: {label}; fitted rates: "
                   + ", ".join(f"{k} {v:.3g}" for k, v in rates.items()))
             print(f"   {'alpha':>26} {'ceiling':>8} {'filtered':>9} {'smoothed':>9} {'sm/ceil':>8} "
-                  f"{'filt mid':>9} {'sm mid':>7} {'vit near':>9} {'vit cut':>8} {'spans':>6}")
+                  f"{'filt mid':>9} {'sm mid':>7} {'vit near':>9} {'vit cut':>8} {'spans':>6} {'bits/B':>7}")
             for key in ["compression (EM)", "segmentation docs", "segmentation 1k"]:
                 mix = pile(train, args.order, rates[key], switch_after)
                 m = measure(mix, p1k, p2k)
                 c = m["ceiling"]
                 print(f"   {key + ' ' + format(rates[key], '.3g'):>26} {c:8.3f} {m['filtered']:9.3f} "
                       f"{m['smoothed']:9.3f} {m['smoothed'] / c if c else 0:8.3f} {m['filt_mid']:9.3f} "
-                      f"{m['smooth_mid']:7.3f} {m['nearest']:9.0f} {m['cut']:8.0f} {m['spans']:6.0f}")
+                      f"{m['smooth_mid']:7.3f} {m['nearest']:9.0f} {m['cut']:8.0f} {m['spans']:6.0f} {m['bpb']:7.4f}")
             sys.stdout.flush()
 
 
