@@ -86,6 +86,8 @@ token, the same tokens as Mixture.trace(text). Arrays are float64.
                               "streams (fit_switching_segmentation).")
       .def_readonly("alpha_segmentation", &SegmentationFit::alpha_segmentation,
                     "The rate maximising sum log p(true persona sequence | text).")
+      .def_readonly("beta_segmentation", &SegmentationFit::beta_segmentation,
+                    "The tempering alpha_segmentation was fitted at (the mixture's beta without a beta_grid).")
       .def_readonly("alpha_compression", &SegmentationFit::alpha_compression,
                     "The rate maximising sum log p(text).")
       .def_readonly("segmentation_nats", &SegmentationFit::segmentation_nats,
@@ -137,10 +139,11 @@ token, the same tokens as Mixture.trace(text). Arrays are float64.
   m.def(
       "fit_switching_segmentation",
       [](const Mixture& mix, py::handle documents, std::size_t part_bytes, std::uint64_t seed,
-         std::optional<std::vector<double>> grid, int refine_iterations) {
+         std::optional<std::vector<double>> grid, int refine_iterations, std::optional<std::vector<double>> beta_grid) {
         const std::vector<Document> docs = documents_arg(documents);
         SegmentationFitOptions o;
         if (grid) o.grid = *grid;
+        if (beta_grid) o.beta_grid = *beta_grid;
         o.refine_iterations = refine_iterations;
         o.part_bytes = part_bytes;
         o.seed = seed;
@@ -149,11 +152,12 @@ token, the same tokens as Mixture.trace(text). Arrays are float64.
         return fit_switching_segmentation(*seen, docs, o);
       },
       py::arg("mixture"), py::arg("documents"), py::arg("part_bytes") = 0, py::arg("seed") = 0,
-      py::arg("grid") = py::none(), py::arg("refine_iterations") = 40,
+      py::arg("grid") = py::none(), py::arg("refine_iterations") = 40, py::arg("beta_grid") = py::none(),
       "The fixed-share rates for segmentation (max log p(persona sequence | text)) and compression (max log "
       "p(text)) on one stream joining `documents` (a Corpus or Documents; held out from the mixture's training): "
       "each persona's documents in a seeded order, joined into parts of at least part_bytes bytes, the parts laid "
-      "end to end so neighbours differ in persona.");
+      "end to end so neighbours differ in persona. beta_grid: tempering candidates for segmentation (the best "
+      "(beta, alpha) pair is kept: beta_segmentation).");
 }
 
 }  // namespace simulacra::python

@@ -71,7 +71,8 @@ std::pair<double, double> maximise(const F& f, const std::vector<double>& grid, 
 struct Scored {
   const std::vector<Token>* tokens;
   Eigen::MatrixXd lp;             // (T, K)
-  double fixed = 0.0;             // log pi_{z_1} + beta sum_t log p_{z_t}(x_t)
+  double log_pi = 0.0;            // log pi_{z_1}
+  double emitted = 0.0;           // sum_t log p_{z_t}(x_t)
   Eigen::VectorXd stays;          // (K) switch points at which persona k keeps speaking
   Eigen::VectorXd arrivals;       // (K) switch points after which persona k starts speaking
 };
@@ -90,16 +91,16 @@ Scored score_stream(const Mixture& mixture, const LabelledStream& s, std::size_t
                     "{}: stream {} labels token {} with persona '{}', whose prior is 0", what, index, t,
                     mixture.names()[std::size_t(s.personas[t])]);
   }
-  Scored out{&s.tokens, mixture.persona_logprobs(s.tokens), 0.0, Eigen::VectorXd::Zero(K), Eigen::VectorXd::Zero(K)};
+  Scored out{&s.tokens, mixture.persona_logprobs(s.tokens), 0.0, 0.0, Eigen::VectorXd::Zero(K),
+             Eigen::VectorXd::Zero(K)};
   const std::vector<bool> may_switch = switch_points(mixture.config());
-  const double beta = mixture.config().beta;
-  out.fixed = std::log(mixture.prior()[s.personas[0]]);
+  out.log_pi = std::log(mixture.prior()[s.personas[0]]);
   for (std::size_t t = 0; t < s.tokens.size(); ++t) {
     const int z = s.personas[t];
     SIMULACRA_CHECK(out.lp(Eigen::Index(t), z) > kNegInf, InvalidArgument,
                     "{}: stream {}: persona '{}' gives its own token {} at position {} probability 0", what, index,
                     mixture.names()[std::size_t(z)], s.tokens[t], t);
-    out.fixed += beta * out.lp(Eigen::Index(t), z);
+    out.emitted += out.lp(Eigen::Index(t), z);
     if (t + 1 == s.tokens.size()) break;
     const int next = s.personas[t + 1];
     if (!may_switch[std::size_t(s.tokens[t])]) {
@@ -189,15 +190,19 @@ SegmentationFit fit_fixed_share_supervised(const Mixture& mixture, const std::ve
     for (int i = 0; i <= 28; ++i) out.grid.push_back(std::pow(10.0, -7.0 + i / 4.0));
   for (double a : out.grid)
     SIMULACRA_CHECK(a > 0.0 && a <= 1.0, InvalidArgument, "{}: grid value {} is outside (0, 1]", what, a);
+  for (double b : options.beta_grid)
+    SIMULACRA_CHECK(b > 0.0 && b <= MixtureConfig::kMaxBeta, InvalidArgument,
+                    "{}: beta_grid value {} is outside (0, {}]", what, b, MixtureConfig::kMaxBeta);
   std::vector<Scored> scored;
   for (std::size_t s = 0; s < streams.size(); ++s) {
     scored.push_back(score_stream(mixture, streams[s], s, out.switches));
     out.tokens += streams[s].tokens.size();
   }
   const Eigen::VectorXd lpi = log_prior(mixture);
-  // Both objectives at one rate: {sum log p(z | x), sum log p(x)}.
-  auto evaluate = [&](double alpha) {
-    const MixtureConfig cfg = fixed_share(mixture, alpha);
+  // Both objectives at one rate and tempering: {sum log p(z | x), sum log p(x)}.
+  auto evaluate = [&](double alpha, double beta) {
+    MixtureConfig cfg = fixed_share(mixture, alpha);
+    cfg.beta = beta;
     double seg = 0.0, comp = 0.0;
     for (const Scored& s : scored) {
       double chain = 0.0;
@@ -206,21 +211,37 @@ SegmentationFit fit_fixed_share_supervised(const Mixture& mixture, const std::ve
         if (s.arrivals[k] > 0) chain += s.arrivals[k] * (std::log(alpha) + lpi[k]);
       }
       const double lx = detail::forward_log_likelihood(cfg, lpi, *s.tokens, s.lp);
-      seg += s.fixed + chain - lx;
+      seg += s.log_pi + beta * s.emitted + chain - lx;
       comp += lx;
     }
     return std::pair<double, double>{seg, comp};
   };
+  const double beta0 = mixture.config().beta;
   for (double a : out.grid) {
     poll_interrupt();
-    const auto [seg, comp] = evaluate(a);
+    const auto [seg, comp] = evaluate(a, beta0);
     out.grid_segmentation.push_back(seg);
     out.grid_compression.push_back(comp);
   }
+  out.beta_segmentation = beta0;
   std::tie(out.alpha_segmentation, out.segmentation_nats) = maximise(
-      [&](double a) { return evaluate(a).first; }, out.grid, out.grid_segmentation, options.refine_iterations);
+      [&](double a) { return evaluate(a, beta0).first; }, out.grid, out.grid_segmentation, options.refine_iterations);
   std::tie(out.alpha_compression, out.compression_nats) = maximise(
-      [&](double a) { return evaluate(a).second; }, out.grid, out.grid_compression, options.refine_iterations);
+      [&](double a) { return evaluate(a, beta0).second; }, out.grid, out.grid_compression, options.refine_iterations);
+  for (double b : options.beta_grid) {
+    if (b == beta0) continue;
+    std::vector<double> values;
+    for (double a : out.grid) {
+      poll_interrupt();
+      values.push_back(evaluate(a, b).first);
+    }
+    const auto [alpha, nats] =
+        maximise([&](double a) { return evaluate(a, b).first; }, out.grid, values, options.refine_iterations);
+    if (nats > out.segmentation_nats) {
+      out.alpha_segmentation = alpha, out.segmentation_nats = nats, out.beta_segmentation = b;
+      out.grid_segmentation = std::move(values);
+    }
+  }
   return out;
 }
 

@@ -209,6 +209,29 @@ TEST(SupervisedFitTest, SegmentationRateIsTheArgmaxOfAFineGrid) {
   EXPECT_GE(fit.segmentation_nats, grid.segmentation_nats - 1e-9);
 }
 
+// With a beta grid the pair kept is the best of the per-beta fits, each of
+// which is the fit of a mixture tempered at that beta.
+TEST(SupervisedFitTest, BetaGridKeepsTheBestTempering) {
+  const std::vector<simulacra::LabelledStream> streams = {labelled(400, 40, 6)};
+  const Mixture mix(table_personas(), kTableNames, table_prior());
+  simulacra::SegmentationFitOptions o;
+  o.beta_grid = {0.25, 0.5, 1.0, 2.0};
+  const simulacra::SegmentationFit fit = simulacra::fit_fixed_share_supervised(mix, streams, o);
+  double best = -INFINITY, best_beta = 0.0, best_alpha = 0.0;
+  for (double b : o.beta_grid) {
+    const Mixture tempered(table_personas(), kTableNames, table_prior(), none(b));
+    const simulacra::SegmentationFit one = simulacra::fit_fixed_share_supervised(tempered, streams);
+    if (one.segmentation_nats > best) best = one.segmentation_nats, best_beta = b, best_alpha = one.alpha_segmentation;
+  }
+  EXPECT_EQ(fit.beta_segmentation, best_beta);
+  EXPECT_NEAR(fit.alpha_segmentation, best_alpha, 1e-12);
+  EXPECT_NEAR(fit.segmentation_nats, best, 1e-9);
+  // The compression rate stays the mixture's own (beta 1).
+  EXPECT_NEAR(fit.alpha_compression, simulacra::fit_fixed_share_supervised(mix, streams).alpha_compression, 1e-12);
+  o.beta_grid = {0.0};
+  EXPECT_THROW(simulacra::fit_fixed_share_supervised(mix, streams, o), simulacra::InvalidArgument);
+}
+
 TEST(SupervisedFitTest, JoinDocumentsAlternatesPersonas) {
   const Mixture mix(table_personas(), kTableNames, table_prior());
   std::vector<simulacra::Document> docs;

@@ -99,6 +99,11 @@ struct SegmentationFitOptions {
   // Candidate rates, each in (0, 1]; empty: 10^(-7 + i/4) for i = 0..28 (1e-7 to 1).
   std::vector<double> grid;
   int refine_iterations = 40;   // golden-section steps in log alpha around the best candidate, >= 0
+  // Tempering candidates for segmentation, each in (0, MixtureConfig::kMaxBeta]:
+  // the rate is fitted at each and the pair with the largest log p(z | x)
+  // kept (beta_segmentation). Empty: the mixture's beta only. The
+  // compression rate is always fitted at the mixture's beta.
+  std::vector<double> beta_grid;
   // Joining documents (fit_switching_segmentation): the documents of one
   // persona are taken in a seeded order and joined into parts of at least
   // part_bytes bytes (0: every document a part); parts are then laid end to
@@ -110,12 +115,13 @@ struct SegmentationFitOptions {
 
 // Rates fitted for each job on the same labelled streams.
 struct SegmentationFit {
-  double alpha_segmentation = 0.0;      // argmax of sum log p(z | x)
+  double alpha_segmentation = 0.0;      // argmax of sum log p(z | x) (at beta_segmentation)
+  double beta_segmentation = 1.0;       // the tempering it was fitted at (the mixture's without a beta_grid)
   double alpha_compression = 0.0;       // argmax of sum log p(x) (the filter's held-out likelihood)
   double segmentation_nats = 0.0;       // sum log p(z | x) at alpha_segmentation
   double compression_nats = 0.0;        // sum log p(x) at alpha_compression
   std::vector<double> grid;             // the candidates
-  std::vector<double> grid_segmentation;  // sum log p(z | x) at each candidate
+  std::vector<double> grid_segmentation;  // sum log p(z | x) at each candidate (at beta_segmentation)
   std::vector<double> grid_compression;   // sum log p(x) at each candidate
   std::size_t tokens = 0;               // tokens in all streams
   std::size_t switches = 0;             // changes of speaker in all streams

@@ -675,7 +675,9 @@ class SegmentationFit:
     """Fixed-share rates for segmentation and compression on the same held-out streams."""
 
     alpha_segmentation: float
-    """The rate maximising sum log p(true persona sequence | text)."""
+    """The rate maximising sum log p(true persona sequence | text) (at beta_segmentation)."""
+    beta_segmentation: float
+    """The tempering it was fitted at (the mixture's beta without a beta_grid)."""
     alpha_compression: float
     """The rate maximising sum log p(text)."""
     segmentation_nats: float
@@ -713,6 +715,7 @@ def fit_switching_segmentation(
     seed: int = 0,
     grid: Optional[Sequence[float]] = None,
     refine_iterations: int = 40,
+    beta_grid: Optional[Sequence[float]] = None,
 ) -> SegmentationFit:
     """The fixed-share rates maximising log p(persona sequence | text) and log p(text) on one stream
     joining held-out documents (parts of >= part_bytes per persona, neighbours of different personas)."""
