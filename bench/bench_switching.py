@@ -12,7 +12,9 @@ the other 90%:
 - alpha_compression: max log p(stream) (Baum-Welch on the unlabelled stream of
   joined documents, and the same optimum by grid in fit_switching_segmentation),
 - alpha_segmentation: max log p(persona sequence | stream) on the same stream,
-  with parts of one document (docs) or of >= 1000 bytes (1k).
+  with parts of one document (docs) or of >= 1000 bytes (1k); ", beta": the
+  tempering beta fitted with it (beta_grid), used by the filter and smoothing
+  (Viterbi reads beta = 1).
 
 Measured on pairs of held-out parts of two different personas, joined, each
 part a run of whole lines of >= the given length:
@@ -110,8 +112,8 @@ def pairs(test, size, n, seed):
     return out
 
 
-def pile(train, order, alpha, switch_after):
-    return simulacra.Mixture.fit(corpus_of(train), order=order, alpha=alpha, switch_after=switch_after)
+def pile(train, order, alpha, switch_after, beta=1.0):
+    return simulacra.Mixture.fit(corpus_of(train), order=order, alpha=alpha, beta=beta, switch_after=switch_after)
 
 
 def fitted_rates(train, order, switch_after, seed):
@@ -121,12 +123,17 @@ def fitted_rates(train, order, switch_after, seed):
     val_docs = list(corpus_of(val_part))
     docs = simulacra.fit_switching_segmentation(probe, val_docs, seed=seed)
     kb = simulacra.fit_switching_segmentation(probe, val_docs, part_bytes=1000, seed=seed)
+    betas = [0.1, 0.2, 0.3, 0.5, 0.7, 1.0]
+    docs_b = simulacra.fit_switching_segmentation(probe, val_docs, seed=seed, beta_grid=betas)
+    kb_b = simulacra.fit_switching_segmentation(probe, val_docs, part_bytes=1000, seed=seed, beta_grid=betas)
     stream = []
     for d in docs_stream(val_docs, seed):
         stream.extend(simulacra.encode_document(d))
     em = simulacra.fit_fixed_share_em(probe, np.array(stream), max_iterations=100, tolerance=1e-9)
-    return {"compression (EM)": em.alpha, "compression (grid)": docs.alpha_compression,
-            "segmentation docs": docs.alpha_segmentation, "segmentation 1k": kb.alpha_segmentation}
+    return {"compression (EM)": (em.alpha, 1.0), "compression (grid)": (docs.alpha_compression, 1.0),
+            "segmentation docs": (docs.alpha_segmentation, 1.0), "segmentation 1k": (kb.alpha_segmentation, 1.0),
+            "seg docs, beta": (docs_b.alpha_segmentation, docs_b.beta_segmentation),
+            "seg 1k, beta": (kb_b.alpha_segmentation, kb_b.beta_segmentation)}
 
 
 def docs_stream(docs, seed):
@@ -194,15 +201,16 @@ def main():
         for switch_after in [None, "\n"]:
             rates = fitted_rates(train, args.order, switch_after, args.seed)
             label = "every byte" if switch_after is None else "after '\\n'"
-            print(f"-- switch points: {label}; fitted rates: "
-                  + ", ".join(f"{k} {v:.3g}" for k, v in rates.items()))
+            print(f"-- switch points: {label}; fitted (alpha, beta): "
+                  + ", ".join(f"{k} ({a:.3g}, {b:.2g})" for k, (a, b) in rates.items()))
             print(f"   {'alpha':>26} {'ceiling':>8} {'filtered':>9} {'smoothed':>9} {'sm/ceil':>8} "
                   f"{'filt mid':>9} {'sm mid':>7} {'vit near':>9} {'vit cut':>8} {'spans':>6} {'bits/B':>7}")
-            for key in ["compression (EM)", "segmentation docs", "segmentation 1k"]:
-                mix = pile(train, args.order, rates[key], switch_after)
+            for key in ["compression (EM)", "segmentation docs", "segmentation 1k", "seg docs, beta", "seg 1k, beta"]:
+                alpha, beta = rates[key]
+                mix = pile(train, args.order, alpha, switch_after, beta)
                 m = measure(mix, p1k, p2k)
                 c = m["ceiling"]
-                print(f"   {key + ' ' + format(rates[key], '.3g'):>26} {c:8.3f} {m['filtered']:9.3f} "
+                print(f"   {key:>26} {c:8.3f} {m['filtered']:9.3f} "
                       f"{m['smoothed']:9.3f} {m['smoothed'] / c if c else 0:8.3f} {m['filt_mid']:9.3f} "
                       f"{m['smooth_mid']:7.3f} {m['nearest']:9.0f} {m['cut']:8.0f} {m['spans']:6.0f} {m['bpb']:7.4f}")
             sys.stdout.flush()
