@@ -244,6 +244,29 @@ inline std::vector<Token> tokens_arg(py::handle obj, const char* what) {
   return token_array(obj, what);
 }
 
+// MixtureConfig::switch_after from None (every token), a text (its bytes:
+// "\n", b".!?") or an iterable of token ids. ValueError for an empty one
+// (None means every token), TypeError for anything else; the range is
+// checked by the mixture (ValueError).
+inline std::vector<Token> switch_after_arg(py::handle obj) {
+  if (obj.is_none()) return {};
+  std::vector<Token> out;
+  if (auto b = text_bytes(obj)) {
+    for (unsigned char c : *b) out.push_back(Token(c));
+  } else if (py::isinstance<py::iterable>(obj)) {
+    for (py::handle v : obj) {
+      const auto i = index_value(v);
+      if (!i) throw py::type_error("switch_after: expected None, str, bytes or integer tokens, got an element of type " +
+                                   type_name(v));
+      out.push_back(*i < INT_MIN ? INT_MIN : *i > INT_MAX ? INT_MAX : Token(*i));
+    }
+  } else {
+    throw py::type_error("switch_after: expected None, str, bytes or a set of integer tokens, got " + type_name(obj));
+  }
+  if (out.empty()) throw py::value_error("switch_after: is empty (None lets a switch follow every token)");
+  return out;
+}
+
 // ------------------------------------------------------------------ long calls
 
 // Raises the pending Python exception if a signal (Ctrl-C) arrived. Needs the GIL.

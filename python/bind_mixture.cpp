@@ -49,7 +49,7 @@ other threads and the pile itself do not. Blocks may end in any order.
   mixture
       .def(py::init([](const std::vector<std::shared_ptr<Persona>>& personas, const std::vector<Text>& names,
                        py::handle prior, const std::string& switching, double alpha, double beta, double gamma,
-                       py::handle transition) {
+                       py::handle transition, py::handle switch_after) {
              const auto K = py::ssize_t(personas.size());
              const std::string k = std::to_string(K);
              MixtureConfig config;
@@ -57,6 +57,7 @@ other threads and the pile itself do not. Blocks may end in any order.
              config.alpha = alpha;
              config.beta = beta;
              config.gamma = gamma;
+             config.switch_after = switch_after_arg(switch_after);
              if (!transition.is_none())
                config.transition = real_array(transition, "transition", K, K, "(K, K) = (" + k + ", " + k + ")");
              Eigen::VectorXd p = Eigen::VectorXd::Ones(K);
@@ -66,9 +67,12 @@ other threads and the pile itself do not. Blocks may end in any order.
            }),
            py::arg("personas"), py::arg("names"), py::arg("prior") = py::none(), py::arg("switching") = "none",
            py::arg("alpha") = 0.0, py::arg("beta") = 1.0, py::arg("gamma") = 1.0, py::arg("transition") = py::none(),
+           py::arg("switch_after") = py::none(),
            "A mixture of personas (K >= 1) with unique names, a prior (K positive numbers, normalised; None: uniform) "
            "and switching 'none', 'fixed_share' (alpha), 'forgetting' (gamma) or 'transition' (a K x K row-stochastic "
-           "matrix). ValueError names a bad argument.")
+           "matrix). switch_after: None (a switch may follow every token), or the tokens after which alone it may "
+           "(a str / bytes: its bytes, e.g. '\\n'; or integer tokens), the document boundary always included. "
+           "ValueError names a bad argument.")
       .def("__len__", &Mixture::size)
       .def_property_readonly(
           "personas", [](const Mixture& mix) { return name_list(mix.names()); }, "The persona names.")
@@ -93,6 +97,14 @@ other threads and the pile itself do not. Blocks may end in any order.
           "beta", [](const Mixture& mix) { return mix.config().beta; }, "Likelihood tempering.")
       .def_property_readonly(
           "gamma", [](const Mixture& mix) { return mix.config().gamma; }, "Forgetting factor.")
+      .def_property_readonly(
+          "switch_after",
+          [](const Mixture& mix) -> py::object {
+            if (mix.config().switch_after.empty()) return py::none();
+            return py::cast(mix.config().switch_after);
+          },
+          "The sorted tokens given as switch points (a switch may follow them and, always, the document boundary), "
+          "or None when a switch may follow every token.")
       .def_property_readonly(
           "transition",
           [](const Mixture& mix) -> py::object {

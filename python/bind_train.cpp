@@ -56,8 +56,10 @@ void bind_train(py::module_& m) {
           "fit",
           [](const Corpus& corpus, int order, const std::string& switching, std::optional<double> alpha, double beta,
              double gamma, py::handle transition, double heldout_fraction, std::uint64_t seed,
-             std::optional<std::vector<double>> alpha_grid, py::handle progress, bool return_report) -> py::object {
+             std::optional<std::vector<double>> alpha_grid, py::handle progress, bool return_report,
+             py::handle switch_after) -> py::object {
             TrainConfig cfg;
+            cfg.mixture.switch_after = switch_after_arg(switch_after);
             cfg.order = order;
             cfg.mixture.switching = switching_from_name(switching);
             cfg.mixture.beta = beta;
@@ -94,11 +96,12 @@ void bind_train(py::module_& m) {
           py::arg("corpus"), py::arg("order") = 5, py::arg("switching") = "fixed_share", py::arg("alpha") = py::none(),
           py::arg("beta") = 1.0, py::arg("gamma") = 1.0, py::arg("transition") = py::none(),
           py::arg("heldout_fraction") = 0.1, py::arg("seed") = 0, py::arg("alpha_grid") = py::none(),
-          py::arg("progress") = py::none(), py::arg("return_report") = false,
+          py::arg("progress") = py::none(), py::arg("return_report") = false, py::arg("switch_after") = py::none(),
           "Trains one Kneser-Ney persona per persona of the corpus (prior: document shares). With fixed_share and "
           "alpha=None, alpha is chosen on a held-out share of the documents over alpha_grid. progress: None, True "
           "(a tqdm bar, if tqdm is installed) or a callable taking a TrainProgress. Returns the Mixture, or "
-          "(Mixture, TrainReport) with return_report=True. Ctrl-C stops it with KeyboardInterrupt.")
+          "(Mixture, TrainReport) with return_report=True. switch_after: as in Mixture(). Ctrl-C stops it with "
+          "KeyboardInterrupt.")
       .def(
           "attribution_accuracy",
           [](const Mixture& mix, const Corpus& corpus) {

@@ -37,9 +37,10 @@ Eigen::MatrixXd log_transition(const Mixture& mixture) {
 
 // Viterbi over the (T, K) emissions lp, T >= 1; writes the path, returns its log joint.
 // BackPointer is the narrowest signed integer holding K - 1.
+// A step from t - 1 to t where tokens[t - 1] is no switch point keeps the mask.
 template <typename BackPointer>
 double viterbi(const Eigen::MatrixXd& lp, const Eigen::VectorXd& log_prior, const Eigen::MatrixXd& log_a,
-               std::vector<int>& path) {
+               const std::vector<Token>& tokens, const std::vector<bool>& may_switch, std::vector<int>& path) {
   const Eigen::Index T = lp.rows();
   const int K = int(lp.cols());
   std::vector<BackPointer> back(std::size_t(T) * std::size_t(K));  // (T, K) row-major; row 0 unused
@@ -49,6 +50,14 @@ double viterbi(const Eigen::MatrixXd& lp, const Eigen::VectorXd& log_prior, cons
   for (Eigen::Index t = 1; t < T; ++t) {
     poll.tick();
     BackPointer* bp = back.data() + std::size_t(t) * std::size_t(K);
+    if (!may_switch[std::size_t(tokens[std::size_t(t - 1)])]) {
+      for (int j = 0; j < K; ++j) {
+        next[j] = delta[j] + lp(t, j);
+        bp[j] = static_cast<BackPointer>(j);
+      }
+      delta.swap(next);
+      continue;
+    }
     for (int j = 0; j < K; ++j) {
       double best = -std::numeric_limits<double>::infinity();
       int arg = 0;
@@ -102,13 +111,17 @@ Attribution attribute_spans(const Mixture& mixture, const std::vector<Token>& to
     out.path.assign(tokens.size(), k);
     out.log_joint = total[k];
   } else {
-    const Eigen::MatrixXd log_a = log_transition(mixture);
+    Eigen::MatrixXd log_a = log_transition(mixture);
+    // A persona of prior 0 is never entered (as in the filter and smoothing).
+    for (int k = 0; k < K; ++k)
+      if (log_prior[k] == -std::numeric_limits<double>::infinity()) log_a.col(k).setConstant(log_prior[k]);
+    const std::vector<bool> may_switch = switch_points(mixture.config());
     if (K <= std::numeric_limits<std::int8_t>::max() + 1)
-      out.log_joint = viterbi<std::int8_t>(lp, log_prior, log_a, out.path);
+      out.log_joint = viterbi<std::int8_t>(lp, log_prior, log_a, tokens, may_switch, out.path);
     else if (K <= std::numeric_limits<std::int16_t>::max() + 1)
-      out.log_joint = viterbi<std::int16_t>(lp, log_prior, log_a, out.path);
+      out.log_joint = viterbi<std::int16_t>(lp, log_prior, log_a, tokens, may_switch, out.path);
     else
-      out.log_joint = viterbi<std::int32_t>(lp, log_prior, log_a, out.path);
+      out.log_joint = viterbi<std::int32_t>(lp, log_prior, log_a, tokens, may_switch, out.path);
   }
   out.spans = runs(out.path);
   return out;

@@ -185,8 +185,14 @@ TensorFile to_tensor_file(const Mixture& mixture) {
   file.metadata["format_version"] = "1";  // 2 below when a transformer persona needs it
   file.metadata["tokenizer"] =
       json::dump(json::Object{{"kind", "byte"}, {"vocab", kVocab}, {"boundary", kBoundary}});
-  file.metadata["config"] = json::dump(json::Object{
-      {"beta", c.beta}, {"switching", switching_name(c.switching)}, {"alpha", c.alpha}, {"gamma", c.gamma}});
+  json::Object config{
+      {"beta", c.beta}, {"switching", switching_name(c.switching)}, {"alpha", c.alpha}, {"gamma", c.gamma}};
+  if (!c.switch_after.empty()) {  // absent: a switch may follow every token (so older files read as before)
+    json::Array tokens;
+    for (Token v : c.switch_after) tokens.push_back(std::int64_t(v));
+    config.emplace_back("switch_after", std::move(tokens));
+  }
+  file.metadata["config"] = json::dump(config);
   json::Array personas, transformers;
   std::vector<const TransformerModel<float>*> models;  // distinct transformer models, in order of first use
   for (int k = 0; k < mixture.size(); ++k) {
@@ -272,6 +278,13 @@ Mixture from_tensor_file(const TensorFile& file, const std::string& path) {
     mc.switching = switching_from_name(cfg.at("switching").as_string());
     mc.alpha = cfg.at("alpha").as_double();
     mc.gamma = cfg.at("gamma").as_double();
+    if (const json::Value* after = cfg.find("switch_after"))
+      for (const json::Value& v : after->as_array()) {
+        const std::int64_t t = v.as_int64();
+        SIMULACRA_CHECK(t >= 0 && t < kVocab, FileError, "{}: switch_after token {} is outside 0..{}", path, t,
+                        kVocab - 1);
+        mc.switch_after.push_back(Token(t));
+      }
     if (mc.switching == Switching::kTransition) {
       std::vector<std::int64_t> shape;
       const std::vector<double> a = file.get_as<double>("transition", &shape);

@@ -23,6 +23,8 @@
 
 #include <gtest/gtest.h>
 
+#include "simulacra/model_file.hpp"
+
 namespace fs = std::filesystem;
 
 namespace {
@@ -363,6 +365,28 @@ TEST_F(CliTest, TraceSpansListsTheAttribution) {
   EXPECT_TRUE(has(r.output, "starts with")) << r.output;
   EXPECT_TRUE(has(r.output, "\"Arr, matey")) << "the first span starts the text: " << r.output;
   EXPECT_FALSE(has(run("trace " + quote(model_) + " --text Arr").output, "Viterbi")) << "only with --spans";
+}
+
+// Switch points from the shell: saved in the model, and the smoothed view
+// keeps one mask per line (no switch can happen inside a line).
+TEST_F(CliTest, SwitchAfterAndSmoothedTrace) {
+  const std::string lines = (dir_ / "lines.safetensors").string();
+  const Outcome t = run("train --dir " + quote((dir_ / "corpus").string()) + " --order 3 --alpha 0.05 --switch-after " +
+                        quote("\\n") + " -o " + quote(lines));
+  ASSERT_EQ(t.status, 0) << t.output;
+  EXPECT_EQ(simulacra::load(lines).config().switch_after, std::vector<simulacra::Token>{'\n'});
+  const std::string first = "Arr, matey, hoist the sails, ye dogs!";
+  const Outcome r = run("trace " + quote(lines) + " --smooth --color never --text " +
+                        quote(first + "\nO silver moon, the willow weeps softly."));
+  ASSERT_EQ(r.status, 0) << r.output;
+  const std::size_t at = r.output.find(first + "\n");
+  ASSERT_NE(at, std::string::npos) << r.output;
+  const std::string keys = r.output.substr(at + first.size() + 1, first.size());
+  EXPECT_EQ(keys, std::string(first.size(), keys[0])) << r.output;
+  const Outcome bad = run("train --dir " + quote((dir_ / "corpus").string()) + " --switch-after " + quote("\\q") +
+                          " -o " + quote(lines));
+  EXPECT_EQ(bad.status, 2) << bad.output;
+  EXPECT_TRUE(has(bad.output, "--switch-after")) << bad.output;
 }
 
 TEST_F(CliTest, MissingModelExitsOneNamingThePath) {

@@ -99,6 +99,24 @@ TEST_F(ModelFileTest, SaveLoadRoundTripsEverySwitchingRule) {
   }
 }
 
+TEST_F(ModelFileTest, RoundTripsSwitchPoints) {
+  const std::vector<Token> text = simulacra::encode_document("arr, the moon\nbe 42. matey!\no rose");
+  MixtureConfig config;
+  config.switching = Switching::kFixedShare;
+  config.alpha = 0.2;
+  config.switch_after = {'.', '\n'};
+  const Mixture original = mixture(config);
+  simulacra::save(original, path().string());
+  const Mixture loaded = simulacra::load(path().string());
+  EXPECT_EQ(loaded.config().switch_after, (std::vector<Token>{'\n', '.'}));
+  EXPECT_TRUE(same_bits(loaded.trace(text).log_weights, original.trace(text).log_weights));
+  // Without switch points the key is absent (files read by older versions as before).
+  config.switch_after.clear();
+  const std::string bytes = simulacra::save_to_bytes(mixture(config));
+  EXPECT_EQ(bytes.find("switch_after"), std::string::npos);
+  EXPECT_TRUE(simulacra::load_from_bytes(bytes, "memory").config().switch_after.empty());
+}
+
 TEST_F(ModelFileTest, RoundTripsAnyPrior) {
   // Priors whose normalised form does not sum to exactly 1 in floating point:
   // the loaded prior must still be the saved one, bit for bit.

@@ -5,13 +5,15 @@
 //
 //   z_1 ~ pi                                   (the mixture's prior)
 //   x_t | z_t = k  ~  p_k(x_t | x_<t)          (each persona reads the whole text)
-//   z_{t+1} | z_t = i  ~  A(i, .)              (applied after each token)
+//   z_{t+1} | z_t = i  ~  A(i, .)              (applied after each switch point:
+//                                              every token, or MixtureConfig::switch_after
+//                                              and the boundary; elsewhere z_{t+1} = z_t)
 //
 // with A per switching rule:
 //
 //   kNone        A = I: one mask speaks the whole text;
 //   kFixedShare  A = (1 - alpha) I + alpha 1 pi^T;
-//   kTransition  A = config().transition;
+//   kTransition  A = config().transition (a persona of prior 0 is never entered);
 //   kForgetting  no HMM: attribute_spans throws InvalidArgument.
 //
 // The Viterbi path maximises (natural log, beta = 1 whatever the config says)
@@ -19,6 +21,7 @@
 //   log p(z, x) = log pi_{z_1} + sum_t log p_{z_t}(x_t | x_<t) + sum_{t>1} log A(z_{t-1}, z_t).
 //
 // Steering plays no part: attribution asks what the pile itself believes.
+// smoothing.hpp gives the per-token posteriors of the same HMM (with beta).
 // Cost O(T K^2) time and O(T K) memory for the back-pointers (one byte each
 // for K <= 127), plus one trace of the text for `filtered`.
 //

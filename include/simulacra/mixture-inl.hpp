@@ -49,6 +49,7 @@ SIMULACRA_INLINE Posterior::Posterior(const Mixture& mixture, const Steering& st
   acc_ = Eigen::VectorXd::Zero(K);
   scratch_.resize(K);
   if (config_.switching == Switching::kTransition) log_a_ = config_.transition.array().log();
+  may_switch_ = switch_points(config_);
   allowed_.assign(std::size_t(K), true);
   if (steering.clamp >= 0) {
     allowed_.assign(std::size_t(K), false);
@@ -84,9 +85,12 @@ SIMULACRA_INLINE void Posterior::steer() {
   for (int k = 0; k < K; ++k) steered_lin_[k] = std::exp(steered_[k]);
 }
 
-SIMULACRA_INLINE double Posterior::update(const double* lp) {
+SIMULACRA_INLINE double Posterior::update(const double* lp) { return update(lp, kBoundary); }
+
+SIMULACRA_INLINE double Posterior::update(const double* lp, Token token) {
   const int K = int(log_w_.size());
   const MixtureConfig& cfg = config_;
+  const bool may_switch = may_switch_[std::size_t(token)];
   // Mixture prediction with the steered weights: log sum_k exp(steered_k + lp_k).
   const Eigen::Map<const Eigen::VectorXd> lpv(lp, K);
   scratch_ = steered_ + lpv;
@@ -101,7 +105,7 @@ SIMULACRA_INLINE double Posterior::update(const double* lp) {
     const double s = lin_.sum();
     const double mix = m + std::log(s);
     // The Bayes posterior is the prediction's own terms: w_k = exp(lw_k + lp_k - mix).
-    if (cfg.switching == Switching::kFixedShare && cfg.alpha > 0.0) {
+    if (cfg.switching == Switching::kFixedShare && cfg.alpha > 0.0 && may_switch) {
       lin_ = ((1.0 - cfg.alpha) / s) * lin_ + cfg.alpha * prior_lin_;
       log_w_ = lin_.array().log();
     } else {
@@ -123,14 +127,14 @@ SIMULACRA_INLINE double Posterior::update(const double* lp) {
     for (int k = 0; k < K; ++k) log_w_[k] += cfg.beta * lp[k];
   }
   log_w_.array() -= log_sum_exp(log_w_.data(), K);
-  if (cfg.switching == Switching::kFixedShare && cfg.alpha > 0.0) {
+  if (may_switch && cfg.switching == Switching::kFixedShare && cfg.alpha > 0.0) {
     const double keep = std::log1p(-cfg.alpha), share = std::log(cfg.alpha);
     for (int k = 0; k < K; ++k) {
       const double a = keep + log_w_[k], b = share + log_prior_[k];
       const double hi = std::max(a, b);
       log_w_[k] = hi == -INFINITY ? hi : hi + std::log(std::exp(a - hi) + std::exp(b - hi));
     }
-  } else if (cfg.switching == Switching::kTransition) {
+  } else if (may_switch && cfg.switching == Switching::kTransition) {
     for (int j = 0; j < K; ++j) {
       for (int i = 0; i < K; ++i) scratch_[i] = log_w_[i] + log_a_(i, j);
       acc_[j] = log_sum_exp(scratch_.data(), K);
@@ -165,7 +169,7 @@ SIMULACRA_INLINE double MixtureState::step(Token token) {
   // log-probability needs the whole distribution for its normaliser.
   if (product_.active()) return step(token, predict());
   for (std::size_t k = 0; k < states_.size(); ++k) lp_[k] = states_[k]->advance(token);
-  return posterior_.update(lp_.data());
+  return posterior_.update(lp_.data(), token);
 }
 
 SIMULACRA_INLINE double MixtureState::step(Token token, const Prediction& prediction) {
@@ -174,7 +178,7 @@ SIMULACRA_INLINE double MixtureState::step(Token token, const Prediction& predic
                       (prediction.log_weights.array() == posterior_.log_weights().array()).all(),
                   InvalidArgument, "step: the prediction given is not this state's current one");
   for (std::size_t k = 0; k < states_.size(); ++k) lp_[k] = states_[k]->advance(token);
-  const double mix = posterior_.update(lp_.data());
+  const double mix = posterior_.update(lp_.data(), token);
   return product_.active() ? prediction.logprobs[token] : mix;
 }
 
@@ -260,7 +264,17 @@ SIMULACRA_INLINE Eigen::VectorXd Mixture::normalised(Eigen::VectorXd prior) {
   return prior / sum;
 }
 
+SIMULACRA_INLINE std::vector<bool> switch_points(const MixtureConfig& config) {
+  if (config.switch_after.empty()) return std::vector<bool>(std::size_t(kVocab), true);
+  std::vector<bool> out(std::size_t(kVocab), false);
+  for (Token v : config.switch_after) out[std::size_t(v)] = true;
+  out[std::size_t(kBoundary)] = true;
+  return out;
+}
+
 SIMULACRA_INLINE void Mixture::check(const MixtureConfig& c, int K) {
+  for (Token v : c.switch_after)
+    SIMULACRA_CHECK(v >= 0 && v < kVocab, InvalidArgument, "switch_after: token {} is outside 0..{}", v, kVocab - 1);
   SIMULACRA_CHECK(c.beta > 0.0 && c.beta <= MixtureConfig::kMaxBeta, InvalidArgument,
                   "beta must be in (0, {}], got {}", MixtureConfig::kMaxBeta, c.beta);
   SIMULACRA_CHECK(std::isfinite(c.alpha) && c.alpha >= 0.0 && c.alpha <= 1.0, InvalidArgument,
@@ -282,6 +296,8 @@ SIMULACRA_INLINE void Mixture::check(const MixtureConfig& c, int K) {
 SIMULACRA_INLINE void Mixture::set_config(MixtureConfig c) {
   check(c, size());
   if (c.switching != Switching::kTransition) c.transition.resize(0, 0);
+  std::sort(c.switch_after.begin(), c.switch_after.end());
+  c.switch_after.erase(std::unique(c.switch_after.begin(), c.switch_after.end()), c.switch_after.end());
   config_ = std::move(c);
 }
 
@@ -354,7 +370,7 @@ SIMULACRA_INLINE Trace Mixture::trace(const std::vector<Token>& tokens, const St
     }
     tr.entropy[t] = h;
     tr.dominant[std::size_t(t)] = best;
-    tr.logprobs[t] = post.update(lp.data());
+    tr.logprobs[t] = post.update(lp.data(), tokens[std::size_t(t)]);
     if (on_progress && (t + 1) % 65536 == 0) on_progress((double(K) + double(t + 1) / double(T)) / double(K + 1));
   }
   if (steering.product.active()) {

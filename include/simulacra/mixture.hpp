@@ -17,6 +17,10 @@
 //                                                       (SRILM's AdaptiveMix);
 //   kTransition  w <- A^T w, A row-stochastic (K x K), an HMM over personas.
 //
+// With switch points (MixtureConfig::switch_after) fixed share and the
+// transition act only after those tokens; after any other token the weights
+// take the Bayes update alone.
+//
 // Steering changes what the mixture says without retraining: a prior bias
 // (pi_k <- pi_k exp(bias_k), renormalised: a fine-tune enlarging some masks),
 // clamping to one persona, excluding personas (their weight is zeroed and
@@ -79,7 +83,19 @@ struct MixtureConfig {
   double alpha = 0.0;                // fixed-share rate in [0, 1] (kFixedShare)
   double gamma = 1.0;                // forgetting factor in [0, 1] (kForgetting)
   Eigen::MatrixXd transition;        // K x K row-stochastic A, A(i, j) = P(j after i) (kTransition)
+  // Switch points: the tokens after which the switching rule may act (kFixedShare,
+  // kTransition; ignored by kNone and kForgetting). Empty: after every token.
+  // Otherwise a switch may follow these tokens and the document boundary
+  // (kBoundary, always a switch point, so documents joined into a stream may
+  // change mask at their boundaries) and no other token: after any other token
+  // the weights only take the Bayes update. Each in 0..kVocab-1; set_config
+  // sorts them and drops repeats. {'\n'}: masks change only at line ends.
+  std::vector<Token> switch_after;
 };
+
+// (kVocab) may_switch[v]: whether the switching rule acts after token v under
+// `config` (all true for an empty switch_after). Assumes a checked config.
+std::vector<bool> switch_points(const MixtureConfig& config);
 
 // How a reader steers the pile (generation and scoring).
 // Expert-minus-anti-expert product steering (off unless lambda != 0).
@@ -168,7 +184,11 @@ class Posterior {
   const Eigen::VectorXd& weights() const { return steered_lin_; }
 
   // Consumes one token given each persona's log-probability of it (K);
-  // returns the mixture's log-probability of the token.
+  // returns the mixture's log-probability of the token. The switching rule
+  // then acts if `token` is a switch point (MixtureConfig::switch_after);
+  // without a token it always acts. A token that no persona can produce
+  // (every log-probability -inf) leaves the weights as they were.
+  double update(const double* persona_logprobs, Token token);
   double update(const double* persona_logprobs);
 
  private:
@@ -185,6 +205,7 @@ class Posterior {
   Eigen::MatrixXd log_a_;      // (K, K) log transition matrix
   Eigen::VectorXd scratch_;    // (K)
   std::vector<bool> allowed_;  // (K) false where excluded or not clamped
+  std::vector<bool> may_switch_;  // (kVocab) switch_points(config_)
   bool masked_ = false;
 };
 
@@ -250,8 +271,9 @@ class Mixture {
   const MixtureConfig& config() const { return config_; }
 
   // Replaces the switching configuration. InvalidArgument for beta outside
-  // (0, kMaxBeta], alpha or gamma outside [0, 1], or a transition matrix that
-  // is not K x K, non-negative, with rows summing to 1 (within 1e-9).
+  // (0, kMaxBeta], alpha or gamma outside [0, 1], a transition matrix that
+  // is not K x K, non-negative, with rows summing to 1 (within 1e-9), or a
+  // switch_after token outside 0..kVocab-1.
   void set_config(MixtureConfig config);
   // The checks of set_config for a mixture of K personas, without one.
   static void check(const MixtureConfig& config, int K);

@@ -13,6 +13,8 @@
 #include "simulacra/persona.hpp"
 #include "simulacra/report.hpp"
 #include "simulacra/sampling.hpp"
+#include "simulacra/smoothing.hpp"
+#include "simulacra/switching_fit.hpp"
 #include "simulacra/tokenizer.hpp"
 #include "simulacra/train.hpp"
 #include "simulacra/transformer.hpp"

@@ -17,6 +17,7 @@ _PathLike = Union[str, bytes, os.PathLike]
 _PersonaKey = Union[str, bytes, int, np.integer]
 _Tokens = Union[Sequence[int], npt.NDArray[np.integer]]
 _Switching = Literal["none", "fixed_share", "forgetting", "transition"]
+_SwitchAfter = Union[None, str, bytes, bytearray, Sequence[int], "builtins.set[int]", "builtins.frozenset[int]"]
 
 VOCAB: int
 """Number of tokens: the 256 bytes plus the document boundary (257)."""
@@ -633,6 +634,92 @@ class Attribution:
     def personas(self) -> list[str]: ...
     def __len__(self) -> int: ...
 
+class Smoothed:
+    """Who was speaking at each token given the whole text (Mixture.smooth). Arrays are float64."""
+
+    @property
+    def weights(self) -> npt.NDArray[np.float64]:
+        """(T, K) p(mask k spoke token t | the whole text); rows sum to 1."""
+    @property
+    def dominant(self) -> npt.NDArray[np.int32]:
+        """(T,) the most probable mask at each token."""
+    @property
+    def log_likelihood(self) -> float:
+        """Natural-log p(text) under the HMM (beta = 1: the trace's total_logprob)."""
+    @property
+    def tokens(self) -> npt.NDArray[np.int32]: ...
+    @property
+    def personas(self) -> list[str]: ...
+    def __len__(self) -> int: ...
+
+class FixedShareEm:
+    """A fixed-share rate fitted by Baum-Welch (fit_fixed_share_em)."""
+
+    alpha: float
+    """The fitted rate."""
+    alphas: list[float]
+    """The rate at each iteration (the first: initial_alpha)."""
+    log_likelihood: list[float]
+    """Natural-log p(stream) at each of alphas (never falls)."""
+
+class TransitionEm:
+    """A transition matrix fitted by Baum-Welch (fit_transition_em)."""
+
+    @property
+    def transition(self) -> npt.NDArray[np.float64]:
+        """(K, K) the fitted row-stochastic matrix."""
+    log_likelihood: list[float]
+    """Natural-log p(stream) at each iteration's matrix (never falls)."""
+
+class SegmentationFit:
+    """Fixed-share rates for segmentation and compression on the same held-out streams."""
+
+    alpha_segmentation: float
+    """The rate maximising sum log p(true persona sequence | text) (at beta_segmentation)."""
+    beta_segmentation: float
+    """The tempering it was fitted at (the mixture's beta without a beta_grid)."""
+    alpha_compression: float
+    """The rate maximising sum log p(text)."""
+    segmentation_nats: float
+    compression_nats: float
+    grid: list[float]
+    grid_segmentation: list[float]
+    grid_compression: list[float]
+    tokens: int
+    switches: int
+
+def fit_fixed_share_em(
+    mixture: Mixture,
+    stream: Union[_Text, _Tokens],
+    max_iterations: int = 200,
+    tolerance: float = 1e-10,
+    initial_alpha: float = 1e-3,
+) -> FixedShareEm:
+    """Baum-Welch for the fixed-share rate on an unlabelled stream (max log p(stream) under the
+    mixture's prior, beta and switch points). ValueError for an empty stream or bad options."""
+
+def fit_transition_em(
+    mixture: Mixture,
+    stream: Union[_Text, _Tokens],
+    initial: Optional[npt.ArrayLike] = None,
+    max_iterations: int = 200,
+    tolerance: float = 1e-10,
+    initial_alpha: float = 1e-3,
+) -> TransitionEm:
+    """Baum-Welch for a (K, K) transition matrix from `initial` (None: fixed share at initial_alpha)."""
+
+def fit_switching_segmentation(
+    mixture: Mixture,
+    documents: Union[Corpus, Sequence[Document]],
+    part_bytes: int = 0,
+    seed: int = 0,
+    grid: Optional[Sequence[float]] = None,
+    refine_iterations: int = 40,
+    beta_grid: Optional[Sequence[float]] = None,
+) -> SegmentationFit:
+    """The fixed-share rates maximising log p(persona sequence | text) and log p(text) on one stream
+    joining held-out documents (parts of >= part_bytes per persona, neighbours of different personas)."""
+
 class RawView:
     """What every mask and the pile would say next after a context (Mixture.raw_view).
 
@@ -679,13 +766,18 @@ class Mixture:
         beta: float = 1.0,
         gamma: float = 1.0,
         transition: Optional[npt.ArrayLike] = None,
+        switch_after: _SwitchAfter = None,
     ) -> None:
         """A mixture of K >= 1 personas with unique names.
 
         prior: K positive numbers (normalised), None for uniform. switching:
         'none', 'fixed_share' (rate alpha in [0, 1]), 'forgetting' (factor
         gamma in [0, 1]) or 'transition' (a (K, K) row-stochastic matrix).
-        beta in (0, 1e289] tempers the likelihood (larger could overflow to NaN). ValueError / TypeError name a bad argument.
+        beta in (0, 1e289] tempers the likelihood (larger could overflow to NaN).
+        switch_after: None (a switch may follow every token) or the tokens after
+        which alone fixed share / the transition act: a str or bytes (its bytes,
+        e.g. "\\n") or integer tokens; the document boundary always is one. Empty
+        raises ValueError. ValueError / TypeError name a bad argument.
         """
     @overload
     @staticmethod
@@ -702,6 +794,7 @@ class Mixture:
         alpha_grid: Optional[Sequence[float]] = None,
         progress: _Progress = None,
         return_report: Literal[False] = False,
+        switch_after: _SwitchAfter = None,
     ) -> Mixture: ...
     @overload
     @staticmethod
@@ -719,6 +812,7 @@ class Mixture:
         progress: _Progress = None,
         *,
         return_report: Literal[True],
+        switch_after: _SwitchAfter = None,
     ) -> Tuple[Mixture, TrainReport]:
         """Trains one Kneser-Ney persona per persona of the corpus; the prior is the document shares.
 
@@ -727,7 +821,7 @@ class Mixture:
         progress: None, True (a tqdm bar when tqdm is installed) or a callable
         taking a TrainProgress (exceptions it raises propagate). Ctrl-C stops
         training with KeyboardInterrupt. Returns the Mixture, or
-        (Mixture, TrainReport) with return_report=True.
+        (Mixture, TrainReport) with return_report=True. switch_after: as in Mixture().
         """
     def __len__(self) -> int:
         """K, the number of personas."""
@@ -755,6 +849,14 @@ class Mixture:
     @property
     def transition(self) -> Optional[npt.NDArray[np.float64]]:
         """(K, K) float64 transition matrix with switching='transition', else None."""
+    @property
+    def switch_after(self) -> Optional[list[int]]:
+        """The sorted tokens given as switch points (the document boundary is one besides), or None
+        when a switch may follow every token."""
+    def smooth(self, text: Union[_Text, _Tokens]) -> Smoothed:
+        """Smoothed posteriors of a text read from a document start (bytes or tokens, no end boundary
+        added; the same tokens as trace): p(mask at t | whole text) by forward-backward under the
+        switching rule, its switch points and beta. ValueError with switching='forgetting'."""
     def ablate(
         self,
         remove: Optional[_PersonaKeys] = None,

@@ -2,6 +2,7 @@
 #include "common.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <set>
@@ -68,6 +69,32 @@ Steering steering_of(const Args& args, const Mixture& mix) {
   }
   mix.check(s);
   return s;
+}
+
+std::vector<Token> switch_after_of(const Args& args) {
+  if (!args.has("--switch-after")) return {};
+  const std::string v = args.get("--switch-after");
+  if (v.empty()) throw UsageError("--switch-after: give the bytes after which masks may swap, e.g. '\\n'");
+  std::vector<Token> out;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (v[i] != '\\') {
+      out.push_back(Token(static_cast<unsigned char>(v[i])));
+      continue;
+    }
+    const char e = i + 1 < v.size() ? v[++i] : '\0';
+    if (e == 'n') out.push_back('\n');
+    else if (e == 't') out.push_back('\t');
+    else if (e == 'r') out.push_back('\r');
+    else if (e == '\\') out.push_back('\\');
+    else if (e == 'x' && i + 2 < v.size() && std::isxdigit(static_cast<unsigned char>(v[i + 1])) &&
+             std::isxdigit(static_cast<unsigned char>(v[i + 2]))) {
+      out.push_back(Token(std::stoi(v.substr(i + 1, 2), nullptr, 16)));
+      i += 2;
+    } else {
+      throw UsageError(fmt::format("--switch-after: unknown escape in '{}' (use \\n \\t \\r \\\\ or \\xHH)", v));
+    }
+  }
+  return out;
 }
 
 void print_written(const std::string& path) {

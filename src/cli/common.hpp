@@ -30,6 +30,15 @@ inline const Option kAntiExpert{"--anti-expert", "", "NAME", "", "product steeri
 inline const Option kLambda{"--lambda", "", "X", "1", "strength of the product steering (finite)"};
 // The names --switching accepts.
 inline const std::vector<std::string> kSwitchings = {"none", "fixed_share", "forgetting"};
+// Switch points, shared by the training commands (read by switch_after_of).
+inline const Option kSwitchAfter{"--switch-after", "", "BYTES", "every byte",
+                                 "masks may swap only after these bytes (escapes \\n \\t \\r \\\\ \\xHH; "
+                                 "a document end always)"};
+
+// MixtureConfig::switch_after from --switch-after: the bytes of its value
+// with C escapes read (\n, \t, \r, \\, \xHH); empty when the option is not
+// given. UsageError for an empty value or a bad escape.
+std::vector<Token> switch_after_of(const Args& args);
 
 // Whether stdout gets colour, from --color.
 bool color_of(const Args& args);

@@ -21,10 +21,12 @@ const Command kTrace{"trace", "MODEL [FILE]",
                      "Show which mask speaks where: the text coloured by persona, then the weights.",
                      "The text is read as one document; each byte takes the colour of the persona that dominates\n"
                      "after reading it. The table shows the weights before each listed token, the entropy of\n"
-                     "the weights in bits and the mixture's natural-log probability of the token.",
+                     "the weights in bits and the mixture's natural-log probability of the token. With --smooth\n"
+                     "each byte takes the colour of the persona most likely to have written it given the whole text.",
                      {kText,
                       {"--every", "", "N", "about 20 rows", "one table row every N tokens"},
                       {"--spans", "", "", "", "also list the Viterbi attribution: the most likely mask of each span"},
+                      {"--smooth", "", "", "", "colour by the smoothed posterior (forward-backward over the whole text)"},
                       kColor,
                       kMaxInput},
                      1, 2};
@@ -38,7 +40,13 @@ int run_trace(const Args& args) {
   const std::vector<Token> tokens = encode_document(text);
   const Trace trace = mix.trace(tokens);
   print_legend(mix.names(), color);
-  print_owned_text(text, owners_after(trace, text.size()), color);
+  if (args.has("--smooth")) {
+    const Smoothed smoothed = smooth(mix, tokens, trace.persona_logprobs);
+    print_owned_text(text, std::vector<int>(smoothed.dominant.begin(), smoothed.dominant.begin() + long(text.size())),
+                     color);
+  } else {
+    print_owned_text(text, owners_after(trace, text.size()), color);
+  }
   const std::size_t every = every_given > 0 ? std::size_t(every_given) : (tokens.size() + 19) / 20;
   fmt::print("\nweights before each token ({} bytes{}):\n", text.size(),
              text.empty() ? "" : fmt::format(", {:.3f} bits/byte", mix.bits_per_byte(text)));

@@ -38,6 +38,7 @@ const Command kTrain{
      {"--alpha", "", "auto|X", "auto", "fixed-share rate in [0, 1]; auto picks the best of a grid on held-out text"},
      {"--beta", "", "X", "1", "likelihood tempering (> 0): above 1 sharpens the posterior"},
      {"--gamma", "", "X", "1", "with --switching forgetting: the forgetting factor in [0, 1]"},
+     kSwitchAfter,
      {"--heldout", "", "F", "0.1", "share of each persona's documents held out to fit alpha, in [0, 1)"},
      {"--seed", "", "S", "0", "seed of the held-out split (and, for transformers, of the weights and batches)"},
      {"--output", "-o", "MODEL", "", "where to write the model (a .safetensors file); required"},
@@ -103,6 +104,7 @@ TrainConfig train_config(const Args& args) {
   if (!fixed_share) cfg.mixture.alpha = 0.0;
   cfg.mixture.beta = args.real("--beta", 1.0, Range{0, INFINITY, true});
   cfg.mixture.gamma = args.real("--gamma", 1.0, Range{0, 1});
+  cfg.mixture.switch_after = switch_after_of(args);
   cfg.heldout_fraction = args.real("--heldout", 0.1, Range{0, 1, false, true});
   cfg.seed = args.seed("--seed", 0);
   return cfg;
@@ -240,6 +242,7 @@ int run_train_transformer(const Args& args, const std::string& output) {
   mc.switching = switching_from_name(args.choice("--switching", "fixed_share", kSwitchings));
   mc.alpha = mc.switching == Switching::kFixedShare ? args.real("--alpha", 1e-3, Range{0, 1}) : 0.0;
   mc.beta = args.real("--beta", 1.0, Range{0, INFINITY, true});
+  mc.switch_after = switch_after_of(args);
   std::optional<Mixture> pile;
   const auto summary = [](const TransformerTrainer& t) {
     const TransformerConfig& m = t.model().config();
