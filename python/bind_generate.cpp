@@ -34,6 +34,7 @@ py::object persona_or_none(int k, const std::string& name) {
 }  // namespace
 
 void bind_generate(py::module_& m) {
+  const SamplerConfig kDefaults;  // the keyword defaults are the C++ ones
   // ---------------------------------------------------------------- generation
   py::class_<StepView>(m, "GenerationStep", "One generated token, as an on_step callback sees it.")
       .def_readonly("index", &StepView::index, "0-based index of the generated token.")
@@ -144,13 +145,16 @@ void bind_generate(py::module_& m) {
             }
             return r;
           },
-          py::arg("prompt") = Text{}, py::arg("max_tokens") = 200, py::arg("temperature") = 1.0, py::arg("top_k") = 0,
-          py::arg("top_p") = 1.0, py::arg("min_p") = 0.0, py::arg("seed") = 0, py::arg("clamp") = py::none(),
+          py::arg("prompt") = Text{}, py::arg("max_tokens") = 200, py::arg("temperature") = kDefaults.temperature,
+          py::arg("top_k") = kDefaults.top_k, py::arg("top_p") = kDefaults.top_p, py::arg("min_p") = kDefaults.min_p,
+          py::arg("seed") = kDefaults.seed, py::arg("clamp") = py::none(),
           py::arg("exclude") = py::none(), py::arg("prior_bias") = py::none(), py::arg("product") = py::none(), py::arg("mode") = "mixture",
           py::arg("stop_at_boundary") = true, py::arg("on_step") = py::none(),
           "Reads the prompt, then samples up to max_tokens tokens (top-k, top-p, min-p, then temperature; 0 is "
           "greedy) from the mixture (mode='mixture') or from a persona drawn from the weights (mode='persona'). "
-          "on_step(step) is called after each token and may return False to stop. Same seed, same output.");
+          "The defaults are llama.cpp's and the C++ SamplerConfig's (temperature 0.8, top_p 0.95, min_p 0.05); "
+          "top_p=1, min_p=0 turn the truncations off. on_step(step) is called after each token and may return "
+          "False to stop. Same seed, same output.");
 }
 
 }  // namespace simulacra::python

@@ -118,6 +118,40 @@ def test_truncations_change_the_output(pile):
     plain = pile.generate(**base).bytes
     assert pile.generate(top_p=0.5, **base).bytes != plain
     assert pile.generate(min_p=0.2, **base).bytes != plain
+    assert pile.generate(top_p=1.0, min_p=0.0, **base).bytes != plain
+
+
+# The documented defaults: llama.cpp's, and SamplerConfig's in C++ (sampling_defaults_test checks those).
+DEFAULTS = dict(temperature=0.8, top_k=0, top_p=0.95, min_p=0.05)
+
+
+def test_the_defaults_are_the_documented_ones(pile):
+    for seed in range(5):
+        base = dict(prompt="Arr, ", max_tokens=150, seed=seed, stop_at_boundary=False)
+        assert pile.generate(**base).bytes == pile.generate(**DEFAULTS, **base).bytes
+
+
+def test_the_defaults_never_emit_a_byte_the_pile_never_saw(pile, builtin_split):
+    seen = set()
+    for doc in builtin_split[0]:
+        seen.update(doc.raw)
+    assert len(seen) < 128
+    untruncated = 0
+    for seed in range(30):
+        got = pile.generate(max_tokens=200, seed=seed, stop_at_boundary=False)
+        assert set(got.bytes) <= seen, (seed, sorted(set(got.bytes) - seen))
+        off = pile.generate(max_tokens=200, seed=seed, stop_at_boundary=False, temperature=1.0, top_p=1.0, min_p=0.0)
+        untruncated += not set(off.bytes) <= seen
+    # With the truncations off, the smoothing's floor shows (the reason for the defaults).
+    assert untruncated > 0
+
+
+def test_bad_truncations_are_value_errors(pile):
+    for bad in (float("nan"), -0.1, 1.1, float("inf")):
+        with pytest.raises(ValueError, match="top_p"):
+            pile.generate(top_p=bad)
+        with pytest.raises(ValueError, match="min_p"):
+            pile.generate(min_p=bad)
 
 
 def test_on_step_sees_every_token_and_can_stop(pile):
