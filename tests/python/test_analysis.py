@@ -57,6 +57,28 @@ def test_vote_is_the_bayesian_identity_without_switching(plain):
     assert "mixture" in table and all(n in table for n in plain.personas) and "'the moon'" in table
 
 
+def test_vote_three_readings_by_hand(pile):
+    options = ["A", "B", "the sea", "a long answer about the moon"]
+    v = pile.vote(PROMPT, options)
+    K, M = len(pile), len(options)
+    lp = v.persona_logprobs.astype(np.float64)
+    w = v.prompt_weights.astype(np.float64)
+    # per byte: log p(o) / bytes, renormalised over the options
+    per_byte = v.mixture_logprobs.astype(np.float64) / np.array([len(o.encode()) for o in options])
+    np.testing.assert_allclose(v.per_byte_logprobs, per_byte, rtol=1e-5)
+    np.testing.assert_allclose(v.per_byte_choice, np.exp(per_byte - logsumexp(per_byte)), rtol=1e-5, atol=1e-7)
+    # plurality: the weight of the masks whose own best option it is
+    answers = np.argmax(lp, axis=1)
+    assert v.persona_answers.dtype == np.int32 and v.persona_answers.tolist() == answers.tolist()
+    expected = np.zeros(M)
+    np.add.at(expected, answers, w)
+    np.testing.assert_allclose(v.plurality, expected, rtol=1e-5, atol=1e-7)
+    assert v.per_byte_choice.shape == v.plurality.shape == (M,) and v.persona_answers.shape == (K,)
+    assert float(v.plurality.sum()) == pytest.approx(1.0, rel=1e-6)
+    table = repr(v)
+    assert "per byte" in table and "plurality" in table
+
+
 def test_vote_steering_and_bytes(plain):
     v = plain.vote(PROMPT.encode(), [o.encode() for o in OPTIONS], clamp="poet")
     np.testing.assert_allclose(v.prompt_weights, [0, 1, 0], atol=1e-7)
