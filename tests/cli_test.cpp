@@ -21,7 +21,10 @@
 #include <utility>
 #include <vector>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+
+#include "simulacra/sampling.hpp"
 
 namespace fs = std::filesystem;
 
@@ -281,6 +284,24 @@ TEST_F(CliTest, GenerateIsReproducibleForASeed) {
   ASSERT_EQ(first.status, 0) << first.output;
   EXPECT_EQ(first.output, second.output);
   EXPECT_EQ(first.output.rfind("Arr, ", 0), 0u) << "the prompt comes first: " << first.output;
+}
+
+// The CLI's sampler defaults are the library's (SamplerConfig{}: llama.cpp's),
+// as Python's generate() takes them; 1 and 0 turn the truncations off.
+TEST_F(CliTest, GenerateDefaultsAreTheLibrarys) {
+  const std::string base = "generate " + quote(model_) + " --max-tokens 80 --seed 3";
+  const Outcome plain = run(base);
+  ASSERT_EQ(plain.status, 0) << plain.output;
+  const simulacra::SamplerConfig d;
+  EXPECT_EQ(plain.output, run(base + fmt::format(" --temperature {} --top-p {} --min-p {} --top-k {}", d.temperature,
+                                                 d.top_p, d.min_p, d.top_k)).output);
+  const Outcome off = run(base + " --top-p 1 --min-p 0");
+  ASSERT_EQ(off.status, 0) << off.output;
+  EXPECT_NE(plain.output, off.output);
+  for (const char* bad : {" --top-p nan", " --top-p 1.5", " --min-p -0.1", " --min-p 2"}) {
+    const Outcome r = run(base + bad);
+    EXPECT_EQ(r.status, 2) << bad << r.output;
+  }
 }
 
 TEST_F(CliTest, GenerateSteersAndShowsWeights) {
