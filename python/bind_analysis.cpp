@@ -262,20 +262,22 @@ str() is an aligned table.
           "averaged over the contexts of `text`. ValueError for an empty text.")
       .def(
           "characteristic_tokens",
-          [](const Mixture& mix, const Text& text, int n) {
+          [](const Mixture& mix, const Text& text, int n, double min_count) {
             std::vector<std::vector<TokenScore>> lists;
             {
               py::gil_scoped_release release;
-              lists = characteristic_tokens(mix, text.bytes, n);
+              lists = characteristic_tokens(mix, text.bytes, n, min_count);
             }
             py::dict out;
             for (std::size_t k = 0; k < lists.size(); ++k)
               out[name_str(mix.names()[k])] = token_list(lists[k], [](const TokenScore& s) { return s.score; });
             return out;
           },
-          py::arg("text"), py::arg("n") = 10,
-          "{name: [(token bytes, score), ...]} each persona's n tokens most favoured over the average of all "
-          "personas on `text` (mean log-ratio, nats), highest first. ValueError for n < 1 or an empty text.");
+          py::arg("text"), py::arg("n") = 10, py::arg("min_count") = 5.0,
+          "{name: [(token bytes, score), ...]} each persona's (at most) n tokens it would emit most often relative "
+          "to the average of all personas over the contexts of `text` (log-ratio of expected counts, nats), highest "
+          "first, among tokens with support: an expected count >= min_count and, for an n-gram persona, seen in its "
+          "training text; positive scores only. ValueError for n < 1, min_count < 0 or NaN, or an empty text.");
 }
 
 }  // namespace simulacra::python

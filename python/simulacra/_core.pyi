@@ -910,10 +910,14 @@ class Mixture:
     def divergence_matrix(self, text: _Text) -> npt.NDArray[np.float64]:
         """(K, K) Jensen-Shannon divergences (nats, in [0, ln 2]) between the personas' next-token
         distributions, averaged over the contexts of `text`. ValueError for an empty text."""
-    def characteristic_tokens(self, text: _Text, n: int = 10) -> dict[str, list[Tuple[bytes, float]]]:
-        """{name: [(token, score), ...]}: each persona's n tokens most favoured over the uniform
-        average of all personas on `text` (mean log-ratio, nats), highest first.
-        ValueError for n < 1 or an empty text."""
+    def characteristic_tokens(
+        self, text: _Text, n: int = 10, min_count: float = 5.0
+    ) -> dict[str, list[Tuple[bytes, float]]]:
+        """{name: [(token, score), ...]}: each persona's (at most) n tokens it would emit most often
+        relative to the uniform average of all personas over the contexts of `text` (log-ratio of
+        expected counts, nats), highest first, among tokens with support: an expected count
+        >= min_count and, for an n-gram persona, seen in its training text; positive scores only.
+        ValueError for n < 1, min_count < 0 or NaN, or an empty text."""
     def save(self, path: _PathLike) -> None:
         """Writes the model to a safetensors file, atomically. OSError if it cannot be written."""
     def __getstate__(self) -> bytes: ...

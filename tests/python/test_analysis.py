@@ -287,23 +287,40 @@ def test_divergence_matrix(shared):
         shared.divergence_matrix("")
 
 
-def test_characteristic_tokens(shared):
-    n = 4
-    tokens = shared.characteristic_tokens(SHORT, n=n)
-    assert list(tokens) == shared.personas
-    lp = contexts_logprobs(shared, SHORT)  # (T, K, V)
-    pbar = np.log(np.mean(np.exp(lp), axis=1))  # (T, V)
-    scores = np.mean(lp - pbar[:, None, :], axis=0)  # (K, V)
+def characteristic_reference(mixture, text, seen, min_count):
+    """(K, V) log-ratios of expected counts, -inf without support (numpy, from the contexts' distributions)."""
+    expected = np.exp(contexts_logprobs(mixture, text)).sum(axis=0)  # (K, V) E_k(v)
+    scores = np.log(expected) - np.log(expected.mean(axis=0))[None, :]
+    return np.where((expected >= min_count) & seen, scores, -np.inf)
+
+
+def test_characteristic_tokens(shared, builtin):
+    seen = np.zeros((3, 257), dtype=bool)
     for k, name in enumerate(shared.personas):
-        listing = tokens[name]
-        assert len(listing) == n
-        values = [s for _, s in listing]
-        assert values == sorted(values, reverse=True)
-        np.testing.assert_allclose(values, np.sort(scores[k])[::-1][:n], atol=1e-4)
-        for token, score in listing:
-            assert score == pytest.approx(scores[k, token_of(token)], abs=1e-4)
-    assert all(len(v) == 10 for v in shared.characteristic_tokens(SHORT).values())
+        for doc in builtin.texts_of(name):
+            seen[k, list(set(doc))] = True
+        seen[k, 256] = True
+    text = SHORT * 4
+    for n, min_count in [(4, 0.0), (10, 1.0), (300, 0.5)]:
+        tokens = shared.characteristic_tokens(text, n=n, min_count=min_count)
+        assert list(tokens) == shared.personas
+        scores = characteristic_reference(shared, text, seen, min_count)
+        for k, name in enumerate(shared.personas):
+            listing = tokens[name]
+            want = np.sort(scores[k][scores[k] > 0])[::-1][:n]
+            assert len(listing) == len(want) > 0
+            values = [s for _, s in listing]
+            assert values == sorted(values, reverse=True)
+            np.testing.assert_allclose(values, want, atol=1e-6)
+            for token, score in listing:
+                assert score == pytest.approx(scores[k, token_of(token)], abs=1e-6)
+                assert seen[k, token_of(token)]
+    # The default count floor (5 expected occurrences) leaves little of a short text.
+    assert all(len(v) <= 10 for v in shared.characteristic_tokens(text).values())
     with pytest.raises(ValueError):
         shared.characteristic_tokens(SHORT, n=0)
     with pytest.raises(ValueError):
         shared.characteristic_tokens("", n=3)
+    for bad in (-1.0, float("nan")):
+        with pytest.raises(ValueError, match="min_count"):
+            shared.characteristic_tokens(SHORT, min_count=bad)
