@@ -64,8 +64,8 @@ inline void print_vote(const Vote& vote, const std::vector<std::string>& options
     reading.maxCoeff(&m);
     return fmt::format("\"{}\" ({})", shown_text(options[std::size_t(m)]), percent(reading[m]));
   };
-  fmt::print("* marks each column's choice; the mixture chooses {} as a linear pool, {} per byte, {} by the\n"
-             "plurality of the masks' own answers\n",
+  fmt::print("* marks each column's choice; the mixture chooses {} as a linear pool,\n"
+             "{} per byte, {} by the plurality of the masks' own answers\n",
              choice(vote.mixture_choice), choice(vote.per_byte_choice), choice(vote.plurality));
 }
 
