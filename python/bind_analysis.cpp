@@ -273,7 +273,7 @@ str() is an aligned table.
               out[name_str(mix.names()[k])] = token_list(lists[k], [](const TokenScore& s) { return s.score; });
             return out;
           },
-          py::arg("text"), py::arg("n") = 10, py::arg("min_count") = 5.0,
+          py::arg("text"), py::arg("n") = 10, py::arg("min_count") = kCharacteristicMinCount,
           "{name: [(token bytes, score), ...]} each persona's (at most) n tokens it would emit most often relative "
           "to the average of all personas over the contexts of `text` (log-ratio of expected counts, nats), highest "
           "first, among tokens with support: an expected count >= min_count and, for an n-gram persona, seen in its "

@@ -125,7 +125,7 @@ TEST_F(CliTest, EveryCommandHelpListsEveryOption) {
         "--beta", "--gamma", "--heldout", "--seed", "-o", "--output"}},
       {"score", {"--text", "--color"}},
       {"trace", {"--text", "--every", "--spans", "--color"}},
-      {"inspect", {"--text", "--top-k", "--clamp", "--exclude", "--bias", "--color"}},
+      {"inspect", {"--text", "--top-k", "--characteristic", "--min-count", "--clamp", "--exclude", "--bias", "--color"}},
       {"vote", {"--prompt", "--option", "--clamp", "--exclude", "--bias", "--color"}},
       {"switch", {"--from", "--to", "--text-a", "--file-a", "--text-b", "--file-b", "--every", "--color"}},
       {"generate",
@@ -348,6 +348,19 @@ TEST_F(CliTest, InspectShowsEveryPersonaAndTheMixture) {
   EXPECT_TRUE(has(file.output, "100.0%")) << "poet is clamped: " << file.output;
   EXPECT_TRUE(has(file.output, "\x1b[")) << file.output;
   EXPECT_EQ(run("inspect " + quote(model_) + " --bias pirate=1 --exclude poet --text Arr").status, 0);
+}
+
+// --characteristic: a row per mask, only tokens its training text holds.
+TEST_F(CliTest, InspectListsCharacteristicTokens) {
+  const std::string text = std::string(kPirate) + kPoet;
+  const Outcome r = run("inspect " + quote(model_) + " --characteristic 5 --min-count 1 --text " + quote(text));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(has(r.output, "characteristic tokens")) << r.output;
+  for (const char* word : {"pirate", "poet", "nats"}) EXPECT_TRUE(has(r.output, word)) << word << r.output;
+  EXPECT_EQ(run("inspect " + quote(model_) + " --characteristic 5").status, 2) << "a text is needed";
+  EXPECT_EQ(run("inspect " + quote(model_) + " --min-count 2 --text hi").status, 2) << "--min-count alone";
+  EXPECT_EQ(run("inspect " + quote(model_) + " --characteristic 0 --text hi").status, 2);
+  EXPECT_EQ(run("inspect " + quote(model_) + " --characteristic 3 --min-count -1 --text hi").status, 2);
 }
 
 TEST_F(CliTest, VoteShowsEveryOptionAndPersona) {

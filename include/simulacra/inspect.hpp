@@ -111,7 +111,8 @@ struct TokenScore {
 // support and a positive score), highest score first, ties to the lower token
 // id. Throws InvalidArgument for n < 1, a min_count that is NaN or < 0, or an
 // empty text.
+constexpr double kCharacteristicMinCount = 5.0;  // the default count floor of characteristic_tokens
 std::vector<std::vector<TokenScore>> characteristic_tokens(const Mixture& mixture, const std::string& text,
-                                                           int n = 10, double min_count = 5.0);
+                                                           int n = 10, double min_count = kCharacteristicMinCount);
 
 }  // namespace simulacra
