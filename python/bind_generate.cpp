@@ -105,6 +105,26 @@ void bind_generate(py::module_& m) {
                            std::string(py::repr(readable(r.generation.text))));
       });
 
+  m.def(
+      "sampler_distribution",
+      [](const py::array_t<double, py::array::c_style | py::array::forcecast>& logprobs, double temperature, int top_k,
+         double top_p, double min_p) {
+        SIMULACRA_CHECK(logprobs.ndim() == 1, InvalidArgument,
+                        "sampler_distribution: logprobs must be a 1-D array, got {} dimensions", logprobs.ndim());
+        SamplerConfig c;
+        c.temperature = temperature;
+        c.top_k = top_k;
+        c.top_p = top_p;
+        c.min_p = min_p;
+        Sampler sampler(c);
+        return f64(sampler.distribution(Eigen::Map<const Eigen::VectorXd>(logprobs.data(), logprobs.shape(0))));
+      },
+      py::arg("logprobs"), py::arg("temperature") = kDefaults.temperature, py::arg("top_k") = kDefaults.top_k,
+      py::arg("top_p") = kDefaults.top_p, py::arg("min_p") = kDefaults.min_p,
+      "The law Mixture.generate draws a token from, given the distribution `logprobs` (natural logs, any size, "
+      "need not be normalised): float64 probabilities summing to 1, zero outside what top-k, top-p and min-p "
+      "keep, tempered. Defaults as generate(). ValueError for a bad setting, a NaN entry or all -inf.");
+
   auto mixture = py::reinterpret_borrow<py::class_<Mixture>>(m.attr("Mixture"));
   mixture
       .def(

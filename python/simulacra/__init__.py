@@ -50,6 +50,7 @@ from ._core import (
     encode,
     encode_document,
     load,
+    sampler_distribution,
     token_name,
 )
 
@@ -94,5 +95,6 @@ __all__ = [
     "encode",
     "encode_document",
     "load",
+    "sampler_distribution",
     "token_name",
 ]

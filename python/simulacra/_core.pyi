@@ -923,6 +923,18 @@ class Mixture:
     def __getstate__(self) -> bytes: ...
     def __setstate__(self, state: bytes) -> None: ...
 
+def sampler_distribution(
+    logprobs: npt.ArrayLike,
+    temperature: float = 0.8,
+    top_k: int = 0,
+    top_p: float = 0.95,
+    min_p: float = 0.05,
+) -> npt.NDArray[np.float64]:
+    """The law Mixture.generate draws a token from, given the distribution `logprobs` (natural
+    logs, any size, need not be normalised): probabilities summing to 1, zero outside what top-k,
+    top-p and min-p keep, tempered (temperature 0: one-hot on the most likely). Defaults as
+    generate(). ValueError for a bad setting, a NaN entry or all -inf."""
+
 def load(path: _PathLike) -> Mixture:
     """Reads a model written by Mixture.save().
 

@@ -224,3 +224,35 @@ def test_on_step_sees_the_distribution_and_its_top_k(pile):
         context += bytes([token]) if token < 256 else b""
     with pytest.raises(ValueError):
         pile.generate(max_tokens=1, on_step=lambda step: step.top_k(0))
+
+
+def brute_truncation(logprobs, temperature, top_k, top_p, min_p):
+    """The sampler chain's law from its definition, in numpy."""
+    p = np.exp(logprobs - logprobs.max())
+    p /= p.sum()
+    order = np.argsort(-p, kind="stable")
+    keep = order[: top_k or p.size]
+    if top_p < 1:
+        cum = np.cumsum(p[keep])
+        keep = keep[: int(np.argmax(cum >= top_p * cum[-1])) + 1]
+    keep = keep[p[keep] >= min_p * p.max()]
+    q = np.zeros_like(p)
+    q[keep] = p[keep] ** (1 / temperature)
+    return q / q.sum()
+
+
+def test_sampler_distribution_is_the_truncated_law(pile):
+    lp = pile.predict("Arr, the ").logprobs.astype(np.float64)
+    for setting in [dict(), dict(top_p=1.0, min_p=0.0), dict(temperature=1.3, top_k=7, top_p=0.8, min_p=0.01)]:
+        full = dict(DEFAULTS, **setting)
+        got = simulacra.sampler_distribution(lp, **setting)
+        assert got.dtype == np.float64 and got.shape == (257,)
+        want = brute_truncation(lp, full["temperature"], full["top_k"], full["top_p"], full["min_p"])
+        np.testing.assert_array_equal(got == 0, want == 0)
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-15)
+    greedy = simulacra.sampler_distribution(lp, temperature=0)
+    assert greedy[int(np.argmax(lp))] == 1.0 and greedy.sum() == 1.0
+    with pytest.raises(ValueError, match="min_p"):
+        simulacra.sampler_distribution(lp, min_p=float("nan"))
+    with pytest.raises(ValueError, match="NaN"):
+        simulacra.sampler_distribution(np.array([0.0, float("nan")]))
