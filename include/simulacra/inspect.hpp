@@ -104,8 +104,8 @@ struct TokenScore {
 // the average is not characteristic of it. Without the support a sparse
 // persona's list fills with bytes it never saw: its smoothing leaks more
 // uniform mass than the others', so every unseen byte has the same positive
-// ratio (the score before this change, an average log-ratio of the
-// probabilities, listed control bytes first for a Shakespeare speaker).
+// ratio (an average log-ratio of the probabilities, without support, lists
+// control bytes first for a Shakespeare speaker: docs/inspection.md).
 //
 // Returns K lists of at most min(n, kVocab) tokens (fewer when fewer have
 // support and a positive score), highest score first, ties to the lower token
