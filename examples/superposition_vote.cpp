@@ -1,7 +1,10 @@
 // The essay's multiple-choice example, literally: a scientist who answers A or
 // B, a doctor who answers A or C, and a poet who answers A or D. Each mask
-// alone is torn between two answers; the pile, weighting the masks by how
-// likely each was to have written the question, answers A.
+// alone is torn between two answers; the pile, pooling the masks' option
+// probabilities weighted by how likely each was to have written the question,
+// answers A. The plurality of the masks' own answers counts only each mask's
+// single best option: on a split this even it hangs on a hair (a tie goes to
+// the first option).
 #include <simulacra/simulacra.hpp>
 
 namespace {
@@ -39,10 +42,17 @@ int main() {
     for (int m = 0; m < v.persona_choice.cols(); ++m) fmt::print(" {:>6.3f}", v.persona_choice(k, m));
     fmt::print("\n");
   }
-  fmt::print("{:>10} {:>7}", "mixture", "");
-  for (int m = 0; m < v.mixture_choice.size(); ++m) fmt::print(" {:>6.3f}", v.mixture_choice[m]);
+  // The pile's three readings: the linear pool, per byte, the plurality of the masks' own answers.
+  const auto row = [&](const char* name, const Eigen::VectorXd& reading) {
+    fmt::print("{:>10} {:>7}", name, "");
+    for (int m = 0; m < reading.size(); ++m) fmt::print(" {:>6.3f}", reading[m]);
+    fmt::print("\n");
+  };
+  row("pool", v.mixture_choice);
+  row("per byte", v.per_byte_choice);
+  row("plurality", v.plurality);
   Eigen::Index best = 0;
   v.mixture_choice.maxCoeff(&best);
-  fmt::print("\nthe pile answers {}\n", options[std::size_t(best)]);
+  fmt::print("the pile answers {} as a linear pool\n", options[std::size_t(best)]);
   return options[std::size_t(best)] == "A" ? 0 : 1;
 }

@@ -60,7 +60,9 @@ void bind_analysis(py::module_& m) {
   py::class_<VoteResult>(m, "Vote", R"doc(
 The answer of every persona, and of the mixture, to one multiple-choice
 question (Mixture.vote). K personas, M options; natural logs; arrays float32.
-repr() is a table of the choice probabilities.
+Three readings of the pile, each summing to 1 over the options: mixture_choice
+(the linear pool), per_byte_choice (length-normalised) and plurality (the
+weight of the masks whose own answer each option is). repr() is a table of them.
 )doc")
       .def_property_readonly(
           "persona_logprobs", [](const VoteResult& r) { return f32(r.vote.persona_logprobs); },
@@ -73,10 +75,23 @@ repr() is a table of the choice probabilities.
           "(K, M) each persona's option probabilities, normalised over the options.")
       .def_property_readonly(
           "mixture_choice", [](const VoteResult& r) { return f32(r.vote.mixture_choice); },
-          "(M,) the mixture's option probabilities, normalised over the options.")
+          "(M,) the linear pool: the mixture's option probabilities, normalised over the options (with beta = 1, "
+          "no switching and no product steering exactly sum_k w_k p_k(option), w = prompt_weights).")
       .def_property_readonly(
           "prompt_weights", [](const VoteResult& r) { return f32(r.vote.prompt_weights); },
           "(K,) steered persona weights after reading the prompt.")
+      .def_property_readonly(
+          "per_byte_logprobs", [](const VoteResult& r) { return f32(r.vote.per_byte_logprobs); },
+          "(M,) mixture_logprobs divided by each option's length in bytes.")
+      .def_property_readonly(
+          "per_byte_choice", [](const VoteResult& r) { return f32(r.vote.per_byte_choice); },
+          "(M,) exp(per_byte_logprobs) normalised over the options: the pool with length taken out.")
+      .def_property_readonly(
+          "persona_answers", [](const VoteResult& r) { return i32(r.vote.persona_answers); },
+          "(K,) int32 each persona's own answer: the index of its most likely option (ties: the lower index).")
+      .def_property_readonly(
+          "plurality", [](const VoteResult& r) { return f32(r.vote.plurality); },
+          "(M,) the weight-weighted plurality: the sum of prompt_weights over the personas answering each option.")
       .def_property_readonly(
           "options", [](const VoteResult& r) { return name_list(r.options); }, "The options (columns).")
       .def_property_readonly(
@@ -178,7 +193,8 @@ str() is an aligned table.
           py::arg("prompt"), py::arg("options"), py::arg("clamp") = py::none(), py::arg("exclude") = py::none(),
           py::arg("prior_bias") = py::none(), py::arg("product") = py::none(),
           "The superposition vote: each persona alone and the mixture score every option as a continuation of "
-          "`prompt` (read from a document start, no boundaries). ValueError for no options or an empty option.")
+          "`prompt` (read from a document start, no boundaries); the pile's answer in three readings (linear "
+          "pool, per byte, plurality). ValueError for no options or an empty option.")
       .def(
           "switch_evidence",
           [](const Mixture& mix, py::handle a, py::handle b, const Text& text_a, const Text& text_b) {
@@ -246,20 +262,22 @@ str() is an aligned table.
           "averaged over the contexts of `text`. ValueError for an empty text.")
       .def(
           "characteristic_tokens",
-          [](const Mixture& mix, const Text& text, int n) {
+          [](const Mixture& mix, const Text& text, int n, double min_count) {
             std::vector<std::vector<TokenScore>> lists;
             {
               py::gil_scoped_release release;
-              lists = characteristic_tokens(mix, text.bytes, n);
+              lists = characteristic_tokens(mix, text.bytes, n, min_count);
             }
             py::dict out;
             for (std::size_t k = 0; k < lists.size(); ++k)
               out[name_str(mix.names()[k])] = token_list(lists[k], [](const TokenScore& s) { return s.score; });
             return out;
           },
-          py::arg("text"), py::arg("n") = 10,
-          "{name: [(token bytes, score), ...]} each persona's n tokens most favoured over the average of all "
-          "personas on `text` (mean log-ratio, nats), highest first. ValueError for n < 1 or an empty text.");
+          py::arg("text"), py::arg("n") = 10, py::arg("min_count") = kCharacteristicMinCount,
+          "{name: [(token bytes, score), ...]} each persona's (at most) n tokens it would emit most often relative "
+          "to the average of all personas over the contexts of `text` (log-ratio of expected counts, nats), highest "
+          "first, among tokens with support: an expected count >= min_count and, for an n-gram persona, seen in its "
+          "training text; positive scores only. ValueError for n < 1, min_count < 0 or NaN, or an empty text.");
 }
 
 }  // namespace simulacra::python

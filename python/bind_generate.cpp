@@ -34,6 +34,7 @@ py::object persona_or_none(int k, const std::string& name) {
 }  // namespace
 
 void bind_generate(py::module_& m) {
+  const SamplerConfig kDefaults;  // the keyword defaults are the C++ ones
   // ---------------------------------------------------------------- generation
   py::class_<StepView>(m, "GenerationStep", "One generated token, as an on_step callback sees it.")
       .def_readonly("index", &StepView::index, "0-based index of the generated token.")
@@ -104,6 +105,26 @@ void bind_generate(py::module_& m) {
                            std::string(py::repr(readable(r.generation.text))));
       });
 
+  m.def(
+      "sampler_distribution",
+      [](const py::array_t<double, py::array::c_style | py::array::forcecast>& logprobs, double temperature, int top_k,
+         double top_p, double min_p) {
+        SIMULACRA_CHECK(logprobs.ndim() == 1, InvalidArgument,
+                        "sampler_distribution: logprobs must be a 1-D array, got {} dimensions", logprobs.ndim());
+        SamplerConfig c;
+        c.temperature = temperature;
+        c.top_k = top_k;
+        c.top_p = top_p;
+        c.min_p = min_p;
+        Sampler sampler(c);
+        return f64(sampler.distribution(Eigen::Map<const Eigen::VectorXd>(logprobs.data(), logprobs.shape(0))));
+      },
+      py::arg("logprobs"), py::arg("temperature") = kDefaults.temperature, py::arg("top_k") = kDefaults.top_k,
+      py::arg("top_p") = kDefaults.top_p, py::arg("min_p") = kDefaults.min_p,
+      "The law Mixture.generate draws a token from, given the distribution `logprobs` (natural logs, any size, "
+      "need not be normalised): float64 probabilities summing to 1, zero outside what top-k, top-p and min-p "
+      "keep, tempered. Defaults as generate(). ValueError for a bad setting, a NaN entry or all -inf.");
+
   auto mixture = py::reinterpret_borrow<py::class_<Mixture>>(m.attr("Mixture"));
   mixture
       .def(
@@ -144,13 +165,16 @@ void bind_generate(py::module_& m) {
             }
             return r;
           },
-          py::arg("prompt") = Text{}, py::arg("max_tokens") = 200, py::arg("temperature") = 1.0, py::arg("top_k") = 0,
-          py::arg("top_p") = 1.0, py::arg("min_p") = 0.0, py::arg("seed") = 0, py::arg("clamp") = py::none(),
+          py::arg("prompt") = Text{}, py::arg("max_tokens") = 200, py::arg("temperature") = kDefaults.temperature,
+          py::arg("top_k") = kDefaults.top_k, py::arg("top_p") = kDefaults.top_p, py::arg("min_p") = kDefaults.min_p,
+          py::arg("seed") = kDefaults.seed, py::arg("clamp") = py::none(),
           py::arg("exclude") = py::none(), py::arg("prior_bias") = py::none(), py::arg("product") = py::none(), py::arg("mode") = "mixture",
           py::arg("stop_at_boundary") = true, py::arg("on_step") = py::none(),
           "Reads the prompt, then samples up to max_tokens tokens (top-k, top-p, min-p, then temperature; 0 is "
           "greedy) from the mixture (mode='mixture') or from a persona drawn from the weights (mode='persona'). "
-          "on_step(step) is called after each token and may return False to stop. Same seed, same output.");
+          "The defaults are llama.cpp's and the C++ SamplerConfig's (temperature 0.8, top_p 0.95, min_p 0.05); "
+          "top_p=1, min_p=0 turn the truncations off. on_step(step) is called after each token and may return "
+          "False to stop. Same seed, same output.");
 }
 
 }  // namespace simulacra::python

@@ -5,6 +5,7 @@
 //
 // Thin: the arrays a Trace or a Vote hands out are put back into the
 // library's structs and formatted there.
+#include <optional>
 #include <utility>
 
 #include "bind.hpp"
@@ -84,17 +85,21 @@ void bind_report(py::module_& m) {
       "format_vote_table",
       [](const Array& persona_choice, const Array& mixture_choice, const Array& mixture_logprobs,
          const Array& prompt_weights, const std::vector<Text>& options, const std::vector<Text>& personas,
-         bool color) {
+         bool color, const std::optional<Array>& per_byte_choice, const std::optional<Array>& plurality) {
         Vote vote;
         vote.persona_choice = matrix(persona_choice, "format_vote_table: persona_choice");
         vote.mixture_choice = vector(mixture_choice, "format_vote_table: mixture_choice");
         vote.mixture_logprobs = vector(mixture_logprobs, "format_vote_table: mixture_logprobs");
         vote.prompt_weights = vector(prompt_weights, "format_vote_table: prompt_weights");
+        if (per_byte_choice) vote.per_byte_choice = vector(*per_byte_choice, "format_vote_table: per_byte_choice");
+        if (plurality) vote.plurality = vector(*plurality, "format_vote_table: plurality");
         return readable(format_vote_table(vote, texts(options), texts(personas), color));
       },
       py::arg("persona_choice"), py::arg("mixture_choice"), py::arg("mixture_logprobs"), py::arg("prompt_weights"),
-      py::arg("options"), py::arg("personas"), py::arg("color") = false,
-      "The vote table (simulacra/report.hpp): a row per option, a column per persona and the mixture.");
+      py::arg("options"), py::arg("personas"), py::arg("color") = false, py::arg("per_byte_choice") = py::none(),
+      py::arg("plurality") = py::none(),
+      "The vote table (simulacra/report.hpp): a row per option, a column per persona, the mixture and, when "
+      "given (both or neither), the per-byte and plurality readings.");
 }
 
 }  // namespace simulacra::python

@@ -46,6 +46,21 @@ Vote vote(const Mixture& mixture, const std::string& prompt, const std::vector<s
   }
   const double z = log_sum_exp(v.mixture_logprobs.data(), int(M));
   v.mixture_choice = (v.mixture_logprobs.array() - z).exp();
+
+  v.per_byte_logprobs.resize(M);
+  for (Eigen::Index m = 0; m < M; ++m)
+    v.per_byte_logprobs(m) = v.mixture_logprobs(m) / double(options[std::size_t(m)].size());
+  const double z_byte = log_sum_exp(v.per_byte_logprobs.data(), int(M));
+  v.per_byte_choice = (v.per_byte_logprobs.array() - z_byte).exp();
+
+  v.plurality = Eigen::VectorXd::Zero(M);
+  for (int k = 0; k < K; ++k) {
+    Eigen::Index answer = 0;  // the first maximum: the lower m on ties
+    for (Eigen::Index m = 1; m < M; ++m)
+      if (v.persona_logprobs(k, m) > v.persona_logprobs(k, answer)) answer = m;
+    v.persona_answers.push_back(int(answer));
+    v.plurality(answer) += v.prompt_weights(k);
+  }
   return v;
 }
 

@@ -130,6 +130,15 @@ double neg_entropy(const Eigen::ArrayBase<Derived>& p) {
   return (p * p.max(kFloor).log()).sum();
 }
 
+// Whether `lm` saw token v in its training text: its unigram (dense, one
+// node per token) has a positive discounted term exactly when its adjusted
+// count is >= 1 (every discount D(a) is below a, or the fallback's are). The
+// boundary ends every document, but above order 1 its unigram holds no mass
+// of its own: it is always seen.
+bool seen_in_training(const NGramPersona& lm, Token v) {
+  return v == kBoundary || lm.levels()[1].node[std::size_t(v)].disc > 0.0;
+}
+
 }  // namespace
 
 // ===================================================================== raw view
@@ -226,23 +235,29 @@ Eigen::MatrixXd divergence_matrix(const Mixture& mixture, const std::string& tex
 
 // ============================================================ characteristic
 
-std::vector<std::vector<TokenScore>> characteristic_tokens(const Mixture& mixture, const std::string& text, int n) {
+std::vector<std::vector<TokenScore>> characteristic_tokens(const Mixture& mixture, const std::string& text, int n,
+                                                           double min_count) {
   SIMULACRA_CHECK(n >= 1, InvalidArgument, "characteristic_tokens: n must be >= 1, got {}", n);
+  SIMULACRA_CHECK(min_count >= 0.0, InvalidArgument, "characteristic_tokens: min_count must be >= 0, got {}",
+                  min_count);
   SIMULACRA_CHECK(!text.empty(), InvalidArgument, "characteristic_tokens: text is empty");
   const int K = mixture.size();
   const std::vector<Token> tokens = encode(text);
-  Eigen::MatrixXd total = Eigen::MatrixXd::Zero(kVocab, K);  // (kVocab, K) sum_t log p_k - log pbar
-  Eigen::ArrayXd pbar(kVocab), log_pbar(kVocab);  // (kVocab) uniform average of the personas, its log
-  for_each_context(mixture, tokens, [&](const Eigen::MatrixXd& p, double count) {
-    pbar = p.topRows(kVocab).rowwise().mean().array();
-    log_pbar = pbar.max(kFloor).log();
-    for (int k = 0; k < K; ++k)
-      total.col(k).array() += count * (p.col(k).head(kVocab).array().max(kFloor).log() - log_pbar);
-  });
-  total /= static_cast<double>(tokens.size());
+  Eigen::MatrixXd expected = Eigen::MatrixXd::Zero(kRows, K);  // (kRows, K) E_k(v) = sum_t p_k(v | c_t)
+  for_each_context(mixture, tokens, [&](const Eigen::MatrixXd& p, double count) { expected += count * p; });
+  const Eigen::ArrayXd log_mean = expected.topRows(kVocab).rowwise().mean().array().max(kFloor).log();  // log Ebar
   std::vector<std::vector<TokenScore>> out(static_cast<std::size_t>(K));
-  for (int k = 0; k < K; ++k)
-    for (int v : top_indices(total.col(k), std::min(n, kVocab))) out[std::size_t(k)].push_back({v, total(v, k)});
+  for (int k = 0; k < K; ++k) {
+    const auto* lm = dynamic_cast<const NGramPersona*>(&mixture.persona(k));
+    Eigen::VectorXd score(kVocab);  // -inf: no support
+    for (int v = 0; v < kVocab; ++v) {
+      const double e = expected(v, k);
+      const bool support = e >= min_count && e > 0.0 && (lm == nullptr || seen_in_training(*lm, v));
+      score[v] = support ? std::log(e) - log_mean[v] : -INFINITY;
+    }
+    for (int v : top_indices(score, std::min(n, kVocab)))
+      if (score[v] > 0.0) out[std::size_t(k)].push_back({v, score[v]});
+  }
   return out;
 }
 

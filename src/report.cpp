@@ -164,13 +164,25 @@ std::string format_vote_table(const Vote& vote, const std::vector<std::string>& 
                       vote.mixture_logprobs.size() == M && vote.prompt_weights.size() == K,
                   InvalidArgument, "format_vote_table: {} names and {} options for a vote of {} x {} choices",
                   names.size(), options.size(), vote.persona_choice.rows(), vote.persona_choice.cols());
-  std::vector<Eigen::Index> winner(std::size_t(K + 1), 0);
+  const bool readings = vote.per_byte_choice.size() > 0 || vote.plurality.size() > 0;
+  SIMULACRA_CHECK(!readings || (vote.per_byte_choice.size() == M && vote.plurality.size() == M), InvalidArgument,
+                  "format_vote_table: {} per-byte and {} plurality entries for {} options",
+                  vote.per_byte_choice.size(), vote.plurality.size(), M);
+  std::vector<Eigen::Index> winner(std::size_t(K + 3), 0);
   for (Eigen::Index k = 0; k < K && M > 0; ++k) vote.persona_choice.row(k).maxCoeff(&winner[std::size_t(k)]);
   if (M > 0) vote.mixture_choice.maxCoeff(&winner[std::size_t(K)]);
+  if (M > 0 && readings) {
+    vote.per_byte_choice.maxCoeff(&winner[std::size_t(K + 1)]);
+    vote.plurality.maxCoeff(&winner[std::size_t(K + 2)]);
+  }
   TextTable t;
   t.column("option", TextTable::Align::kLeft);
   for (Eigen::Index k = 0; k < K; ++k) t.column(names[std::size_t(k)], TextTable::Align::kRight, persona_style(int(k)));
   t.column("mixture", TextTable::Align::kRight, fmt::emphasis::bold);
+  if (readings) {
+    t.column("per byte");
+    t.column("plurality");
+  }
   t.column("mixture ln p");
   const auto mark = [](double p, bool win, fmt::text_style style) {
     return TextCell(percent(p) + (win ? "*" : " "), win ? style | fmt::emphasis::bold : fmt::text_style{});
@@ -180,6 +192,10 @@ std::string format_vote_table(const Vote& vote, const std::vector<std::string>& 
     for (Eigen::Index k = 0; k < K; ++k)
       row.push_back(mark(vote.persona_choice(k, m), winner[std::size_t(k)] == m, persona_style(int(k))));
     row.push_back(mark(vote.mixture_choice[m], winner[std::size_t(K)] == m, fmt::text_style{}));
+    if (readings) {
+      row.push_back(mark(vote.per_byte_choice[m], winner[std::size_t(K + 1)] == m, fmt::text_style{}));
+      row.push_back(mark(vote.plurality[m], winner[std::size_t(K + 2)] == m, fmt::text_style{}));
+    }
     row.emplace_back(fmt::format("{:.2f}", vote.mixture_logprobs[m]));
     t.row(std::move(row));
   }

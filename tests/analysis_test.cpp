@@ -186,6 +186,78 @@ TEST(VoteTest, SuperpositionAnswersTheSharedOption) {
               v.prompt_weights(1), v.prompt_weights(2));
 }
 
+// The per-byte and plurality readings, from the personas' own option scores
+// and the Bayes posterior after the prompt (both recomputed here), on
+// options of different lengths: log p(o) / n, renormalised; and the sum of
+// w_k over the personas whose own best option is o.
+TEST(VoteTest, PerByteAndPluralityFollowFromThePersonasOptionScores) {
+  const Mixture mix = essay_mixture();
+  const std::vector<std::string> options = {"A", "B because", "C, doctor", "D, O moon", "D"};
+  const Vote v = simulacra::vote(mix, kPrompt, options);
+  const auto prompt = simulacra::encode(kPrompt);
+  const int K = 3, M = int(options.size());
+  Eigen::VectorXd log_w(K);
+  for (int k = 0; k < K; ++k) log_w(k) = std::log(mix.prior()(k)) + own_logprob(mix.persona(k), prompt);
+  log_w.array() -= simulacra::log_sum_exp(log_w.data(), K);
+  Eigen::MatrixXd own(K, M);  // log p_k(o_m | q)
+  for (int k = 0; k < K; ++k)
+    for (int m = 0; m < M; ++m) {
+      auto whole = prompt;
+      for (Token t : simulacra::encode(options[std::size_t(m)])) whole.push_back(t);
+      own(k, m) = own_logprob(mix.persona(k), whole) - own_logprob(mix.persona(k), prompt);
+    }
+  std::vector<double> per_byte(static_cast<std::size_t>(M)), plurality(static_cast<std::size_t>(M), 0.0);
+  double z = 0.0;
+  for (int m = 0; m < M; ++m) {
+    double pool = 0.0;
+    for (int k = 0; k < K; ++k) pool += std::exp(log_w(k) + own(k, m));
+    per_byte[std::size_t(m)] = std::log(pool) / double(options[std::size_t(m)].size());
+    z += std::exp(per_byte[std::size_t(m)]);
+  }
+  for (int k = 0; k < K; ++k) {
+    int best = 0;
+    for (int m = 1; m < M; ++m)
+      if (own(k, m) > own(k, best)) best = m;
+    EXPECT_EQ(v.persona_answers[std::size_t(k)], best) << "persona " << k;
+    plurality[std::size_t(best)] += std::exp(log_w(k));
+  }
+  ASSERT_EQ(v.per_byte_logprobs.size(), M);
+  ASSERT_EQ(v.per_byte_choice.size(), M);
+  ASSERT_EQ(v.plurality.size(), M);
+  ASSERT_EQ(v.persona_answers.size(), std::size_t(K));
+  for (int m = 0; m < M; ++m) {
+    EXPECT_NEAR(v.per_byte_logprobs(m), per_byte[std::size_t(m)], 1e-10) << "option " << m;
+    EXPECT_NEAR(v.per_byte_choice(m), std::exp(per_byte[std::size_t(m)]) / z, 1e-10) << "option " << m;
+    EXPECT_NEAR(v.plurality(m), plurality[std::size_t(m)], 1e-12) << "option " << m;
+  }
+  EXPECT_NEAR(v.per_byte_choice.sum(), 1.0, 1e-12);
+  EXPECT_NEAR(v.plurality.sum(), 1.0, 1e-12);
+  // In the pool an option never beats its own prefix (a product of byte
+  // probabilities): its length counts against it.
+  EXPECT_LT(v.mixture_choice(3), v.mixture_choice(4));
+}
+
+// Each persona's own answer, by hand-built rows; an excluded persona has
+// weight 0 and so no say in the plurality; ties go to the lower option.
+TEST(VoteTest, PluralityCountsOnlyTheWeightOfTheMasksThatAnswer) {
+  const Mixture mix = essay_mixture();
+  Steering s;
+  s.exclude = {0};
+  const Vote v = simulacra::vote(mix, kPrompt, kOptions, s);
+  EXPECT_EQ(v.prompt_weights(0), 0.0);
+  Eigen::VectorXd want = Eigen::VectorXd::Zero(4);
+  for (int k = 1; k < 3; ++k) want(v.persona_answers[std::size_t(k)]) += v.prompt_weights(k);
+  for (int m = 0; m < 4; ++m) EXPECT_NEAR(v.plurality(m), want(m), 1e-15);
+  // A persona that ties all options answers the first: a one-token-option
+  // vote on a persona of uniform predictions.
+  Personas flat;
+  flat.push_back(std::make_shared<NGramPersona>(NGramPersona::fit({""}, 1)));
+  const Mixture one(flat, {"flat"}, Eigen::VectorXd::Ones(1));
+  const Vote tie = simulacra::vote(one, "", {"x", "y", "z"});
+  EXPECT_EQ(tie.persona_answers[0], 0);
+  EXPECT_EQ(tie.plurality(0), 1.0);
+}
+
 TEST(VoteTest, ClampedVoteIsThePersonasVote) {
   const Mixture mix = essay_mixture();
   Steering s;

@@ -21,9 +21,11 @@
 #include <utility>
 #include <vector>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "simulacra/model_file.hpp"
+#include "simulacra/sampling.hpp"
 
 namespace fs = std::filesystem;
 
@@ -124,7 +126,7 @@ TEST_F(CliTest, EveryCommandHelpListsEveryOption) {
         "--beta", "--gamma", "--heldout", "--seed", "-o", "--output"}},
       {"score", {"--text", "--color"}},
       {"trace", {"--text", "--every", "--spans", "--color"}},
-      {"inspect", {"--text", "--top-k", "--clamp", "--exclude", "--bias", "--color"}},
+      {"inspect", {"--text", "--top-k", "--characteristic", "--min-count", "--clamp", "--exclude", "--bias", "--color"}},
       {"vote", {"--prompt", "--option", "--clamp", "--exclude", "--bias", "--color"}},
       {"switch", {"--from", "--to", "--text-a", "--file-a", "--text-b", "--file-b", "--every", "--color"}},
       {"generate",
@@ -285,6 +287,24 @@ TEST_F(CliTest, GenerateIsReproducibleForASeed) {
   EXPECT_EQ(first.output.rfind("Arr, ", 0), 0u) << "the prompt comes first: " << first.output;
 }
 
+// The CLI's sampler defaults are the library's (SamplerConfig{}: llama.cpp's),
+// as Python's generate() takes them; 1 and 0 turn the truncations off.
+TEST_F(CliTest, GenerateDefaultsAreTheLibrarys) {
+  const std::string base = "generate " + quote(model_) + " --max-tokens 80 --seed 3";
+  const Outcome plain = run(base);
+  ASSERT_EQ(plain.status, 0) << plain.output;
+  const simulacra::SamplerConfig d;
+  EXPECT_EQ(plain.output, run(base + fmt::format(" --temperature {} --top-p {} --min-p {} --top-k {}", d.temperature,
+                                                 d.top_p, d.min_p, d.top_k)).output);
+  const Outcome off = run(base + " --top-p 1 --min-p 0");
+  ASSERT_EQ(off.status, 0) << off.output;
+  EXPECT_NE(plain.output, off.output);
+  for (const char* bad : {" --top-p nan", " --top-p 1.5", " --min-p -0.1", " --min-p 2"}) {
+    const Outcome r = run(base + bad);
+    EXPECT_EQ(r.status, 2) << bad << r.output;
+  }
+}
+
 TEST_F(CliTest, GenerateSteersAndShowsWeights) {
   const Outcome r = run("generate " + quote(model_) + " --clamp poet --max-tokens 40 --show-weights --mode persona");
   ASSERT_EQ(r.status, 0) << r.output;
@@ -329,6 +349,19 @@ TEST_F(CliTest, InspectShowsEveryPersonaAndTheMixture) {
   EXPECT_TRUE(has(file.output, "100.0%")) << "poet is clamped: " << file.output;
   EXPECT_TRUE(has(file.output, "\x1b[")) << file.output;
   EXPECT_EQ(run("inspect " + quote(model_) + " --bias pirate=1 --exclude poet --text Arr").status, 0);
+}
+
+// --characteristic: a row per mask, only tokens its training text holds.
+TEST_F(CliTest, InspectListsCharacteristicTokens) {
+  const std::string text = std::string(kPirate) + kPoet;
+  const Outcome r = run("inspect " + quote(model_) + " --characteristic 5 --min-count 1 --text " + quote(text));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(has(r.output, "characteristic tokens")) << r.output;
+  for (const char* word : {"pirate", "poet", "nats"}) EXPECT_TRUE(has(r.output, word)) << word << r.output;
+  EXPECT_EQ(run("inspect " + quote(model_) + " --characteristic 5").status, 2) << "a text is needed";
+  EXPECT_EQ(run("inspect " + quote(model_) + " --min-count 2 --text hi").status, 2) << "--min-count alone";
+  EXPECT_EQ(run("inspect " + quote(model_) + " --characteristic 0 --text hi").status, 2);
+  EXPECT_EQ(run("inspect " + quote(model_) + " --characteristic 3 --min-count -1 --text hi").status, 2);
 }
 
 TEST_F(CliTest, VoteShowsEveryOptionAndPersona) {

@@ -121,18 +121,36 @@ Eigen::MatrixXd brute_divergence(const Mixture& mix, const std::string& text) {
   return d / static_cast<double>(text.size());
 }
 
-// (kVocab, K) scores s_k(v) of characteristic_tokens, by loops.
-Eigen::MatrixXd brute_characteristic(const Mixture& mix, const std::string& text) {
+// (kVocab, K) scores s_k(v) of characteristic_tokens, by loops: the
+// log-ratio of expected counts, -inf where E_k(v) < min_count or where
+// seen(k, v) is false.
+Eigen::MatrixXd brute_characteristic(const Mixture& mix, const std::string& text, double min_count,
+                                     const std::vector<std::vector<bool>>& seen) {
   const int K = mix.size();
   const auto dist = brute_distributions(mix, text);
-  Eigen::MatrixXd s = Eigen::MatrixXd::Zero(kVocab, K);
+  Eigen::MatrixXd e = Eigen::MatrixXd::Zero(kVocab, K);
   for (const auto& ctx : dist)
-    for (int v = 0; v < kVocab; ++v) {
-      double pbar = 0.0;
-      for (int k = 0; k < K; ++k) pbar += ctx[std::size_t(k)][v] / K;
-      for (int k = 0; k < K; ++k) s(v, k) += std::log(ctx[std::size_t(k)][v]) - std::log(pbar);
-    }
-  return s / static_cast<double>(text.size());
+    for (int k = 0; k < K; ++k) e.col(k) += ctx[std::size_t(k)];
+  Eigen::MatrixXd s(kVocab, K);
+  for (int v = 0; v < kVocab; ++v) {
+    double mean = 0.0;
+    for (int k = 0; k < K; ++k) mean += e(v, k) / K;
+    for (int k = 0; k < K; ++k)
+      s(v, k) = e(v, k) >= min_count && seen[std::size_t(k)][std::size_t(v)] ? std::log(e(v, k) / mean) : -INFINITY;
+  }
+  return s;
+}
+
+// seen[k][v]: token v occurs in texts[k] (the boundary always does).
+std::vector<std::vector<bool>> seen_tokens(const std::vector<std::string>& texts) {
+  std::vector<std::vector<bool>> seen;
+  for (const std::string& t : texts) {
+    std::vector<bool> row(kVocab, false);
+    for (unsigned char c : t) row[c] = true;
+    row[simulacra::kBoundary] = true;
+    seen.push_back(row);
+  }
+  return seen;
 }
 
 // A persona that is not an NGramPersona (so the views take the generic
@@ -257,10 +275,13 @@ TEST(DivergenceMatrixTest, GenericPathMatchesNGramPath) {
   const std::string text = mixed_text();
   EXPECT_LT((simulacra::divergence_matrix(fast, text) - simulacra::divergence_matrix(generic, text)).cwiseAbs().maxCoeff(),
             1e-12);
+  // Every byte of the text is one both personas saw: the support is the same on both paths.
   const auto a = simulacra::characteristic_tokens(fast, text, 5);
   const auto b = simulacra::characteristic_tokens(generic, text, 5);
-  for (std::size_t k = 0; k < 2; ++k)
-    for (std::size_t r = 0; r < 5; ++r) EXPECT_NEAR(a[k][r].score, b[k][r].score, 1e-12);
+  for (std::size_t k = 0; k < 2; ++k) {
+    ASSERT_EQ(a[k].size(), b[k].size());
+    for (std::size_t r = 0; r < a[k].size(); ++r) EXPECT_NEAR(a[k][r].score, b[k][r].score, 1e-12);
+  }
 }
 
 TEST(DivergenceMatrixTest, IdenticalPersonasHaveZeroDivergence) {
@@ -309,25 +330,87 @@ TEST(DivergenceMatrixTest, TimingOnShakespeare) {
 
 // ------------------------------------------------------------------ characteristic
 
+// The expected list from brute-force scores: tokens with support and a
+// positive score, highest first, ties to the lower id, at most n.
+std::vector<std::pair<int, double>> expected_list(const Eigen::MatrixXd& ref, int k, int n) {
+  std::vector<std::pair<int, double>> all;
+  for (int v = 0; v < kVocab; ++v)
+    if (ref(v, k) > 0.0) all.push_back({v, ref(v, k)});
+  std::stable_sort(all.begin(), all.end(), [](const auto& x, const auto& y) { return x.second > y.second; });
+  if (all.size() > std::size_t(n)) all.resize(std::size_t(n));
+  return all;
+}
+
 TEST(CharacteristicTokensTest, MatchesBruteForce) {
   const Mixture mix = three_masks();
+  const auto seen = seen_tokens({persona_text("pirate"), persona_text("poet"), persona_text("assistant")});
   const std::string text = mixed_text();
-  const int n = 8;
-  const auto got = simulacra::characteristic_tokens(mix, text, n);
-  const Eigen::MatrixXd ref = brute_characteristic(mix, text);
-  ASSERT_EQ(got.size(), 3u);
-  for (int k = 0; k < 3; ++k) {
-    std::vector<double> best(ref.col(k).data(), ref.col(k).data() + kVocab);
-    std::sort(best.begin(), best.end(), std::greater<double>());
-    ASSERT_EQ(got[std::size_t(k)].size(), std::size_t(n));
-    for (int r = 0; r < n; ++r) {
-      const auto& entry = got[std::size_t(k)][std::size_t(r)];
-      EXPECT_NEAR(entry.score, ref(entry.token, k), 1e-10) << "persona " << k << " rank " << r;
-      EXPECT_NEAR(entry.score, best[std::size_t(r)], 1e-10) << "persona " << k << " rank " << r;
+  for (const auto& [n, min_count] : {std::pair<int, double>{8, 5.0}, {40, 0.0}, {kVocab, 1.0}}) {
+    const auto got = simulacra::characteristic_tokens(mix, text, n, min_count);
+    const Eigen::MatrixXd ref = brute_characteristic(mix, text, min_count, seen);
+    ASSERT_EQ(got.size(), 3u);
+    for (int k = 0; k < 3; ++k) {
+      const auto want = expected_list(ref, k, n);
+      ASSERT_FALSE(want.empty());
+      ASSERT_EQ(got[std::size_t(k)].size(), want.size()) << "persona " << k << " n " << n;
+      for (std::size_t r = 0; r < want.size(); ++r) {
+        const auto& entry = got[std::size_t(k)][r];
+        EXPECT_NEAR(entry.score, ref(entry.token, k), 1e-10) << "persona " << k << " rank " << r;
+        EXPECT_NEAR(entry.score, want[r].second, 1e-10) << "persona " << k << " rank " << r;
+      }
+      if (n == 8) {
+        std::printf("%-9s:", mix.names()[std::size_t(k)].c_str());
+        for (const auto& e : got[std::size_t(k)]) std::printf(" %s(%.2f)", simulacra::token_name(e.token).c_str(), e.score);
+        std::printf("\n");
+      }
     }
-    std::printf("%-9s:", mix.names()[std::size_t(k)].c_str());
-    for (const auto& e : got[std::size_t(k)]) std::printf(" %s(%.2f)", simulacra::token_name(e.token).c_str(), e.score);
-    std::printf("\n");
+  }
+}
+
+// The regression: a sparse persona (a few hundred bytes of lower-case text)
+// beside rich ones leaks more uniform mass to every byte than they do, so
+// the plain average log-ratio put bytes it never saw at the top of its list.
+// No byte a persona never saw may be listed, even without the count floor.
+TEST(CharacteristicTokensTest, NeverListsAByteThePersonaNeverSaw) {
+  const std::string sparse = "the sea is wide and the sky is grey and the ship is slow";
+  const std::vector<std::string> texts = {sparse, persona_text("pirate"), persona_text("poet")};
+  const Mixture mix = make_mixture({fit(sparse, 3), fit(texts[1], 3), fit(texts[2], 3)});
+  const auto seen = seen_tokens(texts);
+  const std::string text = mixed_text();
+  // The premise: without support, bytes the sparse persona never saw have positive scores.
+  const Eigen::MatrixXd loose =
+      brute_characteristic(mix, text, 0.0, std::vector<std::vector<bool>>(3, std::vector<bool>(kVocab, true)));
+  int unseen_positive = 0;
+  for (int v = 0; v < kVocab; ++v) unseen_positive += !seen[0][std::size_t(v)] && loose(v, 0) > 0.0;
+  ASSERT_GT(unseen_positive, 100);
+  for (const double min_count : {0.0, 5.0}) {
+    const auto lists = simulacra::characteristic_tokens(mix, text, kVocab, min_count);
+    for (std::size_t k = 0; k < 3; ++k) {
+      EXPECT_FALSE(lists[k].empty()) << "persona " << k;
+      for (const auto& e : lists[k])
+        EXPECT_TRUE(seen[k][std::size_t(e.token)])
+            << "persona " << k << " lists " << simulacra::token_name(e.token) << ", never seen (min_count " << min_count << ")";
+    }
+  }
+}
+
+// A persona of another kind has no training counts: the expected-count
+// floor alone decides, on the same scores as the n-gram path.
+TEST(CharacteristicTokensTest, GenericPersonasUseTheCountFloorAlone) {
+  const auto pirate = fit(persona_text("pirate"), 3);
+  const auto poet = fit(persona_text("poet"), 3);
+  const Mixture generic = make_mixture({std::make_shared<WrappedPersona>(pirate), std::make_shared<WrappedPersona>(poet)});
+  const std::string text = mixed_text();
+  const auto every = std::vector<std::vector<bool>>(2, std::vector<bool>(kVocab, true));
+  const Eigen::MatrixXd ref = brute_characteristic(generic, text, 2.0, every);
+  const auto got = simulacra::characteristic_tokens(generic, text, 12, 2.0);
+  for (int k = 0; k < 2; ++k) {
+    const auto want = expected_list(ref, k, 12);
+    ASSERT_EQ(got[std::size_t(k)].size(), want.size());
+    for (std::size_t r = 0; r < want.size(); ++r) {
+      EXPECT_EQ(got[std::size_t(k)][r].token, want[r].first) << "persona " << k << " rank " << r;
+      EXPECT_NEAR(got[std::size_t(k)][r].score, want[r].second, 1e-10);
+    }
   }
 }
 
@@ -335,7 +418,11 @@ TEST(CharacteristicTokensTest, RejectsBadArguments) {
   const Mixture mix = three_masks();
   EXPECT_THROW(simulacra::characteristic_tokens(mix, "abc", 0), simulacra::InvalidArgument);
   EXPECT_THROW(simulacra::characteristic_tokens(mix, "", 3), simulacra::InvalidArgument);
-  EXPECT_EQ(simulacra::characteristic_tokens(mix, "abc", 5000)[0].size(), std::size_t(kVocab));
+  EXPECT_THROW(simulacra::characteristic_tokens(mix, "abc", 3, -1.0), simulacra::InvalidArgument);
+  EXPECT_THROW(simulacra::characteristic_tokens(mix, "abc", 3, std::nan("")), simulacra::InvalidArgument);
+  // n above kVocab is clamped; three bytes give no token 5 expected occurrences.
+  for (const auto& list : simulacra::characteristic_tokens(mix, "abc", 5000)) EXPECT_TRUE(list.empty());
+  for (const auto& list : simulacra::characteristic_tokens(mix, "abc", 5000, 0.0)) EXPECT_LE(list.size(), std::size_t(kVocab));
 }
 
 // The context loops poll the interrupt check (interrupt.hpp), on the n-gram

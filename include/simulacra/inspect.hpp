@@ -10,7 +10,8 @@
 //    divergence of their next-token distributions averaged over the contexts
 //    of a text.
 //  * characteristic_tokens: what makes each mask itself, as the tokens it
-//    favours most over the average of all masks on a text.
+//    would emit most often relative to the average of all masks on a text,
+//    among the tokens it has real support for.
 //
 // The "contexts of a text" are the T prefixes read from a document start:
 // before token t (t = 0..T-1) of encode(text), the context is tokens 0..t-1
@@ -84,19 +85,34 @@ struct TokenScore {
   double score;
 };
 
-// Each persona's n most characteristic next tokens over the T contexts of
-// `text`. The score of token v for persona k is its average log-ratio to the
-// uniform-prior average of all personas (not the mixture's prior or posterior):
+// Each persona's most characteristic next tokens over the T contexts of
+// `text`: the tokens it would emit more often than the average of all
+// personas would (uniform prior, not the mixture's prior or posterior), among
+// the tokens it has real support for. With E_k(v) = sum_t p_k(v | c_t), the
+// number of times persona k expects to emit v over the text's contexts, and
+// Ebar(v) = (1/K) sum_j E_j(v), the score is the log-ratio of expected counts
 //
-//   s_k(v) = (1/T) sum_t [ log p_k(v | c_t) - log pbar(v | c_t) ],
-//   pbar(v | c) = (1/K) sum_j p_j(v | c)
+//   s_k(v) = log E_k(v) - log Ebar(v)      (nats; exp(s) = "k emits v exp(s) times as often")
 //
-// Probabilities are floored at the smallest normal double (~2.2e-308) before
-// the logs: a context where every persona gives v probability 0 contributes
-// 0, one where only persona k does about -708 - log pbar. Returns K lists of
-// min(n, kVocab) tokens, highest score first, ties to the lower token id.
-// Throws InvalidArgument for n < 1 or empty text.
+// A candidate must have support: E_k(v) >= min_count (a count floor: a
+// ratio of counts that small is noise; 5 is the usual rule of thumb for an
+// expected count, as in a chi-square test), and, for an NGramPersona, v must
+// occur in its training text (adjusted unigram count >= 1; the boundary
+// ends every document and always has support; a persona of
+// another kind has no counts, and the expected-count floor alone applies).
+// Only positive scores are listed: a token the persona emits less often than
+// the average is not characteristic of it. Without the support a sparse
+// persona's list fills with bytes it never saw: its smoothing leaks more
+// uniform mass than the others', so every unseen byte has the same positive
+// ratio (an average log-ratio of the probabilities, without support, lists
+// control bytes first for a Shakespeare speaker: docs/inspection.md).
+//
+// Returns K lists of at most min(n, kVocab) tokens (fewer when fewer have
+// support and a positive score), highest score first, ties to the lower token
+// id. Throws InvalidArgument for n < 1, a min_count that is NaN or < 0, or an
+// empty text.
+constexpr double kCharacteristicMinCount = 5.0;  // the default count floor of characteristic_tokens
 std::vector<std::vector<TokenScore>> characteristic_tokens(const Mixture& mixture, const std::string& text,
-                                                           int n = 10);
+                                                           int n = 10, double min_count = kCharacteristicMinCount);
 
 }  // namespace simulacra

@@ -116,9 +116,13 @@ std::string format_trace_table(const Trace& trace, const std::vector<Token>& tok
 
 // The vote table: a row per option (double-quoted, escaped), a column per
 // persona and one for the mixture (the option probabilities normalised over
-// the options, each column's choice marked '*'), the mixture's natural-log
-// probability of each option, then a rule and the weights after the prompt.
-// InvalidArgument if options or names do not fit the vote.
+// the options: the linear pool), then "per byte" (per_byte_choice) and
+// "plurality" (plurality) when the vote holds them (a Vote from vote()
+// always does; both empty leaves the two columns out), each column's choice
+// marked '*' (a persona's '*' is its own answer, the one the plurality
+// counts), the mixture's natural-log probability of each option, then a rule
+// and the weights after the prompt. InvalidArgument if options or names do
+// not fit the vote.
 std::string format_vote_table(const Vote& vote, const std::vector<std::string>& options,
                               const std::vector<std::string>& names, bool color = false, std::size_t indent = 2);
 

@@ -28,7 +28,7 @@ SIMULACRA_INLINE Sampler::Sampler(const SamplerConfig& config) : config_(config)
 
 SIMULACRA_INLINE double Sampler::uniform() { return double(detail::splitmix64(state_) >> 11) * 0x1.0p-53; }
 
-SIMULACRA_INLINE int Sampler::sample(const Eigen::Ref<const Eigen::VectorXd>& logprobs) {
+SIMULACRA_INLINE double Sampler::truncate(const Eigen::Ref<const Eigen::VectorXd>& logprobs) {
   const int n = int(logprobs.size());
   SIMULACRA_CHECK(n >= 1, InvalidArgument, "sample: empty distribution");
   order_.clear();
@@ -41,8 +41,10 @@ SIMULACRA_INLINE int Sampler::sample(const Eigen::Ref<const Eigen::VectorXd>& lo
   }
   SIMULACRA_CHECK(!order_.empty(), InvalidArgument, "sample: every token has probability zero");
   if (config_.temperature == 0.0) {
-    for (int i : order_)
-      if (logprobs[i] == best) return i;
+    const int argmax = *std::find_if(order_.begin(), order_.end(), [&](int i) { return logprobs[i] == best; });
+    order_.assign(1, argmax);
+    p_.assign(1, 1.0);
+    return 1.0;
   }
   // Sort by probability, descending (ties by index) when a truncation needs the order.
   if (config_.top_k > 0 || config_.top_p < 1.0)
@@ -70,6 +72,12 @@ SIMULACRA_INLINE int Sampler::sample(const Eigen::Ref<const Eigen::VectorXd>& lo
   p_.resize(order_.size());
   double total = 0.0;
   for (std::size_t j = 0; j < order_.size(); ++j) total += p_[j] = std::exp((logprobs[order_[j]] - best) / config_.temperature);
+  return total;
+}
+
+SIMULACRA_INLINE int Sampler::sample(const Eigen::Ref<const Eigen::VectorXd>& logprobs) {
+  const double total = truncate(logprobs);
+  if (config_.temperature == 0.0) return order_[0];  // greedy: no draw
   const double u = uniform() * total;
   double cum = 0.0;
   for (std::size_t j = 0; j < order_.size(); ++j) {
@@ -77,6 +85,13 @@ SIMULACRA_INLINE int Sampler::sample(const Eigen::Ref<const Eigen::VectorXd>& lo
     if (u < cum) return order_[j];
   }
   return order_.back();
+}
+
+SIMULACRA_INLINE Eigen::VectorXd Sampler::distribution(const Eigen::Ref<const Eigen::VectorXd>& logprobs) {
+  const double total = truncate(logprobs);
+  Eigen::VectorXd law = Eigen::VectorXd::Zero(logprobs.size());
+  for (std::size_t j = 0; j < order_.size(); ++j) law[order_[j]] = p_[j] / total;
+  return law;
 }
 
 SIMULACRA_INLINE std::string generate_mode_name(GenerateMode mode) {

@@ -13,6 +13,16 @@
 // then draw from what is left with a seeded generator (same seed, same
 // output, on every standard library: the draws use their own arithmetic).
 //
+// The defaults are llama.cpp's (temperature 0.8, top-p 0.95, min-p 0.05;
+// top-k stays off: on 257 byte tokens min-p already bounds the set), and
+// the same in C++ (SamplerConfig{}), Python (Mixture.generate) and the CLI
+// (simulacra generate). The truncations are on by default because a
+// Kneser-Ney persona gives every byte some mass through its uniform floor:
+// untruncated, a pile trained on ASCII text emits bytes it never saw (in
+// bench/bench_sampling_defaults.py, 42 of 50 samples of 200 bytes at
+// temperature 1 on Shakespeare speakers, none with the defaults).
+// top_p = 1 and min_p = 0 turn them off.
+//
 // Generation reads a prompt into a MixtureState and then samples token after
 // token, feeding each back into the filter, so a mask can take over as the
 // text accumulates. Two modes: sample the token from the mixture
@@ -38,29 +48,46 @@ namespace simulacra {
 
 // The sampler chain's settings.
 struct SamplerConfig {
-  double temperature = 1.0;  // >= 0; 0 means greedy (argmax)
+  double temperature = 0.8;  // finite, >= 0; 0 means greedy (argmax)
   int top_k = 0;             // >= 0; 0 keeps every token
-  double top_p = 1.0;        // in (0, 1]; 1 keeps every token
-  double min_p = 0.0;        // in [0, 1]; 0 keeps every token
+  double top_p = 0.95;       // in (0, 1]; 1 keeps every token
+  double min_p = 0.05;       // in [0, 1]; 0 keeps every token
   std::uint64_t seed = 0;    // seed of the generator
 };
 
-// Checks a sampler configuration; InvalidArgument naming the bad field.
+// Checks a sampler configuration: InvalidArgument naming the bad field and
+// its value for a temperature that is NaN, infinite or < 0, top_k < 0, a
+// top_p that is NaN or outside (0, 1], a min_p that is NaN or outside [0, 1].
 void check(const SamplerConfig& config);
 
 // A seeded token sampler (the chain above). Deterministic for a seed.
 class Sampler {
  public:
+  // InvalidArgument (check) for a bad configuration.
   explicit Sampler(const SamplerConfig& config);
   // Draws one token from `logprobs` (natural-log, any size >= 1; need not be
-  // normalised; -inf entries are never drawn). InvalidArgument if every
-  // entry is -inf or any is NaN.
+  // normalised; -inf entries are never drawn): a draw from distribution().
+  // InvalidArgument if every entry is -inf or any is NaN.
   int sample(const Eigen::Ref<const Eigen::VectorXd>& logprobs);
+  // The law sample() draws from, without drawing (the generator is not
+  // advanced): (n) probabilities summing to 1, zero outside the set the
+  // truncations keep. With p = softmax(logprobs) and tokens sorted by p
+  // descending (ties: lower index first), the kept set is the first top_k
+  // (all if 0), then of those the shortest prefix whose mass reaches top_p
+  // times theirs, then of those the tokens with p >= min_p * max p; the
+  // kept tokens get p^(1/temperature), renormalised. Temperature 0: 1 on the
+  // most likely token (lowest index on ties). InvalidArgument as sample().
+  Eigen::VectorXd distribution(const Eigen::Ref<const Eigen::VectorXd>& logprobs);
   // A uniform double in [0, 1) from the generator (53 random bits).
   double uniform();
   const SamplerConfig& config() const { return config_; }
 
  private:
+  // Fills order_ with the kept tokens and p_ with their unnormalised
+  // weights (tempered probabilities; greedy: the argmax alone, weight 1),
+  // and returns the sum of p_.
+  double truncate(const Eigen::Ref<const Eigen::VectorXd>& logprobs);
+
   SamplerConfig config_;
   std::uint64_t state_;   // splitmix64 state
   std::vector<int> order_;  // scratch: token indices

@@ -57,6 +57,7 @@ from ._core import (
     fit_switching_segmentation,
     fit_transition_em,
     load,
+    sampler_distribution,
     token_name,
 )
 
@@ -101,5 +102,6 @@ __all__ = [
     "encode",
     "encode_document",
     "load",
+    "sampler_distribution",
     "token_name",
 ]

@@ -577,7 +577,9 @@ class Generation:
 
 class Vote:
     """The answer of every persona, and of the mixture, to one multiple-choice question
-    (Mixture.vote). K personas, M options; natural logs. repr() is a table of the choice probabilities."""
+    (Mixture.vote). K personas, M options; natural logs. The pile answers in three readings, each
+    summing to 1 over the options: mixture_choice (the linear pool), per_byte_choice (length taken
+    out) and plurality (the weight of the masks whose own answer each option is). repr() is a table."""
 
     @property
     def persona_logprobs(self) -> npt.NDArray[np.float32]:
@@ -590,10 +592,23 @@ class Vote:
         """(K, M) each persona's option probabilities, normalised over the options."""
     @property
     def mixture_choice(self) -> npt.NDArray[np.float32]:
-        """(M,) the mixture's option probabilities, normalised over the options."""
+        """(M,) the linear pool: the mixture's option probabilities, normalised over the options
+        (with beta = 1, no switching and no product steering exactly sum_k w_k p_k(option))."""
     @property
     def prompt_weights(self) -> npt.NDArray[np.float32]:
         """(K,) steered persona weights after reading the prompt."""
+    @property
+    def per_byte_logprobs(self) -> npt.NDArray[np.float32]:
+        """(M,) mixture_logprobs divided by each option's length in bytes."""
+    @property
+    def per_byte_choice(self) -> npt.NDArray[np.float32]:
+        """(M,) exp(per_byte_logprobs) normalised over the options."""
+    @property
+    def persona_answers(self) -> npt.NDArray[np.int32]:
+        """(K,) each persona's own answer: the index of its most likely option (ties: the lower index)."""
+    @property
+    def plurality(self) -> npt.NDArray[np.float32]:
+        """(M,) the sum of prompt_weights over the personas whose own answer each option is."""
     @property
     def options(self) -> list[str]:
         """The options (columns)."""
@@ -936,10 +951,10 @@ class Mixture:
         self,
         prompt: _Text = b"",
         max_tokens: int = 200,
-        temperature: float = 1.0,
+        temperature: float = 0.8,
         top_k: int = 0,
-        top_p: float = 1.0,
-        min_p: float = 0.0,
+        top_p: float = 0.95,
+        min_p: float = 0.05,
         seed: int = 0,
         clamp: Optional[_PersonaKey] = None,
         exclude: Optional[_PersonaKeys] = None,
@@ -952,7 +967,11 @@ class Mixture:
         """Reads the prompt, then samples up to max_tokens tokens.
 
         The sampler chain is top-k (0: off), top-p (1: off), min-p (0: off),
-        then temperature (0: greedy). mode='mixture' samples from the mixture,
+        then temperature (0: greedy); the defaults are llama.cpp's and C++'s
+        SamplerConfig's and the CLI's (temperature 0.8, top-p 0.95, min-p 0.05),
+        so that the pile does not emit bytes it never saw through its smoothing;
+        top_p=1, min_p=0 turn the truncations off; ValueError for a NaN or out-of-range
+        value. mode='mixture' samples from the mixture,
         mode='persona' first draws a persona from the weights. on_step(step)
         runs after each token; returning False stops. Same seed, same output.
         Ctrl-C stops it with KeyboardInterrupt.
@@ -967,8 +986,8 @@ class Mixture:
         product: Optional[_Product] = None,
     ) -> Vote:
         """The superposition vote: each persona alone and the (steered) mixture score every
-        option as a continuation of `prompt` (read from a document start, no boundaries).
-        ValueError for no options or an empty option."""
+        option as a continuation of `prompt` (read from a document start, no boundaries);
+        the pile's answer in three readings (Vote). ValueError for no options or an empty option."""
     def switch_evidence(self, a: _PersonaKey, b: _PersonaKey, text_a: _Text, text_b: _Text) -> SwitchEvidence:
         """A mask swap: persona b's weight before each token of text_b, read after text_a as one
         stream from a document start (the mixture's own switching, no steering)."""
@@ -993,14 +1012,30 @@ class Mixture:
     def divergence_matrix(self, text: _Text) -> npt.NDArray[np.float64]:
         """(K, K) Jensen-Shannon divergences (nats, in [0, ln 2]) between the personas' next-token
         distributions, averaged over the contexts of `text`. ValueError for an empty text."""
-    def characteristic_tokens(self, text: _Text, n: int = 10) -> dict[str, list[Tuple[bytes, float]]]:
-        """{name: [(token, score), ...]}: each persona's n tokens most favoured over the uniform
-        average of all personas on `text` (mean log-ratio, nats), highest first.
-        ValueError for n < 1 or an empty text."""
+    def characteristic_tokens(
+        self, text: _Text, n: int = 10, min_count: float = 5.0
+    ) -> dict[str, list[Tuple[bytes, float]]]:
+        """{name: [(token, score), ...]}: each persona's (at most) n tokens it would emit most often
+        relative to the uniform average of all personas over the contexts of `text` (log-ratio of
+        expected counts, nats), highest first, among tokens with support: an expected count
+        >= min_count and, for an n-gram persona, seen in its training text; positive scores only.
+        ValueError for n < 1, min_count < 0 or NaN, or an empty text."""
     def save(self, path: _PathLike) -> None:
         """Writes the model to a safetensors file, atomically. OSError if it cannot be written."""
     def __getstate__(self) -> bytes: ...
     def __setstate__(self, state: bytes) -> None: ...
+
+def sampler_distribution(
+    logprobs: npt.ArrayLike,
+    temperature: float = 0.8,
+    top_k: int = 0,
+    top_p: float = 0.95,
+    min_p: float = 0.05,
+) -> npt.NDArray[np.float64]:
+    """The law Mixture.generate draws a token from, given the distribution `logprobs` (natural
+    logs, any size, need not be normalised): probabilities summing to 1, zero outside what top-k,
+    top-p and min-p keep, tempered (temperature 0: one-hot on the most likely). Defaults as
+    generate(). ValueError for a bad setting, a NaN entry or all -inf."""
 
 def load(path: _PathLike) -> Mixture:
     """Reads a model written by Mixture.save().
@@ -1032,5 +1067,8 @@ def format_vote_table(
     options: Sequence[_Text],
     personas: Sequence[_Text],
     color: bool = False,
+    per_byte_choice: Optional[npt.ArrayLike] = None,
+    plurality: Optional[npt.ArrayLike] = None,
 ) -> str:
-    """The library's vote table (the CLI's). Used by repr(Vote) (simulacra.display)."""
+    """The library's vote table (the CLI's); the per-byte and plurality columns when both are
+    given (ValueError for one alone or a wrong size). Used by repr(Vote) (simulacra.display)."""

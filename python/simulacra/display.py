@@ -129,8 +129,9 @@ def trace_table(trace: Trace, max_rows: int = 0) -> str:
 
 def vote_table(vote: Vote) -> str:
     """The vote as a plain-text table: a title line naming the options, then a row per
-    option with each persona's and the mixture's choice probabilities ('*' marks each
-    column's choice) and the weights after the prompt."""
+    option with each persona's choice probabilities and the pile's three readings (the
+    mixture's linear pool, per byte, plurality; '*' marks each column's choice) and the
+    weights after the prompt."""
     options = list(vote.options)
     title = (
         f"Vote: {len(vote.personas)} personas, {len(options)} options "
@@ -143,6 +144,8 @@ def vote_table(vote: Vote) -> str:
         np.asarray(vote.prompt_weights, dtype=np.float64),
         options,
         list(vote.personas),
+        per_byte_choice=np.asarray(vote.per_byte_choice, dtype=np.float64),
+        plurality=np.asarray(vote.plurality, dtype=np.float64),
     )
     return title + "\n" + table.rstrip("\n")
 

@@ -15,14 +15,20 @@
 namespace simulacra::cli {
 
 const Command kGenerate{
-    "generate", "MODEL", "Sample a continuation of a prompt from the mixture, or from steered masks.", "",
+    "generate", "MODEL", "Sample a continuation of a prompt from the mixture, or from steered masks.",
+    "The sampler chain is top-k, top-p, min-p on the model's distribution, then temperature. Its defaults are\n"
+    "the library's (llama.cpp's: temperature 0.8, top-p 0.95, min-p 0.05), the same as Python's generate():\n"
+    "they keep a pile from emitting bytes it never saw through its smoothing. --top-p 1 --min-p 0 turn the\n"
+    "truncations off.",
     {{"--prompt", "", "TEXT", "empty, a document start", "the text to continue"},
      {"--max-tokens", "", "N", "200", "tokens (bytes) to generate at most; stops early at a document end"},
-     {"--temperature", "", "T", "0.8", "sampling temperature (>= 0; 0 is greedy)"},
-     {"--top-k", "", "K", "0, off", "keep the K most likely tokens"},
-     {"--top-p", "", "P", "1, off", "keep the smallest set of tokens reaching probability P, in (0, 1]"},
-     {"--min-p", "", "P", "0, off", "keep tokens at least P times as likely as the best, in [0, 1]"},
-     {"--seed", "", "S", "0", "seed of the sampler (same seed, same text)"},
+     {"--temperature", "", "T", fmt::format("{}", SamplerConfig{}.temperature), "sampling temperature (>= 0; 0 is greedy)"},
+     {"--top-k", "", "K", fmt::format("{}, off", SamplerConfig{}.top_k), "keep the K most likely tokens"},
+     {"--top-p", "", "P", fmt::format("{}", SamplerConfig{}.top_p),
+      "keep the smallest set of tokens reaching probability P, in (0, 1] (1: off)"},
+     {"--min-p", "", "P", fmt::format("{}", SamplerConfig{}.min_p),
+      "keep tokens at least P times as likely as the best, in [0, 1] (0: off)"},
+     {"--seed", "", "S", fmt::format("{}", SamplerConfig{}.seed), "seed of the sampler (same seed, same text)"},
      kClamp,
      kExclude,
      kBias,
@@ -36,13 +42,14 @@ const Command kGenerate{
 
 namespace {
 
+// The library's defaults (SamplerConfig{}) where a flag is not given.
 SamplerConfig sampler_config(const Args& args) {
   SamplerConfig s;
-  s.temperature = args.real("--temperature", 0.8, Range{0, INFINITY});
-  s.top_k = int(args.integer("--top-k", 0, 0, kVocab));
-  s.top_p = args.real("--top-p", 1.0, Range{0, 1, true});
-  s.min_p = args.real("--min-p", 0.0, Range{0, 1});
-  s.seed = args.seed("--seed", 0);
+  s.temperature = args.real("--temperature", s.temperature, Range{0, INFINITY});
+  s.top_k = int(args.integer("--top-k", s.top_k, 0, kVocab));
+  s.top_p = args.real("--top-p", s.top_p, Range{0, 1, true});
+  s.min_p = args.real("--min-p", s.min_p, Range{0, 1});
+  s.seed = args.seed("--seed", s.seed);
   return s;
 }
 

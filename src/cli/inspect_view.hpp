@@ -55,14 +55,18 @@ inline void print_raw_view(const RawView& view, const std::vector<std::string>& 
   print_table(t, color);
 }
 
-// The vote table (format_vote_table, report.hpp) and the mixture's choice.
+// The vote table (format_vote_table, report.hpp) and the pile's choice in each of its three readings.
 inline void print_vote(const Vote& vote, const std::vector<std::string>& options,
                        const std::vector<std::string>& names, bool color) {
   fmt::print("{}", format_vote_table(vote, options, names, color));
-  Eigen::Index choice = 0;
-  vote.mixture_choice.maxCoeff(&choice);
-  fmt::print("* marks each column's choice; the mixture chooses \"{}\" ({})\n",
-             shown_text(options[std::size_t(choice)]), percent(vote.mixture_choice[choice]));
+  const auto choice = [&](const Eigen::VectorXd& reading) {
+    Eigen::Index m = 0;
+    reading.maxCoeff(&m);
+    return fmt::format("\"{}\" ({})", shown_text(options[std::size_t(m)]), percent(reading[m]));
+  };
+  fmt::print("* marks each column's choice; the mixture chooses {} as a linear pool,\n"
+             "{} per byte, {} by the plurality of the masks' own answers\n",
+             choice(vote.mixture_choice), choice(vote.per_byte_choice), choice(vote.plurality));
 }
 
 // "never" or the token count.

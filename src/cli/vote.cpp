@@ -19,8 +19,11 @@ const Command kVote{
     "Ask a multiple-choice question: each mask's answer, and the pile's in superposition.",
     "Each option is scored as the continuation of the prompt (read from a document start, no boundary\n"
     "between them): by each persona alone, and by the mixture after its weights have read the prompt.\n"
-    "Probabilities are normalised over the options; '*' marks each column's choice. The last column is\n"
-    "the mixture's natural-log probability of the option, and the last row the weights after the prompt.",
+    "Probabilities are normalised over the options; '*' marks each column's choice. The pile answers in\n"
+    "three readings: 'mixture', the linear pool (with no switching, sum_k w_k p_k(option)); 'per byte',\n"
+    "the same with each option's log-probability divided by its length; 'plurality', the weight of the\n"
+    "masks whose own answer ('*' in their column) the option is. The last column is the mixture's\n"
+    "natural-log probability of the option, and the last row the weights after the prompt.",
     {{"--prompt", "", "TEXT", "", "the question; required (may be empty)"},
      {"--option", "", "TEXT", "", "one answer (non-empty); give at least one", true},
      kClamp, kExclude, kBias, kExpert, kAntiExpert, kLambda, kColor},

@@ -57,6 +57,28 @@ def test_vote_is_the_bayesian_identity_without_switching(plain):
     assert "mixture" in table and all(n in table for n in plain.personas) and "'the moon'" in table
 
 
+def test_vote_three_readings_by_hand(pile):
+    options = ["A", "B", "the sea", "a long answer about the moon"]
+    v = pile.vote(PROMPT, options)
+    K, M = len(pile), len(options)
+    lp = v.persona_logprobs.astype(np.float64)
+    w = v.prompt_weights.astype(np.float64)
+    # per byte: log p(o) / bytes, renormalised over the options
+    per_byte = v.mixture_logprobs.astype(np.float64) / np.array([len(o.encode()) for o in options])
+    np.testing.assert_allclose(v.per_byte_logprobs, per_byte, rtol=1e-5)
+    np.testing.assert_allclose(v.per_byte_choice, np.exp(per_byte - logsumexp(per_byte)), rtol=1e-5, atol=1e-7)
+    # plurality: the weight of the masks whose own best option it is
+    answers = np.argmax(lp, axis=1)
+    assert v.persona_answers.dtype == np.int32 and v.persona_answers.tolist() == answers.tolist()
+    expected = np.zeros(M)
+    np.add.at(expected, answers, w)
+    np.testing.assert_allclose(v.plurality, expected, rtol=1e-5, atol=1e-7)
+    assert v.per_byte_choice.shape == v.plurality.shape == (M,) and v.persona_answers.shape == (K,)
+    assert float(v.plurality.sum()) == pytest.approx(1.0, rel=1e-6)
+    table = repr(v)
+    assert "per byte" in table and "plurality" in table
+
+
 def test_vote_steering_and_bytes(plain):
     v = plain.vote(PROMPT.encode(), [o.encode() for o in OPTIONS], clamp="poet")
     np.testing.assert_allclose(v.prompt_weights, [0, 1, 0], atol=1e-7)
@@ -265,23 +287,40 @@ def test_divergence_matrix(shared):
         shared.divergence_matrix("")
 
 
-def test_characteristic_tokens(shared):
-    n = 4
-    tokens = shared.characteristic_tokens(SHORT, n=n)
-    assert list(tokens) == shared.personas
-    lp = contexts_logprobs(shared, SHORT)  # (T, K, V)
-    pbar = np.log(np.mean(np.exp(lp), axis=1))  # (T, V)
-    scores = np.mean(lp - pbar[:, None, :], axis=0)  # (K, V)
+def characteristic_reference(mixture, text, seen, min_count):
+    """(K, V) log-ratios of expected counts, -inf without support (numpy, from the contexts' distributions)."""
+    expected = np.exp(contexts_logprobs(mixture, text)).sum(axis=0)  # (K, V) E_k(v)
+    scores = np.log(expected) - np.log(expected.mean(axis=0))[None, :]
+    return np.where((expected >= min_count) & seen, scores, -np.inf)
+
+
+def test_characteristic_tokens(shared, builtin):
+    seen = np.zeros((3, 257), dtype=bool)
     for k, name in enumerate(shared.personas):
-        listing = tokens[name]
-        assert len(listing) == n
-        values = [s for _, s in listing]
-        assert values == sorted(values, reverse=True)
-        np.testing.assert_allclose(values, np.sort(scores[k])[::-1][:n], atol=1e-4)
-        for token, score in listing:
-            assert score == pytest.approx(scores[k, token_of(token)], abs=1e-4)
-    assert all(len(v) == 10 for v in shared.characteristic_tokens(SHORT).values())
+        for doc in builtin.texts_of(name):
+            seen[k, list(set(doc))] = True
+        seen[k, 256] = True
+    text = SHORT * 4
+    for n, min_count in [(4, 0.0), (10, 1.0), (300, 0.5)]:
+        tokens = shared.characteristic_tokens(text, n=n, min_count=min_count)
+        assert list(tokens) == shared.personas
+        scores = characteristic_reference(shared, text, seen, min_count)
+        for k, name in enumerate(shared.personas):
+            listing = tokens[name]
+            want = np.sort(scores[k][scores[k] > 0])[::-1][:n]
+            assert len(listing) == len(want) > 0
+            values = [s for _, s in listing]
+            assert values == sorted(values, reverse=True)
+            np.testing.assert_allclose(values, want, atol=1e-6)
+            for token, score in listing:
+                assert score == pytest.approx(scores[k, token_of(token)], abs=1e-6)
+                assert seen[k, token_of(token)]
+    # The default count floor (5 expected occurrences) leaves little of a short text.
+    assert all(len(v) <= 10 for v in shared.characteristic_tokens(text).values())
     with pytest.raises(ValueError):
         shared.characteristic_tokens(SHORT, n=0)
     with pytest.raises(ValueError):
         shared.characteristic_tokens("", n=3)
+    for bad in (-1.0, float("nan")):
+        with pytest.raises(ValueError, match="min_count"):
+            shared.characteristic_tokens(SHORT, min_count=bad)

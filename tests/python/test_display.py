@@ -64,7 +64,7 @@ def test_vote_repr_cells_are_the_vote(plain):
     text = repr(v)
     assert text.startswith(f"Vote: {len(plain)} personas, 2 options ('the sea', 'the moon')")
     lines = text.splitlines()
-    assert lines[1].split() == ["option", *plain.personas, "mixture", "mixture", "ln", "p"]
+    assert lines[1].split() == ["option", *plain.personas, "mixture", "per", "byte", "plurality", "mixture", "ln", "p"]
     winners = [int(np.argmax(v.persona_choice[k])) for k in range(len(plain))]
     for m, option in enumerate(options):
         line = lines[2 + m]
@@ -74,5 +74,8 @@ def test_vote_repr_cells_are_the_vote(plain):
             assert abs(float(cells[k].rstrip("*%")) - 100 * v.persona_choice[k, m]) <= 0.05 + 1e-6
             assert cells[k].endswith("*") == (winners[k] == m)
         assert abs(float(cells[len(plain)].rstrip("*%")) - 100 * v.mixture_choice[m]) <= 0.05 + 1e-6
+        assert abs(float(cells[len(plain) + 1].rstrip("*%")) - 100 * v.per_byte_choice[m]) <= 0.05 + 1e-6
+        assert abs(float(cells[len(plain) + 2].rstrip("*%")) - 100 * v.plurality[m]) <= 0.05 + 1e-6
+        assert cells[len(plain) + 2].endswith("*") == (int(np.argmax(v.plurality)) == m)
         assert abs(float(cells[-1]) - v.mixture_logprobs[m]) <= 0.005 + 1e-6
     assert "weights after the prompt" in text

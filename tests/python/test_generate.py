@@ -118,6 +118,40 @@ def test_truncations_change_the_output(pile):
     plain = pile.generate(**base).bytes
     assert pile.generate(top_p=0.5, **base).bytes != plain
     assert pile.generate(min_p=0.2, **base).bytes != plain
+    assert pile.generate(top_p=1.0, min_p=0.0, **base).bytes != plain
+
+
+# The documented defaults: llama.cpp's, and SamplerConfig's in C++ (sampling_defaults_test checks those).
+DEFAULTS = dict(temperature=0.8, top_k=0, top_p=0.95, min_p=0.05)
+
+
+def test_the_defaults_are_the_documented_ones(pile):
+    for seed in range(5):
+        base = dict(prompt="Arr, ", max_tokens=150, seed=seed, stop_at_boundary=False)
+        assert pile.generate(**base).bytes == pile.generate(**DEFAULTS, **base).bytes
+
+
+def test_the_defaults_never_emit_a_byte_the_pile_never_saw(pile, builtin_split):
+    seen = set()
+    for doc in builtin_split[0]:
+        seen.update(doc.raw)
+    assert len(seen) < 128
+    untruncated = 0
+    for seed in range(30):
+        got = pile.generate(max_tokens=200, seed=seed, stop_at_boundary=False)
+        assert set(got.bytes) <= seen, (seed, sorted(set(got.bytes) - seen))
+        off = pile.generate(max_tokens=200, seed=seed, stop_at_boundary=False, temperature=1.0, top_p=1.0, min_p=0.0)
+        untruncated += not set(off.bytes) <= seen
+    # With the truncations off, the smoothing's floor shows (the reason for the defaults).
+    assert untruncated > 0
+
+
+def test_bad_truncations_are_value_errors(pile):
+    for bad in (float("nan"), -0.1, 1.1, float("inf")):
+        with pytest.raises(ValueError, match="top_p"):
+            pile.generate(top_p=bad)
+        with pytest.raises(ValueError, match="min_p"):
+            pile.generate(min_p=bad)
 
 
 def test_on_step_sees_every_token_and_can_stop(pile):
@@ -190,3 +224,35 @@ def test_on_step_sees_the_distribution_and_its_top_k(pile):
         context += bytes([token]) if token < 256 else b""
     with pytest.raises(ValueError):
         pile.generate(max_tokens=1, on_step=lambda step: step.top_k(0))
+
+
+def brute_truncation(logprobs, temperature, top_k, top_p, min_p):
+    """The sampler chain's law from its definition, in numpy."""
+    p = np.exp(logprobs - logprobs.max())
+    p /= p.sum()
+    order = np.argsort(-p, kind="stable")
+    keep = order[: top_k or p.size]
+    if top_p < 1:
+        cum = np.cumsum(p[keep])
+        keep = keep[: int(np.argmax(cum >= top_p * cum[-1])) + 1]
+    keep = keep[p[keep] >= min_p * p.max()]
+    q = np.zeros_like(p)
+    q[keep] = p[keep] ** (1 / temperature)
+    return q / q.sum()
+
+
+def test_sampler_distribution_is_the_truncated_law(pile):
+    lp = pile.predict("Arr, the ").logprobs.astype(np.float64)
+    for setting in [dict(), dict(top_p=1.0, min_p=0.0), dict(temperature=1.3, top_k=7, top_p=0.8, min_p=0.01)]:
+        full = dict(DEFAULTS, **setting)
+        got = simulacra.sampler_distribution(lp, **setting)
+        assert got.dtype == np.float64 and got.shape == (257,)
+        want = brute_truncation(lp, full["temperature"], full["top_k"], full["top_p"], full["min_p"])
+        np.testing.assert_array_equal(got == 0, want == 0)
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-15)
+    greedy = simulacra.sampler_distribution(lp, temperature=0)
+    assert greedy[int(np.argmax(lp))] == 1.0 and greedy.sum() == 1.0
+    with pytest.raises(ValueError, match="min_p"):
+        simulacra.sampler_distribution(lp, min_p=float("nan"))
+    with pytest.raises(ValueError, match="NaN"):
+        simulacra.sampler_distribution(np.array([0.0, float("nan")]))
