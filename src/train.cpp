@@ -2,9 +2,12 @@
 #include "simulacra/train.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <random>
 
+#include "simulacra/background.hpp"
+#include "simulacra/calibration.hpp"
 #include "simulacra/interrupt.hpp"
 #include "simulacra/ngram.hpp"
 
@@ -12,33 +15,196 @@ namespace simulacra {
 
 namespace {
 
+using RowMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+// The texts of `name` in `corpus`, or {""} when it has none there (all its
+// documents on the other side of the split): such a persona learns only the end of a document.
+std::vector<std::string> texts_or_empty(const Corpus& corpus, const std::vector<std::string>& present,
+                                        const std::string& name) {
+  if (!std::binary_search(present.begin(), present.end(), name)) return {""};
+  return corpus.texts_of(name);
+}
+
+// The pile's personas fitted on `corpus` at `order`: each its own Kneser-Ney
+// model, interpolated with a background of all of corpus's text at weights[k]
+// when weights is not empty. `own` receives the stand-alone models.
 std::vector<std::shared_ptr<const Persona>> fit_personas(const Corpus& corpus, const std::vector<std::string>& names,
-                                                         const TrainConfig& config, const char* stage) {
+                                                         int order, const TrainConfig& config, const char* stage,
+                                                         std::vector<std::shared_ptr<const Persona>>* own,
+                                                         std::shared_ptr<const Persona>* background) {
   const std::vector<std::string> present = corpus.personas();
   std::vector<std::shared_ptr<const Persona>> personas;
   for (std::size_t k = 0; k < names.size(); ++k) {
-    if (config.on_progress) config.on_progress({stage, names[k], int(k), int(names.size())});
-    // A persona absent from this part (all its documents held out) learns only the end of a document.
-    const bool has = std::binary_search(present.begin(), present.end(), names[k]);
-    const std::vector<std::string> texts = has ? corpus.texts_of(names[k]) : std::vector<std::string>{""};
-    personas.push_back(std::make_shared<NGramPersona>(NGramPersona::fit(texts, config.order)));
+    if (config.on_progress) config.on_progress({stage, names[k], int(k), int(names.size()) + 1});
+    personas.push_back(std::make_shared<NGramPersona>(NGramPersona::fit(texts_or_empty(corpus, present, names[k]), order)));
   }
-  if (config.on_progress) config.on_progress({stage, "", int(names.size()), int(names.size())});
+  if (own) *own = personas;
+  if (config.background) {
+    if (config.on_progress) config.on_progress({stage, "", int(names.size()), int(names.size()) + 1});
+    std::vector<std::string> all;
+    for (const Document& d : corpus.documents()) all.push_back(d.text);
+    *background = std::make_shared<NGramPersona>(NGramPersona::fit(all, order));
+  }
+  if (config.on_progress) config.on_progress({stage, "", int(names.size()) + 1, int(names.size()) + 1});
   return personas;
 }
 
-}  // namespace
+std::vector<std::shared_ptr<const Persona>> interpolate(const std::vector<std::shared_ptr<const Persona>>& own,
+                                                        const std::shared_ptr<const Persona>& background,
+                                                        const std::vector<double>& weights) {
+  std::vector<std::shared_ptr<const Persona>> out;
+  for (std::size_t k = 0; k < own.size(); ++k)
+    out.push_back(std::make_shared<InterpolatedPersona>(own[k], background, weights[k]));
+  return out;
+}
 
-Mixture train(const Corpus& corpus, const TrainConfig& config, TrainReport* report) {
-  SIMULACRA_CHECK(corpus.size() > 0, InvalidArgument, "train: the corpus has no documents");
-  NGramPersona::check_order(config.order, "train");
+// The tokens of documents one after another, each ended by its boundary.
+std::vector<Token> stream_of(const std::vector<std::string>& texts) {
+  std::vector<Token> out;
+  for (const std::string& t : texts) {
+    const auto doc = encode_document(t);
+    out.insert(out.end(), doc.begin(), doc.end());
+  }
+  return out;
+}
+
+// The held-out side of one candidate order: its pile and its scores.
+struct Candidate {
+  int order = 0;
+  std::vector<std::shared_ptr<const Persona>> personas;
+  std::vector<double> weights;  // lambda_k (empty without background)
+  std::vector<double> alpha_grid, heldout_bits;
+  double alpha = 0.0, best_logprob = -INFINITY;
+};
+
+Candidate try_order(int order, const Corpus& train_part, const Corpus& heldout, const std::vector<std::string>& names,
+                    const Eigen::VectorXd& prior, const MixtureConfig& mcfg, bool fit_alpha,
+                    const std::vector<Token>& stream, std::size_t stream_bytes, const TrainConfig& config) {
+  Candidate c;
+  c.order = order;
+  std::vector<std::shared_ptr<const Persona>> own;
+  std::shared_ptr<const Persona> background;
+  c.personas = fit_personas(train_part, names, order, config, "persona", &own, &background);
+  if (config.background) {
+    const std::vector<std::string> present = heldout.personas();
+    for (std::size_t k = 0; k < names.size(); ++k) {
+      if (!std::binary_search(present.begin(), present.end(), names[k])) {
+        c.weights.push_back(0.5);  // nothing of it held out: no evidence either way
+        continue;
+      }
+      const std::vector<Token> text = stream_of(heldout.texts_of(names[k]));
+      c.weights.push_back(fit_interpolation_weight(own[k]->token_logprobs(text), background->token_logprobs(text)));
+    }
+    c.personas = interpolate(own, background, c.weights);
+  }
+  Mixture probe(c.personas, names, prior, mcfg);
+  const RowMatrix lp = probe.persona_logprobs(stream);  // rows: tokens
+  const std::vector<double> grid = fit_alpha ? config.alpha_grid : std::vector<double>{mcfg.alpha};
+  c.alpha = mcfg.alpha;
+  for (std::size_t g = 0; g < grid.size(); ++g) {
+    if (config.on_progress && fit_alpha)
+      config.on_progress({"alpha", fmt::format("{}", grid[g]), int(g), int(grid.size())});
+    MixtureConfig trial = mcfg;
+    trial.alpha = grid[g];
+    probe.set_config(trial);
+    Posterior post(probe, {});
+    double total = 0.0;
+    InterruptPoller poll;
+    for (Eigen::Index t = 0; t < lp.rows(); ++t) {
+      poll.tick();
+      total += post.update(lp.row(t).data());
+    }
+    if (fit_alpha) {
+      c.alpha_grid.push_back(trial.alpha);
+      c.heldout_bits.push_back(-total / (double(std::max<std::size_t>(stream_bytes, 1)) * std::log(2.0)));
+    }
+    if (total > c.best_logprob) {
+      c.best_logprob = total;
+      c.alpha = trial.alpha;
+    }
+  }
+  return c;
+}
+
+// Fits the attribution beta on segments of each persona's held-out text and
+// fills the calibration part of the report. Returns the beta.
+double calibrate(const Mixture& probe, const Corpus& heldout, const TrainConfig& config, TrainReport& rep) {
+  const std::vector<std::string> present = heldout.personas();
+  std::vector<std::string> joined(probe.names().size());
+  for (std::size_t k = 0; k < joined.size(); ++k) {
+    if (!std::binary_search(present.begin(), present.end(), probe.names()[k])) continue;
+    for (const std::string& t : heldout.texts_of(probe.names()[k])) joined[k] += (joined[k].empty() ? "" : "\n") + t;
+  }
+  std::vector<std::vector<double>> rows;
+  std::vector<int> labels, length_of;
+  for (int len : config.calibration_lengths) {
+    std::size_t count = 0;
+    for (std::size_t k = 0; k < joined.size(); ++k) {
+      for (std::size_t at = 0; at + std::size_t(len) <= joined[k].size(); at += std::size_t(len)) {
+        const Eigen::MatrixXd lp = probe.persona_logprobs(encode_document(joined[k].substr(at, std::size_t(len))));
+        const Eigen::VectorXd sum = lp.colwise().sum().transpose();
+        rows.emplace_back(sum.data(), sum.data() + sum.size());
+        labels.push_back(int(k));
+        length_of.push_back(len);
+        ++count;
+      }
+    }
+    if (count == 0) continue;
+    rep.calibration_lengths.push_back(len);
+    rep.calibration_segments.push_back(count);
+  }
+  if (rows.empty()) return 1.0;
+  const auto K = Eigen::Index(probe.size());
+  Eigen::MatrixXd loglik(Eigen::Index(rows.size()), K);
+  for (std::size_t i = 0; i < rows.size(); ++i)
+    for (Eigen::Index k = 0; k < K; ++k) loglik(Eigen::Index(i), k) = rows[i][std::size_t(k)];
+  const Eigen::VectorXd log_prior = probe.prior().array().log();
+  // Each length weighs alike: a row of length L counts 1 / (segments of length L).
+  std::vector<double> weights(rows.size());
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const auto at = std::find(rep.calibration_lengths.begin(), rep.calibration_lengths.end(), length_of[i]);
+    weights[i] = 1.0 / double(rep.calibration_segments[std::size_t(at - rep.calibration_lengths.begin())]);
+  }
+  const double beta = fit_attribution_beta(loglik, labels, log_prior, weights);
+  rep.ece_before = attribution_ece(loglik, labels, log_prior, 1.0);
+  rep.ece_after = attribution_ece(loglik, labels, log_prior, beta);
+  for (int len : rep.calibration_lengths) {
+    std::vector<Eigen::Index> idx;
+    for (std::size_t i = 0; i < rows.size(); ++i)
+      if (length_of[i] == len) idx.push_back(Eigen::Index(i));
+    Eigen::MatrixXd part(Eigen::Index(idx.size()), K);
+    std::vector<int> part_labels;
+    for (std::size_t j = 0; j < idx.size(); ++j) {
+      part.row(Eigen::Index(j)) = loglik.row(idx[j]);
+      part_labels.push_back(labels[std::size_t(idx[j])]);
+    }
+    rep.ece_before_by_length.push_back(attribution_ece(part, part_labels, log_prior, 1.0));
+    rep.ece_after_by_length.push_back(attribution_ece(part, part_labels, log_prior, beta));
+  }
+  return beta;
+}
+
+void check_config(const TrainConfig& config) {
+  if (config.order != TrainConfig::kAutoOrder) NGramPersona::check_order(config.order, "train");
+  SIMULACRA_CHECK(config.order != TrainConfig::kAutoOrder || !config.order_grid.empty(), InvalidArgument,
+                  "train: order 'auto' needs a non-empty order_grid");
+  for (int n : config.order_grid) NGramPersona::check_order(n, "train: order_grid");
   SIMULACRA_CHECK(std::isfinite(config.heldout_fraction) && config.heldout_fraction >= 0.0 &&
                       config.heldout_fraction < 1.0,
                   InvalidArgument, "train: heldout_fraction must be in [0, 1), got {}", config.heldout_fraction);
   for (double a : config.alpha_grid)
     SIMULACRA_CHECK(std::isfinite(a) && a >= 0.0 && a <= 1.0, InvalidArgument,
                     "train: alpha_grid value {} is outside [0, 1]", a);
+  for (int len : config.calibration_lengths)
+    SIMULACRA_CHECK(len >= 1, InvalidArgument, "train: calibration length {} must be >= 1", len);
+}
 
+}  // namespace
+
+Mixture train(const Corpus& corpus, const TrainConfig& config, TrainReport* report) {
+  const auto start = std::chrono::steady_clock::now();
+  SIMULACRA_CHECK(corpus.size() > 0, InvalidArgument, "train: the corpus has no documents");
+  check_config(config);
   const std::vector<std::string> names = corpus.personas();
   Mixture::check(config.mixture, int(names.size()));
   Eigen::VectorXd prior(Eigen::Index(names.size()));
@@ -46,51 +212,65 @@ Mixture train(const Corpus& corpus, const TrainConfig& config, TrainReport* repo
 
   MixtureConfig mcfg = config.mixture;
   TrainReport rep;
-  const bool fit_alpha = config.fit_alpha && mcfg.switching == Switching::kFixedShare && !config.alpha_grid.empty() &&
-                         config.heldout_fraction > 0.0;
-  if (fit_alpha) {
+  const bool automatic = config.order == TrainConfig::kAutoOrder;
+  const bool fit_alpha = config.fit_alpha && mcfg.switching == Switching::kFixedShare && !config.alpha_grid.empty();
+  int order = automatic ? TrainConfig::kFallbackOrder : config.order;
+  std::vector<double> weights(names.size(), 0.5);
+  double beta = 1.0;
+  const bool probe =
+      config.heldout_fraction > 0.0 && (automatic || fit_alpha || config.background || config.fit_attribution_beta);
+  if (probe) {
     auto [train_part, heldout] = corpus.split(config.heldout_fraction, config.seed);
     if (heldout.size() > 0) {
-      Mixture probe(fit_personas(train_part, names, config, "persona"), names, prior, mcfg);
       // The held-out documents in a seeded order, as one stream.
-      std::vector<std::size_t> order(heldout.size());
-      for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+      std::vector<std::size_t> perm(heldout.size());
+      for (std::size_t i = 0; i < perm.size(); ++i) perm[i] = i;
       std::mt19937_64 rng(config.seed ^ 0x5DEECE66Dull);
-      for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng() % i]);
-      std::vector<Token> stream;
+      for (std::size_t i = perm.size(); i > 1; --i) std::swap(perm[i - 1], perm[rng() % i]);
+      std::vector<std::string> texts;
       std::size_t bytes = 0;
-      for (std::size_t i : order) {
-        const auto doc = encode_document(heldout[i].text);
-        stream.insert(stream.end(), doc.begin(), doc.end());
+      for (std::size_t i : perm) {
+        texts.push_back(heldout[i].text);
         bytes += heldout[i].text.size();
       }
-      const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> lp = probe.persona_logprobs(stream);  // rows: tokens
-      double best = -INFINITY;
-      for (std::size_t g = 0; g < config.alpha_grid.size(); ++g) {
-        if (config.on_progress)
-          config.on_progress({"alpha", fmt::format("{}", config.alpha_grid[g]), int(g), int(config.alpha_grid.size())});
-        MixtureConfig trial = mcfg;
-        trial.alpha = config.alpha_grid[g];
-        probe.set_config(trial);
-        Posterior post(probe, {});
-        double total = 0.0;
-        InterruptPoller poll;
-        for (Eigen::Index t = 0; t < lp.rows(); ++t) {
-          poll.tick();
-          total += post.update(lp.row(t).data());
+      const std::vector<Token> stream = stream_of(texts);
+      const std::vector<int> orders = automatic ? config.order_grid : std::vector<int>{config.order};
+      Candidate best;
+      for (std::size_t i = 0; i < orders.size(); ++i) {
+        if (config.on_progress) config.on_progress({"order", std::to_string(orders[i]), int(i), int(orders.size())});
+        Candidate c = try_order(orders[i], train_part, heldout, names, prior, mcfg, fit_alpha, stream, bytes, config);
+        if (automatic) {
+          rep.orders.push_back(c.order);
+          rep.order_heldout_bits.push_back(-c.best_logprob / (double(std::max<std::size_t>(bytes, 1)) * std::log(2.0)));
         }
-        rep.alpha_grid.push_back(trial.alpha);
-        rep.heldout_bits.push_back(-total / (double(std::max<std::size_t>(bytes, 1)) * std::log(2.0)));
-        if (total > best) {
-          best = total;
-          mcfg.alpha = trial.alpha;
-        }
+        if (c.best_logprob > best.best_logprob || best.order == 0) best = std::move(c);
       }
+      order = best.order;
+      mcfg.alpha = best.alpha;
+      rep.alpha_grid = best.alpha_grid;
+      rep.heldout_bits = best.heldout_bits;
+      if (config.background) weights = best.weights;
       rep.heldout_documents = heldout.size();
+      if (config.fit_attribution_beta) {
+        if (config.on_progress) config.on_progress({"calibration", "", 0, 1});
+        beta = calibrate(Mixture(best.personas, names, prior, mcfg), heldout, config, rep);
+      }
     }
   }
-  Mixture mixture(fit_personas(corpus, names, config, fit_alpha ? "refit" : "persona"), names, prior, mcfg);
+  std::vector<std::shared_ptr<const Persona>> own;
+  std::shared_ptr<const Persona> background;
+  std::vector<std::shared_ptr<const Persona>> personas =
+      fit_personas(corpus, names, order, config, probe ? "refit" : "persona", &own, &background);
+  if (config.background) {
+    personas = interpolate(own, background, weights);
+    rep.background_weights = weights;
+  }
+  Mixture mixture(std::move(personas), names, prior, mcfg);
+  mixture.set_attribution_beta(beta);
   rep.alpha = mixture.config().alpha;
+  rep.order = order;
+  rep.attribution_beta = beta;
+  rep.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (report) *report = std::move(rep);
   return mixture;
 }

@@ -305,8 +305,19 @@ class Mixture {
 
   // Which mask wrote this document? (K) natural-log posterior over personas
   // given the whole document (bytes + end boundary), as if one persona wrote
-  // all of it: log pi_k + log p_k(doc) - log Z (no switching, beta = 1).
-  Eigen::VectorXd attribute(const std::string& text) const;
+  // all of it, tempered by beta (no switching):
+  //   log pi_k + beta log p_k(doc) - log Z.
+  // attribute(text) uses attribution_beta(); beta = 1 is the exact Bayesian
+  // posterior. InvalidArgument for beta outside (0, kMaxBeta]. The filter
+  // (trace, score, step) keeps config().beta: attribution_beta is for
+  // whole-document attribution only (calibration.hpp).
+  Eigen::VectorXd attribute(const std::string& text) const { return attribute(text, attribution_beta_); }
+  Eigen::VectorXd attribute(const std::string& text, double beta) const;
+  // The tempering of attribute(text): 1 unless fitted (train() fits it on
+  // held-out documents so that the posteriors are calibrated) or set.
+  double attribution_beta() const { return attribution_beta_; }
+  // InvalidArgument for beta outside (0, kMaxBeta].
+  void set_attribution_beta(double beta);
 
  private:
   // prior / sum(prior), or prior itself when it sums to 1 up to rounding.
@@ -316,6 +327,7 @@ class Mixture {
   std::vector<std::string> names_;
   Eigen::VectorXd prior_;
   MixtureConfig config_;
+  double attribution_beta_ = 1.0;  // tempering of attribute(text)
 };
 
 // log(sum_i exp(x_i)) of n values, stable; -inf when all are -inf.
