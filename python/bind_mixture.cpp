@@ -2,6 +2,8 @@
 // construction and properties, ablation scopes and attribution. What is done
 // with it lives beside: bind_trace, bind_state, bind_generate, bind_train,
 // bind_model_file, bind_analysis.
+#include <optional>
+
 #include "bind.hpp"
 #include "bind_common.hpp"
 #include "bind_steering.hpp"
@@ -117,20 +119,27 @@ other threads and the pile itself do not. Blocks may end in any order.
           "pile itself is not changed: other threads do not see it; States begun inside keep it.")
       .def(
           "attribute",
-          [](const Mixture& mix, const Text& text) {
+          [](const Mixture& mix, const Text& text, std::optional<double> beta) {
             const SeenMixture seen(mix);
             Eigen::VectorXd post;
             {
               py::gil_scoped_release release;
-              post = seen->attribute(text.bytes);
+              post = seen->attribute(text.bytes, beta ? *beta : seen->attribution_beta());
             }
             py::dict out;
             for (int k = 0; k < mix.size(); ++k) out[name_str(mix.names()[std::size_t(k)])] = std::exp(post[k]);
             return out;
           },
-          py::arg("text"),
+          py::arg("text"), py::arg("beta") = py::none(),
           "Which mask wrote this document? {name: posterior probability} given the whole document, as if one "
-          "persona wrote all of it (no switching, beta = 1).")
+          "persona wrote all of it (no switching): log pi_k + beta log p_k(doc), normalised. beta=None uses the "
+          "mixture's attribution_beta (fitted by Mixture.fit on held-out documents so the posteriors are "
+          "calibrated; 1.0 otherwise); beta=1.0 is the exact Bayesian posterior. ValueError for beta <= 0.")
+      .def_property(
+          "attribution_beta", [](const Mixture& mix) { return mix.attribution_beta(); },
+          [](Mixture& mix, double beta) { mix.set_attribution_beta(beta); },
+          "The tempering of attribute(text): fitted by Mixture.fit, 1.0 otherwise; settable (> 0). The trace and "
+          "the filter keep their own beta.")
       .def("__repr__",
            [](const Mixture& mix) {
              return fmt::format("Mixture(personas={}, switching='{}', alpha={}, beta={}, gamma={})",

@@ -126,58 +126,88 @@ Candidate try_order(int order, const Corpus& train_part, const Corpus& heldout, 
   return c;
 }
 
-// Fits the attribution beta on segments of each persona's held-out text and
-// fills the calibration part of the report. Returns the beta.
-double calibrate(const Mixture& probe, const Corpus& heldout, const TrainConfig& config, TrainReport& rep) {
-  const std::vector<std::string> present = heldout.personas();
-  std::vector<std::string> joined(probe.names().size());
-  for (std::size_t k = 0; k < joined.size(); ++k) {
-    if (!std::binary_search(present.begin(), present.end(), probe.names()[k])) continue;
-    for (const std::string& t : heldout.texts_of(probe.names()[k])) joined[k] += (joined[k].empty() ? "" : "\n") + t;
+// Fits the attribution beta on held-out segments by cross-fitting: the
+// documents of each persona are cut into calibration_folds contiguous blocks;
+// for each fold the pile (order, background weights as chosen) is fitted on
+// the other folds and scores segments of calibration_lengths bytes of the
+// fold's text of each persona (its documents joined by newlines). So every
+// byte of the corpus serves as held-out text once. Fills the calibration part
+// of the report; returns the beta.
+double calibrate(const Corpus& corpus, const std::vector<std::string>& names, const Eigen::VectorXd& prior,
+                 const MixtureConfig& mcfg, int order, const std::vector<double>& weights, const TrainConfig& config,
+                 TrainReport& rep) {
+  const int folds = config.calibration_folds;
+  const std::size_t L = config.calibration_lengths.size();
+  // fold_of[i]: the fold of document i, by its rank among its persona's documents.
+  std::vector<int> fold_of(corpus.size());
+  for (const std::string& name : names) {
+    std::vector<std::size_t> idx;
+    for (std::size_t i = 0; i < corpus.size(); ++i)
+      if (corpus[i].persona == name) idx.push_back(i);
+    for (std::size_t r = 0; r < idx.size(); ++r) fold_of[idx[r]] = int(r * std::size_t(folds) / idx.size());
   }
   std::vector<std::vector<double>> rows;
-  std::vector<int> labels, length_of;
-  for (int len : config.calibration_lengths) {
-    std::size_t count = 0;
-    for (std::size_t k = 0; k < joined.size(); ++k) {
-      for (std::size_t at = 0; at + std::size_t(len) <= joined[k].size(); at += std::size_t(len)) {
-        const Eigen::MatrixXd lp = probe.persona_logprobs(encode_document(joined[k].substr(at, std::size_t(len))));
-        const Eigen::VectorXd sum = lp.colwise().sum().transpose();
-        rows.emplace_back(sum.data(), sum.data() + sum.size());
-        labels.push_back(int(k));
-        length_of.push_back(len);
-        ++count;
+  std::vector<int> labels;
+  std::vector<std::size_t> length_of;  // index into calibration_lengths
+  for (int f = 0; f < folds; ++f) {
+    if (config.on_progress) config.on_progress({"calibration", std::to_string(f), f, folds});
+    Corpus rest;
+    std::vector<std::string> joined(names.size());
+    for (std::size_t i = 0; i < corpus.size(); ++i) {
+      if (fold_of[i] != f) {
+        rest.add(corpus[i].text, corpus[i].persona);
+        continue;
+      }
+      const auto k = std::size_t(std::lower_bound(names.begin(), names.end(), corpus[i].persona) - names.begin());
+      joined[k] += (joined[k].empty() ? "" : "\n") + corpus[i].text;
+    }
+    if (rest.empty()) continue;
+    std::vector<std::shared_ptr<const Persona>> own;
+    std::shared_ptr<const Persona> background;
+    TrainConfig quiet = config;
+    quiet.on_progress = nullptr;
+    std::vector<std::shared_ptr<const Persona>> personas =
+        fit_personas(rest, names, order, quiet, "calibration", &own, &background);
+    if (config.background) personas = interpolate(own, background, weights);
+    const Mixture probe(std::move(personas), names, prior, mcfg);
+    for (std::size_t l = 0; l < L; ++l) {
+      const auto len = std::size_t(config.calibration_lengths[l]);
+      for (std::size_t k = 0; k < names.size(); ++k) {
+        for (std::size_t at = 0; at + len <= joined[k].size(); at += len) {
+          const Eigen::MatrixXd lp = probe.persona_logprobs(encode_document(joined[k].substr(at, len)));
+          const Eigen::VectorXd sum = lp.colwise().sum().transpose();
+          rows.emplace_back(sum.data(), sum.data() + sum.size());
+          labels.push_back(int(k));
+          length_of.push_back(l);
+        }
       }
     }
-    if (count == 0) continue;
-    rep.calibration_lengths.push_back(len);
-    rep.calibration_segments.push_back(count);
   }
+  std::vector<std::size_t> count(L, 0);
+  for (std::size_t l : length_of) ++count[l];
   if (rows.empty()) return 1.0;
-  const auto K = Eigen::Index(probe.size());
+  const auto K = Eigen::Index(names.size());
   Eigen::MatrixXd loglik(Eigen::Index(rows.size()), K);
   for (std::size_t i = 0; i < rows.size(); ++i)
     for (Eigen::Index k = 0; k < K; ++k) loglik(Eigen::Index(i), k) = rows[i][std::size_t(k)];
-  const Eigen::VectorXd log_prior = probe.prior().array().log();
-  // Each length weighs alike: a row of length L counts 1 / (segments of length L).
-  std::vector<double> weights(rows.size());
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    const auto at = std::find(rep.calibration_lengths.begin(), rep.calibration_lengths.end(), length_of[i]);
-    weights[i] = 1.0 / double(rep.calibration_segments[std::size_t(at - rep.calibration_lengths.begin())]);
-  }
-  const double beta = fit_attribution_beta(loglik, labels, log_prior, weights);
+  const Eigen::VectorXd log_prior = (prior / prior.sum()).array().log();
+  // Each length weighs alike: a segment of length l counts 1 / (segments of length l).
+  std::vector<double> weight(rows.size());
+  for (std::size_t i = 0; i < rows.size(); ++i) weight[i] = 1.0 / double(count[length_of[i]]);
+  const double beta = fit_attribution_beta(loglik, labels, log_prior, weight);
   rep.ece_before = attribution_ece(loglik, labels, log_prior, 1.0);
   rep.ece_after = attribution_ece(loglik, labels, log_prior, beta);
-  for (int len : rep.calibration_lengths) {
-    std::vector<Eigen::Index> idx;
-    for (std::size_t i = 0; i < rows.size(); ++i)
-      if (length_of[i] == len) idx.push_back(Eigen::Index(i));
-    Eigen::MatrixXd part(Eigen::Index(idx.size()), K);
+  for (std::size_t l = 0; l < L; ++l) {
+    if (count[l] == 0) continue;
+    Eigen::MatrixXd part(Eigen::Index(count[l]), K);
     std::vector<int> part_labels;
-    for (std::size_t j = 0; j < idx.size(); ++j) {
-      part.row(Eigen::Index(j)) = loglik.row(idx[j]);
-      part_labels.push_back(labels[std::size_t(idx[j])]);
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      if (length_of[i] != l) continue;
+      part.row(Eigen::Index(part_labels.size())) = loglik.row(Eigen::Index(i));
+      part_labels.push_back(labels[i]);
     }
+    rep.calibration_lengths.push_back(config.calibration_lengths[l]);
+    rep.calibration_segments.push_back(count[l]);
     rep.ece_before_by_length.push_back(attribution_ece(part, part_labels, log_prior, 1.0));
     rep.ece_after_by_length.push_back(attribution_ece(part, part_labels, log_prior, beta));
   }
@@ -195,6 +225,8 @@ void check_config(const TrainConfig& config) {
   for (double a : config.alpha_grid)
     SIMULACRA_CHECK(std::isfinite(a) && a >= 0.0 && a <= 1.0, InvalidArgument,
                     "train: alpha_grid value {} is outside [0, 1]", a);
+  SIMULACRA_CHECK(config.calibration_folds >= 2, InvalidArgument, "train: calibration_folds must be >= 2, got {}",
+                  config.calibration_folds);
   for (int len : config.calibration_lengths)
     SIMULACRA_CHECK(len >= 1, InvalidArgument, "train: calibration length {} must be >= 1", len);
 }
@@ -251,10 +283,8 @@ Mixture train(const Corpus& corpus, const TrainConfig& config, TrainReport* repo
       rep.heldout_bits = best.heldout_bits;
       if (config.background) weights = best.weights;
       rep.heldout_documents = heldout.size();
-      if (config.fit_attribution_beta) {
-        if (config.on_progress) config.on_progress({"calibration", "", 0, 1});
-        beta = calibrate(Mixture(best.personas, names, prior, mcfg), heldout, config, rep);
-      }
+      if (config.fit_attribution_beta)
+        beta = calibrate(corpus, names, prior, mcfg, order, weights, config, rep);
     }
   }
   std::vector<std::shared_ptr<const Persona>> own;

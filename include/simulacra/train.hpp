@@ -14,15 +14,20 @@
 //      seeded random order as one stream (masks switch at every document
 //      boundary) and score it at every alpha of the grid; keep the order and
 //      the alpha with the highest held-out log-likelihood;
-//   3. calibrate attribution: cut each persona's held-out text into segments
-//      of calibration_lengths bytes and fit the attribution beta minimising
-//      the log-loss of the true persona, each length weighted alike
-//      (calibration.hpp); ECE before (beta = 1) and after;
+//   3. calibrate attribution by cross-fitting: cut each persona's documents
+//      into calibration_folds contiguous blocks; for each block, fit the pile
+//      (chosen order and weights) on the rest and score segments of
+//      calibration_lengths bytes of the block's text; fit the attribution
+//      beta minimising the log-loss of the true persona over all of them,
+//      each length weighted alike (calibration.hpp); ECE before (beta = 1)
+//      and after;
 //   4. refit the personas and the background on the whole corpus with the
 //      chosen order, weights, alpha and beta.
 //
 // Without held-out documents (heldout_fraction 0, or too few documents) the
 // order "auto" is kFallbackOrder, every lambda 0.5 and the attribution beta 1.
+// The hold-out of step 3 covers the whole corpus, because a persona's held-out
+// share (a few KB) holds few segments of 1000 bytes and none of 3000.
 //
 //   simulacra::TrainConfig cfg;            // order auto, background on, alpha and beta fitted
 //   simulacra::TrainReport report;
@@ -57,6 +62,7 @@ struct TrainConfig {
   bool background = true;             // interpolate each persona with a background model of all the text
   bool fit_attribution_beta = true;   // calibrate attribute() on held-out segments
   std::vector<int> calibration_lengths = {100, 300, 1000, 3000};  // segment bytes for the beta, each >= 1
+  int calibration_folds = 5;          // cross-fitting folds of the calibration, >= 2
   MixtureConfig mixture = fixed_share_default();  // switching of the trained mixture
   bool fit_alpha = true;              // with fixed share: choose alpha on held-out documents
   std::vector<double> alpha_grid = {0.0, 1e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3};  // candidates, each in [0, 1]
