@@ -25,27 +25,26 @@ std::vector<std::string> texts_or_empty(const Corpus& corpus, const std::vector<
   return corpus.texts_of(name);
 }
 
-// The pile's personas fitted on `corpus` at `order`: each its own Kneser-Ney
-// model, interpolated with a background of all of corpus's text at weights[k]
-// when weights is not empty. `own` receives the stand-alone models.
+// The stand-alone personas fitted on `corpus` at `order`, each a Kneser-Ney
+// model of its own documents; with config.background, *background becomes a
+// model of all of corpus's text at the same order.
 std::vector<std::shared_ptr<const Persona>> fit_personas(const Corpus& corpus, const std::vector<std::string>& names,
                                                          int order, const TrainConfig& config, const char* stage,
-                                                         std::vector<std::shared_ptr<const Persona>>* own,
                                                          std::shared_ptr<const Persona>* background) {
   const std::vector<std::string> present = corpus.personas();
   std::vector<std::shared_ptr<const Persona>> personas;
+  const int steps = int(names.size()) + (config.background ? 1 : 0);
   for (std::size_t k = 0; k < names.size(); ++k) {
-    if (config.on_progress) config.on_progress({stage, names[k], int(k), int(names.size()) + 1});
+    if (config.on_progress) config.on_progress({stage, names[k], int(k), steps});
     personas.push_back(std::make_shared<NGramPersona>(NGramPersona::fit(texts_or_empty(corpus, present, names[k]), order)));
   }
-  if (own) *own = personas;
   if (config.background) {
-    if (config.on_progress) config.on_progress({stage, "", int(names.size()), int(names.size()) + 1});
+    if (config.on_progress) config.on_progress({stage, "", int(names.size()), steps});
     std::vector<std::string> all;
     for (const Document& d : corpus.documents()) all.push_back(d.text);
     *background = std::make_shared<NGramPersona>(NGramPersona::fit(all, order));
   }
-  if (config.on_progress) config.on_progress({stage, "", int(names.size()) + 1, int(names.size()) + 1});
+  if (config.on_progress) config.on_progress({stage, "", steps, steps});
   return personas;
 }
 
@@ -82,9 +81,10 @@ Candidate try_order(int order, const Corpus& train_part, const Corpus& heldout, 
                     const std::vector<Token>& stream, std::size_t stream_bytes, const TrainConfig& config) {
   Candidate c;
   c.order = order;
-  std::vector<std::shared_ptr<const Persona>> own;
   std::shared_ptr<const Persona> background;
-  c.personas = fit_personas(train_part, names, order, config, "persona", &own, &background);
+  const std::vector<std::shared_ptr<const Persona>> own =
+      fit_personas(train_part, names, order, config, "persona", &background);
+  c.personas = own;
   if (config.background) {
     const std::vector<std::string> present = heldout.personas();
     for (std::size_t k = 0; k < names.size(); ++k) {
@@ -162,13 +162,12 @@ double calibrate(const Corpus& corpus, const std::vector<std::string>& names, co
       joined[k] += (joined[k].empty() ? "" : "\n") + corpus[i].text;
     }
     if (rest.empty()) continue;
-    std::vector<std::shared_ptr<const Persona>> own;
     std::shared_ptr<const Persona> background;
     TrainConfig quiet = config;
     quiet.on_progress = nullptr;
     std::vector<std::shared_ptr<const Persona>> personas =
-        fit_personas(rest, names, order, quiet, "calibration", &own, &background);
-    if (config.background) personas = interpolate(own, background, weights);
+        fit_personas(rest, names, order, quiet, "calibration", &background);
+    if (config.background) personas = interpolate(personas, background, weights);
     const Mixture probe(std::move(personas), names, prior, mcfg);
     for (std::size_t l = 0; l < L; ++l) {
       const auto len = std::size_t(config.calibration_lengths[l]);
@@ -269,7 +268,8 @@ Mixture train(const Corpus& corpus, const TrainConfig& config, TrainReport* repo
       const std::vector<int> orders = automatic ? config.order_grid : std::vector<int>{config.order};
       Candidate best;
       for (std::size_t i = 0; i < orders.size(); ++i) {
-        if (config.on_progress) config.on_progress({"order", std::to_string(orders[i]), int(i), int(orders.size())});
+        if (config.on_progress && automatic)
+          config.on_progress({"order", std::to_string(orders[i]), int(i), int(orders.size())});
         Candidate c = try_order(orders[i], train_part, heldout, names, prior, mcfg, fit_alpha, stream, bytes, config);
         if (automatic) {
           rep.orders.push_back(c.order);
@@ -287,12 +287,11 @@ Mixture train(const Corpus& corpus, const TrainConfig& config, TrainReport* repo
         beta = calibrate(corpus, names, prior, mcfg, order, weights, config, rep);
     }
   }
-  std::vector<std::shared_ptr<const Persona>> own;
   std::shared_ptr<const Persona> background;
   std::vector<std::shared_ptr<const Persona>> personas =
-      fit_personas(corpus, names, order, config, probe ? "refit" : "persona", &own, &background);
+      fit_personas(corpus, names, order, config, probe ? "refit" : "persona", &background);
   if (config.background) {
-    personas = interpolate(own, background, weights);
+    personas = interpolate(personas, background, weights);
     rep.background_weights = weights;
   }
   Mixture mixture(std::move(personas), names, prior, mcfg);

@@ -76,9 +76,12 @@ Corpus balanced() {
        "pirate", "poet", "scientist", "pirate", "poet", "scientist"});
 }
 
+// The stand-alone protocol (no background, no calibration) at a given order.
 TrainConfig small_config(int order = 3) {
   TrainConfig c;
   c.order = order;
+  c.background = false;
+  c.fit_attribution_beta = false;
   return c;
 }
 
