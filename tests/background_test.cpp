@@ -54,17 +54,17 @@ TEST(BackgroundTest, WeightMatchesBruteForceAndAnIndependentEM) {
       b[t] = std::min(b[t], 0.0);
     }
     const double lam = fit_interpolation_weight(a, b);
-    // Brute force: the best of 100001 grid points.
+    // Brute force: the best of 20001 grid points.
     double best = 0.0, best_l = -kInf;
-    for (int i = 0; i <= 100000; ++i) {
-      const double x = i / 100000.0, l = heldout_loglik(a, b, x);
+    for (int i = 0; i <= 20000; ++i) {
+      const double x = i / 20000.0, l = heldout_loglik(a, b, x);
       if (l > best_l) best_l = l, best = x;
     }
-    EXPECT_NEAR(lam, best, 2e-5) << "trial " << trial;
+    EXPECT_NEAR(lam, best, 1e-4) << "trial " << trial;
     EXPECT_GE(heldout_loglik(a, b, lam), best_l - 1e-9);
     // EM (SRILM compute-best-mix) from 0.5, run to its fixed point.
     double em = 0.5;
-    for (int it = 0; it < 20000; ++it) {
+    for (int it = 0; it < 5000; ++it) {
       double s = 0.0;
       for (std::size_t t = 0; t < a.size(); ++t)
         s += em * std::exp(a[t]) / (em * std::exp(a[t]) + (1.0 - em) * std::exp(b[t]));
@@ -117,12 +117,17 @@ TEST(BackgroundTest, DistributionIsTheWeightedSumAndNormalised) {
       }
       EXPECT_NEAR(sum, 1.0, 1e-12) << "lambda " << lam;
       const auto tok = simulacra::Token(static_cast<unsigned char>(c));
-      EXPECT_EQ(state->advance(tok), out[tok]);
+      EXPECT_NEAR(state->advance(tok), out[tok], 1e-12);
       so->advance(tok);
       sb->advance(tok);
     }
-    if (lam == 1.0) EXPECT_EQ(p.token_logprobs(simulacra::encode_document("arr")), own->token_logprobs(simulacra::encode_document("arr")));
-    if (lam == 0.0) EXPECT_EQ(p.token_logprobs(simulacra::encode_document("arr")), bg->token_logprobs(simulacra::encode_document("arr")));
+    // The endpoints are the two models exactly.
+    const auto doc = simulacra::encode_document("arr");
+    if (lam == 1.0) {
+      EXPECT_EQ(p.token_logprobs(doc), own->token_logprobs(doc));
+    } else if (lam == 0.0) {
+      EXPECT_EQ(p.token_logprobs(doc), bg->token_logprobs(doc));
+    }
   }
 }
 

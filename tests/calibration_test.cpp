@@ -6,6 +6,7 @@
 // Mixture::attribute against log pi + beta sum_t log p_k normalised here.
 #include "simulacra/calibration.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -26,9 +27,10 @@ using simulacra::InvalidArgument;
 double log_loss(const Eigen::MatrixXd& l, const std::vector<int>& y, const Eigen::VectorXd& lp, double beta) {
   double s = 0.0;
   for (Eigen::Index i = 0; i < l.rows(); ++i) {
-    double z = 0.0;
-    for (Eigen::Index k = 0; k < l.cols(); ++k) z += std::exp(lp[k] + beta * l(i, k));
-    s -= lp[y[std::size_t(i)]] + beta * l(i, y[std::size_t(i)]) - std::log(z);
+    double m = -std::numeric_limits<double>::infinity(), z = 0.0;
+    for (Eigen::Index k = 0; k < l.cols(); ++k) m = std::max(m, lp[k] + beta * l(i, k));
+    for (Eigen::Index k = 0; k < l.cols(); ++k) z += std::exp(lp[k] + beta * l(i, k) - m);
+    s -= lp[y[std::size_t(i)]] + beta * l(i, y[std::size_t(i)]) - m - std::log(z);
   }
   return s;
 }
