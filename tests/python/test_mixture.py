@@ -274,11 +274,15 @@ def test_bits_per_byte(pile):
 
 def test_attribute_is_the_document_posterior(pile):
     text = "Shiver me timbers, the rum be gone, ye scurvy dogs!"
-    post = pile.attribute(text)
+    post = pile.attribute(text, beta=1.0)
     lp = persona_lp(pile, text).sum(axis=0)
     expected = np.exp(np.log(pile.prior) + lp - logsumexp(np.log(pile.prior) + lp))
     np.testing.assert_allclose(list(post.values()), expected, rtol=1e-9, atol=1e-300)
     assert max(post, key=post.get) == "pirate"
+    # Without a beta, the pile's fitted attribution beta tempers the log-likelihoods.
+    b = pile.attribution_beta
+    tempered = np.exp(np.log(pile.prior) + b * lp - logsumexp(np.log(pile.prior) + b * lp))
+    np.testing.assert_allclose(list(pile.attribute(text).values()), tempered, rtol=1e-9, atol=1e-300)
 
 
 def test_held_out_attribution_of_the_embedded_corpus(pile, builtin_split):
