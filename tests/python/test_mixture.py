@@ -360,7 +360,7 @@ def test_long_calls_run_in_threads(pile):
 
 
 def test_fit_chooses_alpha_on_held_out_text(builtin):
-    pile, report = simulacra.Mixture.fit(builtin, order=3, return_report=True)
+    pile, report = simulacra.Mixture.fit(builtin, order=3, background=False, return_report=True)
     assert isinstance(report, simulacra.TrainReport)
     assert pile.switching == "fixed_share" and report.alpha == pile.alpha
     assert len(report.alpha_grid) == len(report.heldout_bits) == 10
@@ -396,14 +396,14 @@ def test_progress_callback_is_called(builtin):
     seen = []
     _, report = simulacra.Mixture.fit(builtin, order=2, progress=seen.append, return_report=True)
     stages = [p.stage for p in seen]
-    assert stages == sorted(stages, key=["persona", "alpha", "refit"].index)  # in this order
-    assert set(stages) == {"persona", "alpha", "refit"}
+    assert stages == sorted(stages, key=["persona", "alpha", "calibration", "refit"].index)  # in this order
+    assert set(stages) == {"persona", "alpha", "calibration", "refit"}
     for stage in ("persona", "refit"):
         assert {p.name for p in seen if p.stage == stage} >= set(builtin.personas)
     assert [float(p.name) for p in seen if p.stage == "alpha"] == report.alpha_grid
-    assert seen[-1].done == seen[-1].total == len(builtin.personas)
+    assert seen[-1].done == seen[-1].total == len(builtin.personas) + 1  # and the background
     only = []
-    simulacra.Mixture.fit(builtin, order=2, alpha=0.01, progress=only.append)
+    simulacra.Mixture.fit(builtin, order=2, alpha=0.01, background=False, calibrate=False, progress=only.append)
     assert {p.stage for p in only} == {"persona"}
     assert "TrainProgress(stage=" in repr(seen[0])
 
@@ -454,8 +454,9 @@ def test_progress_true_uses_tqdm_when_installed(builtin, monkeypatch):
     monkeypatch.setitem(sys.modules, "tqdm", types.ModuleType("tqdm"))
     monkeypatch.setitem(sys.modules, "tqdm.auto", fake)
     simulacra.Mixture.fit(builtin, order=2, progress=True)
-    assert [b.desc for b in bars] == ["fit personas", "fit alpha", "refit personas"]
-    assert all(b.closed for b in bars) and bars[-1].n == bars[-1].total == len(builtin.personas)
+    assert [b.desc for b in bars] == ["fit personas", "fit alpha", "calibrate", "refit personas"]
+    # The refit covers every persona and the background.
+    assert all(b.closed for b in bars) and bars[-1].n == bars[-1].total == len(builtin.personas) + 1
 
 
 def test_progress_true_without_tqdm_is_silent(builtin, monkeypatch):
