@@ -124,7 +124,7 @@ other threads and the pile itself do not. Blocks may end in any order.
             Eigen::VectorXd post;
             {
               py::gil_scoped_release release;
-              post = seen->attribute(text.bytes, beta ? *beta : seen->attribution_beta());
+              post = beta ? seen->attribute(text.bytes, *beta) : seen->attribute(text.bytes);
             }
             py::dict out;
             for (int k = 0; k < mix.size(); ++k) out[name_str(mix.names()[std::size_t(k)])] = std::exp(post[k]);
@@ -133,13 +133,19 @@ other threads and the pile itself do not. Blocks may end in any order.
           py::arg("text"), py::arg("beta") = py::none(),
           "Which mask wrote this document? {name: posterior probability} given the whole document, as if one "
           "persona wrote all of it (no switching): log pi_k + beta log p_k(doc), normalised. beta=None uses the "
-          "mixture's attribution_beta (fitted by Mixture.fit on held-out documents so the posteriors are "
-          "calibrated; 1.0 otherwise); beta=1.0 is the exact Bayesian posterior. ValueError for beta <= 0.")
+          "mixture's attribution tempering at the document's length, attribution_beta * (bytes / 300) ** "
+          "-attribution_exponent (fitted by Mixture.fit on held-out segments so the posteriors are calibrated; beta "
+          "1, exponent 0 otherwise); beta=1.0 is the exact Bayesian posterior. ValueError for beta <= 0.")
       .def_property(
           "attribution_beta", [](const Mixture& mix) { return mix.attribution_beta(); },
-          [](Mixture& mix, double beta) { mix.set_attribution_beta(beta); },
-          "The tempering of attribute(text): fitted by Mixture.fit, 1.0 otherwise; settable (> 0). The trace and "
-          "the filter keep their own beta.")
+          [](Mixture& mix, double beta) { mix.set_attribution_beta(beta, mix.attribution_exponent()); },
+          "The tempering of attribute(text) at 300 bytes: fitted by Mixture.fit, 1.0 otherwise; settable, in "
+          "[1e-6, 1e6]. The trace and the filter keep their own beta.")
+      .def_property(
+          "attribution_exponent", [](const Mixture& mix) { return mix.attribution_exponent(); },
+          [](Mixture& mix, double e) { mix.set_attribution_beta(mix.attribution_beta(), e); },
+          "How the attribution beta decays with the document's length n: beta(n) = attribution_beta * (n / 300) ** "
+          "-attribution_exponent; fitted by Mixture.fit, 0.0 otherwise; settable, in [0, 1].")
       .def("__repr__",
            [](const Mixture& mix) {
              return fmt::format("Mixture(personas={}, switching='{}', alpha={}, beta={}, gamma={})",

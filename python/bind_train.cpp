@@ -56,7 +56,9 @@ void bind_train(py::module_& m) {
                     "Per persona (name order), lambda: the share of its own model against the background (empty "
                     "without background).")
       .def_readonly("attribution_beta", &TrainReport::attribution_beta,
-                    "The attribution beta of the returned mixture (1.0 when not calibrated).")
+                    "The attribution beta of the returned mixture at 300 bytes (1.0 when not calibrated).")
+      .def_readonly("attribution_exponent", &TrainReport::attribution_exponent,
+                    "Its decay with the document's length (0.0 when not calibrated).")
       .def_readonly("calibration_lengths", &TrainReport::calibration_lengths,
                     "Segment lengths (bytes) the beta was fitted on (those with a held-out segment).")
       .def_readonly("calibration_segments", &TrainReport::calibration_segments, "Held-out segments of each length.")
@@ -69,9 +71,10 @@ void bind_train(py::module_& m) {
       .def_readonly("train_seconds", &TrainReport::train_seconds, "Wall time of the training run.")
       .def("__repr__", [](const TrainReport& r) {
         return fmt::format(
-            "TrainReport(order={}, alpha={}, attribution_beta={}, ece_before={:.4f}, ece_after={:.4f}, "
+            "TrainReport(order={}, alpha={}, attribution_beta={}, attribution_exponent={}, ece_before={:.4f}, "
+            "ece_after={:.4f}, "
             "background_weights={}, orders={}, order_heldout_bits={}, heldout_documents={})",
-            r.order, r.alpha, r.attribution_beta, r.ece_before, r.ece_after,
+            r.order, r.alpha, r.attribution_beta, r.attribution_exponent, r.ece_before, r.ece_after,
             std::string(py::repr(py::cast(r.background_weights))), std::string(py::repr(py::cast(r.orders))),
             std::string(py::repr(py::cast(r.order_heldout_bits))), r.heldout_documents);
       });
@@ -142,7 +145,7 @@ void bind_train(py::module_& m) {
           "a background model of all the text (background=True; its weight fitted on the persona's held-out "
           "documents). order='auto' tries order_grid (default 2..6) and keeps the best held-out likelihood of the "
           "pile; with fixed_share and alpha=None, alpha is chosen on the held-out documents over alpha_grid; with "
-          "calibrate=True the attribution beta of attribute() is fitted on held-out segments of calibration_lengths "
+          "calibrate=True the attribution tempering of attribute() is fitted on held-out segments of calibration_lengths "
           "bytes (default 100, 300, 1000, 3000). Then everything is refitted on the whole corpus. progress: None, "
           "True (a tqdm bar, if tqdm is installed) or a callable taking a TrainProgress. Returns the Mixture, or "
           "(Mixture, TrainReport) with return_report=True. Ctrl-C stops it with KeyboardInterrupt.")

@@ -77,6 +77,60 @@ double fit_attribution_beta(const Eigen::MatrixXd& loglik, const std::vector<int
   return std::exp(0.5 * (lo + hi));
 }
 
+Eigen::MatrixXd length_scaled(const Eigen::MatrixXd& loglik, const std::vector<std::size_t>& bytes, double exponent) {
+  SIMULACRA_CHECK(std::size_t(loglik.rows()) == bytes.size(), InvalidArgument,
+                  "length_scaled: {} rows of log-likelihoods for {} lengths", loglik.rows(), bytes.size());
+  SIMULACRA_CHECK(exponent >= 0.0 && exponent <= 1.0, InvalidArgument,
+                  "length_scaled: exponent must be in [0, 1], got {}", exponent);
+  Eigen::MatrixXd out = loglik;
+  for (Eigen::Index i = 0; i < out.rows(); ++i) {
+    const double n = bytes[std::size_t(i)] > 0 ? double(bytes[std::size_t(i)]) : 1.0;
+    out.row(i) *= std::pow(n / Mixture::kAttributionReferenceBytes, -exponent);
+  }
+  return out;
+}
+
+AttributionTempering fit_attribution_tempering(const Eigen::MatrixXd& loglik, const std::vector<int>& labels,
+                                               const std::vector<std::size_t>& bytes,
+                                               const Eigen::VectorXd& log_prior, const std::vector<double>& weights) {
+  check_set(loglik, labels, log_prior, "fit_attribution_tempering");
+  // The profile log-loss: the best beta at this exponent, and its loss.
+  const auto profile = [&](double exponent) {
+    const Eigen::MatrixXd scaled = length_scaled(loglik, bytes, exponent);
+    const double beta = fit_attribution_beta(scaled, labels, log_prior, weights);
+    const Eigen::MatrixXd lq = tempered_posteriors(scaled, log_prior, beta);
+    double loss = 0.0;
+    for (Eigen::Index i = 0; i < lq.rows(); ++i)
+      loss -= (weights.empty() ? 1.0 : weights[std::size_t(i)]) * lq(i, labels[std::size_t(i)]);
+    return std::make_pair(loss, beta);
+  };
+  double best_e = 0.0, best_loss = INFINITY;
+  for (int g = 0; g <= 20; ++g) {
+    const double e = 0.05 * g, loss = profile(e).first;
+    if (loss < best_loss) best_loss = loss, best_e = e;
+  }
+  // Golden-section search around the best grid point.
+  const double phi = (std::sqrt(5.0) - 1.0) / 2.0;
+  double a = std::max(0.0, best_e - 0.05), b = std::min(1.0, best_e + 0.05);
+  double c = b - phi * (b - a), d = a + phi * (b - a);
+  double fc = profile(c).first, fd = profile(d).first;
+  while (b - a > 1e-4) {
+    if (fc < fd) {
+      b = d, d = c, fd = fc;
+      c = b - phi * (b - a);
+      fc = profile(c).first;
+    } else {
+      a = c, c = d, fc = fd;
+      d = a + phi * (b - a);
+      fd = profile(d).first;
+    }
+  }
+  const double mid = 0.5 * (a + b);
+  const auto refined = profile(mid);
+  if (refined.first < best_loss) return {refined.second, mid};
+  return {profile(best_e).second, best_e};
+}
+
 double attribution_ece(const Eigen::MatrixXd& loglik, const std::vector<int>& labels,
                        const Eigen::VectorXd& log_prior, double beta, int bins) {
   check_set(loglik, labels, log_prior, "attribution_ece");

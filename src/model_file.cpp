@@ -197,7 +197,8 @@ TensorFile to_tensor_file(const Mixture& mixture) {
                                                     {"switching", switching_name(c.switching)},
                                                     {"alpha", c.alpha},
                                                     {"gamma", c.gamma},
-                                                    {"attribution_beta", mixture.attribution_beta()}});
+                                                    {"attribution_beta", mixture.attribution_beta()},
+                                                    {"attribution_exponent", mixture.attribution_exponent()}});
   json::Array personas, transformers, backgrounds;
   std::vector<const TransformerModel<float>*> models;  // distinct transformer models, in order of first use
   std::vector<const Persona*> shared;                   // distinct background models, in order of first use
@@ -330,7 +331,9 @@ Mixture from_tensor_file(const TensorFile& file, const std::string& path) {
     mc.switching = switching_from_name(cfg.at("switching").as_string());
     mc.alpha = cfg.at("alpha").as_double();
     mc.gamma = cfg.at("gamma").as_double();
-    const json::Value* attribution_beta = cfg.find("attribution_beta");  // absent before issue 9: 1
+    // Absent before issue 9: beta 1, exponent 0.
+    const json::Value* attribution_beta = cfg.find("attribution_beta");
+    const json::Value* attribution_exponent = cfg.find("attribution_exponent");
     if (mc.switching == Switching::kTransition) {
       std::vector<std::int64_t> shape;
       const std::vector<double> a = file.get_as<double>("transition", &shape);
@@ -340,7 +343,8 @@ Mixture from_tensor_file(const TensorFile& file, const std::string& path) {
           a.data(), K, K);
     }
     Mixture mixture(std::move(models), std::move(names), Eigen::Map<const Eigen::VectorXd>(prior.data(), K), mc);
-    if (attribution_beta) mixture.set_attribution_beta(attribution_beta->as_double());
+    mixture.set_attribution_beta(attribution_beta ? attribution_beta->as_double() : 1.0,
+                                 attribution_exponent ? attribution_exponent->as_double() : 0.0);
     return mixture;
   } catch (const FileError& e) {
     const std::string what = e.what();

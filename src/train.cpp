@@ -132,8 +132,8 @@ Candidate try_order(int order, const Corpus& train_part, const Corpus& heldout, 
 // the other folds and scores segments of calibration_lengths bytes of the
 // fold's text of each persona (its documents joined by newlines). So every
 // byte of the corpus serves as held-out text once. Fills the calibration part
-// of the report; returns the beta.
-double calibrate(const Corpus& corpus, const std::vector<std::string>& names, const Eigen::VectorXd& prior,
+// of the report; returns the tempering.
+AttributionTempering calibrate(const Corpus& corpus, const std::vector<std::string>& names, const Eigen::VectorXd& prior,
                  const MixtureConfig& mcfg, int order, const std::vector<double>& weights, const TrainConfig& config,
                  TrainReport& rep) {
   const int folds = config.calibration_folds;
@@ -148,7 +148,7 @@ double calibrate(const Corpus& corpus, const std::vector<std::string>& names, co
   }
   std::vector<std::vector<double>> rows;
   std::vector<int> labels;
-  std::vector<std::size_t> length_of;  // index into calibration_lengths
+  std::vector<std::size_t> length_of, bytes;  // index into calibration_lengths, bytes of the segment
   for (int f = 0; f < folds; ++f) {
     if (config.on_progress) config.on_progress({"calibration", std::to_string(f), f, folds});
     Corpus rest;
@@ -178,13 +178,14 @@ double calibrate(const Corpus& corpus, const std::vector<std::string>& names, co
           rows.emplace_back(sum.data(), sum.data() + sum.size());
           labels.push_back(int(k));
           length_of.push_back(l);
+          bytes.push_back(len);
         }
       }
     }
   }
   std::vector<std::size_t> count(L, 0);
   for (std::size_t l : length_of) ++count[l];
-  if (rows.empty()) return 1.0;
+  if (rows.empty()) return {};
   const auto K = Eigen::Index(names.size());
   Eigen::MatrixXd loglik(Eigen::Index(rows.size()), K);
   for (std::size_t i = 0; i < rows.size(); ++i)
@@ -193,24 +194,26 @@ double calibrate(const Corpus& corpus, const std::vector<std::string>& names, co
   // Each length weighs alike: a segment of length l counts 1 / (segments of length l).
   std::vector<double> weight(rows.size());
   for (std::size_t i = 0; i < rows.size(); ++i) weight[i] = 1.0 / double(count[length_of[i]]);
-  const double beta = fit_attribution_beta(loglik, labels, log_prior, weight);
+  const AttributionTempering fit = fit_attribution_tempering(loglik, labels, bytes, log_prior, weight);
+  const Eigen::MatrixXd scaled = length_scaled(loglik, bytes, fit.exponent);  // at fit.beta: the tempered posteriors
   rep.ece_before = attribution_ece(loglik, labels, log_prior, 1.0);
-  rep.ece_after = attribution_ece(loglik, labels, log_prior, beta);
+  rep.ece_after = attribution_ece(scaled, labels, log_prior, fit.beta);
   for (std::size_t l = 0; l < L; ++l) {
     if (count[l] == 0) continue;
-    Eigen::MatrixXd part(Eigen::Index(count[l]), K);
+    Eigen::MatrixXd part(Eigen::Index(count[l]), K), part_scaled(Eigen::Index(count[l]), K);
     std::vector<int> part_labels;
     for (std::size_t i = 0; i < rows.size(); ++i) {
       if (length_of[i] != l) continue;
       part.row(Eigen::Index(part_labels.size())) = loglik.row(Eigen::Index(i));
+      part_scaled.row(Eigen::Index(part_labels.size())) = scaled.row(Eigen::Index(i));
       part_labels.push_back(labels[i]);
     }
     rep.calibration_lengths.push_back(config.calibration_lengths[l]);
     rep.calibration_segments.push_back(count[l]);
     rep.ece_before_by_length.push_back(attribution_ece(part, part_labels, log_prior, 1.0));
-    rep.ece_after_by_length.push_back(attribution_ece(part, part_labels, log_prior, beta));
+    rep.ece_after_by_length.push_back(attribution_ece(part_scaled, part_labels, log_prior, fit.beta));
   }
-  return beta;
+  return fit;
 }
 
 void check_config(const TrainConfig& config) {
@@ -247,7 +250,7 @@ Mixture train(const Corpus& corpus, const TrainConfig& config, TrainReport* repo
   const bool fit_alpha = config.fit_alpha && mcfg.switching == Switching::kFixedShare && !config.alpha_grid.empty();
   int order = automatic ? TrainConfig::kFallbackOrder : config.order;
   std::vector<double> weights(names.size(), 0.5);
-  double beta = 1.0;
+  AttributionTempering tempering;
   const bool probe =
       config.heldout_fraction > 0.0 && (automatic || fit_alpha || config.background || config.fit_attribution_beta);
   if (probe) {
@@ -284,7 +287,7 @@ Mixture train(const Corpus& corpus, const TrainConfig& config, TrainReport* repo
       if (config.background) weights = best.weights;
       rep.heldout_documents = heldout.size();
       if (config.fit_attribution_beta)
-        beta = calibrate(corpus, names, prior, mcfg, order, weights, config, rep);
+        tempering = calibrate(corpus, names, prior, mcfg, order, weights, config, rep);
     }
   }
   std::shared_ptr<const Persona> background;
@@ -295,10 +298,11 @@ Mixture train(const Corpus& corpus, const TrainConfig& config, TrainReport* repo
     rep.background_weights = weights;
   }
   Mixture mixture(std::move(personas), names, prior, mcfg);
-  mixture.set_attribution_beta(beta);
+  mixture.set_attribution_beta(tempering.beta, tempering.exponent);
   rep.alpha = mixture.config().alpha;
   rep.order = order;
-  rep.attribution_beta = beta;
+  rep.attribution_beta = tempering.beta;
+  rep.attribution_exponent = tempering.exponent;
   rep.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (report) *report = std::move(rep);
   return mixture;

@@ -14,7 +14,10 @@
 //   NLL'(beta) = -sum_i (l_{i,y_i} - E_{q_i}[l_i])        (l_{i,k} = log p_k(doc_i))
 //   NLL''(beta) = sum_i Var_{q_i}[l_i] >= 0               (convex)
 //
-// so the minimiser is the root of NLL' (bisection on log beta). The expected
+// so the minimiser is the root of NLL' (bisection on log beta). Because the
+// overconfidence grows with the length n of a document, beta can decay with
+// it, beta(n) = beta (n / 300)^(-exponent), both fitted together
+// (fit_attribution_tempering; Mixture::attribute(text) applies them). The expected
 // calibration error of a set of posteriors (10 equal-width bins of the top
 // probability, as Guo et al. 2017) is
 //
@@ -27,6 +30,7 @@
 //   double ece = simulacra::attribution_ece(loglik, labels, log_prior, beta);
 #pragma once
 
+#include <cstddef>
 #include <vector>
 
 #include <Eigen/Core>
@@ -46,6 +50,31 @@ Eigen::MatrixXd tempered_posteriors(const Eigen::MatrixXd& loglik, const Eigen::
 // infinite at every beta), or a weight that is not finite and >= 0.
 double fit_attribution_beta(const Eigen::MatrixXd& loglik, const std::vector<int>& labels,
                             const Eigen::VectorXd& log_prior, const std::vector<double>& weights = {});
+
+// The attribution tempering of Mixture (beta at the reference length and
+// its exponent): row i, a document of bytes[i] bytes, is tempered by
+//   beta_i = beta (max(bytes_i, 1) / Mixture::kAttributionReferenceBytes)^(-exponent).
+struct AttributionTempering {
+  double beta = 1.0;      // in [1e-6, 1e6]
+  double exponent = 0.0;  // in [0, 1]
+};
+
+// The tempering minimising the weighted log-loss of the labels: for each
+// exponent, the best beta is fit_attribution_beta of the rows scaled by
+// (bytes_i / reference)^(-exponent) (the same posteriors); the exponent is
+// the best of a grid of step 0.05 over [0, 1], refined by golden-section
+// search to 1e-4. Checked as fit_attribution_beta, and InvalidArgument if
+// bytes has not one entry per row.
+AttributionTempering fit_attribution_tempering(const Eigen::MatrixXd& loglik, const std::vector<int>& labels,
+                                               const std::vector<std::size_t>& bytes,
+                                               const Eigen::VectorXd& log_prior,
+                                               const std::vector<double>& weights = {});
+
+// loglik with row i multiplied by (bytes_i / reference)^(-exponent): the
+// log-likelihoods whose posteriors at beta are the tempered ones at (beta,
+// exponent). InvalidArgument if bytes has not one entry per row or the
+// exponent is outside [0, 1].
+Eigen::MatrixXd length_scaled(const Eigen::MatrixXd& loglik, const std::vector<std::size_t>& bytes, double exponent);
 
 // Expected calibration error (bins equal-width bins of the top posterior
 // probability over [0, 1], a probability of exactly 1 in the last bin) of

@@ -398,10 +398,14 @@ SIMULACRA_INLINE Eigen::VectorXd Mixture::persona_perplexity(const std::string& 
   return (-lp.colwise().sum().transpose() / double(text.size() + 1)).array().exp();
 }
 
-SIMULACRA_INLINE void Mixture::set_attribution_beta(double beta) {
-  SIMULACRA_CHECK(beta > 0.0 && beta <= MixtureConfig::kMaxBeta, InvalidArgument,
-                  "attribution beta must be in (0, {}], got {}", MixtureConfig::kMaxBeta, beta);
+SIMULACRA_INLINE void Mixture::set_attribution_beta(double beta, double exponent) {
+  // With n <= 2^64 bytes and exponent <= 1, beta(n) stays within beta * [2^-56, 300]: finite and positive.
+  SIMULACRA_CHECK(beta >= 1e-6 && beta <= 1e6, InvalidArgument, "attribution beta must be in [1e-6, 1e6], got {}",
+                  beta);
+  SIMULACRA_CHECK(exponent >= 0.0 && exponent <= 1.0, InvalidArgument,
+                  "attribution exponent must be in [0, 1], got {}", exponent);
   attribution_beta_ = beta;
+  attribution_exponent_ = exponent;
 }
 
 SIMULACRA_INLINE Eigen::VectorXd Mixture::attribute(const std::string& text, double beta) const {

@@ -18,9 +18,9 @@
 //      into calibration_folds contiguous blocks; for each block, fit the pile
 //      (chosen order and weights) on the rest and score segments of
 //      calibration_lengths bytes of the block's text; fit the attribution
-//      beta minimising the log-loss of the true persona over all of them,
-//      each length weighted alike (calibration.hpp); ECE before (beta = 1)
-//      and after;
+//      tempering (beta and its length exponent) minimising the log-loss of
+//      the true persona over all of them, each length weighted alike
+//      (calibration.hpp); ECE before (beta = 1) and after;
 //   4. refit the personas and the background on the whole corpus with the
 //      chosen order, weights, alpha and beta.
 //
@@ -89,7 +89,8 @@ struct TrainReport {
   std::vector<int> orders;               // the orders tried (empty unless the order was "auto")
   std::vector<double> order_heldout_bits;  // held-out bits per byte of the pile at each, its best alpha
   std::vector<double> background_weights;  // (K) lambda_k, the own model's share (empty without background)
-  double attribution_beta = 1.0;         // the attribution beta of the returned mixture
+  double attribution_beta = 1.0;         // the attribution beta of the returned mixture (at 300 bytes)
+  double attribution_exponent = 0.0;     // its decay with the length (Mixture::attribution_beta_at)
   std::vector<int> calibration_lengths;  // segment lengths calibrated on (those with a segment)
   std::vector<std::size_t> calibration_segments;  // held-out segments of each length
   std::vector<double> ece_before_by_length;  // ECE (10 bins) of attribute at beta 1, per length

@@ -158,7 +158,9 @@ void print_report(const TrainConfig& cfg, const TrainReport& report, const Mixtu
   if (report.ece_before_by_length.empty()) {
     fmt::print("attribution beta: {}\n", report.attribution_beta);
   } else {
-    fmt::print("attribution beta: {:.4f} (calibrated on held-out segments; ECE before -> after:", report.attribution_beta);
+    fmt::print("attribution beta: {:.4f} at 300 bytes, length exponent {:.3f} (calibrated on held-out segments; "
+               "ECE before -> after:",
+               report.attribution_beta, report.attribution_exponent);
     for (std::size_t l = 0; l < report.calibration_lengths.size(); ++l)
       fmt::print("{} {} B {:.3f} -> {:.3f}", l ? "," : "", report.calibration_lengths[l],
                  report.ece_before_by_length[l], report.ece_after_by_length[l]);
