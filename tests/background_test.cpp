@@ -155,10 +155,11 @@ TEST(BackgroundTest, SavedPileLoadsWithItsBackgroundAndBeta) {
   cfg.switching = simulacra::Switching::kFixedShare;
   cfg.alpha = 0.01;
   simulacra::Mixture mix(personas, {"pirate", "poet"}, Eigen::Vector2d(0.4, 0.6), cfg);
-  mix.set_attribution_beta(0.37);
+  mix.set_attribution_beta(0.37, 0.2);
   const std::string bytes = simulacra::save_to_bytes(mix);
   const simulacra::Mixture back = simulacra::load_from_bytes(bytes, "test pile");
   EXPECT_EQ(back.attribution_beta(), 0.37);
+  EXPECT_EQ(back.attribution_exponent(), 0.2);
   for (int k = 0; k < 2; ++k) {
     const auto* p = dynamic_cast<const InterpolatedPersona*>(&back.persona(k));
     ASSERT_NE(p, nullptr);
@@ -178,6 +179,7 @@ TEST(BackgroundTest, PlainPileStillWritesVersionOneWithBetaOne) {
   simulacra::Mixture mix({model({"abc"}, 2)}, {"only"}, Eigen::VectorXd::Ones(1));
   const simulacra::Mixture back = simulacra::load_from_bytes(simulacra::save_to_bytes(mix), "plain");
   EXPECT_EQ(back.attribution_beta(), 1.0);
+  EXPECT_EQ(back.attribution_exponent(), 0.0);
   EXPECT_NE(simulacra::save_to_bytes(mix).find("\"format_version\":\"1\""), std::string::npos);
 }
 

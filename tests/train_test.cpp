@@ -459,7 +459,8 @@ TEST(TrainTest, CalibrationSetsTheAttributionBeta) {
   EXPECT_EQ(report.calibration_lengths, (std::vector<int>{10, 20}));  // no segment of a million bytes
   ASSERT_EQ(report.ece_before_by_length.size(), 2u);
   ASSERT_EQ(report.ece_after_by_length.size(), 2u);
-  EXPECT_EQ(mix.attribute("arr matey"), mix.attribute("arr matey", report.attribution_beta));
+  EXPECT_EQ(mix.attribution_exponent(), report.attribution_exponent);
+  EXPECT_EQ(mix.attribute("arr matey"), mix.attribute("arr matey", mix.attribution_beta_at(9)));
   // Without calibration the posterior stays exact.
   EXPECT_EQ(simulacra::train(balanced(), small_config(2)).attribution_beta(), 1.0);
 }
