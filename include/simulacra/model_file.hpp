@@ -8,7 +8,8 @@
 //                   refused with a clear error)
 //   tokenizer       JSON: {"kind": "byte", "vocab": 257, "boundary": 256}
 //   config          JSON: {"beta": .., "switching": "fixed_share", "alpha": .., "gamma": ..,
-//                          "attribution_beta": ..} (attribution_beta absent in older files: 1)
+//                          "attribution_beta": .., "attribution_exponent": ..} (absent in
+//                          older files: 1 and 0)
 //   personas        JSON: [{"name": "pirate", "kind": "ngram", "order": 5},
 //                          {"name": "bard", "kind": "transformer", "model": 0, "head": 1},
 //                          {"name": "fool", "kind": "interpolated", "order": 3, "weight": 0.6,

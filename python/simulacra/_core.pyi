@@ -449,7 +449,10 @@ class TrainReport:
         """Per persona, lambda: its own model's share against the background (empty without)."""
     @property
     def attribution_beta(self) -> float:
-        """The attribution beta of the returned mixture (1.0 when not calibrated)."""
+        """The attribution beta of the returned mixture at 300 bytes (1.0 when not calibrated)."""
+    @property
+    def attribution_exponent(self) -> float:
+        """Its decay with the document's length (0.0 when not calibrated)."""
     @property
     def calibration_lengths(self) -> list[int]:
         """Segment lengths (bytes) the beta was fitted on."""
@@ -857,14 +860,21 @@ class Mixture:
     def attribute(self, text: _Text, beta: Optional[float] = None) -> dict[str, float]:
         """Which mask wrote this document? {name: posterior probability} given the whole
         document, as if one persona wrote all of it (no switching): log pi_k + beta log p_k(doc),
-        normalised. beta=None: the mixture's attribution_beta (fitted by Mixture.fit so the
-        posteriors are calibrated, else 1.0); beta=1.0: the exact Bayesian posterior."""
+        normalised. beta=None: the mixture's tempering at the document's length n,
+        attribution_beta * (n / 300) ** -attribution_exponent (fitted by Mixture.fit so the
+        posteriors are calibrated, else 1.0 and 0.0); beta=1.0: the exact Bayesian posterior."""
     @property
     def attribution_beta(self) -> float:
-        """The tempering of attribute(text): fitted by Mixture.fit, 1.0 otherwise. The trace
-        and the filter keep their own beta."""
+        """The tempering of attribute(text) at 300 bytes: fitted by Mixture.fit, 1.0 otherwise;
+        settable, in [1e-6, 1e6]. The trace and the filter keep their own beta."""
     @attribution_beta.setter
     def attribution_beta(self, beta: float) -> None: ...
+    @property
+    def attribution_exponent(self) -> float:
+        """How the attribution beta decays with the length: fitted by Mixture.fit, 0.0
+        otherwise; settable, in [0, 1]."""
+    @attribution_exponent.setter
+    def attribution_exponent(self, exponent: float) -> None: ...
     def attribution_accuracy(self, corpus: Corpus) -> float:
         """Share of the corpus's documents whose most probable author is their labelled persona."""
     def begin(

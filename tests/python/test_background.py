@@ -25,7 +25,10 @@ def test_fit_reports_order_weights_and_beta():
     assert rep.calibration_lengths == [10, 20] and len(rep.ece_after_by_length) == 2
     # attribute() uses the fitted beta; beta=1.0 is the exact posterior, log pi + sum log p normalised.
     text = b"arr, the moon"
-    assert mix.attribute(text) == mix.attribute(text, beta=rep.attribution_beta)
+    assert mix.attribution_exponent == rep.attribution_exponent
+    beta_here = rep.attribution_beta * (len(text) / 300) ** -rep.attribution_exponent
+    for n, p in mix.attribute(text, beta=beta_here).items():
+        assert math.isclose(mix.attribute(text)[n], p, rel_tol=1e-9)
     exact = mix.attribute(text, beta=1.0)
     assert math.isclose(sum(exact.values()), 1.0, rel_tol=1e-12)
     pb = mix.persona_bits_per_byte(text)
@@ -39,6 +42,7 @@ def test_pickle_keeps_background_and_beta():
     mix = simulacra.Mixture.fit(corpus(), order=2, heldout_fraction=0.25, calibration_lengths=[10])
     back = pickle.loads(pickle.dumps(mix))
     assert back.attribution_beta == mix.attribution_beta
+    assert back.attribution_exponent == mix.attribution_exponent
     assert back.score(b"ahoy moon") == mix.score(b"ahoy moon")
 
 
@@ -55,3 +59,7 @@ def test_bad_arguments():
         mix.attribute(b"arr", beta=0.0)
     with pytest.raises(ValueError):
         mix.attribution_beta = -1.0
+    with pytest.raises(ValueError):
+        mix.attribution_exponent = 2.0
+    mix.attribution_exponent = 0.5
+    assert mix.attribution_exponent == 0.5 and mix.attribution_beta == 1.0

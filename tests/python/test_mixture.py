@@ -279,8 +279,8 @@ def test_attribute_is_the_document_posterior(pile):
     expected = np.exp(np.log(pile.prior) + lp - logsumexp(np.log(pile.prior) + lp))
     np.testing.assert_allclose(list(post.values()), expected, rtol=1e-9, atol=1e-300)
     assert max(post, key=post.get) == "pirate"
-    # Without a beta, the pile's fitted attribution beta tempers the log-likelihoods.
-    b = pile.attribution_beta
+    # Without a beta, the pile's fitted tempering at the text's length tempers the log-likelihoods.
+    b = pile.attribution_beta * (len(text) / 300) ** -pile.attribution_exponent
     tempered = np.exp(np.log(pile.prior) + b * lp - logsumexp(np.log(pile.prior) + b * lp))
     np.testing.assert_allclose(list(pile.attribute(text).values()), tempered, rtol=1e-9, atol=1e-300)
 
