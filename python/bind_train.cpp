@@ -143,7 +143,7 @@ void bind_train(py::module_& m) {
           py::arg("return_report") = false,
           "Trains one Kneser-Ney persona per persona of the corpus (prior: document shares), each interpolated with "
           "a background model of all the text (background=True; its weight fitted on the persona's held-out "
-          "documents). order='auto' tries order_grid (default 2..6) and keeps the best held-out likelihood of the "
+          "documents). order='auto' tries order_grid (default 2..8) and keeps the best held-out likelihood of the "
           "pile; with fixed_share and alpha=None, alpha is chosen on the held-out documents over alpha_grid; with "
           "calibrate=True the attribution tempering of attribute() is fitted on held-out segments of calibration_lengths "
           "bytes (default 100, 300, 1000, 3000). Then everything is refitted on the whole corpus. progress: None, "

@@ -58,7 +58,7 @@ struct TrainConfig {
   static constexpr int kAutoOrder = 0;      // order: choose it from order_grid on held-out text
   static constexpr int kFallbackOrder = 3;  // the order "auto" gives when nothing is held out
   int order = kAutoOrder;             // n-gram order of every persona, 1..NGramPersona::kMaxOrder, or kAutoOrder
-  std::vector<int> order_grid = {2, 3, 4, 5, 6};  // candidates of the order "auto", each 1..kMaxOrder
+  std::vector<int> order_grid = {2, 3, 4, 5, 6, 7, 8};  // candidates of the order "auto", each 1..kMaxOrder
   bool background = true;             // interpolate each persona with a background model of all the text
   bool fit_attribution_beta = true;   // calibrate attribute() on held-out segments
   std::vector<int> calibration_lengths = {100, 300, 1000, 3000};  // segment bytes for the beta, each >= 1

@@ -34,7 +34,7 @@ const Command kTrain{
      {"--play", "", "PATH", "", "a play script: each speech is a document by its speaker"},
      {"--top-speakers", "", "N", "0, all", "with --play: keep the N speakers with the most text"},
      {"--fortunes", "", "PATH", "", "fortune(6) files or directories; each file is one persona", false, true},
-     {"--order", "", "auto|N", "auto", "n-gram order of every persona; auto: the best of 2..6 on held-out text"},
+     {"--order", "", "auto|N", "auto", "n-gram order of every persona; auto: the best of 2..8 on held-out text"},
      {"--no-background", "", "", "", "stand-alone personas (no shared background model under them)"},
      {"--no-calibrate", "", "", "", "keep the attribution beta at 1 (exact Bayesian posteriors)"},
      {"--switching", "", "RULE", "fixed_share", "how masks swap mid-text: none, fixed_share, forgetting"},
