@@ -2,6 +2,8 @@
 // construction and properties, ablation scopes and attribution. What is done
 // with it lives beside: bind_trace, bind_state, bind_generate, bind_train,
 // bind_model_file, bind_analysis.
+#include <optional>
+
 #include "bind.hpp"
 #include "bind_common.hpp"
 #include "bind_steering.hpp"
@@ -129,20 +131,33 @@ other threads and the pile itself do not. Blocks may end in any order.
           "pile itself is not changed: other threads do not see it; States begun inside keep it.")
       .def(
           "attribute",
-          [](const Mixture& mix, const Text& text) {
+          [](const Mixture& mix, const Text& text, std::optional<double> beta) {
             const SeenMixture seen(mix);
             Eigen::VectorXd post;
             {
               py::gil_scoped_release release;
-              post = seen->attribute(text.bytes);
+              post = beta ? seen->attribute(text.bytes, *beta) : seen->attribute(text.bytes);
             }
             py::dict out;
             for (int k = 0; k < mix.size(); ++k) out[name_str(mix.names()[std::size_t(k)])] = std::exp(post[k]);
             return out;
           },
-          py::arg("text"),
+          py::arg("text"), py::arg("beta") = py::none(),
           "Which mask wrote this document? {name: posterior probability} given the whole document, as if one "
-          "persona wrote all of it (no switching, beta = 1).")
+          "persona wrote all of it (no switching): log pi_k + beta log p_k(doc), normalised. beta=None uses the "
+          "mixture's attribution tempering at the document's length, attribution_beta * (bytes / 300) ** "
+          "-attribution_exponent (fitted by Mixture.fit on held-out segments so the posteriors are calibrated; beta "
+          "1, exponent 0 otherwise); beta=1.0 is the exact Bayesian posterior. ValueError for beta <= 0.")
+      .def_property(
+          "attribution_beta", [](const Mixture& mix) { return mix.attribution_beta(); },
+          [](Mixture& mix, double beta) { mix.set_attribution_beta(beta, mix.attribution_exponent()); },
+          "The tempering of attribute(text) at 300 bytes: fitted by Mixture.fit, 1.0 otherwise; settable, in "
+          "[1e-6, 1e6]. The trace and the filter keep their own beta.")
+      .def_property(
+          "attribution_exponent", [](const Mixture& mix) { return mix.attribution_exponent(); },
+          [](Mixture& mix, double e) { mix.set_attribution_beta(mix.attribution_beta(), e); },
+          "How the attribution beta decays with the document's length n: beta(n) = attribution_beta * (n / 300) ** "
+          "-attribution_exponent; fitted by Mixture.fit, 0.0 otherwise; settable, in [0, 1].")
       .def("__repr__",
            [](const Mixture& mix) {
              return fmt::format("Mixture(personas={}, switching='{}', alpha={}, beta={}, gamma={})",

@@ -28,10 +28,12 @@ void bind_train(py::module_& m) {
   // ---------------------------------------------------------------- training records
   py::class_<TrainProgress>(m, "TrainProgress", "Where a training run is (given to progress callbacks).")
       .def_readonly("stage", &TrainProgress::stage,
-                    "'persona' (fitting persona `name`), 'alpha' (scoring a grid point) or 'refit' (fitting persona "
-                    "`name` on the whole corpus after alpha was chosen).")
+                    "'order' (trying order `name`), 'persona' (fitting persona `name`; '' for the background), "
+                    "'alpha' (scoring a grid point), 'calibration' (fitting the attribution beta) or 'refit' (fitting "
+                    "persona `name` on the whole corpus with the chosen hyper-parameters).")
       .def_property_readonly(
-          "name", [](const TrainProgress& p) { return name_str(p.name); }, "Persona name, or the alpha value as text.")
+          "name", [](const TrainProgress& p) { return name_str(p.name); },
+          "Persona name, or the order / alpha value as text.")
       .def_readonly("done", &TrainProgress::done, "Steps of this stage finished.")
       .def_readonly("total", &TrainProgress::total, "Steps of this stage in all.")
       .def("__repr__", [](const TrainProgress& p) {
@@ -39,28 +41,69 @@ void bind_train(py::module_& m) {
                            std::string(py::repr(name_str(p.name))), p.done, p.total);
       });
 
-  py::class_<TrainReport>(m, "TrainReport", "What training chose: alpha and the held-out scores of the grid.")
+  py::class_<TrainReport>(m, "TrainReport",
+                          "What training chose (order, background weights, alpha, attribution beta) and the held-out "
+                          "figures it chose them by.")
       .def_readonly("alpha", &TrainReport::alpha, "The alpha of the returned mixture.")
       .def_readonly("alpha_grid", &TrainReport::alpha_grid, "The candidates scored (empty when alpha was not fitted).")
       .def_readonly("heldout_bits", &TrainReport::heldout_bits, "Held-out bits per byte of each candidate.")
       .def_readonly("heldout_documents", &TrainReport::heldout_documents, "Documents in the held-out stream.")
+      .def_readonly("order", &TrainReport::order, "The n-gram order of the returned mixture.")
+      .def_readonly("orders", &TrainReport::orders, "The orders tried (empty unless order='auto').")
+      .def_readonly("order_heldout_bits", &TrainReport::order_heldout_bits,
+                    "Held-out bits per byte of the pile at each order tried (at its best alpha).")
+      .def_readonly("background_weights", &TrainReport::background_weights,
+                    "Per persona (name order), lambda: the share of its own model against the background (empty "
+                    "without background).")
+      .def_readonly("attribution_beta", &TrainReport::attribution_beta,
+                    "The attribution beta of the returned mixture at 300 bytes (1.0 when not calibrated).")
+      .def_readonly("attribution_exponent", &TrainReport::attribution_exponent,
+                    "Its decay with the document's length (0.0 when not calibrated).")
+      .def_readonly("calibration_lengths", &TrainReport::calibration_lengths,
+                    "Segment lengths (bytes) the beta was fitted on (those with a held-out segment).")
+      .def_readonly("calibration_segments", &TrainReport::calibration_segments, "Held-out segments of each length.")
+      .def_readonly("ece_before_by_length", &TrainReport::ece_before_by_length,
+                    "ECE (10 bins) of attribute() at beta 1 on the segments of each length.")
+      .def_readonly("ece_after_by_length", &TrainReport::ece_after_by_length,
+                    "ECE (10 bins) at the fitted beta on the segments of each length.")
+      .def_readonly("ece_before", &TrainReport::ece_before, "ECE of all calibration segments at beta 1.")
+      .def_readonly("ece_after", &TrainReport::ece_after, "ECE of all calibration segments at the fitted beta.")
+      .def_readonly("train_seconds", &TrainReport::train_seconds, "Wall time of the training run.")
       .def("__repr__", [](const TrainReport& r) {
-        return fmt::format("TrainReport(alpha={}, alpha_grid={}, heldout_bits={}, heldout_documents={})", r.alpha,
-                           std::string(py::repr(py::cast(r.alpha_grid))),
-                           std::string(py::repr(py::cast(r.heldout_bits))), r.heldout_documents);
+        return fmt::format(
+            "TrainReport(order={}, alpha={}, attribution_beta={}, attribution_exponent={}, ece_before={:.4f}, "
+            "ece_after={:.4f}, "
+            "background_weights={}, orders={}, order_heldout_bits={}, heldout_documents={})",
+            r.order, r.alpha, r.attribution_beta, r.attribution_exponent, r.ece_before, r.ece_after,
+            std::string(py::repr(py::cast(r.background_weights))), std::string(py::repr(py::cast(r.orders))),
+            std::string(py::repr(py::cast(r.order_heldout_bits))), r.heldout_documents);
       });
 
   auto mixture = py::reinterpret_borrow<py::class_<Mixture>>(m.attr("Mixture"));
   mixture
       .def_static(
           "fit",
-          [](const Corpus& corpus, int order, const std::string& switching, std::optional<double> alpha, double beta,
-             double gamma, py::handle transition, double heldout_fraction, std::uint64_t seed,
-             std::optional<std::vector<double>> alpha_grid, py::handle progress, bool return_report,
-             py::handle switch_after) -> py::object {
+          [](const Corpus& corpus, py::handle order, bool background, bool calibrate, const std::string& switching,
+             std::optional<double> alpha, double beta, double gamma, py::handle transition, double heldout_fraction,
+             std::uint64_t seed, std::optional<std::vector<double>> alpha_grid, std::optional<std::vector<int>> order_grid,
+             std::optional<std::vector<int>> calibration_lengths, py::handle progress,
+             bool return_report, py::handle switch_after) -> py::object {
             TrainConfig cfg;
             cfg.mixture.switch_after = switch_after_arg(switch_after);
-            cfg.order = order;
+            if (py::isinstance<py::str>(order)) {
+              if (order.cast<std::string>() != "auto")
+                throw py::value_error("order: expected 'auto' or an int, got '" + order.cast<std::string>() + "'");
+              cfg.order = TrainConfig::kAutoOrder;
+            } else {
+              if (!py::isinstance<py::int_>(order) || py::isinstance<py::bool_>(order))
+                throw py::type_error("order: expected 'auto' or an int");
+              cfg.order = order.cast<int>();
+              if (cfg.order == TrainConfig::kAutoOrder) throw py::value_error("order: must be >= 1 or 'auto', got 0");
+            }
+            cfg.background = background;
+            cfg.fit_attribution_beta = calibrate;
+            if (order_grid) cfg.order_grid = *order_grid;
+            if (calibration_lengths) cfg.calibration_lengths = *calibration_lengths;
             cfg.mixture.switching = switching_from_name(switching);
             cfg.mixture.beta = beta;
             cfg.mixture.gamma = gamma;
@@ -93,15 +136,20 @@ void bind_train(py::module_& m) {
             if (return_report) return py::make_tuple(std::move(*result), std::move(report));
             return py::cast(std::move(*result));
           },
-          py::arg("corpus"), py::arg("order") = 5, py::arg("switching") = "fixed_share", py::arg("alpha") = py::none(),
-          py::arg("beta") = 1.0, py::arg("gamma") = 1.0, py::arg("transition") = py::none(),
-          py::arg("heldout_fraction") = 0.1, py::arg("seed") = 0, py::arg("alpha_grid") = py::none(),
-          py::arg("progress") = py::none(), py::arg("return_report") = false, py::arg("switch_after") = py::none(),
-          "Trains one Kneser-Ney persona per persona of the corpus (prior: document shares). With fixed_share and "
-          "alpha=None, alpha is chosen on a held-out share of the documents over alpha_grid. progress: None, True "
-          "(a tqdm bar, if tqdm is installed) or a callable taking a TrainProgress. Returns the Mixture, or "
-          "(Mixture, TrainReport) with return_report=True. switch_after: as in Mixture(). Ctrl-C stops it with "
-          "KeyboardInterrupt.")
+          py::arg("corpus"), py::arg("order") = "auto", py::arg("background") = true, py::arg("calibrate") = true,
+          py::arg("switching") = "fixed_share", py::arg("alpha") = py::none(), py::arg("beta") = 1.0,
+          py::arg("gamma") = 1.0, py::arg("transition") = py::none(), py::arg("heldout_fraction") = 0.1,
+          py::arg("seed") = 0, py::arg("alpha_grid") = py::none(), py::arg("order_grid") = py::none(),
+          py::arg("calibration_lengths") = py::none(), py::arg("progress") = py::none(),
+          py::arg("return_report") = false, py::arg("switch_after") = py::none(),
+          "Trains one Kneser-Ney persona per persona of the corpus (prior: document shares), each interpolated with "
+          "a background model of all the text (background=True; its weight fitted on the persona's held-out "
+          "documents). order='auto' tries order_grid (default 2..8) and keeps the best held-out likelihood of the "
+          "pile; with fixed_share and alpha=None, alpha is chosen on the held-out documents over alpha_grid; with "
+          "calibrate=True the attribution tempering of attribute() is fitted on held-out segments of calibration_lengths "
+          "bytes (default 100, 300, 1000, 3000). Then everything is refitted on the whole corpus. progress: None, "
+          "True (a tqdm bar, if tqdm is installed) or a callable taking a TrainProgress. Returns the Mixture, or "
+          "(Mixture, TrainReport) with return_report=True. switch_after: as in Mixture(). Ctrl-C stops it with KeyboardInterrupt.")
       .def(
           "attribution_accuracy",
           [](const Mixture& mix, const Corpus& corpus) {

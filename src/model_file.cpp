@@ -8,6 +8,7 @@
 #include <memory>
 #include <string_view>
 
+#include "simulacra/background.hpp"
 #include "simulacra/json.hpp"
 #include "simulacra/ngram.hpp"
 #include "simulacra/safetensors.hpp"
@@ -18,18 +19,23 @@ namespace simulacra {
 
 namespace {
 
-std::string level_key(std::size_t k, std::size_t n, const char* field) {
-  return fmt::format("persona.{}.level.{}.{}", k, n, field);
+// An n-gram model's tensors are "<prefix>.discounts" and "<prefix>.level.<n>.<field>",
+// the prefix "persona.<k>" (a persona's own model) or "background.<m>" (a shared background).
+std::string persona_prefix(std::size_t k) { return fmt::format("persona.{}", k); }
+std::string background_prefix(std::size_t m) { return fmt::format("background.{}", m); }
+
+std::string level_key(const std::string& prefix, std::size_t n, const char* field) {
+  return fmt::format("{}.level.{}.{}", prefix, n, field);
 }
 
-void put_ngram(TensorFile& file, std::size_t k, const NGramPersona& lm) {
+void put_ngram(TensorFile& file, const std::string& k, const NGramPersona& lm) {
   const int N = lm.order();
   std::vector<double> disc3;
   for (int n = 1; n <= N; ++n) {
     const Discounts& d = lm.discounts(n);
     disc3.insert(disc3.end(), {d.d1, d.d2, d.d3, d.fallback ? 1.0 : 0.0});
   }
-  file.put(fmt::format("persona.{}.discounts", k), {N, 4}, disc3.data());
+  file.put(k + ".discounts", {N, 4}, disc3.data());
   for (std::size_t n = 0; n <= std::size_t(N); ++n) {
     const NGramPersona::Level& L = lm.levels()[n];
     const auto size = std::int64_t(L.node.size());
@@ -89,12 +95,14 @@ void check_normalised(const NGramPersona& lm) {
   }
 }
 
-std::shared_ptr<const Persona> get_ngram(const TensorFile& file, std::size_t k, int order, const std::string& path) {
-  SIMULACRA_CHECK(order >= 1 && order <= NGramPersona::kMaxOrder, FileError, "{}: persona {} has order {}", path, k, order);
+// `k` is the tensors' prefix, `who` names the model in messages ("persona 3", "background 0").
+std::shared_ptr<const NGramPersona> get_ngram(const TensorFile& file, const std::string& k, const std::string& who,
+                                              int order, const std::string& path) {
+  SIMULACRA_CHECK(order >= 1 && order <= NGramPersona::kMaxOrder, FileError, "{}: {} has order {}", path, who, order);
   std::vector<std::int64_t> shape;
-  const std::vector<double> d = file.get_as<double>(fmt::format("persona.{}.discounts", k), &shape);
-  SIMULACRA_CHECK(shape == std::vector<std::int64_t>({order, 4}), FileError,
-                  "{}: persona {} discounts have the wrong shape", path, k);
+  const std::vector<double> d = file.get_as<double>(k + ".discounts", &shape);
+  SIMULACRA_CHECK(shape == std::vector<std::int64_t>({order, 4}), FileError, "{}: {} discounts have the wrong shape",
+                  path, who);
   std::vector<Discounts> discounts;
   for (int n = 0; n < order; ++n) discounts.push_back({d[4 * n], d[4 * n + 1], d[4 * n + 2], d[4 * n + 3] != 0.0});
   std::vector<NGramPersona::Level> levels(std::size_t(order) + 1);
@@ -127,7 +135,7 @@ std::shared_ptr<const Persona> get_ngram(const TensorFile& file, std::size_t k, 
     check_normalised(*lm);
     return lm;
   } catch (const FileError& e) {
-    throw FileError(fmt::format("{}: persona {}: {}", path, k, e.what()));
+    throw FileError(fmt::format("{}: {}: {}", path, who, e.what()));
   }
 }
 
@@ -185,21 +193,43 @@ TensorFile to_tensor_file(const Mixture& mixture) {
   file.metadata["format_version"] = "1";  // 2 below when a transformer persona needs it
   file.metadata["tokenizer"] =
       json::dump(json::Object{{"kind", "byte"}, {"vocab", kVocab}, {"boundary", kBoundary}});
-  json::Object config{
-      {"beta", c.beta}, {"switching", switching_name(c.switching)}, {"alpha", c.alpha}, {"gamma", c.gamma}};
+  json::Object config{{"beta", c.beta},
+                      {"switching", switching_name(c.switching)},
+                      {"alpha", c.alpha},
+                      {"gamma", c.gamma},
+                      {"attribution_beta", mixture.attribution_beta()},
+                      {"attribution_exponent", mixture.attribution_exponent()}};
   if (!c.switch_after.empty()) {  // absent: a switch may follow every token (so older files read as before)
     json::Array tokens;
     for (Token v : c.switch_after) tokens.push_back(std::int64_t(v));
     config.emplace_back("switch_after", std::move(tokens));
   }
   file.metadata["config"] = json::dump(config);
-  json::Array personas, transformers;
+  json::Array personas, transformers, backgrounds;
   std::vector<const TransformerModel<float>*> models;  // distinct transformer models, in order of first use
+  std::vector<const Persona*> shared;                   // distinct background models, in order of first use
   for (int k = 0; k < mixture.size(); ++k) {
     const std::string& name = mixture.names()[std::size_t(k)];
+    const auto* ip = dynamic_cast<const InterpolatedPersona*>(&mixture.persona(k));
+    const auto* own = ip ? dynamic_cast<const NGramPersona*>(ip->own().get()) : nullptr;
+    const auto* bg = ip ? dynamic_cast<const NGramPersona*>(ip->background().get()) : nullptr;
     if (const auto* lm = dynamic_cast<const NGramPersona*>(&mixture.persona(k))) {
       personas.push_back(json::Object{{"name", name}, {"kind", "ngram"}, {"order", lm->order()}});
-      put_ngram(file, std::size_t(k), *lm);
+      put_ngram(file, persona_prefix(std::size_t(k)), *lm);
+    } else if (own && bg) {
+      auto it = std::find(shared.begin(), shared.end(), bg);
+      if (it == shared.end()) {
+        put_ngram(file, background_prefix(shared.size()), *bg);
+        backgrounds.push_back(json::Object{{"kind", "ngram"}, {"order", bg->order()}});
+        shared.push_back(bg);
+        it = shared.end() - 1;
+      }
+      personas.push_back(json::Object{{"name", name},
+                                      {"kind", "interpolated"},
+                                      {"order", own->order()},
+                                      {"weight", ip->weight()},
+                                      {"background", std::int64_t(it - shared.begin())}});
+      put_ngram(file, persona_prefix(std::size_t(k)), *own);
     } else if (const auto* tp = dynamic_cast<const TransformerPersona*>(&mixture.persona(k))) {
       auto it = std::find(models.begin(), models.end(), tp->model().get());
       if (it == models.end()) {
@@ -218,8 +248,13 @@ TensorFile to_tensor_file(const Mixture& mixture) {
   file.metadata["personas"] = json::dump(personas);
   // Version 1 files hold n-gram personas only: older readers keep reading them.
   if (!models.empty()) {
-    file.metadata["format_version"] = std::to_string(kFormatVersion);
+    file.metadata["format_version"] = "2";
     file.metadata["transformers"] = json::dump(transformers);
+  }
+  // Version 3 adds interpolated personas and their shared backgrounds.
+  if (!shared.empty()) {
+    file.metadata["format_version"] = "3";
+    file.metadata["backgrounds"] = json::dump(backgrounds);
   }
   file.put("prior", {mixture.size()}, mixture.prior().data());
   if (c.switching == Switching::kTransition) {
@@ -252,13 +287,37 @@ Mixture from_tensor_file(const TensorFile& file, const std::string& path) {
         transformers.push_back(get_transformer(file, m, configs.as_array()[m], path));
     }
     check_transformer_names(file, transformers.size(), path);
+    std::vector<std::shared_ptr<const NGramPersona>> shared;
+    if (v >= 3 && file.metadata.count("backgrounds")) {
+      const json::Value list = meta_json(file, "backgrounds", path);
+      for (std::size_t m = 0; m < list.as_array().size(); ++m) {
+        const json::Value& b = list.as_array()[m];
+        SIMULACRA_CHECK(b.at("kind").as_string() == "ngram", FileError, "{}: background {} has unsupported kind '{}'",
+                        path, m, b.at("kind").as_string());
+        const std::int64_t order = b.at("order").as_int64();
+        SIMULACRA_CHECK(order >= 1 && order <= NGramPersona::kMaxOrder, FileError, "{}: background {} has order {}",
+                        path, m, order);
+        shared.push_back(get_ngram(file, background_prefix(m), fmt::format("background {}", m), int(order), path));
+      }
+    }
     for (std::size_t k = 0; k < list.size(); ++k) {
       const std::string& kind = list[k].at("kind").as_string();
       names.push_back(list[k].at("name").as_string());
       if (kind == "ngram") {
         const std::int64_t order = list[k].at("order").as_int64();
         SIMULACRA_CHECK(order >= 1 && order <= NGramPersona::kMaxOrder, FileError, "{}: persona {} has order {}", path, k, order);
-        models.push_back(get_ngram(file, k, int(order), path));
+        models.push_back(get_ngram(file, persona_prefix(k), fmt::format("persona {}", k), int(order), path));
+      } else if (kind == "interpolated") {
+        const std::int64_t order = list[k].at("order").as_int64(), m = list[k].at("background").as_int64();
+        const double weight = list[k].at("weight").as_double();
+        SIMULACRA_CHECK(order >= 1 && order <= NGramPersona::kMaxOrder, FileError, "{}: persona {} has order {}", path, k, order);
+        SIMULACRA_CHECK(m >= 0 && std::size_t(m) < shared.size(), FileError,
+                        "{}: persona {} names background {}, the file has {}", path, k, m, shared.size());
+        SIMULACRA_CHECK(std::isfinite(weight) && weight >= 0.0 && weight <= 1.0, FileError,
+                        "{}: persona {} has interpolation weight {}, not in [0, 1]", path, k, weight);
+        models.push_back(std::make_shared<InterpolatedPersona>(
+            get_ngram(file, persona_prefix(k), fmt::format("persona {}", k), int(order), path), shared[std::size_t(m)],
+            weight));
       } else if (kind == "transformer") {
         const std::int64_t m = list[k].at("model").as_int64(), head = list[k].at("head").as_int64();
         SIMULACRA_CHECK(m >= 0 && std::size_t(m) < transformers.size(), FileError,
@@ -285,6 +344,9 @@ Mixture from_tensor_file(const TensorFile& file, const std::string& path) {
                         kVocab - 1);
         mc.switch_after.push_back(Token(t));
       }
+    // Absent before issue 9: beta 1, exponent 0.
+    const json::Value* attribution_beta = cfg.find("attribution_beta");
+    const json::Value* attribution_exponent = cfg.find("attribution_exponent");
     if (mc.switching == Switching::kTransition) {
       std::vector<std::int64_t> shape;
       const std::vector<double> a = file.get_as<double>("transition", &shape);
@@ -293,7 +355,10 @@ Mixture from_tensor_file(const TensorFile& file, const std::string& path) {
       mc.transition = Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
           a.data(), K, K);
     }
-    return Mixture(std::move(models), std::move(names), Eigen::Map<const Eigen::VectorXd>(prior.data(), K), mc);
+    Mixture mixture(std::move(models), std::move(names), Eigen::Map<const Eigen::VectorXd>(prior.data(), K), mc);
+    mixture.set_attribution_beta(attribution_beta ? attribution_beta->as_double() : 1.0,
+                                 attribution_exponent ? attribution_exponent->as_double() : 0.0);
+    return mixture;
   } catch (const FileError& e) {
     const std::string what = e.what();
     if (what.find(path) != std::string::npos) throw;

@@ -22,6 +22,7 @@
 
 #include <gtest/gtest.h>
 
+#include "simulacra/background.hpp"
 #include "simulacra/corpus.hpp"
 #include "simulacra/error.hpp"
 #include "simulacra/ngram.hpp"
@@ -76,9 +77,12 @@ Corpus balanced() {
        "pirate", "poet", "scientist", "pirate", "poet", "scientist"});
 }
 
+// The stand-alone protocol (no background, no calibration) at a given order.
 TrainConfig small_config(int order = 3) {
   TrainConfig c;
   c.order = order;
+  c.background = false;
+  c.fit_attribution_beta = false;
   return c;
 }
 
@@ -230,8 +234,6 @@ TEST(TrainTest, BadConfigsAreInvalid) {
     EXPECT_THROW(simulacra::train(corpus, cfg), InvalidArgument) << what;
   };
   TrainConfig c = small_config();
-  c.order = 0;
-  expect_invalid(c, "order 0");
   c.order = -3;
   expect_invalid(c, "order -3");
   c.order = simulacra::NGramPersona::kMaxOrder + 1;
@@ -386,6 +388,99 @@ TEST(TrainTest, StopsAtATrippedCheck) {
     EXPECT_THROW(simulacra::train(balanced(), small_config(2)), simulacra::Interrupted) << n;
   }
   EXPECT_NO_THROW(simulacra::train(balanced(), small_config(2)));
+}
+
+
+// ------------------------------------------------- order, background, calibration
+
+TEST(TrainTest, AutoOrderKeepsTheBestHeldOutPile) {
+  TrainConfig cfg = small_config();
+  cfg.order = TrainConfig::kAutoOrder;
+  cfg.order_grid = {1, 2, 3};
+  cfg.heldout_fraction = 0.25;
+  TrainReport report;
+  const Mixture mix = simulacra::train(balanced(), cfg, &report);
+  ASSERT_EQ(report.orders, cfg.order_grid);
+  ASSERT_EQ(report.order_heldout_bits.size(), 3u);
+  const auto best = std::min_element(report.order_heldout_bits.begin(), report.order_heldout_bits.end());
+  EXPECT_EQ(report.order, report.orders[std::size_t(best - report.order_heldout_bits.begin())]);
+  EXPECT_EQ(dynamic_cast<const NGramPersona&>(mix.persona(0)).order(), report.order);
+  // The chosen order's alpha grid is the one reported.
+  EXPECT_NEAR(*std::min_element(report.heldout_bits.begin(), report.heldout_bits.end()), *best, 1e-12);
+}
+
+TEST(TrainTest, BackgroundWeightsMaximiseEachPersonasHeldOutText) {
+  TrainConfig cfg = small_config(2);
+  cfg.background = true;
+  cfg.heldout_fraction = 0.25;
+  TrainReport report;
+  const Corpus corpus = balanced();
+  const Mixture mix = simulacra::train(corpus, cfg, &report);
+  ASSERT_EQ(report.background_weights.size(), 3u);
+  // The same split, models and held-out text rebuilt here.
+  auto [train_part, heldout] = corpus.split(0.25, cfg.seed);
+  std::vector<std::string> all;
+  for (const auto& d : train_part.documents()) all.push_back(d.text);
+  const NGramPersona bg = NGramPersona::fit(all, 2);
+  for (int k = 0; k < 3; ++k) {
+    const std::string& name = mix.names()[std::size_t(k)];
+    const NGramPersona own = NGramPersona::fit(train_part.texts_of(name), 2);
+    std::vector<simulacra::Token> text;
+    for (const auto& t : heldout.texts_of(name)) {
+      const auto doc = simulacra::encode_document(t);
+      text.insert(text.end(), doc.begin(), doc.end());
+    }
+    const auto a = own.token_logprobs(text), b = bg.token_logprobs(text);
+    const auto loglik = [&](double lam) {
+      double s = 0.0;
+      for (std::size_t t = 0; t < a.size(); ++t) s += std::log(lam * std::exp(a[t]) + (1 - lam) * std::exp(b[t]));
+      return s;
+    };
+    const double lam = report.background_weights[std::size_t(k)];
+    for (double step : {-0.01, 0.01}) {
+      if (lam + step >= 0.0 && lam + step <= 1.0) {
+        EXPECT_GE(loglik(lam), loglik(lam + step)) << name;
+      }
+    }
+    const auto& p = dynamic_cast<const simulacra::InterpolatedPersona&>(mix.persona(k));
+    EXPECT_EQ(p.weight(), lam);
+  }
+}
+
+TEST(TrainTest, CalibrationSetsTheAttributionBeta) {
+  TrainConfig cfg = small_config(2);
+  cfg.fit_attribution_beta = true;
+  cfg.calibration_lengths = {10, 20, 1000000};
+  cfg.heldout_fraction = 0.25;
+  TrainReport report;
+  const Mixture mix = simulacra::train(balanced(), cfg, &report);
+  EXPECT_EQ(mix.attribution_beta(), report.attribution_beta);
+  EXPECT_GT(report.attribution_beta, 0.0);
+  EXPECT_EQ(report.calibration_lengths, (std::vector<int>{10, 20}));  // no segment of a million bytes
+  ASSERT_EQ(report.ece_before_by_length.size(), 2u);
+  ASSERT_EQ(report.ece_after_by_length.size(), 2u);
+  EXPECT_EQ(mix.attribution_exponent(), report.attribution_exponent);
+  EXPECT_EQ(mix.attribute("arr matey"), mix.attribute("arr matey", mix.attribution_beta_at(9)));
+  // Without calibration the posterior stays exact.
+  EXPECT_EQ(simulacra::train(balanced(), small_config(2)).attribution_beta(), 1.0);
+}
+
+TEST(TrainTest, BadOrderGridsAndCalibrationsAreInvalid) {
+  TrainConfig cfg = small_config();
+  cfg.order = TrainConfig::kAutoOrder;
+  cfg.order_grid = {};
+  EXPECT_THROW(simulacra::train(animals(), cfg), InvalidArgument);
+  cfg.order_grid = {2, 0};
+  EXPECT_THROW(simulacra::train(animals(), cfg), InvalidArgument);
+  cfg = small_config();
+  cfg.calibration_lengths = {100, 0};
+  EXPECT_THROW(simulacra::train(animals(), cfg), InvalidArgument);
+  cfg = small_config();
+  cfg.calibration_folds = 1;
+  EXPECT_THROW(simulacra::train(animals(), cfg), InvalidArgument);
+  cfg = small_config();
+  cfg.order = -1;
+  EXPECT_THROW(simulacra::train(animals(), cfg), InvalidArgument);
 }
 
 }  // namespace

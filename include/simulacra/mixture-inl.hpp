@@ -414,9 +414,26 @@ SIMULACRA_INLINE Eigen::VectorXd Mixture::persona_perplexity(const std::string& 
   return (-lp.colwise().sum().transpose() / double(text.size() + 1)).array().exp();
 }
 
-SIMULACRA_INLINE Eigen::VectorXd Mixture::attribute(const std::string& text) const {
+SIMULACRA_INLINE void Mixture::set_attribution_beta(double beta, double exponent) {
+  // With n <= 2^64 bytes and exponent <= 1, beta(n) stays within beta * [2^-56, 300]: finite and positive.
+  SIMULACRA_CHECK(beta >= 1e-6 && beta <= 1e6, InvalidArgument, "attribution beta must be in [1e-6, 1e6], got {}",
+                  beta);
+  SIMULACRA_CHECK(exponent >= 0.0 && exponent <= 1.0, InvalidArgument,
+                  "attribution exponent must be in [0, 1], got {}", exponent);
+  attribution_beta_ = beta;
+  attribution_exponent_ = exponent;
+}
+
+SIMULACRA_INLINE Eigen::VectorXd Mixture::attribute(const std::string& text, double beta) const {
+  SIMULACRA_CHECK(beta > 0.0 && beta <= MixtureConfig::kMaxBeta, InvalidArgument,
+                  "attribute: beta must be in (0, {}], got {}", MixtureConfig::kMaxBeta, beta);
   const Eigen::MatrixXd lp = persona_logprobs(encode_document(text));
-  Eigen::VectorXd post = prior_.array().log().matrix() + lp.colwise().sum().transpose();
+  Eigen::VectorXd post(size());
+  for (int k = 0; k < size(); ++k) {
+    const double l = lp.col(k).sum();
+    // A persona with prior 0 or that cannot produce the text stays at -inf (0 * -inf is not 0 here).
+    post[k] = prior_[k] == 0.0 || l == -INFINITY ? -INFINITY : std::log(prior_[k]) + beta * l;
+  }
   post.array() -= log_sum_exp(post.data(), size());
   return post;
 }

@@ -327,8 +327,31 @@ class Mixture {
 
   // Which mask wrote this document? (K) natural-log posterior over personas
   // given the whole document (bytes + end boundary), as if one persona wrote
-  // all of it: log pi_k + log p_k(doc) - log Z (no switching, beta = 1).
-  Eigen::VectorXd attribute(const std::string& text) const;
+  // all of it, tempered by beta (no switching):
+  //   log pi_k + beta log p_k(doc) - log Z.
+  // attribute(text, beta) uses the beta given (1 is the exact Bayesian
+  // posterior); attribute(text) the mixture's attribution tempering at the
+  // document's length, attribution_beta_at(text.size()). InvalidArgument for
+  // beta outside (0, kMaxBeta]. The filter (trace, score, step) keeps
+  // config().beta: the attribution tempering is for whole-document
+  // attribution only (calibration.hpp, docs/concepts.md).
+  Eigen::VectorXd attribute(const std::string& text) const { return attribute(text, attribution_beta_at(text.size())); }
+  Eigen::VectorXd attribute(const std::string& text, double beta) const;
+  // The attribution tempering: for a document of n bytes,
+  //   beta(n) = attribution_beta() * (max(n, 1) / kAttributionReferenceBytes)^(-attribution_exponent()),
+  // so evidence grows like n^(1 - exponent) instead of n. beta 1 and exponent
+  // 0 (the exact posterior at every length) unless fitted (train() fits both
+  // on held-out segments so that the posteriors are calibrated) or set.
+  static constexpr double kAttributionReferenceBytes = 300.0;
+  double attribution_beta() const { return attribution_beta_; }
+  double attribution_exponent() const { return attribution_exponent_; }
+  double attribution_beta_at(std::size_t bytes) const {
+    if (attribution_exponent_ == 0.0) return attribution_beta_;
+    const double n = bytes > 0 ? double(bytes) : 1.0;
+    return attribution_beta_ * std::pow(n / kAttributionReferenceBytes, -attribution_exponent_);
+  }
+  // InvalidArgument for beta outside [1e-6, 1e6] or exponent outside [0, 1].
+  void set_attribution_beta(double beta, double exponent = 0.0);
 
  private:
   // prior / sum(prior), or prior itself when it sums to 1 up to rounding.
@@ -338,6 +361,8 @@ class Mixture {
   std::vector<std::string> names_;
   Eigen::VectorXd prior_;
   MixtureConfig config_;
+  double attribution_beta_ = 1.0;      // tempering of attribute(text) at the reference length
+  double attribution_exponent_ = 0.0;  // its decay with the document's length
 };
 
 // log(sum_i exp(x_i)) of n values, stable; -inf when all are -inf.

@@ -4,11 +4,18 @@
 // package) whose `__metadata__` holds:
 //
 //   format          "simulacra"
-//   format_version  "1" (a newer version is refused with a clear error)
+//   format_version  "1", "2" or "3", the lowest that holds the model (a newer version is
+//                   refused with a clear error)
 //   tokenizer       JSON: {"kind": "byte", "vocab": 257, "boundary": 256}
-//   config          JSON: {"beta": .., "switching": "fixed_share", "alpha": .., "gamma": ..}
+//   config          JSON: {"beta": .., "switching": "fixed_share", "alpha": .., "gamma": ..,
+//                          "attribution_beta": .., "attribution_exponent": ..} (absent in
+//                          older files: 1 and 0)
 //   personas        JSON: [{"name": "pirate", "kind": "ngram", "order": 5},
-//                          {"name": "bard", "kind": "transformer", "model": 0, "head": 1}, ...]
+//                          {"name": "bard", "kind": "transformer", "model": 0, "head": 1},
+//                          {"name": "fool", "kind": "interpolated", "order": 3, "weight": 0.6,
+//                           "background": 0}, ...]
+//   backgrounds     JSON (version 3, with interpolated personas): one entry per distinct
+//                   background model, [{"kind": "ngram", "order": 3}], its tensors "background.<m>.*"
 //   transformers    JSON (version 2, with transformer personas): one TransformerConfig per
 //                   distinct model, [{"layers": 4, "heads": 4, "width": 128, ...}]; the heads of
 //                   a hydra share one model entry and its tensors "transformer.<m>.<name>"
@@ -40,8 +47,9 @@
 namespace simulacra {
 
 // The newest version this library writes and reads: 2 adds transformer
-// personas (files with n-gram personas only are still written as 1).
-inline constexpr int kFormatVersion = 2;
+// personas, 3 interpolated personas over a shared background (files with
+// n-gram personas only are still written as 1).
+inline constexpr int kFormatVersion = 3;
 
 // Writes `mixture` to `path` atomically. InvalidArgument if a persona's kind
 // cannot be saved; FileError if the file cannot be written.

@@ -3,6 +3,8 @@
 
 #include "simulacra/analysis.hpp"
 #include "simulacra/attribution.hpp"
+#include "simulacra/background.hpp"
+#include "simulacra/calibration.hpp"
 #include "simulacra/corpus.hpp"
 #include "simulacra/error.hpp"
 #include "simulacra/inspect.hpp"

@@ -1,18 +1,35 @@
 // simulacra/train.hpp — supervised training of a pile of n-gram masks.
 //
 // From a corpus of documents labelled with persona names: each persona is a
-// Kneser-Ney model of its own documents, the prior is the share of documents
-// of each persona, and with fixed-share switching the rate alpha is chosen on
-// held-out text by maximising its likelihood over a grid:
+// Kneser-Ney model of its own documents, interpolated with a shared
+// background model of all the text (background.hpp), the prior is the share
+// of documents of each persona, and every hyper-parameter is chosen on
+// held-out documents for the job it serves:
 //
 //   1. split the corpus (stratified per persona, seeded) into train / held-out;
-//   2. fit the personas on the train part;
-//   3. read the held-out documents, in a seeded random order, as one stream
-//      (so masks switch at every document boundary) and pick the alpha of
-//      the grid with the highest log-likelihood;
-//   4. refit the personas on the whole corpus.
+//   2. for each candidate order (order_grid when order is 0, "auto"): fit the
+//      personas and the background on the train part, fit each persona's
+//      background weight lambda_k on its own held-out documents (EM's fixed
+//      point, fit_interpolation_weight), read the held-out documents in a
+//      seeded random order as one stream (masks switch at every document
+//      boundary) and score it at every alpha of the grid; keep the order and
+//      the alpha with the highest held-out log-likelihood;
+//   3. calibrate attribution by cross-fitting: cut each persona's documents
+//      into calibration_folds contiguous blocks; for each block, fit the pile
+//      (chosen order and weights) on the rest and score segments of
+//      calibration_lengths bytes of the block's text; fit the attribution
+//      tempering (beta and its length exponent) minimising the log-loss of
+//      the true persona over all of them, each length weighted alike
+//      (calibration.hpp); ECE before (beta = 1) and after;
+//   4. refit the personas and the background on the whole corpus with the
+//      chosen order, weights, alpha and beta.
 //
-//   simulacra::TrainConfig cfg;            // order 5, fixed share, alpha fitted
+// Without held-out documents (heldout_fraction 0, or too few documents) the
+// order "auto" is kFallbackOrder, every lambda 0.5 and the attribution beta 1.
+// The hold-out of step 3 covers the whole corpus, because a persona's held-out
+// share (a few KB) holds few segments of 1000 bytes and none of 3000.
+//
+//   simulacra::TrainConfig cfg;            // order auto, background on, alpha and beta fitted
 //   simulacra::TrainReport report;
 //   simulacra::Mixture mix = simulacra::train(simulacra::Corpus::builtin(), cfg, &report);
 #pragma once
@@ -29,19 +46,27 @@ namespace simulacra {
 
 // Where a training run is, for progress callbacks.
 struct TrainProgress {
-  std::string stage;  // "persona" (fitting persona `name`), "alpha" (scoring a grid point),
-                      // "refit" (fitting persona `name` on the whole corpus after alpha was chosen)
-  std::string name;   // persona name, or the alpha value as text
+  std::string stage;  // "order" (trying order `name`), "persona" (fitting persona `name`; "" for the
+                      // background), "alpha" (scoring a grid point), "calibration" (fitting the
+                      // attribution beta), "refit" (fitting persona `name` on the whole corpus)
+  std::string name;   // persona name, or the order / alpha value as text
   int done = 0;       // steps of this stage finished
   int total = 0;      // steps of this stage in all
 };
 
 struct TrainConfig {
-  int order = 5;                      // n-gram order of every persona, 1..NGramPersona::kMaxOrder
+  static constexpr int kAutoOrder = 0;      // order: choose it from order_grid on held-out text
+  static constexpr int kFallbackOrder = 3;  // the order "auto" gives when nothing is held out
+  int order = kAutoOrder;             // n-gram order of every persona, 1..NGramPersona::kMaxOrder, or kAutoOrder
+  std::vector<int> order_grid = {2, 3, 4, 5, 6, 7, 8};  // candidates of the order "auto", each 1..kMaxOrder
+  bool background = true;             // interpolate each persona with a background model of all the text
+  bool fit_attribution_beta = true;   // calibrate attribute() on held-out segments
+  std::vector<int> calibration_lengths = {100, 300, 1000, 3000};  // segment bytes for the beta, each >= 1
+  int calibration_folds = 5;          // cross-fitting folds of the calibration, >= 2
   MixtureConfig mixture = fixed_share_default();  // switching of the trained mixture
   bool fit_alpha = true;              // with fixed share: choose alpha on held-out documents
   std::vector<double> alpha_grid = {0.0, 1e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3};  // candidates, each in [0, 1]
-  double heldout_fraction = 0.1;      // share of each persona's documents held out for alpha, in [0, 1)
+  double heldout_fraction = 0.1;      // share of each persona's documents held out, in [0, 1)
   std::uint64_t seed = 0;             // seed of the split and of the held-out order
   // Called as training advances; may throw to cancel (the exception propagates).
   std::function<void(const TrainProgress&)> on_progress;
@@ -57,14 +82,28 @@ struct TrainConfig {
 // What training chose, for the record.
 struct TrainReport {
   double alpha = 0.0;                    // the alpha of the returned mixture
-  std::vector<double> alpha_grid;        // the candidates scored (empty when not fitted)
+  std::vector<double> alpha_grid;        // the candidates scored at the chosen order (empty when not fitted)
   std::vector<double> heldout_bits;      // held-out bits per byte for each candidate
   std::size_t heldout_documents = 0;     // documents in the held-out stream
+  int order = 0;                         // the n-gram order of the returned mixture
+  std::vector<int> orders;               // the orders tried (empty unless the order was "auto")
+  std::vector<double> order_heldout_bits;  // held-out bits per byte of the pile at each, its best alpha
+  std::vector<double> background_weights;  // (K) lambda_k, the own model's share (empty without background)
+  double attribution_beta = 1.0;         // the attribution beta of the returned mixture (at 300 bytes)
+  double attribution_exponent = 0.0;     // its decay with the length (Mixture::attribution_beta_at)
+  std::vector<int> calibration_lengths;  // segment lengths calibrated on (those with a segment)
+  std::vector<std::size_t> calibration_segments;  // held-out segments of each length
+  std::vector<double> ece_before_by_length;  // ECE (10 bins) of attribute at beta 1, per length
+  std::vector<double> ece_after_by_length;   // the same at the fitted beta
+  double ece_before = 0.0;               // ECE of all the segments at beta 1 (0 when not calibrated)
+  double ece_after = 0.0;                // ECE of all the segments at the fitted beta
+  double train_seconds = 0.0;            // wall time of train()
 };
 
 // Trains a mixture on `corpus`. InvalidArgument for an empty corpus, a bad
-// order, fraction or grid value; a persona whose documents hold no bytes
-// still gets a model (it predicts the end of a document).
+// order, fraction, grid value or calibration length; a persona whose
+// documents hold no bytes still gets a model (it predicts the end of a
+// document).
 Mixture train(const Corpus& corpus, const TrainConfig& config, TrainReport* report = nullptr);
 
 // Share of the documents of `corpus` whose most probable author under

@@ -407,8 +407,9 @@ class TrainProgress:
 
     @property
     def stage(self) -> str:
-        """'persona' (fitting persona `name`), 'alpha' (scoring a grid point) or 'refit'
-        (fitting persona `name` on the whole corpus after alpha was chosen)."""
+        """'order' (trying order `name`), 'persona' (fitting persona `name`; '' for the
+        background), 'alpha' (scoring a grid point), 'calibration' (fitting the attribution
+        beta) or 'refit' (fitting persona `name` on the whole corpus)."""
     @property
     def name(self) -> str:
         """Persona name, or the alpha value as text."""
@@ -420,7 +421,8 @@ class TrainProgress:
         """Steps of this stage in all."""
 
 class TrainReport:
-    """What training chose: alpha and the held-out scores of the grid."""
+    """What training chose (order, background weights, alpha, attribution beta) and the
+    held-out figures it chose them by."""
 
     @property
     def alpha(self) -> float:
@@ -434,6 +436,45 @@ class TrainReport:
     @property
     def heldout_documents(self) -> int:
         """Documents in the held-out stream."""
+    @property
+    def order(self) -> int:
+        """The n-gram order of the returned mixture."""
+    @property
+    def orders(self) -> list[int]:
+        """The orders tried (empty unless order='auto')."""
+    @property
+    def order_heldout_bits(self) -> list[float]:
+        """Held-out bits per byte of the pile at each order tried (at its best alpha)."""
+    @property
+    def background_weights(self) -> list[float]:
+        """Per persona, lambda: its own model's share against the background (empty without)."""
+    @property
+    def attribution_beta(self) -> float:
+        """The attribution beta of the returned mixture at 300 bytes (1.0 when not calibrated)."""
+    @property
+    def attribution_exponent(self) -> float:
+        """Its decay with the document's length (0.0 when not calibrated)."""
+    @property
+    def calibration_lengths(self) -> list[int]:
+        """Segment lengths (bytes) the beta was fitted on."""
+    @property
+    def calibration_segments(self) -> list[int]:
+        """Held-out segments of each length."""
+    @property
+    def ece_before_by_length(self) -> list[float]:
+        """ECE (10 bins) of attribute() at beta 1, per length."""
+    @property
+    def ece_after_by_length(self) -> list[float]:
+        """ECE at the fitted beta, per length."""
+    @property
+    def ece_before(self) -> float:
+        """ECE of all calibration segments at beta 1."""
+    @property
+    def ece_after(self) -> float:
+        """ECE of all calibration segments at the fitted beta."""
+    @property
+    def train_seconds(self) -> float:
+        """Wall time of the training run."""
 
 # ---------------------------------------------------------------- results
 
@@ -798,7 +839,9 @@ class Mixture:
     @staticmethod
     def fit(
         corpus: Corpus,
-        order: int = 5,
+        order: Union[int, Literal["auto"]] = "auto",
+        background: bool = True,
+        calibrate: bool = True,
         switching: _Switching = "fixed_share",
         alpha: Optional[float] = None,
         beta: float = 1.0,
@@ -807,6 +850,8 @@ class Mixture:
         heldout_fraction: float = 0.1,
         seed: int = 0,
         alpha_grid: Optional[Sequence[float]] = None,
+        order_grid: Optional[Sequence[int]] = None,
+        calibration_lengths: Optional[Sequence[int]] = None,
         progress: _Progress = None,
         return_report: Literal[False] = False,
         switch_after: _SwitchAfter = None,
@@ -815,7 +860,9 @@ class Mixture:
     @staticmethod
     def fit(
         corpus: Corpus,
-        order: int = 5,
+        order: Union[int, Literal["auto"]] = "auto",
+        background: bool = True,
+        calibrate: bool = True,
         switching: _Switching = "fixed_share",
         alpha: Optional[float] = None,
         beta: float = 1.0,
@@ -824,6 +871,8 @@ class Mixture:
         heldout_fraction: float = 0.1,
         seed: int = 0,
         alpha_grid: Optional[Sequence[float]] = None,
+        order_grid: Optional[Sequence[int]] = None,
+        calibration_lengths: Optional[Sequence[int]] = None,
         progress: _Progress = None,
         *,
         return_report: Literal[True],
@@ -925,9 +974,24 @@ class Mixture:
         """Per-token perplexity of the document under each persona alone: {name: perplexity}."""
     def persona_bits_per_byte(self, text: _Text) -> dict[str, float]:
         """Bits per byte of the document under each persona alone: {name: bits}."""
-    def attribute(self, text: _Text) -> dict[str, float]:
+    def attribute(self, text: _Text, beta: Optional[float] = None) -> dict[str, float]:
         """Which mask wrote this document? {name: posterior probability} given the whole
-        document, as if one persona wrote all of it (no switching, beta = 1)."""
+        document, as if one persona wrote all of it (no switching): log pi_k + beta log p_k(doc),
+        normalised. beta=None: the mixture's tempering at the document's length n,
+        attribution_beta * (n / 300) ** -attribution_exponent (fitted by Mixture.fit so the
+        posteriors are calibrated, else 1.0 and 0.0); beta=1.0: the exact Bayesian posterior."""
+    @property
+    def attribution_beta(self) -> float:
+        """The tempering of attribute(text) at 300 bytes: fitted by Mixture.fit, 1.0 otherwise;
+        settable, in [1e-6, 1e6]. The trace and the filter keep their own beta."""
+    @attribution_beta.setter
+    def attribution_beta(self, beta: float) -> None: ...
+    @property
+    def attribution_exponent(self) -> float:
+        """How the attribution beta decays with the length: fitted by Mixture.fit, 0.0
+        otherwise; settable, in [0, 1]."""
+    @attribution_exponent.setter
+    def attribution_exponent(self, exponent: float) -> None: ...
     def attribution_accuracy(self, corpus: Corpus) -> float:
         """Share of the corpus's documents whose most probable author is their labelled persona."""
     def begin(

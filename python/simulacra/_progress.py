@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import Any, Callable, Optional
 
-_DESCRIPTIONS = {"persona": "fit personas", "alpha": "fit alpha", "refit": "refit personas"}
+_DESCRIPTIONS = {
+    "order": "try orders",
+    "persona": "fit personas",
+    "alpha": "fit alpha",
+    "calibration": "calibrate",
+    "refit": "refit personas",
+}
 
 
 class TqdmProgress:

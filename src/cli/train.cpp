@@ -26,20 +26,23 @@ namespace simulacra::cli {
 const Command kTrain{
     "train", "-o MODEL", "Train a pile of masks (n-gram, or a transformer hydra) on documents by persona and save it.",
     "Give one corpus option (--builtin when none is given). Each persona is a Kneser-Ney model of its own\n"
-    "documents, the prior is its share of the documents; with fixed share, alpha is chosen on held-out documents.",
+    "documents interpolated with a background model of all the text, the prior is its share of the documents;\n"
+    "the order, the background weights, alpha (fixed share) and the attribution beta are chosen on held-out text.",
     {{"--builtin", "", "", "", "the corpus embedded in the library (data/personas/*.txt), the default"},
      {"--dir", "", "PATH", "", "a directory of <persona>.txt files (paragraphs are documents) or <persona>/ folders"},
      {"--jsonl", "", "PATH", "", "JSON Lines, one {\"text\": ..., \"persona\": ...} object per line"},
      {"--play", "", "PATH", "", "a play script: each speech is a document by its speaker"},
      {"--top-speakers", "", "N", "0, all", "with --play: keep the N speakers with the most text"},
      {"--fortunes", "", "PATH", "", "fortune(6) files or directories; each file is one persona", false, true},
-     {"--order", "", "N", "5", "n-gram order of every persona"},
+     {"--order", "", "auto|N", "auto", "n-gram order of every persona; auto: the best of 2..8 on held-out text"},
+     {"--no-background", "", "", "", "stand-alone personas (no shared background model under them)"},
+     {"--no-calibrate", "", "", "", "keep the attribution beta at 1 (exact Bayesian posteriors)"},
      {"--switching", "", "RULE", "fixed_share", "how masks swap mid-text: none, fixed_share, forgetting"},
      {"--alpha", "", "auto|X", "auto", "fixed-share rate in [0, 1]; auto picks the best of a grid on held-out text"},
      {"--beta", "", "X", "1", "likelihood tempering (> 0): above 1 sharpens the posterior"},
      {"--gamma", "", "X", "1", "with --switching forgetting: the forgetting factor in [0, 1]"},
      kSwitchAfter,
-     {"--heldout", "", "F", "0.1", "share of each persona's documents held out to fit alpha, in [0, 1)"},
+     {"--heldout", "", "F", "0.1", "share of each persona's documents held out to fit order, weights, alpha, in [0, 1)"},
      {"--seed", "", "S", "0", "seed of the held-out split (and, for transformers, of the weights and batches)"},
      {"--output", "-o", "MODEL", "", "where to write the model (a .safetensors file); required"},
      {"--kind", "", "KIND", "ngram", "ngram: Kneser-Ney masks; transformer: a GPT hydra (the options below)"},
@@ -92,7 +95,9 @@ std::pair<Corpus, std::string> load_corpus(const Args& args) {
 
 TrainConfig train_config(const Args& args) {
   TrainConfig cfg;
-  cfg.order = int(args.integer("--order", 5, 1, 1000));
+  cfg.order = args.get("--order", "auto") == "auto" ? TrainConfig::kAutoOrder : int(args.integer("--order", 5, 1, 1000));
+  cfg.background = !args.has("--no-background");
+  cfg.fit_attribution_beta = !args.has("--no-calibrate");
   cfg.mixture.switching = switching_from_name(args.choice("--switching", "fixed_share", kSwitchings));
   const bool fixed_share = cfg.mixture.switching == Switching::kFixedShare;
   if (args.has("--alpha") && !fixed_share) throw UsageError("--alpha needs --switching fixed_share");
@@ -137,6 +142,32 @@ void print_alpha_grid(const TrainReport& report) {
 
 void print_report(const TrainConfig& cfg, const TrainReport& report, const Mixture& mix) {
   const MixtureConfig& m = mix.config();
+  fmt::print("order: {}", report.order);
+  if (report.orders.empty()) {
+    fmt::print("\n");
+  } else {
+    fmt::print(" (the best held-out pile of orders");
+    for (std::size_t i = 0; i < report.orders.size(); ++i)
+      fmt::print("{} {}: {:.4f}", i ? "," : "", report.orders[i], report.order_heldout_bits[i]);
+    fmt::print(" bits/byte)\n");
+  }
+  if (!report.background_weights.empty()) {
+    fmt::print("background: each persona's own share lambda");
+    for (std::size_t k = 0; k < report.background_weights.size(); ++k)
+      fmt::print("{} {} {:.3f}", k ? "," : "", mix.names()[k], report.background_weights[k]);
+    fmt::print("\n");
+  }
+  if (report.ece_before_by_length.empty()) {
+    fmt::print("attribution beta: {}\n", report.attribution_beta);
+  } else {
+    fmt::print("attribution beta: {:.4f} at 300 bytes, length exponent {:.3f} (calibrated on held-out segments; "
+               "ECE before -> after:",
+               report.attribution_beta, report.attribution_exponent);
+    for (std::size_t l = 0; l < report.calibration_lengths.size(); ++l)
+      fmt::print("{} {} B {:.3f} -> {:.3f}", l ? "," : "", report.calibration_lengths[l],
+                 report.ece_before_by_length[l], report.ece_after_by_length[l]);
+    fmt::print(")\n");
+  }
   fmt::print("switching: {}", switching_name(m.switching));
   if (m.switching == Switching::kForgetting) fmt::print(", gamma = {}", m.gamma);
   if (m.beta != 1.0) fmt::print(", beta = {}", m.beta);
@@ -153,8 +184,7 @@ void print_report(const TrainConfig& cfg, const TrainReport& report, const Mixtu
 void progress_line(const TrainProgress& p) {
   fmt::print(stderr, "\r\x1b[K");
   if (p.done < p.total)
-    fmt::print(stderr, "{} {}/{}: {}", p.stage == "alpha" ? "scoring alpha" : "fitting persona", p.done + 1, p.total,
-               p.name);
+    fmt::print(stderr, "{} {}/{}: {}", p.stage, p.done + 1, p.total, p.name);
   std::fflush(stderr);
 }
 
@@ -214,7 +244,7 @@ std::function<void(const TransformerProgress&)> transformer_progress(const std::
 }
 
 int run_train_transformer(const Args& args, const std::string& output) {
-  for (const char* o : {"--order", "--gamma"})
+  for (const char* o : {"--order", "--gamma", "--no-background", "--no-calibrate"})
     if (args.has(o)) throw UsageError(fmt::format("{} is an n-gram option; not with --kind transformer", o));
   if (args.get("--alpha", "") == "auto") throw UsageError("--alpha auto is for n-gram piles; give a number");
   TransformerTrainConfig tc = transformer_config(args);
@@ -304,7 +334,7 @@ int run_train(const Args& args) {
   if (cfg.on_progress) fmt::print(stderr, "\r\x1b[K");
   fmt::print("\n");
   print_report(cfg, report, mix);
-  fmt::print("trained order-{} personas in {:.2f} s\n", cfg.order, seconds_since(start));
+  fmt::print("trained order-{} personas in {:.2f} s\n", report.order, seconds_since(start));
   save(mix, output);
   print_written(output);
   return 0;

@@ -274,11 +274,15 @@ def test_bits_per_byte(pile):
 
 def test_attribute_is_the_document_posterior(pile):
     text = "Shiver me timbers, the rum be gone, ye scurvy dogs!"
-    post = pile.attribute(text)
+    post = pile.attribute(text, beta=1.0)
     lp = persona_lp(pile, text).sum(axis=0)
     expected = np.exp(np.log(pile.prior) + lp - logsumexp(np.log(pile.prior) + lp))
     np.testing.assert_allclose(list(post.values()), expected, rtol=1e-9, atol=1e-300)
     assert max(post, key=post.get) == "pirate"
+    # Without a beta, the pile's fitted tempering at the text's length tempers the log-likelihoods.
+    b = pile.attribution_beta * (len(text) / 300) ** -pile.attribution_exponent
+    tempered = np.exp(np.log(pile.prior) + b * lp - logsumexp(np.log(pile.prior) + b * lp))
+    np.testing.assert_allclose(list(pile.attribute(text).values()), tempered, rtol=1e-9, atol=1e-300)
 
 
 def test_held_out_attribution_of_the_embedded_corpus(pile, builtin_split):
@@ -356,7 +360,7 @@ def test_long_calls_run_in_threads(pile):
 
 
 def test_fit_chooses_alpha_on_held_out_text(builtin):
-    pile, report = simulacra.Mixture.fit(builtin, order=3, return_report=True)
+    pile, report = simulacra.Mixture.fit(builtin, order=3, background=False, return_report=True)
     assert isinstance(report, simulacra.TrainReport)
     assert pile.switching == "fixed_share" and report.alpha == pile.alpha
     assert len(report.alpha_grid) == len(report.heldout_bits) == 10
@@ -392,14 +396,14 @@ def test_progress_callback_is_called(builtin):
     seen = []
     _, report = simulacra.Mixture.fit(builtin, order=2, progress=seen.append, return_report=True)
     stages = [p.stage for p in seen]
-    assert stages == sorted(stages, key=["persona", "alpha", "refit"].index)  # in this order
-    assert set(stages) == {"persona", "alpha", "refit"}
+    assert stages == sorted(stages, key=["persona", "alpha", "calibration", "refit"].index)  # in this order
+    assert set(stages) == {"persona", "alpha", "calibration", "refit"}
     for stage in ("persona", "refit"):
         assert {p.name for p in seen if p.stage == stage} >= set(builtin.personas)
     assert [float(p.name) for p in seen if p.stage == "alpha"] == report.alpha_grid
-    assert seen[-1].done == seen[-1].total == len(builtin.personas)
+    assert seen[-1].done == seen[-1].total == len(builtin.personas) + 1  # and the background
     only = []
-    simulacra.Mixture.fit(builtin, order=2, alpha=0.01, progress=only.append)
+    simulacra.Mixture.fit(builtin, order=2, alpha=0.01, background=False, calibrate=False, progress=only.append)
     assert {p.stage for p in only} == {"persona"}
     assert "TrainProgress(stage=" in repr(seen[0])
 
@@ -450,8 +454,9 @@ def test_progress_true_uses_tqdm_when_installed(builtin, monkeypatch):
     monkeypatch.setitem(sys.modules, "tqdm", types.ModuleType("tqdm"))
     monkeypatch.setitem(sys.modules, "tqdm.auto", fake)
     simulacra.Mixture.fit(builtin, order=2, progress=True)
-    assert [b.desc for b in bars] == ["fit personas", "fit alpha", "refit personas"]
-    assert all(b.closed for b in bars) and bars[-1].n == bars[-1].total == len(builtin.personas)
+    assert [b.desc for b in bars] == ["fit personas", "fit alpha", "calibrate", "refit personas"]
+    # The refit covers every persona and the background.
+    assert all(b.closed for b in bars) and bars[-1].n == bars[-1].total == len(builtin.personas) + 1
 
 
 def test_progress_true_without_tqdm_is_silent(builtin, monkeypatch):

@@ -1,0 +1,112 @@
+// A persona interpolated with a shared background model (background.hpp).
+#include "simulacra/background.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "simulacra/error.hpp"
+#include "simulacra/interrupt.hpp"
+
+namespace simulacra {
+
+namespace {
+
+class InterpolatedState final : public PersonaState {
+ public:
+  InterpolatedState(const InterpolatedPersona& p, std::unique_ptr<PersonaState> own,
+                    std::unique_ptr<PersonaState> bg)
+      : p_(&p), own_(std::move(own)), bg_(std::move(bg)) {}
+
+  void next_logprobs(Eigen::Ref<Eigen::VectorXd> out) const override {
+    SIMULACRA_CHECK(out.size() == kVocab, InvalidArgument, "next_logprobs: out has {} entries, expected {}",
+                    out.size(), kVocab);
+    Eigen::VectorXd b(kVocab);
+    own_->next_logprobs(out);
+    bg_->next_logprobs(b);
+    const double la = std::log(p_->weight()), lb = std::log1p(-p_->weight());
+    for (Eigen::Index v = 0; v < kVocab; ++v) out[v] = InterpolatedPersona::combine(la, lb, out[v], b[v]);
+  }
+
+  double advance(Token token) override {
+    const double a = own_->advance(token), b = bg_->advance(token);
+    return InterpolatedPersona::combine(std::log(p_->weight()), std::log1p(-p_->weight()), a, b);
+  }
+
+  std::unique_ptr<PersonaState> clone() const override {
+    return std::make_unique<InterpolatedState>(*p_, own_->clone(), bg_->clone());
+  }
+
+ private:
+  const InterpolatedPersona* p_;
+  std::unique_ptr<PersonaState> own_, bg_;
+};
+
+}  // namespace
+
+InterpolatedPersona::InterpolatedPersona(std::shared_ptr<const Persona> own, std::shared_ptr<const Persona> background,
+                                         double weight)
+    : own_(std::move(own)), background_(std::move(background)), weight_(weight) {
+  SIMULACRA_CHECK(own_ != nullptr, InvalidArgument, "InterpolatedPersona: the own model is null");
+  SIMULACRA_CHECK(background_ != nullptr, InvalidArgument, "InterpolatedPersona: the background model is null");
+  SIMULACRA_CHECK(std::isfinite(weight) && weight >= 0.0 && weight <= 1.0, InvalidArgument,
+                  "InterpolatedPersona: weight must be in [0, 1], got {}", weight);
+  log_weight_ = std::log(weight);
+  log_rest_ = std::log1p(-weight);
+}
+
+double InterpolatedPersona::combine(double log_lambda, double log_rest, double a, double b) {
+  if (log_rest == -INFINITY) return a;
+  if (log_lambda == -INFINITY) return b;
+  const double x = log_lambda + a, y = log_rest + b;
+  const double hi = std::max(x, y);
+  if (hi == -INFINITY) return hi;
+  return hi + std::log1p(std::exp(std::min(x, y) - hi));
+}
+
+std::unique_ptr<PersonaState> InterpolatedPersona::begin() const {
+  return std::make_unique<InterpolatedState>(*this, own_->begin(), background_->begin());
+}
+
+void InterpolatedPersona::token_logprobs(const Token* tokens, std::size_t n, double* out) const {
+  std::vector<double> b(n);
+  own_->token_logprobs(tokens, n, out);
+  background_->token_logprobs(tokens, n, b.data());
+  for (std::size_t t = 0; t < n; ++t) out[t] = combine(log_weight_, log_rest_, out[t], b[t]);
+}
+
+double fit_interpolation_weight(const std::vector<double>& own, const std::vector<double>& background) {
+  SIMULACRA_CHECK(own.size() == background.size(), InvalidArgument,
+                  "fit_interpolation_weight: {} own log-probabilities for {} background ones", own.size(),
+                  background.size());
+  // Per token, the two probabilities scaled by the larger one: (a_t, b_t) / max.
+  std::vector<double> a(own.size()), b(own.size());
+  for (std::size_t t = 0; t < own.size(); ++t) {
+    const double x = own[t], y = background[t];
+    SIMULACRA_CHECK(!std::isnan(x) && !std::isnan(y) && x != INFINITY && y != INFINITY, InvalidArgument,
+                    "fit_interpolation_weight: log-probabilities at token {} are {} and {}", t, x, y);
+    const double hi = std::max(x, y);
+    SIMULACRA_CHECK(hi > -INFINITY, InvalidArgument,
+                    "fit_interpolation_weight: token {} is impossible under both models", t);
+    a[t] = std::exp(x - hi);
+    b[t] = std::exp(y - hi);
+  }
+  if (own.empty()) return 0.5;
+  // L'(lambda) = sum_t (a_t - b_t) / (lambda a_t + (1 - lambda) b_t), decreasing in lambda.
+  InterruptPoller poll(16);
+  const auto slope = [&](double lam) {
+    poll.tick();
+    double s = 0.0;
+    for (std::size_t t = 0; t < a.size(); ++t) s += (a[t] - b[t]) / (lam * a[t] + (1.0 - lam) * b[t]);
+    return s;
+  };
+  if (slope(1.0) >= 0.0) return 1.0;
+  if (slope(0.0) <= 0.0) return 0.0;
+  double lo = 0.0, hi = 1.0;
+  while (hi - lo > 1e-12) {
+    const double mid = 0.5 * (lo + hi);
+    (slope(mid) > 0.0 ? lo : hi) = mid;
+  }
+  return 0.5 * (lo + hi);
+}
+
+}  // namespace simulacra

@@ -1,0 +1,65 @@
+"""Mixture.fit with a shared background, order='auto' and a calibrated attribute() (issue 9, points 1-3)."""
+import math
+import pickle
+
+import pytest
+
+import simulacra
+
+
+def corpus():
+    texts = ["arr matey, the sea be rough", "o gentle moon, thy silver light", "the mitochondria is the powerhouse",
+             "ahoy, hoist the mainsail", "my heart doth sing of spring", "we measured the reaction rate",
+             "walk the plank, ye scurvy dog", "the rose, the thorn, the dew", "the hypothesis was falsified",
+             "shiver me timbers, arr", "soft winds whisper through the pines", "entropy always increases overall"]
+    return simulacra.Corpus.from_texts(texts, ["pirate", "poet", "scientist"] * 4)
+
+
+def test_fit_reports_order_weights_and_beta():
+    mix, rep = simulacra.Mixture.fit(corpus(), order_grid=[1, 2, 3], heldout_fraction=0.25,
+                                     calibration_lengths=[10, 20], return_report=True)
+    assert rep.orders == [1, 2, 3]
+    assert rep.order == rep.orders[min(range(3), key=lambda i: rep.order_heldout_bits[i])]
+    assert len(rep.background_weights) == 3 and all(0.0 <= w <= 1.0 for w in rep.background_weights)
+    assert mix.attribution_beta == rep.attribution_beta > 0.0
+    assert rep.calibration_lengths == [10, 20] and len(rep.ece_after_by_length) == 2
+    # attribute() uses the fitted beta; beta=1.0 is the exact posterior, log pi + sum log p normalised.
+    text = b"arr, the moon"
+    assert mix.attribution_exponent == rep.attribution_exponent
+    beta_here = rep.attribution_beta * (len(text) / 300) ** -rep.attribution_exponent
+    for n, p in mix.attribute(text, beta=beta_here).items():
+        assert math.isclose(mix.attribute(text)[n], p, rel_tol=1e-9)
+    exact = mix.attribute(text, beta=1.0)
+    assert math.isclose(sum(exact.values()), 1.0, rel_tol=1e-12)
+    pb = mix.persona_bits_per_byte(text)
+    logs = {n: math.log(mix.prior[i]) - pb[n] * len(text) * math.log(2) for i, n in enumerate(mix.personas)}
+    z = math.log(sum(math.exp(v) for v in logs.values()))
+    for n in mix.personas:
+        assert math.isclose(exact[n], math.exp(logs[n] - z), rel_tol=1e-9)
+
+
+def test_pickle_keeps_background_and_beta():
+    mix = simulacra.Mixture.fit(corpus(), order=2, heldout_fraction=0.25, calibration_lengths=[10])
+    back = pickle.loads(pickle.dumps(mix))
+    assert back.attribution_beta == mix.attribution_beta
+    assert back.attribution_exponent == mix.attribution_exponent
+    assert back.score(b"ahoy moon") == mix.score(b"ahoy moon")
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError):
+        simulacra.Mixture.fit(corpus(), order="best")
+    with pytest.raises(ValueError):
+        simulacra.Mixture.fit(corpus(), order=0)
+    with pytest.raises(TypeError):
+        simulacra.Mixture.fit(corpus(), order=2.5)
+    mix = simulacra.Mixture.fit(corpus(), order=2, background=False, calibrate=False)
+    assert mix.attribution_beta == 1.0
+    with pytest.raises(ValueError):
+        mix.attribute(b"arr", beta=0.0)
+    with pytest.raises(ValueError):
+        mix.attribution_beta = -1.0
+    with pytest.raises(ValueError):
+        mix.attribution_exponent = 2.0
+    mix.attribution_exponent = 0.5
+    assert mix.attribution_exponent == 0.5 and mix.attribution_beta == 1.0
