@@ -158,6 +158,29 @@ other threads and the pile itself do not. Blocks may end in any order.
           [](Mixture& mix, double e) { mix.set_attribution_beta(mix.attribution_beta(), e); },
           "How the attribution beta decays with the document's length n: beta(n) = attribution_beta * (n / 300) ** "
           "-attribution_exponent; fitted by Mixture.fit, 0.0 otherwise; settable, in [0, 1].")
+      .def_property(
+          "segmentation_alpha",
+          [](const Mixture& mix) -> py::object {
+            return mix.has_segmentation() ? py::cast(mix.segmentation_alpha()) : py::none();
+          },
+          [](Mixture& mix, std::optional<double> alpha) {
+            if (alpha)
+              mix.set_segmentation(*alpha, mix.segmentation_beta());
+            else
+              mix.clear_segmentation();
+          },
+          "The fixed-share rate smooth() and attribute_spans() read (fitted by Mixture.fit for segmentation), or "
+          "None: they read the mixture's own alpha. Settable (None clears it, and segmentation_beta with it); in "
+          "[0, 1]. The filter (trace, score, generate) keeps alpha.")
+      .def_property(
+          "segmentation_beta", [](const Mixture& mix) { return mix.segmentation_beta(); },
+          [](Mixture& mix, double beta) {
+            if (!mix.has_segmentation())
+              throw py::value_error("segmentation_beta: set segmentation_alpha first (no segmentation is set)");
+            mix.set_segmentation(mix.segmentation_alpha(), beta);
+          },
+          "The tempering of the emissions smooth() and attribute_spans() read with segmentation_alpha (fitted by "
+          "Mixture.fit). Settable once segmentation_alpha is set; in (0, 1e289].")
       .def("__repr__",
            [](const Mixture& mix) {
              return fmt::format("Mixture(personas={}, switching='{}', alpha={}, beta={}, gamma={})",

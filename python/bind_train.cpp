@@ -44,7 +44,15 @@ void bind_train(py::module_& m) {
   py::class_<TrainReport>(m, "TrainReport",
                           "What training chose (order, background weights, alpha, attribution beta) and the held-out "
                           "figures it chose them by.")
-      .def_readonly("alpha", &TrainReport::alpha, "The alpha of the returned mixture.")
+      .def_readonly("alpha", &TrainReport::alpha, "The alpha of the returned mixture's filter (the compression rate).")
+      .def_readonly("alpha_compression", &TrainReport::alpha_compression,
+                    "The rate maximising the held-out likelihood of the text (= alpha).")
+      .def_readonly("alpha_segmentation", &TrainReport::alpha_segmentation,
+                    "The rate maximising log p(true speakers | text) on the held-out documents joined end to end, "
+                    "used by smooth() and attribute_spans() (-1.0 when not fitted).")
+      .def_readonly("beta_segmentation", &TrainReport::beta_segmentation, "The tempering fitted with alpha_segmentation.")
+      .def_readonly("segmentation_switches", &TrainReport::segmentation_switches,
+                    "Changes of speaker in the joined held-out stream the segmentation was fitted on.")
       .def_readonly("alpha_grid", &TrainReport::alpha_grid, "The candidates scored (empty when alpha was not fitted).")
       .def_readonly("heldout_bits", &TrainReport::heldout_bits, "Held-out bits per byte of each candidate.")
       .def_readonly("heldout_documents", &TrainReport::heldout_documents, "Documents in the held-out stream.")
@@ -71,10 +79,10 @@ void bind_train(py::module_& m) {
       .def_readonly("train_seconds", &TrainReport::train_seconds, "Wall time of the training run.")
       .def("__repr__", [](const TrainReport& r) {
         return fmt::format(
-            "TrainReport(order={}, alpha={}, attribution_beta={}, attribution_exponent={}, ece_before={:.4f}, "
+            "TrainReport(order={}, alpha={}, alpha_segmentation={}, beta_segmentation={}, attribution_beta={}, attribution_exponent={}, ece_before={:.4f}, "
             "ece_after={:.4f}, "
             "background_weights={}, orders={}, order_heldout_bits={}, heldout_documents={})",
-            r.order, r.alpha, r.attribution_beta, r.attribution_exponent, r.ece_before, r.ece_after,
+            r.order, r.alpha, r.alpha_segmentation, r.beta_segmentation, r.attribution_beta, r.attribution_exponent, r.ece_before, r.ece_after,
             std::string(py::repr(py::cast(r.background_weights))), std::string(py::repr(py::cast(r.orders))),
             std::string(py::repr(py::cast(r.order_heldout_bits))), r.heldout_documents);
       });
@@ -83,7 +91,8 @@ void bind_train(py::module_& m) {
   mixture
       .def_static(
           "fit",
-          [](const Corpus& corpus, py::handle order, bool background, bool calibrate, const std::string& switching,
+          [](const Corpus& corpus, py::handle order, bool background, bool calibrate, bool segmentation,
+             const std::string& switching,
              std::optional<double> alpha, double beta, double gamma, py::handle transition, double heldout_fraction,
              std::uint64_t seed, std::optional<std::vector<double>> alpha_grid, std::optional<std::vector<int>> order_grid,
              std::optional<std::vector<int>> calibration_lengths, py::handle progress,
@@ -102,6 +111,7 @@ void bind_train(py::module_& m) {
             }
             cfg.background = background;
             cfg.fit_attribution_beta = calibrate;
+            cfg.fit_segmentation = segmentation;
             if (order_grid) cfg.order_grid = *order_grid;
             if (calibration_lengths) cfg.calibration_lengths = *calibration_lengths;
             cfg.mixture.switching = switching_from_name(switching);
@@ -137,6 +147,7 @@ void bind_train(py::module_& m) {
             return py::cast(std::move(*result));
           },
           py::arg("corpus"), py::arg("order") = "auto", py::arg("background") = true, py::arg("calibrate") = true,
+          py::arg("segmentation") = true,
           py::arg("switching") = "fixed_share", py::arg("alpha") = py::none(), py::arg("beta") = 1.0,
           py::arg("gamma") = 1.0, py::arg("transition") = py::none(), py::arg("heldout_fraction") = 0.1,
           py::arg("seed") = 0, py::arg("alpha_grid") = py::none(), py::arg("order_grid") = py::none(),
@@ -147,7 +158,9 @@ void bind_train(py::module_& m) {
           "documents). order='auto' tries order_grid (default 2..8) and keeps the best held-out likelihood of the "
           "pile; with fixed_share and alpha=None, alpha is chosen on the held-out documents over alpha_grid; with "
           "calibrate=True the attribution tempering of attribute() is fitted on held-out segments of calibration_lengths "
-          "bytes (default 100, 300, 1000, 3000). Then everything is refitted on the whole corpus. progress: None, "
+          "bytes (default 100, 300, 1000, 3000); with fixed_share and segmentation=True the rate and tempering that "
+          "smooth() and attribute_spans() read are fitted for segmentation (the likelihood of the true speakers of "
+          "the held-out documents joined end to end), while the filter keeps the compression rate. Then everything is refitted on the whole corpus. progress: None, "
           "True (a tqdm bar, if tqdm is installed) or a callable taking a TrainProgress. Returns the Mixture, or "
           "(Mixture, TrainReport) with return_report=True. switch_after: as in Mixture(). Ctrl-C stops it with KeyboardInterrupt.")
       .def(

@@ -25,8 +25,7 @@ std::vector<Span> runs(const std::vector<int>& path) {
 }
 
 // (K, K) natural-log transition matrix of the switching rule: log A(i, j) = log P(j after i).
-Eigen::MatrixXd log_transition(const Mixture& mixture) {
-  const MixtureConfig& cfg = mixture.config();
+Eigen::MatrixXd log_transition(const Mixture& mixture, const MixtureConfig& cfg) {
   const int K = mixture.size();
   if (cfg.switching == Switching::kTransition) return cfg.transition.array().log();
   assert(cfg.switching == Switching::kFixedShare);
@@ -89,7 +88,8 @@ double viterbi(const Eigen::MatrixXd& lp, const Eigen::VectorXd& log_prior, cons
 }  // namespace
 
 Attribution attribute_spans(const Mixture& mixture, const std::vector<Token>& tokens) {
-  SIMULACRA_CHECK(mixture.config().switching != Switching::kForgetting, InvalidArgument,
+  const MixtureConfig cfg = mixture.segmentation_config();
+  SIMULACRA_CHECK(cfg.switching != Switching::kForgetting, InvalidArgument,
                   "attribute_spans: switching 'forgetting' has no hidden Markov model over personas "
                   "(use none, fixed_share or transition)");
   for (std::size_t t = 0; t < tokens.size(); ++t)
@@ -100,10 +100,11 @@ Attribution attribute_spans(const Mixture& mixture, const std::vector<Token>& to
   const int K = mixture.size();
   Trace tr = mixture.trace(tokens);  // (T, K) emissions and the filter's dominant persona
   out.filtered = std::move(tr.dominant);
+  if (cfg.beta != 1.0) tr.persona_logprobs *= cfg.beta;  // the segmentation HMM's emissions p^beta
   const Eigen::MatrixXd& lp = tr.persona_logprobs;
   const Eigen::VectorXd log_prior = mixture.prior().array().log();
 
-  if (mixture.config().switching == Switching::kNone) {
+  if (cfg.switching == Switching::kNone) {
     const Eigen::VectorXd total = log_prior + lp.colwise().sum().transpose();  // (K)
     int k = 0;
     for (int i = 1; i < K; ++i)
@@ -111,11 +112,11 @@ Attribution attribute_spans(const Mixture& mixture, const std::vector<Token>& to
     out.path.assign(tokens.size(), k);
     out.log_joint = total[k];
   } else {
-    Eigen::MatrixXd log_a = log_transition(mixture);
+    Eigen::MatrixXd log_a = log_transition(mixture, cfg);
     // A persona of prior 0 is never entered (as in the filter and smoothing).
     for (int k = 0; k < K; ++k)
       if (log_prior[k] == -std::numeric_limits<double>::infinity()) log_a.col(k).setConstant(log_prior[k]);
-    const std::vector<bool> may_switch = switch_points(mixture.config());
+    const std::vector<bool> may_switch = switch_points(cfg);
     if (K <= std::numeric_limits<std::int8_t>::max() + 1)
       out.log_joint = viterbi<std::int8_t>(lp, log_prior, log_a, tokens, may_switch, out.path);
     else if (K <= std::numeric_limits<std::int16_t>::max() + 1)

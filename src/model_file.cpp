@@ -204,6 +204,10 @@ TensorFile to_tensor_file(const Mixture& mixture) {
     for (Token v : c.switch_after) tokens.push_back(std::int64_t(v));
     config.emplace_back("switch_after", std::move(tokens));
   }
+  if (mixture.has_segmentation()) {  // absent: smoothing and spans read the config (older readers ignore these)
+    config.emplace_back("segmentation_alpha", mixture.segmentation_alpha());
+    config.emplace_back("segmentation_beta", mixture.segmentation_beta());
+  }
   file.metadata["config"] = json::dump(config);
   json::Array personas, transformers, backgrounds;
   std::vector<const TransformerModel<float>*> models;  // distinct transformer models, in order of first use
@@ -347,6 +351,9 @@ Mixture from_tensor_file(const TensorFile& file, const std::string& path) {
     // Absent before issue 9: beta 1, exponent 0.
     const json::Value* attribution_beta = cfg.find("attribution_beta");
     const json::Value* attribution_exponent = cfg.find("attribution_exponent");
+    // Absent when not fitted (and before it existed): segmentation reads the config.
+    const json::Value* segmentation_alpha = cfg.find("segmentation_alpha");
+    const json::Value* segmentation_beta = cfg.find("segmentation_beta");
     if (mc.switching == Switching::kTransition) {
       std::vector<std::int64_t> shape;
       const std::vector<double> a = file.get_as<double>("transition", &shape);
@@ -358,6 +365,8 @@ Mixture from_tensor_file(const TensorFile& file, const std::string& path) {
     Mixture mixture(std::move(models), std::move(names), Eigen::Map<const Eigen::VectorXd>(prior.data(), K), mc);
     mixture.set_attribution_beta(attribution_beta ? attribution_beta->as_double() : 1.0,
                                  attribution_exponent ? attribution_exponent->as_double() : 0.0);
+    if (segmentation_alpha)
+      mixture.set_segmentation(segmentation_alpha->as_double(), segmentation_beta ? segmentation_beta->as_double() : 1.0);
     return mixture;
   } catch (const FileError& e) {
     const std::string what = e.what();

@@ -182,14 +182,15 @@ Smoothed smooth(const Mixture& mixture, const std::vector<Token>& tokens) {
   for (std::size_t t = 0; t < tokens.size(); ++t)
     SIMULACRA_CHECK(tokens[t] >= 0 && tokens[t] < kVocab, OutOfRange, "smooth: token {} at position {} is outside 0..{}",
                     tokens[t], t, kVocab - 1);
-  SIMULACRA_CHECK(mixture.config().switching != Switching::kForgetting, InvalidArgument,
+  SIMULACRA_CHECK(mixture.segmentation_config().switching != Switching::kForgetting, InvalidArgument,
                   "smooth: switching 'forgetting' has no hidden Markov model over personas, so no smoothed "
                   "posterior (use none, fixed_share or transition)");
   return smooth(mixture, tokens, mixture.persona_logprobs(tokens));
 }
 
 Smoothed smooth(const Mixture& mixture, const std::vector<Token>& tokens, const Eigen::MatrixXd& persona_logprobs) {
-  SIMULACRA_CHECK(mixture.config().switching != Switching::kForgetting, InvalidArgument,
+  const MixtureConfig cfg = mixture.segmentation_config();
+  SIMULACRA_CHECK(cfg.switching != Switching::kForgetting, InvalidArgument,
                   "smooth: switching 'forgetting' has no hidden Markov model over personas, so no smoothed "
                   "posterior (use none, fixed_share or transition)");
   SIMULACRA_CHECK(persona_logprobs.rows() == Eigen::Index(tokens.size()) && persona_logprobs.cols() == mixture.size(),
@@ -201,7 +202,7 @@ Smoothed smooth(const Mixture& mixture, const std::vector<Token>& tokens, const 
   Smoothed out;
   const Eigen::VectorXd log_prior = mixture.prior().array().log();
   out.log_likelihood =
-      detail::forward_backward(mixture.config(), log_prior, tokens, persona_logprobs, &out.weights, nullptr);
+      detail::forward_backward(cfg, log_prior, tokens, persona_logprobs, &out.weights, nullptr);
   out.dominant.resize(tokens.size());
   for (Eigen::Index t = 0; t < out.weights.rows(); ++t) {
     int best = 0;

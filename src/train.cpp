@@ -10,6 +10,7 @@
 #include "simulacra/calibration.hpp"
 #include "simulacra/interrupt.hpp"
 #include "simulacra/ngram.hpp"
+#include "simulacra/switching_fit.hpp"
 
 namespace simulacra {
 
@@ -112,7 +113,7 @@ Candidate try_order(int order, const Corpus& train_part, const Corpus& heldout, 
     InterruptPoller poll;
     for (Eigen::Index t = 0; t < lp.rows(); ++t) {
       poll.tick();
-      total += post.update(lp.row(t).data());
+      total += post.update(lp.row(t).data(), stream[std::size_t(t)]);
     }
     if (fit_alpha) {
       c.alpha_grid.push_back(trial.alpha);
@@ -227,6 +228,9 @@ void check_config(const TrainConfig& config) {
   for (double a : config.alpha_grid)
     SIMULACRA_CHECK(std::isfinite(a) && a >= 0.0 && a <= 1.0, InvalidArgument,
                     "train: alpha_grid value {} is outside [0, 1]", a);
+  for (double b : config.segmentation_beta_grid)
+    SIMULACRA_CHECK(b > 0.0 && b <= MixtureConfig::kMaxBeta, InvalidArgument,
+                    "train: segmentation_beta_grid value {} is outside (0, {}]", b, MixtureConfig::kMaxBeta);
   SIMULACRA_CHECK(config.calibration_folds >= 2, InvalidArgument, "train: calibration_folds must be >= 2, got {}",
                   config.calibration_folds);
   for (int len : config.calibration_lengths)
@@ -286,6 +290,18 @@ Mixture train(const Corpus& corpus, const TrainConfig& config, TrainReport* repo
       rep.heldout_bits = best.heldout_bits;
       if (config.background) weights = best.weights;
       rep.heldout_documents = heldout.size();
+      if (config.fit_segmentation && mcfg.switching == Switching::kFixedShare) {
+        if (config.on_progress) config.on_progress({"segmentation", "", 0, 1});
+        const Mixture probe_pile(best.personas, names, prior, mcfg);
+        SegmentationFitOptions options;
+        options.seed = config.seed;
+        options.beta_grid = config.segmentation_beta_grid;
+        const SegmentationFit seg = fit_switching_segmentation(probe_pile, heldout.documents(), options);
+        rep.alpha_segmentation = seg.alpha_segmentation;
+        rep.beta_segmentation = seg.beta_segmentation;
+        rep.segmentation_switches = seg.switches;
+        if (config.on_progress) config.on_progress({"segmentation", "", 1, 1});
+      }
       if (config.fit_attribution_beta)
         tempering = calibrate(corpus, names, prior, mcfg, order, weights, config, rep);
     }
@@ -299,7 +315,9 @@ Mixture train(const Corpus& corpus, const TrainConfig& config, TrainReport* repo
   }
   Mixture mixture(std::move(personas), names, prior, mcfg);
   mixture.set_attribution_beta(tempering.beta, tempering.exponent);
+  if (rep.alpha_segmentation >= 0.0) mixture.set_segmentation(rep.alpha_segmentation, rep.beta_segmentation);
   rep.alpha = mixture.config().alpha;
+  rep.alpha_compression = rep.alpha;
   rep.order = order;
   rep.attribution_beta = tempering.beta;
   rep.attribution_exponent = tempering.exponent;

@@ -126,7 +126,7 @@ TEST_P(SmoothingTest, WeightsEqualBruteForceEnumeration) {
   EXPECT_LE(worst_ll, 1e-11);
 }
 
-TEST_P(SmoothingTest, ViterbiEqualsBruteForceBestPath) {  // Viterbi reads beta = 1 whatever the config says
+TEST_P(SmoothingTest, ViterbiEqualsBruteForceBestPath) {  // the same HMM as smoothing: emissions p^beta
   for (int T : {1, 3, 6, 8}) {
     for (unsigned seed : {4u, 5u}) {
       const std::vector<Token> tokens = table_text(std::size_t(T), 2, seed);
@@ -134,7 +134,7 @@ TEST_P(SmoothingTest, ViterbiEqualsBruteForceBestPath) {  // Viterbi reads beta 
       if (GetParam().restricted && T > 2) c.switch_after = {tokens[0], tokens[std::size_t(T) - 2]};
       const Mixture mix(table_personas(), kTableNames, table_prior(), c);
       const simulacra::Attribution a = simulacra::attribute_spans(mix, tokens);
-      const Enumeration e = enumerate(table_probs(tokens), table_prior(), mix.config(), tokens, 1.0);
+      const Enumeration e = enumerate(table_probs(tokens), table_prior(), mix.config(), tokens, c.beta);
       EXPECT_EQ(a.path, e.best) << "T " << T << " seed " << seed;
       EXPECT_NEAR(a.log_joint, e.log_best, 1e-10);
     }
@@ -154,6 +154,36 @@ TEST(SmoothingTest, RemovedPersonaUnderTransitionIsNeverEntered) {
   EXPECT_EQ(s.weights.col(1).maxCoeff(), 0.0);
   const simulacra::Attribution a = simulacra::attribute_spans(mix, tokens);
   EXPECT_EQ(a.path, e.best);
+}
+
+// A segmentation rate and beta set on the mixture: smoothing and Viterbi read
+// that HMM (brute force at the segmentation config), the filter keeps its own.
+TEST(SmoothingTest, SegmentationConfigIsWhatSmoothingAndViterbiRead) {
+  const std::vector<Token> tokens = table_text(7, 2, 11);
+  Mixture mix(table_personas(), kTableNames, table_prior(), fixed_share(0.4));
+  const simulacra::Trace before = mix.trace(tokens);
+  mix.set_segmentation(0.05, 0.5);
+  const MixtureConfig seg = mix.segmentation_config();
+  EXPECT_EQ(seg.alpha, 0.05);
+  EXPECT_EQ(seg.beta, 0.5);
+  EXPECT_EQ(mix.config().alpha, 0.4);
+  const Enumeration e = enumerate(table_probs(tokens), table_prior(), seg, tokens, 0.5);
+  EXPECT_LE(max_abs_diff(simulacra::smooth(mix, tokens).weights, e.marginals), 1e-12);
+  const simulacra::Attribution a = simulacra::attribute_spans(mix, tokens);
+  EXPECT_EQ(a.path, e.best);
+  EXPECT_NEAR(a.log_joint, e.log_best, 1e-10);
+  EXPECT_EQ(mix.trace(tokens).logprobs, before.logprobs);  // the filter reads config()
+  EXPECT_EQ(a.filtered, before.dominant);
+  // Under another rule than fixed share, or cleared, segmentation is config().
+  mix.clear_segmentation();
+  EXPECT_EQ(mix.segmentation_config().alpha, 0.4);
+  EXPECT_THROW(mix.set_segmentation(1.5, 1.0), simulacra::InvalidArgument);
+  EXPECT_THROW(mix.set_segmentation(0.1, 0.0), simulacra::InvalidArgument);
+  EXPECT_THROW(mix.set_segmentation(std::nan(""), 1.0), simulacra::InvalidArgument);
+  Mixture none_mix(table_personas(), kTableNames, table_prior(), none(1.0));
+  none_mix.set_segmentation(0.05, 0.5);
+  EXPECT_EQ(none_mix.segmentation_config().switching, simulacra::Switching::kNone);
+  EXPECT_EQ(none_mix.segmentation_config().beta, 1.0);
 }
 
 // The filter with switch points against a direct linear-space recursion.

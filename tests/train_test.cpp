@@ -26,6 +26,7 @@
 #include "simulacra/corpus.hpp"
 #include "simulacra/error.hpp"
 #include "simulacra/ngram.hpp"
+#include "simulacra/switching_fit.hpp"
 
 #include "testing.hpp"
 
@@ -253,6 +254,45 @@ TEST(TrainTest, BadConfigsAreInvalid) {
   EXPECT_THROW(simulacra::train(Corpus{}, small_config()), InvalidArgument);
 }
 
+// The segmentation rate and beta: the best of the grid of log p(z | x) on the
+// held-out documents joined end to end (fit_switching_segmentation, run here
+// on a probe fitted as train() fits it), set on the mixture and reported;
+// the filter keeps the compression rate.
+TEST(TrainTest, SegmentationIsFittedOnTheHeldOutDocumentsAndSet) {
+  TrainConfig cfg = small_config(3);
+  cfg.heldout_fraction = 0.25;
+  cfg.segmentation_beta_grid = {0.2, 1.0};
+  TrainReport report;
+  const Mixture mix = simulacra::train(balanced(), cfg, &report);
+  ASSERT_GE(report.alpha_segmentation, 0.0);
+  EXPECT_TRUE(report.beta_segmentation == 0.2 || report.beta_segmentation == 1.0);
+  EXPECT_EQ(mix.segmentation_alpha(), report.alpha_segmentation);
+  EXPECT_EQ(mix.segmentation_beta(), report.beta_segmentation);
+  EXPECT_EQ(mix.config().alpha, report.alpha);
+  EXPECT_EQ(report.alpha_compression, report.alpha);
+  EXPECT_GT(report.segmentation_switches, 0u);
+
+  auto [train_part, heldout] = balanced().split(cfg.heldout_fraction, cfg.seed);
+  std::vector<std::shared_ptr<const simulacra::Persona>> personas;
+  for (const std::string& name : mix.names())
+    personas.push_back(std::make_shared<NGramPersona>(NGramPersona::fit(train_part.texts_of(name), 3)));
+  const Mixture probe(personas, mix.names(), mix.prior(), mix.config());
+  simulacra::SegmentationFitOptions options;
+  options.seed = cfg.seed;
+  options.beta_grid = cfg.segmentation_beta_grid;
+  const simulacra::SegmentationFit seg = simulacra::fit_switching_segmentation(probe, heldout.documents(), options);
+  EXPECT_EQ(seg.alpha_segmentation, report.alpha_segmentation);
+  EXPECT_EQ(seg.beta_segmentation, report.beta_segmentation);
+
+  cfg.fit_segmentation = false;
+  TrainReport off;
+  EXPECT_FALSE(simulacra::train(balanced(), cfg, &off).has_segmentation());
+  EXPECT_EQ(off.alpha_segmentation, -1.0);
+  cfg.fit_segmentation = true;
+  cfg.segmentation_beta_grid = {std::nan("")};
+  EXPECT_THROW(simulacra::train(balanced(), cfg), simulacra::InvalidArgument);
+}
+
 // ------------------------------------------------------------ progress
 
 TEST(TrainTest, ProgressCoversEveryPersonaAndGridPoint) {
@@ -264,16 +304,21 @@ TEST(TrainTest, ProgressCoversEveryPersonaAndGridPoint) {
   simulacra::train(balanced(), cfg);
 
   // Stages: "persona" (fits on the train part), "alpha" (grid points),
-  // "refit" (fits on the whole corpus once alpha is chosen).
+  // "segmentation" (its fit, begun and done), "refit" (fits on the whole
+  // corpus once alpha is chosen).
   std::set<std::string> persona_names, refit_names;
   std::vector<int> alpha_done;
   std::vector<std::string> alpha_names;
+  int segmentation_events = 0;
   for (const TrainProgress& p : events) {
     EXPECT_GE(p.done, 0);
     EXPECT_LE(p.done, p.total);
     if (p.stage == "persona" || p.stage == "refit") {
       EXPECT_EQ(p.total, 3);
       if (!p.name.empty()) (p.stage == "persona" ? persona_names : refit_names).insert(p.name);
+    } else if (p.stage == "segmentation") {
+      EXPECT_EQ(p.total, 1);
+      ++segmentation_events;
     } else if (p.stage == "alpha") {
       EXPECT_EQ(p.total, 4);
       alpha_done.push_back(p.done);
@@ -286,6 +331,7 @@ TEST(TrainTest, ProgressCoversEveryPersonaAndGridPoint) {
   EXPECT_EQ(persona_names, all);
   EXPECT_EQ(refit_names, all);
   EXPECT_EQ(alpha_done, (std::vector<int>{0, 1, 2, 3}));
+  EXPECT_EQ(segmentation_events, 2);  // begun and done
   // The alpha value as text: each names a distinct grid point.
   EXPECT_EQ(std::set<std::string>(alpha_names.begin(), alpha_names.end()).size(), 4u);
   for (const std::string& n : alpha_names) EXPECT_FALSE(n.empty());

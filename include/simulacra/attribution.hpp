@@ -1,10 +1,12 @@
 // simulacra/attribution.hpp — who spoke when: Viterbi attribution of a text to masks.
 //
-// The mixture's switching rule read as a hidden Markov model over personas:
-// the hidden state z_t is the mask speaking token t, and
+// The mixture's segmentation HMM (Mixture::segmentation_config(): its
+// switching rule, with the rate and tempering fitted for segmentation when
+// train() set them) read over personas: the hidden state z_t is the mask
+// speaking token t, and
 //
 //   z_1 ~ pi                                   (the mixture's prior)
-//   x_t | z_t = k  ~  p_k(x_t | x_<t)          (each persona reads the whole text)
+//   x_t | z_t = k  ~  p_k(x_t | x_<t)^beta     (each persona reads the whole text)
 //   z_{t+1} | z_t = i  ~  A(i, .)              (applied after each switch point:
 //                                              every token, or MixtureConfig::switch_after
 //                                              and the boundary; elsewhere z_{t+1} = z_t)
@@ -13,15 +15,18 @@
 //
 //   kNone        A = I: one mask speaks the whole text;
 //   kFixedShare  A = (1 - alpha) I + alpha 1 pi^T;
-//   kTransition  A = config().transition (a persona of prior 0 is never entered);
+//   kTransition  A = the config's transition (a persona of prior 0 is never entered);
 //   kForgetting  no HMM: attribute_spans throws InvalidArgument.
 //
-// The Viterbi path maximises (natural log, beta = 1 whatever the config says)
+// The Viterbi path maximises (natural log)
 //
-//   log p(z, x) = log pi_{z_1} + sum_t log p_{z_t}(x_t | x_<t) + sum_{t>1} log A(z_{t-1}, z_t).
+//   log pi_{z_1} + beta sum_t log p_{z_t}(x_t | x_<t) + sum_{t>1} log A(z_{t-1}, z_t),
+//
+// log p(z, x) itself when beta = 1.
 //
 // Steering plays no part: attribution asks what the pile itself believes.
-// smoothing.hpp gives the per-token posteriors of the same HMM (with beta).
+// smoothing.hpp gives the per-token posteriors of the same HMM. `filtered`
+// is the filter's own reading (config(), as trace gives it).
 // Cost O(T K^2) time and O(T K) memory for the back-pointers (one byte each
 // for K <= 127), plus one trace of the text for `filtered`.
 //

@@ -424,6 +424,23 @@ SIMULACRA_INLINE void Mixture::set_attribution_beta(double beta, double exponent
   attribution_exponent_ = exponent;
 }
 
+SIMULACRA_INLINE void Mixture::set_segmentation(double alpha, double beta) {
+  SIMULACRA_CHECK(alpha >= 0.0 && alpha <= 1.0, InvalidArgument, "segmentation alpha must be in [0, 1], got {}", alpha);
+  SIMULACRA_CHECK(beta > 0.0 && beta <= MixtureConfig::kMaxBeta, InvalidArgument,
+                  "segmentation beta must be in (0, {}], got {}", MixtureConfig::kMaxBeta, beta);
+  segmentation_alpha_ = alpha;
+  segmentation_beta_ = beta;
+}
+
+SIMULACRA_INLINE MixtureConfig Mixture::segmentation_config() const {
+  MixtureConfig c = config_;
+  if (has_segmentation() && c.switching == Switching::kFixedShare) {
+    c.alpha = segmentation_alpha_;
+    c.beta = segmentation_beta_;
+  }
+  return c;
+}
+
 SIMULACRA_INLINE Eigen::VectorXd Mixture::attribute(const std::string& text, double beta) const {
   SIMULACRA_CHECK(beta > 0.0 && beta <= MixtureConfig::kMaxBeta, InvalidArgument,
                   "attribute: beta must be in (0, {}], got {}", MixtureConfig::kMaxBeta, beta);

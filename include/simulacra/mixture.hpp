@@ -353,6 +353,23 @@ class Mixture {
   // InvalidArgument for beta outside [1e-6, 1e6] or exponent outside [0, 1].
   void set_attribution_beta(double beta, double exponent = 0.0);
 
+  // Who spoke when: the persona HMM that smooth() (smoothing.hpp) and
+  // attribute_spans() (attribution.hpp) read. It is config() with the
+  // fixed-share rate and the tempering fitted for segmentation, when they are
+  // set and config() is fixed share; config() itself otherwise. train() sets
+  // them: the rate (and beta) maximising the likelihood of the true speaker
+  // sequence of held-out documents joined end to end (switching_fit.hpp),
+  // far below the rate that best compresses the text, which the filter (trace,
+  // score, step, generate) keeps. docs/concepts.md, "Switching fitted for the job".
+  MixtureConfig segmentation_config() const;
+  bool has_segmentation() const { return segmentation_alpha_ >= 0.0; }
+  double segmentation_alpha() const { return segmentation_alpha_; }  // -1 when not set
+  double segmentation_beta() const { return segmentation_beta_; }
+  // InvalidArgument for alpha outside [0, 1] or beta outside (0, kMaxBeta].
+  void set_segmentation(double alpha, double beta = 1.0);
+  // segmentation_config() becomes config() again.
+  void clear_segmentation() { segmentation_alpha_ = -1.0, segmentation_beta_ = 1.0; }
+
  private:
   // prior / sum(prior), or prior itself when it sums to 1 up to rounding.
   static Eigen::VectorXd normalised(Eigen::VectorXd prior);
@@ -363,6 +380,8 @@ class Mixture {
   MixtureConfig config_;
   double attribution_beta_ = 1.0;      // tempering of attribute(text) at the reference length
   double attribution_exponent_ = 0.0;  // its decay with the document's length
+  double segmentation_alpha_ = -1.0;   // fixed-share rate of segmentation_config(), < 0: none
+  double segmentation_beta_ = 1.0;     // its tempering
 };
 
 // log(sum_i exp(x_i)) of n values, stable; -inf when all are -inf.

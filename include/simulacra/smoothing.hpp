@@ -1,24 +1,27 @@
 // simulacra/smoothing.hpp — who was speaking at t, given the whole text:
 // smoothed posteriors over masks by forward-backward.
 //
-// The mixture's switching rule read as a hidden Markov model over personas
-// (as in attribution.hpp): z_t is the mask speaking token t,
+// The mixture's segmentation HMM (Mixture::segmentation_config(): its
+// switching rule, with the rate and tempering train() fitted for
+// segmentation, or config() when none were set; as in attribution.hpp):
+// z_t is the mask speaking token t,
 //
-//   z_1 ~ pi,   x_t | z_t = k  ~  p_k(x_t | x_<t)^beta   (beta: the config's tempering)
+//   z_1 ~ pi,   x_t | z_t = k  ~  p_k(x_t | x_<t)^beta   (beta: that config's tempering)
 //   z_{t+1} | z_t = i  ~  A(i, .) if x_t is a switch point, else z_{t+1} = z_t
 //
 //   kNone        A = I: the smoothed posterior is the same at every t, the
 //                whole-text posterior pi_k p_k(x)^beta / Z;
 //   kFixedShare  A = (1 - alpha) I + alpha 1 pi^T;
-//   kTransition  A = config().transition (a persona with prior 0 is never
+//   kTransition  A = the config's transition (a persona with prior 0 is never
 //                entered, as in the filter);
 //   kForgetting  no HMM: smooth throws InvalidArgument.
 //
 // Switch points are MixtureConfig::switch_after (every token when empty; the
 // document boundary always is one). beta = 1 makes the emissions the
 // personas' probabilities; beta != 1 tempers them exactly as the filter
-// does, so the forward pass is the filter: the smoothed weights of the last
-// token equal the filter's weights after its Bayes update. A token no
+// does, so with no segmentation set the forward pass is the filter: the
+// smoothed weights of the last token equal the filter's weights after its
+// Bayes update. A token no
 // persona can produce carries no evidence and no switch follows it (as in
 // the filter). Steering plays no part.
 //

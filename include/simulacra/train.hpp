@@ -14,19 +14,25 @@
 //      seeded random order as one stream (masks switch at every document
 //      boundary) and score it at every alpha of the grid; keep the order and
 //      the alpha with the highest held-out log-likelihood;
-//   3. calibrate attribution by cross-fitting: cut each persona's documents
+//   3. with fixed share: fit the switching for segmentation on the same
+//      held-out documents joined end to end (switching_fit.hpp): the rate and
+//      the tempering (over segmentation_beta_grid) maximising the likelihood
+//      of the true speaker sequence given the text; the mixture keeps the
+//      compression rate of step 2 for its filter and this pair for smooth()
+//      and attribute_spans() (Mixture::segmentation_config);
+//   4. calibrate attribution by cross-fitting: cut each persona's documents
 //      into calibration_folds contiguous blocks; for each block, fit the pile
 //      (chosen order and weights) on the rest and score segments of
 //      calibration_lengths bytes of the block's text; fit the attribution
 //      tempering (beta and its length exponent) minimising the log-loss of
 //      the true persona over all of them, each length weighted alike
 //      (calibration.hpp); ECE before (beta = 1) and after;
-//   4. refit the personas and the background on the whole corpus with the
-//      chosen order, weights, alpha and beta.
+//   5. refit the personas and the background on the whole corpus with the
+//      chosen order, weights, rates and betas.
 //
 // Without held-out documents (heldout_fraction 0, or too few documents) the
 // order "auto" is kFallbackOrder, every lambda 0.5 and the attribution beta 1.
-// The hold-out of step 3 covers the whole corpus, because a persona's held-out
+// The hold-out of step 4 covers the whole corpus, because a persona's held-out
 // share (a few KB) holds few segments of 1000 bytes and none of 3000.
 //
 //   simulacra::TrainConfig cfg;            // order auto, background on, alpha and beta fitted
@@ -47,7 +53,8 @@ namespace simulacra {
 // Where a training run is, for progress callbacks.
 struct TrainProgress {
   std::string stage;  // "order" (trying order `name`), "persona" (fitting persona `name`; "" for the
-                      // background), "alpha" (scoring a grid point), "calibration" (fitting the
+                      // background), "alpha" (scoring a grid point), "segmentation" (fitting the
+                      // segmentation rate and beta), "calibration" (fitting the
                       // attribution beta), "refit" (fitting persona `name` on the whole corpus)
   std::string name;   // persona name, or the order / alpha value as text
   int done = 0;       // steps of this stage finished
@@ -63,6 +70,8 @@ struct TrainConfig {
   bool fit_attribution_beta = true;   // calibrate attribute() on held-out segments
   std::vector<int> calibration_lengths = {100, 300, 1000, 3000};  // segment bytes for the beta, each >= 1
   int calibration_folds = 5;          // cross-fitting folds of the calibration, >= 2
+  bool fit_segmentation = true;       // with fixed share: fit the segmentation rate and beta (step 3)
+  std::vector<double> segmentation_beta_grid = {0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0};  // its betas, each in (0, 1e289]
   MixtureConfig mixture = fixed_share_default();  // switching of the trained mixture
   bool fit_alpha = true;              // with fixed share: choose alpha on held-out documents
   std::vector<double> alpha_grid = {0.0, 1e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3};  // candidates, each in [0, 1]
@@ -81,7 +90,11 @@ struct TrainConfig {
 
 // What training chose, for the record.
 struct TrainReport {
-  double alpha = 0.0;                    // the alpha of the returned mixture
+  double alpha = 0.0;                    // the alpha of the returned mixture's filter (the compression rate)
+  double alpha_compression = 0.0;        // the rate maximising the held-out likelihood of the text (= alpha when fitted)
+  double alpha_segmentation = -1.0;      // the rate maximising log p(true speakers | text) on held-out joined documents (-1: not fitted)
+  double beta_segmentation = 1.0;        // the tempering fitted with it
+  std::size_t segmentation_switches = 0; // changes of speaker in the joined held-out stream
   std::vector<double> alpha_grid;        // the candidates scored at the chosen order (empty when not fitted)
   std::vector<double> heldout_bits;      // held-out bits per byte for each candidate
   std::size_t heldout_documents = 0;     // documents in the held-out stream

@@ -426,7 +426,20 @@ class TrainReport:
 
     @property
     def alpha(self) -> float:
-        """The alpha of the returned mixture."""
+        """The alpha of the returned mixture's filter (the compression rate)."""
+    @property
+    def alpha_compression(self) -> float:
+        """The rate maximising the held-out likelihood of the text (= alpha)."""
+    @property
+    def alpha_segmentation(self) -> float:
+        """The rate maximising log p(true speakers | text) on the held-out documents joined
+        end to end, read by smooth() and attribute_spans() (-1.0 when not fitted)."""
+    @property
+    def beta_segmentation(self) -> float:
+        """The tempering fitted with alpha_segmentation."""
+    @property
+    def segmentation_switches(self) -> int:
+        """Changes of speaker in the joined held-out stream."""
     @property
     def alpha_grid(self) -> list[float]:
         """The candidates scored (empty when alpha was not fitted)."""
@@ -842,6 +855,7 @@ class Mixture:
         order: Union[int, Literal["auto"]] = "auto",
         background: bool = True,
         calibrate: bool = True,
+        segmentation: bool = True,
         switching: _Switching = "fixed_share",
         alpha: Optional[float] = None,
         beta: float = 1.0,
@@ -863,6 +877,7 @@ class Mixture:
         order: Union[int, Literal["auto"]] = "auto",
         background: bool = True,
         calibrate: bool = True,
+        segmentation: bool = True,
         switching: _Switching = "fixed_share",
         alpha: Optional[float] = None,
         beta: float = 1.0,
@@ -992,6 +1007,17 @@ class Mixture:
         otherwise; settable, in [0, 1]."""
     @attribution_exponent.setter
     def attribution_exponent(self, exponent: float) -> None: ...
+    @property
+    def segmentation_alpha(self) -> Optional[float]:
+        """The fixed-share rate smooth() and attribute_spans() read (fitted by Mixture.fit for
+        segmentation), or None: they read alpha. Settable; None clears it."""
+    @segmentation_alpha.setter
+    def segmentation_alpha(self, alpha: Optional[float]) -> None: ...
+    @property
+    def segmentation_beta(self) -> float:
+        """The tempering smooth() and attribute_spans() read with segmentation_alpha."""
+    @segmentation_beta.setter
+    def segmentation_beta(self, beta: float) -> None: ...
     def attribution_accuracy(self, corpus: Corpus) -> float:
         """Share of the corpus's documents whose most probable author is their labelled persona."""
     def begin(

@@ -153,3 +153,42 @@ def test_switching_fits(personas):
     assert seg.compression_nats >= max(seg.grid_compression)
     with pytest.raises(ValueError):
         simulacra.fit_fixed_share_em(pile, [])
+
+
+def test_fit_sets_the_segmentation_that_smooth_and_spans_read(tmp_path):
+    import pickle
+
+    pile, report = simulacra.Mixture.fit(simulacra.Corpus.builtin(), order=3, return_report=True)
+    assert report.alpha_segmentation >= 0.0
+    assert report.alpha_compression == report.alpha == pile.alpha
+    assert pile.segmentation_alpha == report.alpha_segmentation
+    assert pile.segmentation_beta == report.beta_segmentation
+    # smooth reads the segmentation HMM: the numpy forward-backward at that rate and beta.
+    tr = pile.trace(TEXT)
+    tokens, lp = tr.tokens.tolist(), tr.persona_logprobs.astype(np.float64)  # float32: compare to their rounding
+    want = numpy_smooth(lp, pile.prior, tokens, "fixed_share", alpha=pile.segmentation_alpha,
+                        beta=pile.segmentation_beta)
+    assert np.abs(pile.smooth(TEXT).weights - want).max() < 2e-4
+    at_filter_rate = numpy_smooth(lp, pile.prior, tokens, "fixed_share", alpha=pile.alpha)
+    assert np.abs(want - at_filter_rate).max() > 1e-2  # the two readings differ on this text
+    # The same pile with the segmentation as its own config gives the same spans.
+    models = [pile.persona(k) for k in range(len(pile))]
+    plain = simulacra.Mixture(models, pile.personas, pile.prior, switching="fixed_share",
+                              alpha=pile.segmentation_alpha, beta=pile.segmentation_beta)
+    assert pile.attribute_spans(TEXT).spans == plain.attribute_spans(TEXT).spans
+    # Saved, pickled and loaded with the pile.
+    path = tmp_path / "pile.safetensors"
+    pile.save(path)
+    for back in (simulacra.load(path), pickle.loads(pickle.dumps(pile))):
+        assert back.segmentation_alpha == pile.segmentation_alpha
+        assert back.segmentation_beta == pile.segmentation_beta
+    # Cleared: smooth reads the filter's own rate again; bad values are refused.
+    pile.segmentation_alpha = None
+    assert pile.segmentation_alpha is None
+    assert np.abs(pile.smooth(TEXT).weights - at_filter_rate).max() < 2e-4
+    with pytest.raises(ValueError):
+        pile.segmentation_beta = 0.5
+    with pytest.raises(ValueError):
+        pile.segmentation_alpha = 2.0
+    off = simulacra.Mixture.fit(simulacra.Corpus.builtin(), order=3, segmentation=False)
+    assert off.segmentation_alpha is None
