@@ -14,8 +14,7 @@ test material is cut from it with fixed seeds. Per corpus it prints:
 - bits/byte on a stream interleaving 500-byte segments of every persona: the
   mixture, the pooled single model, and the oracle that knows each byte's persona;
 
-each beside the issue's target (met / not met). A feature this build lacks is
-printed as NOT AVAILABLE, never estimated.
+each beside the issue's target (met / not met).
 
     python bench/bench_real_text.py            # the full run (a few minutes on 2 cores)
     python bench/bench_real_text.py --quick    # a smoke run
@@ -39,11 +38,9 @@ import numpy as np
 
 import real_text_data as data
 import simulacra
-from real_text_measure import (Missing, attribute_probs, baseline_scores, fit_baselines,
-                               fit_contract, fit_fixed_order, fit_switch_points, own_text_bits, report_fields,
-                               stream_bits,
-                               swap_best_alpha, swap_ceiling, swap_filtered, swap_smoothed,
-                               viterbi_boundaries, with_alpha)
+from real_text_measure import (attribute_probs, baseline_scores, fit_baselines, fit_defaults, fit_fixed_order,
+                               fit_switch_points, own_text_bits, stream_bits, swap_best_alpha, swap_ceiling,
+                               swap_filtered, swap_smoothed, viterbi_boundaries)
 from real_text_metrics import accuracy, ece
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -82,10 +79,6 @@ def verdict(ok: bool) -> str:
     return "met" if ok else "NOT MET"
 
 
-def unavailable(what: Missing) -> str:
-    return f"NOT AVAILABLE IN THIS BUILD: {what}"
-
-
 def row(label: str, cells: List[str], note: str = "") -> None:
     print(f"  {label:<28}" + "".join(f"{c:>9}" for c in cells) + (f"   {note}" if note else ""))
 
@@ -96,8 +89,6 @@ def attribution_tables(split: data.Split, piles: Dict[str, object], main: str, b
     acc: Dict[str, List[float]] = {}
     cal: Dict[str, List[float]] = {}  # NaN: no probabilities
     for name, pile in piles.items():
-        if isinstance(pile, Missing):
-            continue
         probs = [attribute_probs(pile, segs[n], split.personas) for n in LENGTHS]
         labels = [np.array([k for _, k in segs[n]]) for n in LENGTHS]
         acc[name] = [accuracy(p, y) for p, y in zip(probs, labels)]
@@ -110,20 +101,16 @@ def attribution_tables(split: data.Split, piles: Dict[str, object], main: str, b
     print(f"\n  attribution accuracy ({len(segs[LENGTHS[0]])} held-out segments per length)")
     row("bytes per segment", [str(n) for n in LENGTHS])
     for name in piles:
-        if isinstance(piles[name], Missing):
-            print(f"  {name:<28} {unavailable(piles[name])}")
-        else:
-            row(name, [f"{a:.1%}" for a in acc[name]])
+        row(name, [f"{a:.1%}" for a in acc[name]])
     for name in baselines:
         row(name, [f"{a:.1%}" for a in acc[name]])
     fixed = [name for name in acc if name.startswith("order ")]
     if len(fixed) > 1:
         top = max(fixed, key=lambda name: np.mean(acc[name]))
         print(f"  best fixed order on these segments (mean over the lengths): {top}")
-    if main in acc:
-        best = [max(acc[b][i] for b in baselines) for i in range(len(LENGTHS))]
-        row("target: >= best baseline", [verdict(acc[main][i] >= best[i]) for i in range(len(LENGTHS))],
-            f"({main})")
+    best = [max(acc[b][i] for b in baselines) for i in range(len(LENGTHS))]
+    row("target: >= best baseline", [verdict(acc[main][i] >= best[i]) for i in range(len(LENGTHS))],
+        f"({main})")
     print("\n  ECE of the posteriors, 10 bins (baselines: predict_proba; the SVM has none)")
     row("bytes per segment", [str(n) for n in LENGTHS])
     for name in cal:
@@ -135,17 +122,12 @@ def attribution_tables(split: data.Split, piles: Dict[str, object], main: str, b
 
 def calibration_exact(pile, split: data.Split, segs: Dict[int, list]) -> None:
     """The exact Bayesian posterior's ECE (attribute(text, beta=1.0)) beside the fitted beta's."""
-    try:
-        cells = [f"{ece(attribute_probs(pile, segs[n], split.personas, beta=1.0), np.array([k for _, k in segs[n]])):.3f}"
-                 for n in LENGTHS]
-    except Missing as e:
-        print(f"  {'attribute(beta=1.0)':<28} {unavailable(e)}")
-        return
+    cells = [f"{ece(attribute_probs(pile, segs[n], split.personas, beta=1.0), np.array([k for _, k in segs[n]])):.3f}"
+             for n in LENGTHS]
     row("attribute(beta=1.0) ECE", cells)
 
 
-def swap_tables(split: data.Split, pile, name: str, report: Dict[str, object], pairs: list, vpairs: list,
-                quick: bool) -> None:
+def swap_tables(split: data.Split, pile, name: str, pairs: list, vpairs: list, quick: bool) -> None:
     ceiling = swap_ceiling(pile, pairs, split.personas)
     filtered = swap_filtered(pile, pairs, split.personas)
     print(f"\n  swap detection ({len(pairs)} pairs of 1000 + 1000 bytes, two different personas; {name}, alpha {pile.alpha:g})")
@@ -153,39 +135,18 @@ def swap_tables(split: data.Split, pile, name: str, report: Dict[str, object], p
     print(f"  {'filtered trace':<46} {filtered:6.1%}   target >= 85% of the ceiling ({0.85 * ceiling:.1%}): "
           f"{verdict(filtered >= 0.85 * ceiling)} (not the target's view, for context)")
     if not quick:
-        try:
-            share, alpha = swap_best_alpha(pile, pairs, split.personas, ALPHAS)
-            print(f"  {'filtered, best fixed alpha (on these pairs)':<46} {share:6.1%}   alpha {alpha:g}")
-        except Missing as e:
-            print(f"  {'filtered, best fixed alpha':<46} {unavailable(e)}")
-    try:
-        smoothed = swap_smoothed(pile, pairs, split.personas)
-        print(f"  {'smoothed view':<46} {smoothed:6.1%}   target >= {0.85 * ceiling:.1%}: "
-              f"{verdict(smoothed >= 0.85 * ceiling)}")
-    except Missing as e:
-        print(f"  {'smoothed view':<46} {unavailable(e)}; target NOT MET (unmeasured)")
+        share, alpha = swap_best_alpha(pile, pairs, split.personas, ALPHAS)
+        print(f"  {'filtered, best fixed alpha (on these pairs)':<46} {share:6.1%}   alpha {alpha:g}")
+    smoothed = swap_smoothed(pile, pairs, split.personas)
+    print(f"  {'smoothed view':<46} {smoothed:6.1%}   target >= {0.85 * ceiling:.1%}: "
+          f"{verdict(smoothed >= 0.85 * ceiling)}")
     error, spans, right = viterbi_boundaries(pile, vpairs, split.personas)
     print(f"\n  Viterbi path ({len(vpairs)} pairs of 2000 + 2000 bytes): median boundary error {error:.0f} bytes "
           f"(the best single swap point of the path), target <= 50 bytes: {verdict(error <= 50)}; "
           f"median {spans:.0f} spans (2 is right), {right:.1%} of bytes on their true persona")
-    if "alpha_segmentation" in report and report["alpha_segmentation"] != pile.alpha:
-        segmentation_rows(split, pile, float(report["alpha_segmentation"]), pairs, vpairs)
-
-
-def segmentation_rows(split: data.Split, pile, alpha: float, pairs: list, vpairs: list) -> None:
-    """Smoothed swap detection and Viterbi at the report's segmentation alpha, for context."""
-    try:
-        other = with_alpha(pile, alpha, pairs[0][0])
-    except Missing as e:
-        print(f"  at alpha_segmentation {alpha:g}: {unavailable(e)}")
-        return
-    try:
-        smoothed = f"{swap_smoothed(other, pairs, split.personas):.1%}"
-    except Missing as e:
-        smoothed = unavailable(e)
-    error, spans, right = viterbi_boundaries(other, vpairs, split.personas)
-    print(f"  at the report's alpha_segmentation {alpha:g}: smoothed swap detection {smoothed}; Viterbi median "
-          f"boundary error {error:.0f} bytes, median {spans:.0f} spans, {right:.1%} of bytes on their true persona")
+    if pile.segmentation_alpha is not None:
+        print(f"  (smoothing and Viterbi read the pile's segmentation rate {pile.segmentation_alpha:g} and tempering "
+              f"{pile.segmentation_beta:g}; the filter its alpha {pile.alpha:g})")
 
 
 def switch_point_table(split: data.Split, pile, name: str, args, seeds: Dict[str, int]) -> None:
@@ -196,21 +157,11 @@ def switch_point_table(split: data.Split, pile, name: str, args, seeds: Dict[str
     mean = np.mean([len(p[0]) + len(p[2]) for p in pairs]) / 2
     print(f"\n  switch points: parts of whole lines (<= 1000 bytes, {mean:.0f} on average; Viterbi <= 2000)")
     row("pile", ["ceiling", "filtered", "smoothed", "Vit.err", "spans"])
-    try:
-        restricted = fit_switch_points(split.train, seeds["fit"])
-    except Missing as e:
-        restricted = e
+    restricted = fit_switch_points(split.train, seeds["fit"])
     for label, p in ((name, pile), ('switch_after="\\n"', restricted)):
-        if isinstance(p, Missing):
-            print(f"  {label:<28} {unavailable(p)}")
-            continue
-        try:
-            smoothed = f"{swap_smoothed(p, pairs, split.personas):.1%}"
-        except Missing:
-            smoothed = "n/a"
         error, spans, _ = viterbi_boundaries(p, vpairs, split.personas)
         row(label, [f"{swap_ceiling(p, pairs, split.personas):.1%}", f"{swap_filtered(p, pairs, split.personas):.1%}",
-                    smoothed, f"{error:.0f}", f"{spans:.0f}"], "smoothed n/a: Mixture.smooth NOT AVAILABLE" if smoothed == "n/a" else "")
+                    f"{swap_smoothed(p, pairs, split.personas):.1%}", f"{error:.0f}", f"{spans:.0f}"])
 
 
 def stream_table(split: data.Split, piles: Dict[str, object], orders: Dict[str, int], main: str,
@@ -218,24 +169,20 @@ def stream_table(split: data.Split, piles: Dict[str, object], orders: Dict[str, 
     print(f"\n  interleaved stream of 500-byte held-out segments of every persona ({len(stream)} bytes), bits/byte")
     row("pile", ["mixture", "pooled", "oracle", "o.weight"], "pooled and oracle at the pile's order")
     for name, pile in piles.items():
-        if isinstance(pile, Missing):
-            print(f"  {name:<28} {unavailable(pile)}")
-            continue
         bits = stream_bits(pile, split, orders[name], stream, labels)
         row(name, [f"{bits['mixture']:.4f}", f"{bits['pooled']:.4f}", f"{bits['oracle']:.4f}",
                    f"{bits['oracle_weight']:.2f}"])
         if name == main:
             target = bits
-    if main in orders:
-        bits = own_text_bits(piles[main], split, orders[main])
-        worse = [p for p, (mask, pooled, own) in bits.items() if mask > min(pooled, own)]
-        margin = max(mask - min(pooled, own) for mask, pooled, own in bits.values())
-        print(f"  each persona's held-out text under its mask alone, against the pooled and its stand-alone model: "
-              f"{len(bits) - len(worse)} of {len(bits)} no worse than both (worst by {margin:+.4f} bits/byte)")
-        gain, got = target["pooled"] - target["oracle"], target["pooled"] - target["mixture"]
-        share = got / gain if gain > 0 else float("nan")
-        print(f"  target: mixture <= pooled + 0.002: {verdict(target['mixture'] <= target['pooled'] + 0.002)}; "
-              f"captures >= half of the oracle's gain ({gain:+.4f}): {share:.0%} {verdict(share >= 0.5)} ({main})")
+    bits = own_text_bits(piles[main], split, orders[main])
+    worse = [p for p, (mask, pooled, own) in bits.items() if mask > min(pooled, own)]
+    margin = max(mask - min(pooled, own) for mask, pooled, own in bits.values())
+    print(f"  each persona's held-out text under its mask alone, against the pooled and its stand-alone model: "
+          f"{len(bits) - len(worse)} of {len(bits)} no worse than both (worst by {margin:+.4f} bits/byte)")
+    gain, got = target["pooled"] - target["oracle"], target["pooled"] - target["mixture"]
+    share = got / gain if gain > 0 else float("nan")
+    print(f"  target: mixture <= pooled + 0.002: {verdict(target['mixture'] <= target['pooled'] + 0.002)}; "
+          f"captures >= half of the oracle's gain ({gain:+.4f}): {share:.0%} {verdict(share >= 0.5)} ({main})")
 
 
 def run_corpus(split: data.Split, args, seeds: Dict[str, int]) -> None:
@@ -245,31 +192,23 @@ def run_corpus(split: data.Split, args, seeds: Dict[str, int]) -> None:
     print(f"\n== {split.name}: {len(split.personas)} personas, {train_kb:.0f} KB training, {held_kb:.0f} KB held out ==")
     print("  " + ", ".join(f"{p} ({len(split.train_text[p]) // 1000}+{len(split.heldout[p]) // 1000} KB)"
                            for p in split.personas))
-    piles: Dict[str, object] = {}
+    piles: Dict[str, simulacra.Mixture] = {}
     orders: Dict[str, int] = {}
-    try:
-        pile, report, order = fit_contract(split.train, seeds["fit"])
-        main = f'fit(order="auto") -> {order}'
-        piles[main], orders[main], main_report = pile, order, report_fields(report)
-    except Missing as e:
-        piles['fit(order="auto")'] = e
-        main = "order 5"
+    pile, report, order = fit_defaults(split.train, seeds["fit"])
+    main = f'fit(order="auto") -> {order}'
+    piles[main], orders[main] = pile, order
     for order in ([5] if args.quick else ORDERS):
         name = f"order {order}"
-        piles[name], report, orders[name] = fit_fixed_order(split.train, order, seeds["fit"])
-        if name == main:
-            main_report = report_fields(report)
-    print(f"  the pile judged against the targets: {main} (Mixture.fit's defaults in this build); "
-          f"its fit report: {main_report}")
+        piles[name], _, orders[name] = fit_fixed_order(split.train, order, seeds["fit"])
+    print(f"  the pile judged against the targets: {main} (Mixture.fit's defaults); its fit report: {report}")
     baselines = fit_baselines(split, args.chunk)
     rng = np.random.default_rng(seeds["segments"])
     segs = {n: data.segments(split.heldout, split.personas, n, args.segments, rng) for n in LENGTHS}
     attribution_tables(split, piles, main, baselines, segs)
-    if main != "order 5":
-        calibration_exact(piles[main], split, segs)
+    calibration_exact(piles[main], split, segs)
     pairs = data.swap_pairs(split.heldout, split.personas, 1000, args.pairs, np.random.default_rng(seeds["pairs"]))
     vpairs = data.swap_pairs(split.heldout, split.personas, 2000, args.pairs, np.random.default_rng(seeds["viterbi"]))
-    swap_tables(split, piles[main], main, main_report, pairs, vpairs, args.quick)
+    swap_tables(split, piles[main], main, pairs, vpairs, args.quick)
     switch_point_table(split, piles[main], main, args, seeds)
     stream, labels = data.interleaved(split.heldout, split.personas, 500, np.random.default_rng(seeds["stream"]))
     stream_table(split, piles, orders, main, stream, labels)

@@ -1,7 +1,5 @@
 """The measurements of bench_real_text.py: the pile (simulacra.Mixture) and the scikit-learn
-baselines on one prepared corpus. Each feature of issue 9 that a build may lack is read
-by its own function, which raises Missing (never a made-up figure) when the build has no
-such feature."""
+baselines on one prepared corpus."""
 
 from __future__ import annotations
 
@@ -15,10 +13,6 @@ from real_text_metrics import (both_ends_right, boundary_error, bits_per_byte, o
                                span_count)
 
 
-class Missing(Exception):
-    """A feature the bench measures is not in this build of simulacra."""
-
-
 # ---------------------------------------------------------------- fitting the pile
 
 def fit_fixed_order(train: simulacra.Corpus, order: int, seed: int):
@@ -27,21 +21,11 @@ def fit_fixed_order(train: simulacra.Corpus, order: int, seed: int):
     return pile, report, order
 
 
-def fit_contract(train: simulacra.Corpus, seed: int):
-    """(pile, report, order): Mixture.fit(order="auto", background=True), the order it chose."""
-    try:
-        pile, report = simulacra.Mixture.fit(train, order="auto", background=True, seed=seed,
-                                             return_report=True)
-    except TypeError:
-        raise Missing('Mixture.fit(order="auto", background=True)') from None
+def fit_defaults(train: simulacra.Corpus, seed: int):
+    """(pile, report, order): Mixture.fit at its defaults (order "auto", background, calibration,
+    segmentation), and the order it chose."""
+    pile, report = simulacra.Mixture.fit(train, seed=seed, return_report=True)
     return pile, report, int(report.order)
-
-
-def report_fields(report) -> Dict[str, object]:
-    """The TrainReport fields of issue 9's contract that this build has."""
-    names = ["order", "orders", "order_heldout_bits", "alpha", "background_weights",
-             "attribution_beta", "ece_before", "ece_after", "alpha_compression", "alpha_segmentation"]
-    return {n: getattr(report, n) for n in names if hasattr(report, n)}
 
 
 def persona_index(pile: simulacra.Mixture, personas: Sequence[str]) -> np.ndarray:
@@ -65,10 +49,7 @@ def attribute_probs(pile: simulacra.Mixture, segments: Sequence[Tuple[bytes, int
         if beta is _FITTED:
             post = pile.attribute(text)
         else:
-            try:
-                post = pile.attribute(text, beta=beta)
-            except TypeError:
-                raise Missing("Mixture.attribute(text, beta=...)") from None
+            post = pile.attribute(text, beta=beta)
         rows[i] = [post[p] for p in personas]
     return rows / rows.sum(axis=1, keepdims=True)
 
@@ -122,26 +103,24 @@ def _joined(pair) -> Tuple[bytes, int]:
     return part_a + part_b, len(part_a)
 
 
-def swap_filtered(pile: simulacra.Mixture, pairs, personas: Sequence[str]) -> float:
-    """Share of pairs whose filtered trace's dominant mask is right at the end of both parts."""
+def _swaps_detected(view, pile: simulacra.Mixture, pairs, personas: Sequence[str]) -> float:
+    """Share of pairs whose dominant mask under view(text) is right at the end of both parts."""
     index = persona_index(pile, personas)
     right = 0
     for pair in pairs:
         text, len_a = _joined(pair)
-        right += both_ends_right(index[pile.trace(text).dominant], len_a, pair[1], pair[3])
+        right += both_ends_right(index[view(text).dominant], len_a, pair[1], pair[3])
     return right / len(pairs)
+
+
+def swap_filtered(pile: simulacra.Mixture, pairs, personas: Sequence[str]) -> float:
+    """Share of pairs whose filtered trace's dominant mask is right at the end of both parts."""
+    return _swaps_detected(pile.trace, pile, pairs, personas)
 
 
 def swap_smoothed(pile: simulacra.Mixture, pairs, personas: Sequence[str]) -> float:
     """The same with the smoothed view, Mixture.smooth(text).dominant (forward-backward)."""
-    if not hasattr(pile, "smooth"):
-        raise Missing("Mixture.smooth(text)")
-    index = persona_index(pile, personas)
-    right = 0
-    for pair in pairs:
-        text, len_a = _joined(pair)
-        right += both_ends_right(index[pile.smooth(text).dominant], len_a, pair[1], pair[3])
-    return right / len(pairs)
+    return _swaps_detected(pile.smooth, pile, pairs, personas)
 
 
 def swap_ceiling(pile: simulacra.Mixture, pairs, personas: Sequence[str]) -> float:
@@ -154,21 +133,11 @@ def swap_ceiling(pile: simulacra.Mixture, pairs, personas: Sequence[str]) -> flo
     return right / len(pairs)
 
 
-def with_alpha(pile: simulacra.Mixture, alpha: float, probe: bytes) -> simulacra.Mixture:
+def with_alpha(pile: simulacra.Mixture, alpha: float) -> simulacra.Mixture:
     """The pile's masks, prior, beta and switch points under fixed share at another alpha (the Mixture
-    constructor). Missing unless, at the pile's own alpha, it reads `probe` exactly as the pile does."""
-    extra = {}
-    if getattr(pile, "switch_after", None) is not None:
-        extra["switch_after"] = pile.switch_after
-
-    def make(a: float) -> simulacra.Mixture:
-        return simulacra.Mixture([pile.persona(k) for k in range(len(pile))], pile.personas, prior=pile.prior,
-                                 switching="fixed_share", alpha=a, beta=pile.beta, **extra)
-
-    if pile.switching != "fixed_share" or not np.array_equal(make(pile.alpha).trace(probe).logprobs,
-                                                             pile.trace(probe).logprobs):
-        raise Missing("a copy of the pile at another alpha (its masks and settings through Mixture())")
-    return make(alpha)
+    constructor)."""
+    return simulacra.Mixture([pile.persona(k) for k in range(len(pile))], pile.personas, prior=pile.prior,
+                             switching="fixed_share", alpha=alpha, beta=pile.beta, switch_after=pile.switch_after)
 
 
 def swap_best_alpha(pile: simulacra.Mixture, pairs, personas: Sequence[str],
@@ -177,7 +146,7 @@ def swap_best_alpha(pile: simulacra.Mixture, pairs, personas: Sequence[str],
     `grid`, picked on these pairs (an upper bound for one fixed alpha)."""
     best = (-1.0, 0.0)
     for alpha in grid:
-        share = swap_filtered(with_alpha(pile, alpha, pairs[0][0]), pairs, personas)
+        share = swap_filtered(with_alpha(pile, alpha), pairs, personas)
         if share > best[0]:
             best = (share, float(alpha))
     return best
@@ -217,10 +186,7 @@ def stream_bits(pile: simulacra.Mixture, split: Split, order: int, stream: bytes
 
 def fit_switch_points(train: simulacra.Corpus, seed: int, switch_after: bytes = b"\n"):
     """Mixture.fit(switch_after=...) at its other defaults: masks may switch only after those bytes."""
-    try:
-        return simulacra.Mixture.fit(train, switch_after=switch_after, seed=seed)
-    except TypeError:
-        raise Missing("Mixture.fit(switch_after=...)") from None
+    return simulacra.Mixture.fit(train, switch_after=switch_after, seed=seed)
 
 
 def own_text_bits(pile: simulacra.Mixture, split: Split, order: int) -> Dict[str, Tuple[float, float, float]]:

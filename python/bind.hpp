@@ -15,7 +15,7 @@ void bind_mixture(pybind11::module_& m);            // bind_mixture.cpp: Mixture
 void bind_trace(pybind11::module_& m);              // bind_trace.cpp: Trace, trace and the scores
 void bind_state(pybind11::module_& m);              // bind_state.cpp: State, Prediction, begin, predict
 void bind_generate(pybind11::module_& m);           // bind_generate.cpp: GenerationStep, Generation, generate
-void bind_train(pybind11::module_& m);              // bind_train.cpp: TrainProgress, TrainReport, fit
+void bind_ngram_train(pybind11::module_& m);        // bind_ngram_train.cpp: TrainProgress, TrainReport, fit
 void bind_model_file(pybind11::module_& m);         // bind_model_file.cpp: save, load, pickling
 void bind_analysis(pybind11::module_& m);           // bind_analysis.cpp: vote, swaps, spans, raw view, divergence
 void bind_smoothing(pybind11::module_& m);          // bind_smoothing.cpp: Smoothed, smooth, the switching fits

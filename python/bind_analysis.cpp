@@ -1,5 +1,5 @@
 // bind_analysis.cpp — experiments on the pile of masks, as methods of
-// Mixture: the superposition vote and mask swaps (analysis.hpp), Viterbi
+// Mixture: the superposition vote (vote.hpp) and mask swaps (switch_evidence.hpp), Viterbi
 // attribution of a text to masks (attribution.hpp), and the raw view,
 // divergence matrix and characteristic tokens (inspect.hpp).
 //

@@ -1,6 +1,6 @@
 // bind_mixture.cpp — the pile of masks (mixture.hpp): the Mixture class, its
 // construction and properties, ablation scopes and attribution. What is done
-// with it lives beside: bind_trace, bind_state, bind_generate, bind_train,
+// with it lives beside: bind_trace, bind_state, bind_generate, bind_ngram_train,
 // bind_model_file, bind_analysis.
 #include <optional>
 

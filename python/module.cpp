@@ -133,7 +133,7 @@ PYBIND11_MODULE(_core, m) {
   bind_trace(m);  // these add methods to Mixture: after bind_mixture
   bind_state(m);
   bind_generate(m);
-  bind_train(m);
+  bind_ngram_train(m);
   bind_model_file(m);
   bind_analysis(m);
   bind_smoothing(m);

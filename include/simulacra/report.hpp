@@ -21,7 +21,7 @@
 
 #include <fmt/color.h>
 
-#include "simulacra/analysis.hpp"
+#include "simulacra/vote.hpp"
 #include "simulacra/mixture.hpp"
 #include "simulacra/tokenizer.hpp"
 

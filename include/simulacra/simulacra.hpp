@@ -1,7 +1,6 @@
 // simulacra/simulacra.hpp — the whole public API in one include.
 #pragma once
 
-#include "simulacra/analysis.hpp"
 #include "simulacra/attribution.hpp"
 #include "simulacra/background.hpp"
 #include "simulacra/calibration.hpp"
@@ -12,13 +11,15 @@
 #include "simulacra/mixture.hpp"
 #include "simulacra/model_file.hpp"
 #include "simulacra/ngram.hpp"
+#include "simulacra/ngram_train.hpp"
 #include "simulacra/persona.hpp"
 #include "simulacra/report.hpp"
 #include "simulacra/sampling.hpp"
 #include "simulacra/smoothing.hpp"
+#include "simulacra/switch_evidence.hpp"
 #include "simulacra/switching_fit.hpp"
 #include "simulacra/tokenizer.hpp"
-#include "simulacra/train.hpp"
 #include "simulacra/transformer.hpp"
 #include "simulacra/transformer_pile.hpp"
 #include "simulacra/transformer_train.hpp"
+#include "simulacra/vote.hpp"

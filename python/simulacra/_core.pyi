@@ -3,6 +3,10 @@
 Texts are `str` (UTF-8 encoded) or `bytes` wherever a text is taken. Arrays are
 fresh, C-contiguous numpy arrays: float32 unless noted, int32 for tokens.
 All log-probabilities are natural logs.
+
+One file for the whole module (over 500 lines on purpose): type checkers read the
+stubs of an extension module from `<module>.pyi`, and each entry mirrors a binding
+in python/bind_*.cpp.
 """
 
 import builtins

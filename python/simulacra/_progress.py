@@ -8,6 +8,7 @@ _DESCRIPTIONS = {
     "order": "try orders",
     "persona": "fit personas",
     "alpha": "fit alpha",
+    "segmentation": "fit segmentation",
     "calibration": "calibrate",
     "refit": "refit personas",
 }

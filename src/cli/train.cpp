@@ -179,6 +179,10 @@ void print_report(const TrainConfig& cfg, const TrainReport& report, const Mixtu
     fmt::print(", alpha = {} (the best held-out fit over {} documents)\n", report.alpha, report.heldout_documents);
     print_alpha_grid(report);
   }
+  if (report.alpha_segmentation >= 0.0)
+    fmt::print("segmentation: alpha = {:.3g}, beta = {} (the best log p(speakers | text) of the held-out documents "
+               "joined, {} switches; read by trace --smooth and --spans)\n",
+               report.alpha_segmentation, report.beta_segmentation, report.segmentation_switches);
 }
 
 void progress_line(const TrainProgress& p) {

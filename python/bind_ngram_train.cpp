@@ -1,4 +1,4 @@
-// bind_train.cpp — supervised training (train.hpp): TrainProgress,
+// bind_ngram_train.cpp — supervised training of an n-gram pile (ngram_train.hpp): TrainProgress,
 // TrainReport, Mixture.fit and Mixture.attribution_accuracy.
 #include <optional>
 
@@ -24,7 +24,7 @@ py::object progress_callable(py::handle progress) {
 
 }  // namespace
 
-void bind_train(py::module_& m) {
+void bind_ngram_train(py::module_& m) {
   // ---------------------------------------------------------------- training records
   py::class_<TrainProgress>(m, "TrainProgress", "Where a training run is (given to progress callbacks).")
       .def_readonly("stage", &TrainProgress::stage,

@@ -1,4 +1,4 @@
-// simulacra/train.hpp — supervised training of a pile of n-gram masks.
+// simulacra/ngram_train.hpp — supervised training of a pile of n-gram masks.
 //
 // From a corpus of documents labelled with persona names: each persona is a
 // Kneser-Ney model of its own documents, interpolated with a shared

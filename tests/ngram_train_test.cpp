@@ -1,4 +1,4 @@
-// Tests of supervised training (train.hpp).
+// Tests of supervised training of an n-gram pile (ngram_train.hpp).
 //
 // References computed here: the prior from counting documents; each persona
 // refitted with NGramPersona::fit on its own documents (scores must agree
@@ -8,7 +8,7 @@
 // with the prior weights), recomputed from our own split with our own
 // log-sum-exp, to 1e-9 bits per byte. The acceptance test trains on the
 // embedded corpus and measures attribution on held-out documents.
-#include "simulacra/train.hpp"
+#include "simulacra/ngram_train.hpp"
 
 #include <algorithm>
 #include <cmath>

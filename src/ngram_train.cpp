@@ -1,5 +1,5 @@
-// Supervised training (train.hpp).
-#include "simulacra/train.hpp"
+// Supervised training of an n-gram pile (ngram_train.hpp).
+#include "simulacra/ngram_train.hpp"
 
 #include <algorithm>
 #include <chrono>
