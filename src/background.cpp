@@ -6,6 +6,7 @@
 
 #include "simulacra/error.hpp"
 #include "simulacra/interrupt.hpp"
+#include "simulacra/mixture.hpp"
 
 namespace simulacra {
 
@@ -23,13 +24,12 @@ class InterpolatedState final : public PersonaState {
     Eigen::VectorXd b(kVocab);
     own_->next_logprobs(out);
     bg_->next_logprobs(b);
-    const double la = std::log(p_->weight()), lb = std::log1p(-p_->weight());
-    for (Eigen::Index v = 0; v < kVocab; ++v) out[v] = InterpolatedPersona::combine(la, lb, out[v], b[v]);
+    for (Eigen::Index v = 0; v < kVocab; ++v) out[v] = p_->combine(out[v], b[v]);
   }
 
   double advance(Token token) override {
     const double a = own_->advance(token), b = bg_->advance(token);
-    return InterpolatedPersona::combine(std::log(p_->weight()), std::log1p(-p_->weight()), a, b);
+    return p_->combine(a, b);
   }
 
   std::unique_ptr<PersonaState> clone() const override {
@@ -54,13 +54,10 @@ InterpolatedPersona::InterpolatedPersona(std::shared_ptr<const Persona> own, std
   log_rest_ = std::log1p(-weight);
 }
 
-double InterpolatedPersona::combine(double log_lambda, double log_rest, double a, double b) {
-  if (log_rest == -INFINITY) return a;
-  if (log_lambda == -INFINITY) return b;
-  const double x = log_lambda + a, y = log_rest + b;
-  const double hi = std::max(x, y);
-  if (hi == -INFINITY) return hi;
-  return hi + std::log1p(std::exp(std::min(x, y) - hi));
+double InterpolatedPersona::combine(double a, double b) const {
+  if (log_rest_ == -INFINITY) return a;
+  if (log_weight_ == -INFINITY) return b;
+  return log_add(log_weight_ + a, log_rest_ + b);
 }
 
 std::unique_ptr<PersonaState> InterpolatedPersona::begin() const {
@@ -71,7 +68,7 @@ void InterpolatedPersona::token_logprobs(const Token* tokens, std::size_t n, dou
   std::vector<double> b(n);
   own_->token_logprobs(tokens, n, out);
   background_->token_logprobs(tokens, n, b.data());
-  for (std::size_t t = 0; t < n; ++t) out[t] = combine(log_weight_, log_rest_, out[t], b[t]);
+  for (std::size_t t = 0; t < n; ++t) out[t] = combine(out[t], b[t]);
 }
 
 double fit_interpolation_weight(const std::vector<double>& own, const std::vector<double>& background) {

@@ -14,12 +14,6 @@ namespace {
 
 constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 
-double log_add(double a, double b) {
-  const double hi = std::max(a, b);
-  if (hi == kNegInf) return hi;
-  return hi + std::log1p(std::exp(-std::abs(a - b)));
-}
-
 // The persona HMM of a config: which rule acts, its log constants.
 struct Hmm {
   const MixtureConfig& config;

@@ -54,9 +54,10 @@ class InterpolatedPersona final : public Persona {
   // lambda, the weight of the persona's own model.
   double weight() const { return weight_; }
 
-  // log(lambda e^a + (1 - lambda) e^b), exact at lambda = 0 and 1 (the
-  // other side is ignored, even when it is -inf).
-  static double combine(double log_lambda, double log_rest, double a, double b);
+  // log(lambda e^a + (1 - lambda) e^b) of the two models' log-probabilities
+  // of one token, exact at lambda = 0 and 1 (the other side is ignored, even
+  // when it is -inf).
+  double combine(double a, double b) const;
 
  private:
   std::shared_ptr<const Persona> own_, background_;

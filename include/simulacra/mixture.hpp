@@ -384,6 +384,13 @@ class Mixture {
   double segmentation_beta_ = 1.0;     // its tempering
 };
 
+// log(exp(a) + exp(b)), stable; -inf when both are -inf.
+inline double log_add(double a, double b) {
+  const double hi = a > b ? a : b;
+  if (hi == -INFINITY) return hi;
+  return hi + std::log1p(std::exp(-std::abs(a - b)));
+}
+
 // log(sum_i exp(x_i)) of n values, stable; -inf when all are -inf.
 inline double log_sum_exp(const double* x, int n) {
   double m = -INFINITY;
