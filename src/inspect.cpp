@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "simulacra/background.hpp"
 #include "simulacra/error.hpp"
 #include "simulacra/interrupt.hpp"
 #include "simulacra/ngram.hpp"
@@ -139,6 +140,17 @@ bool seen_in_training(const NGramPersona& lm, Token v) {
   return v == kBoundary || lm.levels()[1].node[std::size_t(v)].disc > 0.0;
 }
 
+// The n-gram model whose training text a persona's support is read from: the
+// persona itself, or the own model of a persona interpolated with a shared
+// background (background.hpp: the background saw every persona's text, so
+// it says nothing of what this one saw). Null for other kinds.
+const NGramPersona* own_ngram(const Persona& persona) {
+  if (const auto* lm = dynamic_cast<const NGramPersona*>(&persona)) return lm;
+  if (const auto* ip = dynamic_cast<const InterpolatedPersona*>(&persona))
+    return dynamic_cast<const NGramPersona*>(ip->own().get());
+  return nullptr;
+}
+
 }  // namespace
 
 // ===================================================================== raw view
@@ -248,7 +260,7 @@ std::vector<std::vector<TokenScore>> characteristic_tokens(const Mixture& mixtur
   const Eigen::ArrayXd log_mean = expected.topRows(kVocab).rowwise().mean().array().max(kFloor).log();  // log Ebar
   std::vector<std::vector<TokenScore>> out(static_cast<std::size_t>(K));
   for (int k = 0; k < K; ++k) {
-    const auto* lm = dynamic_cast<const NGramPersona*>(&mixture.persona(k));
+    const NGramPersona* lm = own_ngram(mixture.persona(k));
     Eigen::VectorXd score(kVocab);  // -inf: no support
     for (int v = 0; v < kVocab; ++v) {
       const double e = expected(v, k);

@@ -19,6 +19,7 @@
 
 #include <gtest/gtest.h>
 
+#include "simulacra/background.hpp"
 #include "simulacra/error.hpp"
 #include "simulacra/ngram.hpp"
 
@@ -391,6 +392,27 @@ TEST(CharacteristicTokensTest, NeverListsAByteThePersonaNeverSaw) {
         EXPECT_TRUE(seen[k][std::size_t(e.token)])
             << "persona " << k << " lists " << simulacra::token_name(e.token) << ", never seen (min_count " << min_count << ")";
     }
+  }
+}
+
+// The same with every mask interpolated with a background of all the text
+// (Mixture.fit's default pile): the support is read from each mask's own
+// model, so the background's bytes do not count as seen.
+TEST(CharacteristicTokensTest, InterpolatedMasksListOnlyBytesTheirOwnModelSaw) {
+  const std::string sparse = "the sea is wide and the sky is grey and the ship is slow";
+  const std::vector<std::string> texts = {sparse, persona_text("pirate"), persona_text("poet")};
+  const auto background = std::make_shared<NGramPersona>(NGramPersona::fit(texts, 3));
+  Personas masks;
+  for (const std::string& t : texts)
+    masks.push_back(std::make_shared<simulacra::InterpolatedPersona>(fit(t, 3), background, 0.3));
+  const Mixture mix = make_mixture(masks);
+  const auto seen = seen_tokens(texts);
+  const auto lists = simulacra::characteristic_tokens(mix, mixed_text(), kVocab, 0.0);
+  for (std::size_t k = 0; k < 3; ++k) {
+    EXPECT_FALSE(lists[k].empty()) << "persona " << k;
+    for (const auto& e : lists[k])
+      EXPECT_TRUE(seen[k][std::size_t(e.token)])
+          << "persona " << k << " lists " << simulacra::token_name(e.token) << ", never seen by its own model";
   }
 }
 

@@ -96,8 +96,9 @@ struct TokenScore {
 //
 // A candidate must have support: E_k(v) >= min_count (a count floor: a
 // ratio of counts that small is noise; 5 is the usual rule of thumb for an
-// expected count, as in a chi-square test), and, for an NGramPersona, v must
-// occur in its training text (adjusted unigram count >= 1; the boundary
+// expected count, as in a chi-square test), and, for an NGramPersona (or one
+// interpolated with a background: its own model), v must occur in its
+// training text (adjusted unigram count >= 1; the boundary
 // ends every document and always has support; a persona of
 // another kind has no counts, and the expected-count floor alone applies).
 // Only positive scores are listed: a token the persona emits less often than
