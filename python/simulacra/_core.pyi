@@ -127,6 +127,11 @@ class Corpus:
 
         Every persona keeps at least one training document. ValueError unless 0 <= fraction < 1.
         """
+    def split_tail(self, fraction: float) -> Tuple[Corpus, Corpus]:
+        """(train, heldout) by position: for each persona, the shortest tail of its documents (corpus order)
+        holding at least `fraction` of its bytes is held out, so every held-out byte comes after its training
+        text. The first document stays in train. ValueError unless 0 <= fraction < 1.
+        """
 
 # ---------------------------------------------------------------- personas
 

@@ -20,14 +20,11 @@ def tiny_corpus():
                                        ["a", "a", "b", "a", "b", "a", "b"])
 
 
-def test_end_cut_holds_out_the_shortest_tail_of_whole_documents():
-    assert data.end_cut([10, 20, 30, 40], 0.2) == 3  # 40 >= 20
-    assert data.end_cut([10, 20, 30, 40], 0.5) == 2  # 40 < 50, 40 + 30 >= 50
-    assert data.end_cut([10, 20, 30, 40], 0.99) == 1  # the first document stays
+def test_split_end_refuses_what_it_cannot_hold_out():
     with pytest.raises(ValueError, match="heldout"):
-        data.end_cut([10, 20], 1.0)
-    with pytest.raises(ValueError, match="two documents"):
-        data.end_cut([10], 0.2)
+        data.split_end(tiny_corpus(), ["a", "b"], 1.0, "tiny")
+    with pytest.raises(ValueError, match="single document"):
+        data.split_end(simulacra.Corpus.from_texts([b"a1", b"b1", b"b2"], ["a", "b", "b"]), ["a", "b"], 0.2, "tiny")
 
 
 def test_split_end_keeps_corpus_order_and_holds_out_the_end():
