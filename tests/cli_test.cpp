@@ -28,7 +28,7 @@ TEST_F(CliTest, EveryCommandHelpListsEveryOption) {
       {"generate",
        {"--prompt", "--max-tokens", "--temperature", "--top-k", "--top-p", "--min-p", "--seed", "--clamp", "--exclude",
         "--bias", "--mode", "--show-weights"}},
-      {"demo", {"--order", "--seed"}}};
+      {"demo", {"--order", "--seed", "--play"}}};
   for (const auto& [command, options] : commands) {
     for (const std::string& form : {command + " --help", "help " + command}) {
       const Outcome r = run(form);
