@@ -41,7 +41,7 @@ import simulacra
 from real_text_measure import (attribute_probs, baseline_scores, fit_baselines, fit_defaults, fit_fixed_order,
                                fit_switch_points, own_text_bits, stream_bits, swap_best_alpha, swap_ceiling,
                                swap_filtered, swap_smoothed, viterbi_boundaries)
-from real_text_metrics import accuracy, ece
+from real_text_metrics import accuracy, ece, ece_floor
 
 ROOT = Path(__file__).resolve().parents[1]
 SHAKESPEARE = ROOT.parent / "shared" / "data" / "tinyshakespeare.txt"
@@ -117,7 +117,10 @@ def attribution_tables(split: data.Split, piles: Dict[str, object], main: str, b
         row(name, ["n/a" if np.isnan(e) else f"{e:.3f}" for e in cal[name]])
     if main in cal:
         at300 = cal[main][LENGTHS.index(300)]
-        print(f"  target: ECE of attribute() at 300 bytes <= 0.05: {at300:.3f} {verdict(at300 <= 0.05)} ({main})")
+        probs300 = attribute_probs(piles[main], segs[300], split.personas)
+        print(f"  target: ECE of attribute() at 300 bytes <= 0.05: {at300:.3f} {verdict(at300 <= 0.05)} ({main}); "
+              f"a perfectly calibrated predictor with the same confidences scores {ece_floor(probs300):.3f} by chance "
+              f"on {len(probs300)} independent segments (these overlap: more)")
 
 
 def calibration_exact(pile, split: data.Split, segs: Dict[int, list]) -> None:
