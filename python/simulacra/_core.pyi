@@ -186,6 +186,27 @@ class NGramPersona(Persona):
 
 _FloatDType = Union[Literal["float32", "float64"], type[np.float32], type[np.float64], np.dtype]
 
+class InterpolatedPersona(Persona):
+    """A persona over a shared body: lambda p_own + (1 - lambda) p_background, token by token (the n-gram
+    hydra; Mixture.fit makes every mask one). Both models are shared, not copied."""
+
+    def __init__(self, own: Persona, background: Persona, weight: float) -> None:
+        """lambda = weight, the share of `own`, in [0, 1]. ValueError otherwise, TypeError for a None model."""
+    @property
+    def own(self) -> Persona:
+        """The persona's own model."""
+    @property
+    def background(self) -> Persona:
+        """The shared background model."""
+    @property
+    def weight(self) -> float:
+        """lambda, the share of the own model."""
+
+def fit_interpolation_weight(own: Sequence[float], background: Sequence[float]) -> float:
+    """The lambda in [0, 1] maximising sum_t log(lambda e^own_t + (1 - lambda) e^background_t) over the held-out
+    per-token log-probabilities of the same tokens under the two models (EM's fixed point, exact to 1e-12).
+    ValueError if the sizes differ, a value is NaN or +inf, or a token is impossible under both."""
+
 class TransformerConfig:
     """The shape of a transformer hydra: a causal pre-LayerNorm GPT trunk over the 257 tokens
     with `personas` heads (each its own LayerNorm and unembedding, or tok_emb when

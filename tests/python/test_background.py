@@ -63,3 +63,34 @@ def test_bad_arguments():
         mix.attribution_exponent = 2.0
     mix.attribution_exponent = 0.5
     assert mix.attribution_exponent == 0.5 and mix.attribution_beta == 1.0
+
+
+def test_interpolated_persona_is_the_linear_mix_of_its_two_models():
+    import numpy as np
+    mix = simulacra.Mixture.fit(corpus(), order=2, heldout_fraction=0.25, calibration_lengths=[10])
+    mask = mix.persona("pirate")
+    assert isinstance(mask, simulacra.InterpolatedPersona) and mask.kind == "interpolated"
+    assert 0.0 <= mask.weight <= 1.0
+    text = b"arr, the sea"
+    for lam in (0.0, 0.3, 1.0):
+        p = simulacra.InterpolatedPersona(mask.own, mask.background, lam)
+        a, b = mask.own.token_logprobs(text), mask.background.token_logprobs(text)
+        with np.errstate(divide="ignore"):
+            want = np.logaddexp(np.log(lam) + a, np.log1p(-lam) + b)
+        np.testing.assert_allclose(p.token_logprobs(text), want, rtol=1e-12)
+        np.testing.assert_allclose(p.next_logprobs(b"arr"), np.logaddexp(
+            np.log(lam) + mask.own.next_logprobs(b"arr").astype(np.float64) if lam > 0 else -np.inf,
+            np.log1p(-lam) + mask.background.next_logprobs(b"arr").astype(np.float64) if lam < 1 else -np.inf),
+            rtol=1e-6)
+    # The fitted weight maximises the held-out log-likelihood: no grid point beats it.
+    a, b = mask.own.token_logprobs(b"shiver me timbers"), mask.background.token_logprobs(b"shiver me timbers")
+    lam = simulacra.fit_interpolation_weight(a, b)
+    best = max(np.linspace(0, 1, 1001), key=lambda w: np.logaddexp(np.log(max(w, 1e-300)) + a,
+                                                                   np.log(max(1 - w, 1e-300)) + b).sum())
+    assert abs(lam - best) <= 1e-3
+    with pytest.raises(ValueError, match="weight"):
+        simulacra.InterpolatedPersona(mask.own, mask.background, 1.5)
+    with pytest.raises(ValueError, match="null"):
+        simulacra.InterpolatedPersona(mask.own, None, 0.5)
+    with pytest.raises(ValueError):
+        simulacra.fit_interpolation_weight([0.0, -1.0], [0.0])
