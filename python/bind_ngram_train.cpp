@@ -67,6 +67,13 @@ void bind_ngram_train(py::module_& m) {
                     "The attribution beta of the returned mixture at 300 bytes (1.0 when not calibrated).")
       .def_readonly("attribution_exponent", &TrainReport::attribution_exponent,
                     "Its decay with the document's length (0.0 when not calibrated).")
+      .def_readonly("attribution_own_weight", &TrainReport::attribution_own_weight,
+                    "The own share of attribute()'s evidence chosen on held-out segments (-1.0: the masks as fitted "
+                    "for compression).")
+      .def_readonly("attribution_candidates", &TrainReport::attribution_candidates,
+                    "The own shares tried (-1.0 first: the masks' own fitted weights).")
+      .def_readonly("attribution_candidate_logloss", &TrainReport::attribution_candidate_logloss,
+                    "Held-out log-loss of the true persona (nats per segment) at each, its tempering fitted.")
       .def_readonly("calibration_lengths", &TrainReport::calibration_lengths,
                     "Segment lengths (bytes) the beta was fitted on (those with a held-out segment).")
       .def_readonly("calibration_segments", &TrainReport::calibration_segments, "Held-out segments of each length.")
@@ -79,10 +86,10 @@ void bind_ngram_train(py::module_& m) {
       .def_readonly("train_seconds", &TrainReport::train_seconds, "Wall time of the training run.")
       .def("__repr__", [](const TrainReport& r) {
         return fmt::format(
-            "TrainReport(order={}, alpha={}, alpha_segmentation={}, beta_segmentation={}, attribution_beta={}, attribution_exponent={}, ece_before={:.4f}, "
+            "TrainReport(order={}, alpha={}, alpha_segmentation={}, beta_segmentation={}, attribution_beta={}, attribution_exponent={}, attribution_own_weight={}, ece_before={:.4f}, "
             "ece_after={:.4f}, "
             "background_weights={}, orders={}, order_heldout_bits={}, heldout_documents={})",
-            r.order, r.alpha, r.alpha_segmentation, r.beta_segmentation, r.attribution_beta, r.attribution_exponent, r.ece_before, r.ece_after,
+            r.order, r.alpha, r.alpha_segmentation, r.beta_segmentation, r.attribution_beta, r.attribution_exponent, r.attribution_own_weight, r.ece_before, r.ece_after,
             std::string(py::repr(py::cast(r.background_weights))), std::string(py::repr(py::cast(r.orders))),
             std::string(py::repr(py::cast(r.order_heldout_bits))), r.heldout_documents);
       });

@@ -498,6 +498,15 @@ class TrainReport:
     def attribution_exponent(self) -> float:
         """Its decay with the document's length (0.0 when not calibrated)."""
     @property
+    def attribution_own_weight(self) -> float:
+        """The own share of attribute()'s evidence chosen on held-out segments (-1.0: the masks as fitted)."""
+    @property
+    def attribution_candidates(self) -> list[float]:
+        """The own shares tried (-1.0 first: the masks' own fitted weights)."""
+    @property
+    def attribution_candidate_logloss(self) -> list[float]:
+        """Held-out log-loss of the true persona (nats per segment) at each, its tempering fitted."""
+    @property
     def calibration_lengths(self) -> list[int]:
         """Segment lengths (bytes) the beta was fitted on."""
     @property
@@ -1037,6 +1046,13 @@ class Mixture:
         otherwise; settable, in [0, 1]."""
     @attribution_exponent.setter
     def attribution_exponent(self, exponent: float) -> None: ...
+    @property
+    def attribution_own_weight(self) -> Optional[float]:
+        """The own share of the evidence attribute() weighs: each mask's own model and the shared background
+        mixed with this one share, chosen by Mixture.fit for the held-out log-loss of the true persona; None:
+        attribute() reads the masks as they are. Settable, in [0, 1], or None."""
+    @attribution_own_weight.setter
+    def attribution_own_weight(self, weight: Optional[float]) -> None: ...
     @property
     def segmentation_alpha(self) -> Optional[float]:
         """The fixed-share rate smooth() and attribute_spans() read (fitted by Mixture.fit for

@@ -31,8 +31,12 @@ def test_fit_reports_order_weights_and_beta():
         assert math.isclose(mix.attribute(text)[n], p, rel_tol=1e-9)
     exact = mix.attribute(text, beta=1.0)
     assert math.isclose(sum(exact.values()), 1.0, rel_tol=1e-12)
-    pb = mix.persona_bits_per_byte(text)
-    logs = {n: math.log(mix.prior[i]) - pb[n] * len(text) * math.log(2) for i, n in enumerate(mix.personas)}
+    w = mix.attribution_own_weight  # attribute() weighs the masks reweighted to this own share (None: the masks)
+
+    def evidence(n):
+        mask = mix.persona(n)
+        return mask if w is None else simulacra.InterpolatedPersona(mask.own, mask.background, w)
+    logs = {n: math.log(mix.prior[i]) + evidence(n).score(text) for i, n in enumerate(mix.personas)}
     z = math.log(sum(math.exp(v) for v in logs.values()))
     for n in mix.personas:
         assert math.isclose(exact[n], math.exp(logs[n] - z), rel_tol=1e-9)
@@ -94,3 +98,30 @@ def test_interpolated_persona_is_the_linear_mix_of_its_two_models():
         simulacra.InterpolatedPersona(mask.own, None, 0.5)
     with pytest.raises(ValueError):
         simulacra.fit_interpolation_weight([0.0, -1.0], [0.0])
+
+
+def test_attribution_evidence_share_is_chosen_set_and_saved(tmp_path):
+    import numpy as np
+    mix, rep = simulacra.Mixture.fit(corpus(), order=2, heldout_fraction=0.25, calibration_lengths=[10, 20],
+                                     return_report=True)
+    assert rep.attribution_candidates == [-1.0, 0.25, 0.5, 0.75, 1.0]
+    best = rep.attribution_candidates[int(np.argmin(rep.attribution_candidate_logloss))]
+    assert rep.attribution_own_weight == best
+    assert mix.attribution_own_weight == (None if best < 0 else best)
+    text = b"arr, the moon"
+    mix.attribution_own_weight = 1.0  # each mask's own model alone
+    ref = {n: math.log(p) + 0.5 * mix.persona(n).own.score(text) for n, p in zip(mix.personas, mix.prior)}
+    z = math.log(sum(math.exp(v) for v in ref.values()))
+    for n, p in mix.attribute(text, beta=0.5).items():
+        assert p == pytest.approx(math.exp(ref[n] - z), rel=1e-9)
+    path = tmp_path / "pile.safetensors"
+    mix.save(path)
+    assert simulacra.load(path).attribution_own_weight == 1.0
+    mix.attribution_own_weight = None  # the masks as they are
+    assert mix.attribution_own_weight is None
+    for n, p in mix.attribute(text, beta=0.5).items():
+        assert p == pytest.approx(math.exp(math.log(mix.prior[mix.personas.index(n)]) + 0.5 * mix.persona(n).score(text)
+                                           - math.log(sum(math.exp(math.log(q) + 0.5 * mix.persona(m).score(text))
+                                                          for m, q in zip(mix.personas, mix.prior)))), rel=1e-9)
+    with pytest.raises(ValueError, match="own_weight"):
+        mix.attribution_own_weight = 1.5
