@@ -183,3 +183,20 @@ def test_bad_weights_are_named():
         simulacra.max_weight_assignment([[0.0, np.nan]])
     with pytest.raises(TypeError, match="weight: expected real numbers"):
         simulacra.max_weight_assignment([["a"]])
+
+
+def test_the_guide_example_runs():
+    """docs/python.md's "Scoring discovered personas" example, run as written."""
+    import re
+    from pathlib import Path
+
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "python.md").read_text()
+    section = guide.split("## Scoring discovered personas", 1)[1].split("\n## ", 1)[0]
+    (code,) = re.findall(r"```python\n(.*?)```", section, re.S)
+    scope = {}
+    exec(compile(code, "docs/python.md", "exec"), scope)
+    m, scramble, b = scope["m"], scope["scramble"], scope["b"]
+    assert m.accuracy >= 0.9
+    np.testing.assert_array_equal(m.mapping, np.argsort(scramble))
+    assert b.truth == len(scope["names"]) - 1
+    assert b.f1 >= 0.8
