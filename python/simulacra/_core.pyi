@@ -828,6 +828,78 @@ def fit_switching_segmentation(
     """The fixed-share rates maximising log p(persona sequence | text) and log p(text) on one stream
     joining held-out documents (parts of >= part_bytes per persona, neighbours of different personas)."""
 
+# ---------------------------------------------------------------- scoring discovered personas
+
+_Labels = Union[Sequence[int], npt.NDArray[np.integer]]
+
+def contingency_table(predicted: _Labels, truth: _Labels) -> npt.NDArray[np.int64]:
+    """(K, L) counts, K = max(predicted) + 1, L = max(truth) + 1: entry (i, j) counts the items with
+    discovered persona i and true label j. ValueError for lengths that differ, empty input, a
+    negative label or a table beyond 2**26 entries; TypeError for non-integer labels."""
+
+def normalized_mutual_info(predicted: _Labels, truth: _Labels) -> float:
+    """MI / ((H(U) + H(V)) / 2) in natural logs (scikit-learn's default arithmetic normalisation),
+    symmetric, in [0, 1]; 1 when both have a single label, 0 when the mutual information is 0
+    otherwise. ValueError for lengths that differ, empty input or a negative label."""
+
+def adjusted_rand_index(predicted: _Labels, truth: _Labels) -> float:
+    """Adjusted Rand index (Hubert & Arabie), as scikit-learn's adjusted_rand_score: 1 for identical
+    partitions, about 0 for independent ones, down to -0.5. Checked as normalized_mutual_info."""
+
+def purity(predicted: _Labels, truth: _Labels) -> float:
+    """(1/n) sum_i max_j n_ij: the share of items carrying their discovered persona's most common
+    true label. Not symmetric; 1 when every item is its own cluster."""
+
+def max_weight_assignment(weight: npt.ArrayLike) -> npt.NDArray[np.int32]:
+    """(R,) the distinct column of each row of weight (R, C) maximising the sum of the chosen
+    entries, -1 for the R - C rows left out when R > C (Hungarian method). ValueError for an empty
+    matrix, a non-finite entry or another shape; TypeError for non-real entries."""
+
+class PersonaMatch:
+    """Discovered personas matched one to one with true labels (match_personas). K = max(predicted) + 1,
+    L = max(truth) + 1, N = max(K, L)."""
+
+    @property
+    def mapping(self) -> npt.NDArray[np.int32]:
+        """(K,) the label matched to each discovered persona, -1 for one left unmatched (K > L)."""
+    @property
+    def order(self) -> npt.NDArray[np.int32]:
+        """(N,) the discovered persona of each column of confusion (the one matched to label j for
+        j < L, then the unmatched ones); -1 for a label no persona was matched to."""
+    @property
+    def confusion(self) -> npt.NDArray[np.int64]:
+        """(N, N) items with true label j (row) and discovered persona order[c] (column c); the
+        matched pairs on the diagonal."""
+    matched: int
+    """Items whose persona is matched to their label (the trace of confusion)."""
+    accuracy: float
+    """matched / n."""
+
+def match_personas(predicted: _Labels, truth: _Labels) -> PersonaMatch:
+    """The one-to-one matching of discovered personas to labels maximising the items in matched pairs
+    (Hungarian method on the contingency table). Checked as contingency_table."""
+
+class BoundaryScore:
+    """Precision, recall and F1 of predicted boundaries (boundary_f1)."""
+
+    precision: float
+    """matched / predicted (1 when nothing is predicted)."""
+    recall: float
+    """matched / truth (1 when there is no true boundary)."""
+    f1: float
+    """2 P R / (P + R) (0 when P + R = 0)."""
+    matched: int
+    predicted: int
+    truth: int
+
+def boundary_f1(predicted: _Labels, truth: _Labels, tolerance: int = 0) -> BoundaryScore:
+    """Boundaries are byte positions (any order); a predicted and a true one pair when
+    |p - t| <= tolerance, each at most once, as many pairs as possible (a maximum matching).
+    ValueError for a negative tolerance or position, or a position given twice in one list."""
+
+def label_boundaries(labels: _Labels) -> npt.NDArray[np.int64]:
+    """The positions t >= 1 where labels[t] != labels[t - 1], increasing (e.g. of Smoothed.dominant)."""
+
 class RawView:
     """What every mask and the pile would say next after a context (Mixture.raw_view).
 
