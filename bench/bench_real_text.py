@@ -39,7 +39,7 @@ import numpy as np
 import real_text_data as data
 import simulacra
 from real_text_measure import (attribute_probs, baseline_scores, fit_baselines, fit_defaults, fit_fixed_order,
-                               fit_switch_points, own_text_bits, stream_bits, swap_best_alpha, swap_ceiling,
+                               fit_switch_points, own_text_bits, stream_bits, swap_best_alpha, swap_ceiling, swap_smoothed_inside,
                                swap_filtered, swap_smoothed, viterbi_boundaries)
 from real_text_metrics import accuracy, ece, ece_floor
 
@@ -143,7 +143,13 @@ def swap_tables(split: data.Split, pile, name: str, pairs: list, vpairs: list, q
     smoothed = swap_smoothed(pile, pairs, split.personas)
     print(f"  {'smoothed view':<46} {smoothed:6.1%}   target >= {0.85 * ceiling:.1%}: "
           f"{verdict(smoothed >= 0.85 * ceiling)}")
+    inside = [swap_smoothed_inside(pile, pairs, split.personas, d) for d in (20, 50, 100)]
+    print(f"  {'smoothed, 20 / 50 / 100 bytes before the swap':<46} " + " / ".join(f"{x:.1%}" for x in inside)
+          + "   (the part's last byte is as likely put just after the swap as just before)")
     error, spans, right = viterbi_boundaries(pile, vpairs, split.personas)
+    vceiling = swap_ceiling(pile, vpairs, split.personas)
+    print(f"\n  Viterbi ceiling: both 2000-byte parts attributed right whole in {vceiling:.1%} of pairs; a pair with a "
+          f"part on the wrong persona has a boundary error of its whole part, so a median <= 50 bytes needs >= 50%")
     print(f"\n  Viterbi path ({len(vpairs)} pairs of 2000 + 2000 bytes): median boundary error {error:.0f} bytes "
           f"(the best single swap point of the path), target <= 50 bytes: {verdict(error <= 50)}; "
           f"median {spans:.0f} spans (2 is right), {right:.1%} of bytes on their true persona")
