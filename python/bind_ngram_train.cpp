@@ -103,7 +103,8 @@ void bind_ngram_train(py::module_& m) {
              std::optional<double> alpha, double beta, double gamma, py::handle transition, double heldout_fraction,
              std::uint64_t seed, std::optional<std::vector<double>> alpha_grid, std::optional<std::vector<int>> order_grid,
              std::optional<std::vector<int>> calibration_lengths, py::handle progress,
-             bool return_report, py::handle switch_after) -> py::object {
+             bool return_report, py::handle switch_after, int calibration_folds,
+             std::optional<std::vector<double>> attribution_own_weights) -> py::object {
             TrainConfig cfg;
             cfg.mixture.switch_after = switch_after_arg(switch_after);
             if (py::isinstance<py::str>(order)) {
@@ -121,6 +122,8 @@ void bind_ngram_train(py::module_& m) {
             cfg.fit_segmentation = segmentation;
             if (order_grid) cfg.order_grid = *order_grid;
             if (calibration_lengths) cfg.calibration_lengths = *calibration_lengths;
+            cfg.calibration_folds = calibration_folds;
+            if (attribution_own_weights) cfg.attribution_own_weights = *attribution_own_weights;
             cfg.mixture.switching = switching_from_name(switching);
             cfg.mixture.beta = beta;
             cfg.mixture.gamma = gamma;
@@ -160,12 +163,16 @@ void bind_ngram_train(py::module_& m) {
           py::arg("seed") = 0, py::arg("alpha_grid") = py::none(), py::arg("order_grid") = py::none(),
           py::arg("calibration_lengths") = py::none(), py::arg("progress") = py::none(),
           py::arg("return_report") = false, py::arg("switch_after") = py::none(),
+          py::arg("calibration_folds") = TrainConfig{}.calibration_folds, py::arg("attribution_own_weights") = py::none(),
           "Trains one Kneser-Ney persona per persona of the corpus (prior: document shares), each interpolated with "
           "a background model of all the text (background=True; its weight fitted on the persona's held-out "
           "documents). order='auto' tries order_grid (default 2..8) and keeps the best held-out likelihood of the "
           "pile; with fixed_share and alpha=None, alpha is chosen on the held-out documents over alpha_grid; with "
           "calibrate=True the attribution tempering of attribute() is fitted on held-out segments of calibration_lengths "
-          "bytes (default 100, 300, 1000, 3000); with fixed_share and segmentation=True the rate and tempering that "
+          "bytes (default 100, 300, 1000, 3000), cross-fitted over calibration_folds folds, together with the evidence "
+          "attribute() weighs: the masks, or each persona's own model and the background mixed with one own share of "
+          "attribution_own_weights (default 0.25, 0.5, 0.75, 1), the lowest held-out log-loss of the true persona "
+          "winning; with fixed_share and segmentation=True the rate and tempering that "
           "smooth() and attribute_spans() read are fitted for segmentation (the likelihood of the true speakers of "
           "the held-out documents joined end to end), while the filter keeps the compression rate. Then everything is refitted on the whole corpus. progress: None, "
           "True (a tqdm bar, if tqdm is installed) or a callable taking a TrainProgress. Returns the Mixture, or "

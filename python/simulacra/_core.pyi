@@ -980,6 +980,8 @@ class Mixture:
         progress: _Progress = None,
         return_report: Literal[False] = False,
         switch_after: _SwitchAfter = None,
+        calibration_folds: int = 5,
+        attribution_own_weights: Optional[Sequence[float]] = None,
     ) -> Mixture: ...
     @overload
     @staticmethod
@@ -1003,6 +1005,8 @@ class Mixture:
         *,
         return_report: Literal[True],
         switch_after: _SwitchAfter = None,
+        calibration_folds: int = 5,
+        attribution_own_weights: Optional[Sequence[float]] = None,
     ) -> Tuple[Mixture, TrainReport]:
         """Trains one Kneser-Ney persona per persona of the corpus; the prior is the document shares.
 
@@ -1012,6 +1016,10 @@ class Mixture:
         taking a TrainProgress (exceptions it raises propagate). Ctrl-C stops
         training with KeyboardInterrupt. Returns the Mixture, or
         (Mixture, TrainReport) with return_report=True. switch_after: as in Mixture().
+        calibrate=True fits attribute()'s tempering on segments cross-fitted over calibration_folds
+        folds, together with its evidence: the masks, or each persona's own model and the background
+        mixed with one own share of attribution_own_weights (default 0.25, 0.5, 0.75, 1), the lowest
+        held-out log-loss of the true persona winning (TrainReport.attribution_own_weight).
         """
     def __len__(self) -> int:
         """K, the number of personas."""

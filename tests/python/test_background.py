@@ -125,3 +125,13 @@ def test_attribution_evidence_share_is_chosen_set_and_saved(tmp_path):
                                                           for m, q in zip(mix.personas, mix.prior)))), rel=1e-9)
     with pytest.raises(ValueError, match="own_weight"):
         mix.attribution_own_weight = 1.5
+
+
+def test_fit_takes_the_calibration_folds_and_the_own_weights():
+    mix, rep = simulacra.Mixture.fit(corpus(), order=2, heldout_fraction=0.25, calibration_lengths=[10],
+                                     calibration_folds=2, attribution_own_weights=[1.0], return_report=True)
+    assert rep.attribution_candidates == [-1.0, 1.0]
+    with pytest.raises(ValueError, match="calibration_folds"):
+        simulacra.Mixture.fit(corpus(), order=2, calibration_folds=1)
+    with pytest.raises(ValueError, match="attribution_own_weights"):
+        simulacra.Mixture.fit(corpus(), order=2, attribution_own_weights=[2.0])
