@@ -168,6 +168,18 @@ void print_report(const TrainConfig& cfg, const TrainReport& report, const Mixtu
                  report.ece_before_by_length[l], report.ece_after_by_length[l]);
     fmt::print(")\n");
   }
+  if (report.attribution_candidates.size() > 1) {
+    fmt::print("attribution evidence: {} (held-out log-loss of the true persona:",
+               report.attribution_own_weight < 0.0
+                   ? std::string("the masks as fitted")
+                   : fmt::format("each persona's own model at share {:g} over the background", report.attribution_own_weight));
+    for (std::size_t c = 0; c < report.attribution_candidates.size(); ++c)
+      fmt::print("{} {} {:.3f}", c ? "," : "",
+                 report.attribution_candidates[c] < 0.0 ? std::string("masks")
+                                                        : fmt::format("{:g}", report.attribution_candidates[c]),
+                 report.attribution_candidate_logloss[c]);
+    fmt::print(" nats)\n");
+  }
   fmt::print("switching: {}", switching_name(m.switching));
   if (m.switching == Switching::kForgetting) fmt::print(", gamma = {}", m.gamma);
   if (m.beta != 1.0) fmt::print(", beta = {}", m.beta);
