@@ -104,7 +104,7 @@ void bind_ngram_train(py::module_& m) {
              std::uint64_t seed, std::optional<std::vector<double>> alpha_grid, std::optional<std::vector<int>> order_grid,
              std::optional<std::vector<int>> calibration_lengths, py::handle progress,
              bool return_report, py::handle switch_after, int calibration_folds,
-             std::optional<std::vector<double>> attribution_own_weights) -> py::object {
+             std::optional<std::vector<double>> attribution_own_weights, std::size_t segmentation_part_bytes) -> py::object {
             TrainConfig cfg;
             cfg.mixture.switch_after = switch_after_arg(switch_after);
             if (py::isinstance<py::str>(order)) {
@@ -123,6 +123,7 @@ void bind_ngram_train(py::module_& m) {
             if (order_grid) cfg.order_grid = *order_grid;
             if (calibration_lengths) cfg.calibration_lengths = *calibration_lengths;
             cfg.calibration_folds = calibration_folds;
+            cfg.segmentation_part_bytes = segmentation_part_bytes;
             if (attribution_own_weights) cfg.attribution_own_weights = *attribution_own_weights;
             cfg.mixture.switching = switching_from_name(switching);
             cfg.mixture.beta = beta;
@@ -164,6 +165,7 @@ void bind_ngram_train(py::module_& m) {
           py::arg("calibration_lengths") = py::none(), py::arg("progress") = py::none(),
           py::arg("return_report") = false, py::arg("switch_after") = py::none(),
           py::arg("calibration_folds") = TrainConfig{}.calibration_folds, py::arg("attribution_own_weights") = py::none(),
+          py::arg("segmentation_part_bytes") = 0,
           "Trains one Kneser-Ney persona per persona of the corpus (prior: document shares), each interpolated with "
           "a background model of all the text (background=True; its weight fitted on the persona's held-out "
           "documents). order='auto' tries order_grid (default 2..8) and keeps the best held-out likelihood of the "
@@ -174,7 +176,8 @@ void bind_ngram_train(py::module_& m) {
           "attribution_own_weights (default 0.25, 0.5, 0.75, 1), the lowest held-out log-loss of the true persona "
           "winning; with fixed_share and segmentation=True the rate and tempering that "
           "smooth() and attribute_spans() read are fitted for segmentation (the likelihood of the true speakers of "
-          "the held-out documents joined end to end), while the filter keeps the compression rate. Then everything is refitted on the whole corpus. progress: None, "
+          "the held-out documents joined end to end; with segmentation_part_bytes > 0 each persona's documents are first "
+          "joined into parts of at least that many bytes, for turns longer than the documents), while the filter keeps the compression rate. Then everything is refitted on the whole corpus. progress: None, "
           "True (a tqdm bar, if tqdm is installed) or a callable taking a TrainProgress. Returns the Mixture, or "
           "(Mixture, TrainReport) with return_report=True. switch_after: as in Mixture(). Ctrl-C stops it with KeyboardInterrupt.")
       .def(

@@ -357,6 +357,7 @@ Mixture train(const Corpus& corpus, const TrainConfig& config, TrainReport* repo
         SegmentationFitOptions options;
         options.seed = config.seed;
         options.beta_grid = config.segmentation_beta_grid;
+        options.part_bytes = config.segmentation_part_bytes;
         const SegmentationFit seg = fit_switching_segmentation(probe_pile, heldout.documents(), options);
         rep.alpha_segmentation = seg.alpha_segmentation;
         rep.beta_segmentation = seg.beta_segmentation;

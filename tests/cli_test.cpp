@@ -19,7 +19,7 @@ TEST_F(CliTest, EveryCommandHelpListsEveryOption) {
   const std::vector<std::pair<std::string, std::vector<std::string>>> commands = {
       {"train",
        {"--builtin", "--dir", "--jsonl", "--play", "--top-speakers", "--fortunes", "--order", "--switching", "--alpha",
-        "--beta", "--gamma", "--heldout", "--seed", "-o", "--output"}},
+        "--beta", "--gamma", "--segment-bytes", "--heldout", "--seed", "-o", "--output"}},
       {"score", {"--text", "--color"}},
       {"trace", {"--text", "--every", "--spans", "--color"}},
       {"inspect", {"--text", "--top-k", "--characteristic", "--min-count", "--clamp", "--exclude", "--bias", "--color"}},

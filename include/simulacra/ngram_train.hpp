@@ -79,6 +79,10 @@ struct TrainConfig {
   std::vector<double> attribution_own_weights = {0.25, 0.5, 0.75, 1.0};
   bool fit_segmentation = true;       // with fixed share: fit the segmentation rate and beta (step 3)
   std::vector<double> segmentation_beta_grid = {0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0};  // its betas, each in (0, 1e289]
+  // The held-out documents of one persona are joined into parts of at least this many bytes before the
+  // parts are laid end to end for the segmentation fit (0: every document a part). The fitted rate follows
+  // the parts' length: set it to the length of the turns the pile will read when that is not the documents'.
+  std::size_t segmentation_part_bytes = 0;
   MixtureConfig mixture = fixed_share_default();  // switching of the trained mixture
   bool fit_alpha = true;              // with fixed share: choose alpha on held-out documents
   std::vector<double> alpha_grid = {0.0, 1e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3};  // candidates, each in [0, 1]

@@ -982,6 +982,7 @@ class Mixture:
         switch_after: _SwitchAfter = None,
         calibration_folds: int = 5,
         attribution_own_weights: Optional[Sequence[float]] = None,
+        segmentation_part_bytes: int = 0,
     ) -> Mixture: ...
     @overload
     @staticmethod
@@ -1007,6 +1008,7 @@ class Mixture:
         switch_after: _SwitchAfter = None,
         calibration_folds: int = 5,
         attribution_own_weights: Optional[Sequence[float]] = None,
+        segmentation_part_bytes: int = 0,
     ) -> Tuple[Mixture, TrainReport]:
         """Trains one Kneser-Ney persona per persona of the corpus; the prior is the document shares.
 
@@ -1020,6 +1022,9 @@ class Mixture:
         folds, together with its evidence: the masks, or each persona's own model and the background
         mixed with one own share of attribution_own_weights (default 0.25, 0.5, 0.75, 1), the lowest
         held-out log-loss of the true persona winning (TrainReport.attribution_own_weight).
+        segmentation=True fits the rate smooth() and attribute_spans() read on the held-out documents
+        joined end to end; segmentation_part_bytes > 0 first joins each persona's documents into parts
+        of at least that many bytes (for turns longer than the documents: the rate follows them).
         """
     def __len__(self) -> int:
         """K, the number of personas."""

@@ -42,6 +42,8 @@ const Command kTrain{
      {"--beta", "", "X", "1", "likelihood tempering (> 0): above 1 sharpens the posterior"},
      {"--gamma", "", "X", "1", "with --switching forgetting: the forgetting factor in [0, 1]"},
      kSwitchAfter,
+     {"--segment-bytes", "", "N", "0, a document",
+      "fit the segmentation rate on held-out turns of at least N bytes of one persona (documents joined)"},
      {"--heldout", "", "F", "0.1", "share of each persona's documents held out to fit order, weights, alpha, in [0, 1)"},
      {"--seed", "", "S", "0", "seed of the held-out split (and, for transformers, of the weights and batches)"},
      {"--output", "-o", "MODEL", "", "where to write the model (a .safetensors file); required"},
@@ -98,6 +100,7 @@ TrainConfig train_config(const Args& args) {
   cfg.order = args.get("--order", "auto") == "auto" ? TrainConfig::kAutoOrder : int(args.integer("--order", 5, 1, 1000));
   cfg.background = !args.has("--no-background");
   cfg.fit_attribution_beta = !args.has("--no-calibrate");
+  cfg.segmentation_part_bytes = std::size_t(args.integer("--segment-bytes", 0, 0, Args::kNoLimit));
   cfg.mixture.switching = switching_from_name(args.choice("--switching", "fixed_share", kSwitchings));
   const bool fixed_share = cfg.mixture.switching == Switching::kFixedShare;
   if (args.has("--alpha") && !fixed_share) throw UsageError("--alpha needs --switching fixed_share");
