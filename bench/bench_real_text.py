@@ -158,6 +158,19 @@ def swap_tables(split: data.Split, pile, name: str, pairs: list, vpairs: list, q
               f"{pile.segmentation_beta:g}; the filter its alpha {pile.alpha:g})")
 
 
+def turns_table(split: data.Split, seeds: Dict[str, int], pairs: list, vpairs: list) -> None:
+    """For context, not the target's pile: the segmentation rate fitted on held-out turns of 1000 bytes
+    (Mixture.fit(segmentation_part_bytes=1000)), the length of the swap pairs' parts, instead of on the
+    documents (speeches of ~150 bytes, fortunes of ~300)."""
+    pile = simulacra.Mixture.fit(split.train, seed=seeds["fit"], segmentation_part_bytes=1000)
+    smoothed = swap_smoothed(pile, pairs, split.personas)
+    inside = swap_smoothed_inside(pile, pairs, split.personas, 50)
+    error, spans, right = viterbi_boundaries(pile, vpairs, split.personas)
+    print(f"  told the turns' length (segmentation_part_bytes=1000: rate {pile.segmentation_alpha:.3g}, tempering "
+          f"{pile.segmentation_beta:g}): smoothed {smoothed:.1%} (50 bytes inside {inside:.1%}); Viterbi median error "
+          f"{error:.0f} bytes, {spans:.0f} spans, {right:.1%} of bytes right")
+
+
 def switch_point_table(split: data.Split, pile, name: str, args, seeds: Dict[str, int]) -> None:
     """Swap detection and Viterbi on parts of whole lines (the swap after a newline), by the main pile
     and by a pile whose masks may switch only after a newline (fit(switch_after="\\n"))."""
@@ -218,6 +231,7 @@ def run_corpus(split: data.Split, args, seeds: Dict[str, int]) -> None:
     pairs = data.swap_pairs(split.heldout, split.personas, 1000, args.pairs, np.random.default_rng(seeds["pairs"]))
     vpairs = data.swap_pairs(split.heldout, split.personas, 2000, args.pairs, np.random.default_rng(seeds["viterbi"]))
     swap_tables(split, piles[main], main, pairs, vpairs, args.quick)
+    turns_table(split, seeds, pairs, vpairs)
     switch_point_table(split, piles[main], main, args, seeds)
     stream, labels = data.interleaved(split.heldout, split.personas, 500, np.random.default_rng(seeds["stream"]))
     stream_table(split, piles, orders, main, stream, labels)
