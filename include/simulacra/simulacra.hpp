@@ -12,6 +12,7 @@
 #include "simulacra/model_file.hpp"
 #include "simulacra/ngram.hpp"
 #include "simulacra/ngram_train.hpp"
+#include "simulacra/ngram_weighted.hpp"
 #include "simulacra/persona.hpp"
 #include "simulacra/report.hpp"
 #include "simulacra/sampling.hpp"
