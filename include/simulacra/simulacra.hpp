@@ -8,6 +8,7 @@
 #include "simulacra/error.hpp"
 #include "simulacra/inspect.hpp"
 #include "simulacra/interrupt.hpp"
+#include "simulacra/kmeans.hpp"
 #include "simulacra/mixture.hpp"
 #include "simulacra/model_file.hpp"
 #include "simulacra/ngram.hpp"
