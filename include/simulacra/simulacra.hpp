@@ -5,6 +5,7 @@
 #include "simulacra/background.hpp"
 #include "simulacra/calibration.hpp"
 #include "simulacra/corpus.hpp"
+#include "simulacra/discovery.hpp"
 #include "simulacra/error.hpp"
 #include "simulacra/inspect.hpp"
 #include "simulacra/interrupt.hpp"
