@@ -793,6 +793,113 @@ def fit_switching_segmentation(
     """The fixed-share rates maximising log p(persona sequence | text) and log p(text) on one stream
     joining held-out documents (parts of >= part_bytes per persona, neighbours of different personas)."""
 
+# ---------------------------------------------------------------- discovery
+
+_Smoothing = Literal["dirichlet", "expected_kneser_ney", "ekn", "kneser_ney"]
+
+def fit_weighted(
+    texts: Union[Corpus, Sequence[_Text]],
+    weights: npt.ArrayLike,
+    order: int,
+    smoothing: _Smoothing = "dirichlet",
+    mu: float = 2.0,
+) -> NGramPersona:
+    """An n-gram persona of weighted documents (weights >= 0; 0: absent): interpolated Dirichlet on expected
+    counts, or expected Kneser-Ney (weights in [0, 1]). ValueError naming a bad weight, size or mu."""
+
+class KMeans:
+    """k-means++ and Lloyd iterations (kmeans): the kept restart."""
+
+    @property
+    def assignments(self) -> npt.NDArray[np.int32]:
+        """(N,) cluster of each point."""
+    @property
+    def centroids(self) -> npt.NDArray[np.float64]:
+        """(k, D) the centres."""
+    objective: float
+    """Sum of squared distances to the assigned centres."""
+    objective_history: list[float]
+    """The objective after each assignment step of the kept restart (never increases)."""
+    restart_objectives: list[float]
+    restart: int
+    iterations: int
+
+def kmeans(
+    points: Union[npt.ArrayLike, Corpus, Sequence[_Text]],
+    k: int,
+    restarts: int = 4,
+    max_iterations: int = 100,
+    seed: int = 0,
+    n: int = 3,
+) -> KMeans:
+    """k-means++ and Lloyd on an (N, D) array, or on texts' unit-norm hashed byte n-gram profiles."""
+
+class DiscoveryProgress:
+    """Where a discovery run is (given to progress callbacks)."""
+
+    k: int
+    restart: int
+    iteration: int
+    log_likelihood: float
+
+class Discovery:
+    """The masks found by discover: the mixture and how each document was attributed."""
+
+    @property
+    def mixture(self) -> Mixture:
+        """The discovered pile (K 'ngram' personas named mask0.. or by `names`, prior pi)."""
+    @property
+    def responsibilities(self) -> npt.NDArray[np.float64]:
+        """(N, K) p(mask k wrote document d) under the returned mixture (one-hot with hard EM)."""
+    @property
+    def assignments(self) -> npt.NDArray[np.int32]:
+        """(N,) the most responsible mask of each document."""
+    @property
+    def log_likelihoods(self) -> list[float]:
+        """Per EM iteration: sum over training documents of log sum_k pi_k p_k(d)."""
+    @property
+    def objective(self) -> list[float]:
+        """Per EM iteration: the objective EM climbs (log-likelihood + log Dirichlet prior, + const)."""
+    @property
+    def heldout_log_likelihood(self) -> float: ...
+    @property
+    def heldout(self) -> npt.NDArray[np.int32]:
+        """(H,) indices of the held-out documents."""
+    @property
+    def restart_scores(self) -> list[float]: ...
+    @property
+    def restart(self) -> int: ...
+    @property
+    def k(self) -> int:
+        """The number of masks (the chosen one when k was a range)."""
+    @property
+    def k_values(self) -> list[int]: ...
+    @property
+    def heldout_by_k(self) -> list[float]:
+        """Held-out log-likelihood of the best run at each of k_values."""
+    @property
+    def seconds(self) -> float: ...
+
+def discover(
+    texts: Union[Corpus, Sequence[_Text]],
+    k: Union[int, Sequence[int], range],
+    order: int = 4,
+    smoothing: _Smoothing = "dirichlet",
+    mu: float = 2.0,
+    iterations: int = 20,
+    tolerance: float = 1e-7,
+    restarts: int = 3,
+    hard: bool = False,
+    beta: float = 1.0,
+    heldout_fraction: float = 0.1,
+    seed: int = 0,
+    names: Optional[Sequence[_Text]] = None,
+    initial_responsibilities: Optional[npt.ArrayLike] = None,
+    progress: Union[None, bool, Callable[[DiscoveryProgress], None]] = None,
+) -> Discovery:
+    """Finds k masks in unlabelled documents by EM over documents (k-means++ restarts, the best held-out
+    likelihood kept); k may be a range, the k with the best held-out likelihood is kept."""
+
 class RawView:
     """What every mask and the pile would say next after a context (Mixture.raw_view).
 
