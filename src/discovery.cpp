@@ -229,7 +229,9 @@ Run run_em(const Data& data, RowMatrix R, int k, int restart, const DiscoveryCon
     run.heldout = mixture_loglik(LL, p.log_prior, data.heldout);
     if (cfg.on_progress) cfg.on_progress({k, restart, it, L});
     const std::size_t t = run.objective.size();
-    if (t >= 2 && run.objective[t - 1] - run.objective[t - 2] <= cfg.tolerance * std::abs(run.objective[t - 1])) break;
+    // |change| (not gain): with tempering (beta != 1) the objective may fall, and EM goes on.
+    if (t >= 2 && std::abs(run.objective[t - 1] - run.objective[t - 2]) <= cfg.tolerance * std::abs(run.objective[t - 1]))
+      break;
   }
   run.R = std::move(R);
   run.score = data.heldout.empty() ? run.objective.back() : run.heldout;

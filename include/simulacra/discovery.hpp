@@ -71,7 +71,7 @@ struct DiscoveryConfig {
   int order = 4;                     // n-gram order of every persona, 1..NGramPersona::kMaxOrder
   WeightedFitConfig smoothing;       // the personas' estimator and Dirichlet concentration mu
   int iterations = 20;               // EM iterations (M-steps) per restart, >= 1
-  double tolerance = 1e-7;           // stop early when the objective gains less than tolerance * |objective|, >= 0
+  double tolerance = 1e-7;           // stop early when the objective moves by at most tolerance * |objective|, >= 0
   int restarts = 3;                  // k-means++ starts, >= 1
   bool hard = false;                 // classification (hard) EM
   double beta = 1.0;                 // E-step tempering in (0, MixtureConfig::kMaxBeta]
