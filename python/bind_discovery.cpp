@@ -81,7 +81,8 @@ void bind_discovery(py::module_& m) {
       });
   m.def(
       "kmeans",
-      [](py::handle points, int k, int restarts, int max_iterations, std::uint64_t seed, int n) {
+      [](py::handle points, int k, int restarts, int max_iterations, std::uint64_t seed, int min_n, int max_n,
+         bool sublinear_tf, bool idf) {
         KMeansConfig cfg;
         cfg.k = k;
         cfg.restarts = restarts;
@@ -92,8 +93,10 @@ void bind_discovery(py::module_& m) {
                            (sequence && py::len(points) > 0 && text_bytes(points[py::int_(0)]).has_value());
         if (texts) {
           const std::vector<std::string> docs = documents_arg(points, "points");
+          ProfileConfig profiles;
+          profiles.min_n = min_n, profiles.max_n = max_n, profiles.sublinear_tf = sublinear_tf, profiles.idf = idf;
           py::gil_scoped_release release;
-          return kmeans(ngram_profiles(docs, n), cfg);
+          return kmeans(ngram_profiles(docs, profiles), cfg);
         }
         const py::array a = py::module_::import("numpy").attr("asarray")(points);
         if (a.ndim() != 2) throw py::value_error("points: expected shape (N, D) or texts, got " + shape_str(a));
@@ -102,10 +105,11 @@ void bind_discovery(py::module_& m) {
         return kmeans(x, cfg);
       },
       py::arg("points"), py::arg("k"), py::arg("restarts") = 4, py::arg("max_iterations") = 100, py::arg("seed") = 0,
-      py::arg("n") = 3,
+      py::arg("min_n") = 3, py::arg("max_n") = 5, py::arg("sublinear_tf") = true, py::arg("idf") = true,
       "k-means++ seeding and Lloyd iterations, `restarts` times, keeping the lowest objective; deterministic for a "
       "seed. points: an (N, D) array, or texts (a list of str / bytes, or a Corpus), clustered by their unit-norm "
-      "hashed byte n-gram profiles (n bytes, 2^18 buckets).");
+      "TF-IDF profiles of byte min_n..max_n-grams hashed into 2^18 buckets ((1 + log tf) * (1 + log((1 + N) / "
+      "(1 + df))); sublinear_tf / idf False: raw counts).");
 
   // ---------------------------------------------------------------- discovery
   py::class_<DiscoveryProgress>(m, "DiscoveryProgress", "Where a discovery run is (given to progress callbacks).")

@@ -273,8 +273,8 @@ void check_config(const DiscoveryConfig& cfg, std::size_t N) {
                   "discover: beta must be in (0, {}], got {}", MixtureConfig::kMaxBeta, cfg.beta);
   SIMULACRA_CHECK(std::isfinite(cfg.heldout_fraction) && cfg.heldout_fraction >= 0.0 && cfg.heldout_fraction < 1.0,
                   InvalidArgument, "discover: heldout_fraction must be in [0, 1), got {}", cfg.heldout_fraction);
-  SIMULACRA_CHECK(cfg.profile_n >= 1 && cfg.profile_n <= 8, InvalidArgument,
-                  "discover: profile_n must be in 1..8, got {}", cfg.profile_n);
+  SIMULACRA_CHECK(cfg.kmeans_restarts >= 1, InvalidArgument, "discover: kmeans_restarts must be >= 1, got {}",
+                  cfg.kmeans_restarts);
   SIMULACRA_CHECK(cfg.kmeans_iterations >= 1, InvalidArgument, "discover: kmeans_iterations must be >= 1, got {}",
                   cfg.kmeans_iterations);
   SIMULACRA_CHECK(N > 0, InvalidArgument, "discover: no documents");
@@ -317,7 +317,7 @@ Discovery discover_k(const Data& data, int k, const DiscoveryConfig& cfg) {
     } else {
       KMeansConfig km;
       km.k = k;
-      km.restarts = 1;
+      km.restarts = cfg.kmeans_restarts;
       km.max_iterations = cfg.kmeans_iterations;
       km.seed = detail::splitmix64(state);
       const KMeansResult res = kmeans(data.profiles, km);
@@ -366,7 +366,7 @@ std::unique_ptr<Data> prepare(const std::vector<std::string>& documents, const D
   } else {
     std::vector<std::string> train_docs;
     for (int d : data->train) train_docs.push_back(documents[std::size_t(d)]);
-    data->profiles = ngram_profiles(train_docs, cfg.profile_n);
+    data->profiles = ngram_profiles(train_docs, cfg.profiles);
   }
   index_predictive(*data);
   if (cfg.smoothing.smoothing == WeightedSmoothing::kDirichlet) prepare_dirichlet(*data, cfg.smoothing.mu);

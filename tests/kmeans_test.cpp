@@ -47,7 +47,8 @@ double objective(const Eigen::MatrixXd& x, const std::vector<int>& z, const Eige
 }
 
 TEST(KMeansTest, ProfilesAreUnitCountVectors) {
-  const simulacra::SparseProfiles X = simulacra::ngram_profiles({"abab", "ab", "baba", "a", ""}, 2);
+  const simulacra::SparseProfiles X =
+      simulacra::ngram_profiles({"abab", "ab", "baba", "a", ""}, {2, 2, 1 << 18, false, false});  // raw counts
   ASSERT_EQ(X.rows(), 5);
   const Eigen::MatrixXd d = X.toDense();
   // "abab": ab x2, ba x1 -> (2, 1) / sqrt 5; "ab": (1, 0).
@@ -57,8 +58,22 @@ TEST(KMeansTest, ProfilesAreUnitCountVectors) {
   EXPECT_NEAR(d.row(0).dot(d.row(2)), 4.0 / 5.0, 1e-12);
   EXPECT_EQ(d.row(3).norm(), 0.0);  // shorter than n
   EXPECT_EQ(d.row(4).norm(), 0.0);
-  EXPECT_THROW(simulacra::ngram_profiles({"a"}, 0), InvalidArgument);
-  EXPECT_THROW(simulacra::ngram_profiles({"a"}, 3, 0), InvalidArgument);
+  EXPECT_THROW(simulacra::ngram_profiles({"a"}, {0, 3}), InvalidArgument);
+  EXPECT_THROW(simulacra::ngram_profiles({"a"}, {3, 2}), InvalidArgument);
+  EXPECT_THROW(simulacra::ngram_profiles({"a"}, {3, 9}), InvalidArgument);
+  EXPECT_THROW(simulacra::ngram_profiles({"a"}, {3, 3, 0}), InvalidArgument);
+}
+
+TEST(KMeansTest, ProfilesAreSublinearTfIdf) {
+  // "abab": ab x2 (in both documents), ba x1 (in one): ((1 + log 2) * 1, 1 * (1 + log(3 / 2))); "ab": (1, 0).
+  const Eigen::MatrixXd d = simulacra::ngram_profiles({"abab", "ab"}, {2, 2}).toDense();
+  const double ab = 1.0 + std::log(2.0), ba = 1.0 + std::log(1.5);
+  EXPECT_NEAR(d.row(0).dot(d.row(1)), ab / std::hypot(ab, ba), 1e-12);
+  EXPECT_NEAR(d.row(1).norm(), 1.0, 1e-12);
+  // Several lengths: "abc" at 1..3 holds a, b, c, ab, bc, abc: six distinct buckets of one count each.
+  const simulacra::SparseProfiles X = simulacra::ngram_profiles({"abc", "xyz"}, {1, 3, 1 << 18, false, false});
+  EXPECT_EQ(X.row(0).nonZeros(), 6);
+  EXPECT_NEAR(X.row(0).dot(X.row(1)), 0.0, 1e-12);
 }
 
 TEST(KMeansTest, RecoversWellSeparatedClusters) {
@@ -128,7 +143,7 @@ TEST(KMeansTest, DeterministicForASeedAndDenseEqualsSparse) {
     for (int j = 0; j < 40; ++j) d.push_back(char('a' + rng() % (3 + i % 4)));
     docs.push_back(d);
   }
-  const auto X = simulacra::ngram_profiles(docs, 3, 1 << 10);
+  const auto X = simulacra::ngram_profiles(docs, {3, 3, 1 << 10});
   KMeansConfig cfg;
   cfg.k = 4;
   cfg.restarts = 3;

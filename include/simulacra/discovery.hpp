@@ -9,7 +9,7 @@
 //   M-step  pi_k = mean_d r_dk; every persona refitted on the documents weighted by r_.k
 //
 // starting from one-hot responsibilities given by k-means++ on the
-// documents' n-gram profiles (kmeans.hpp), `restarts` times; the run with
+// documents' TF-IDF byte n-gram profiles (kmeans.hpp), `restarts` times; the run with
 // the best held-out log-likelihood sum_{d held out} log sum_k pi_k p_k(d) is
 // kept (without held-out documents: the best final objective).
 //
@@ -54,6 +54,7 @@
 
 #include <Eigen/Core>
 
+#include "simulacra/kmeans.hpp"
 #include "simulacra/mixture.hpp"
 #include "simulacra/ngram_weighted.hpp"
 
@@ -77,8 +78,9 @@ struct DiscoveryConfig {
   double beta = 1.0;                 // E-step tempering in (0, MixtureConfig::kMaxBeta]
   double heldout_fraction = 0.1;     // documents held out to choose the restart and K, in [0, 1)
   std::uint64_t seed = 0;            // seeds the split and the k-means++ starts
-  int profile_n = 3;                 // byte n-gram length of the k-means profiles, 1..8
-  int kmeans_iterations = 100;       // Lloyd iterations of each start, >= 1
+  ProfileConfig profiles;            // the k-means profiles (TF-IDF of byte 3..5-grams)
+  int kmeans_restarts = 1;           // k-means++ seedings behind each start (the lowest k-means objective), >= 1
+  int kmeans_iterations = 50;        // Lloyd iterations of each seeding, >= 1
   std::vector<std::string> names;    // K persona names (empty: "mask0", "mask1", ...)
   Eigen::MatrixXd initial_responsibilities;  // empty, or (N, K) rows >= 0 summing to 1: the start of
                                              // the only restart (k-means is skipped)
@@ -107,7 +109,7 @@ struct Discovery {
 // EM with K = k masks on `documents` (raw bytes, one document each).
 // InvalidArgument for no documents, k < 1 or more than the training
 // documents, a bad order, mu, iteration count, tolerance, restart count,
-// beta, fraction, profile length, names that are not k unique non-empty
+// beta, fraction, profile configuration, names that are not k unique non-empty
 // strings, or initial responsibilities that are not (N, k) rows of
 // probabilities.
 Discovery discover(const std::vector<std::string>& documents, int k, const DiscoveryConfig& config = {});

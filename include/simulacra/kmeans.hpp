@@ -1,12 +1,17 @@
 // simulacra/kmeans.hpp — k-means++ on character n-gram profiles: where
 // document-level discovery (discovery.hpp) starts its EM.
 //
-// A document's profile is the vector of counts of its byte n-grams (n = 3 by
-// default; the document's own bytes, no boundaries), hashed into `dimension`
-// buckets (splitmix64 of the n bytes, modulo the dimension) and divided by its
-// Euclidean norm: unit rows, so that the squared distance of two profiles is
-// 2 - 2 cos (k-means on them is spherical k-means' assignment rule with
-// Euclidean means). A document shorter than n has the zero profile.
+// A document's profile (ngram_profiles) is a TF-IDF vector of its byte
+// n-grams, n = min_n..max_n (3..5 by default; the document's own bytes, no
+// boundaries), hashed into `dimension` buckets (splitmix64 of the n-gram's
+// bytes and its length, modulo the dimension), then divided by its Euclidean
+// norm (unit rows: the squared distance of two profiles is 2 - 2 cos, so
+// k-means on them clusters by cosine similarity). With the defaults a bucket
+// holds (1 + log tf) * idf, tf its count in the document and
+// idf = 1 + log((1 + N) / (1 + df)) over the N documents given (df: how many
+// hold it), as scikit-learn's TfidfVectorizer(sublinear_tf=True) computes
+// it; ProfileConfig turns either factor off (raw counts). A document shorter
+// than min_n has the zero profile.
 //
 // k-means minimises J = sum_i ||x_i - c_{z_i}||^2 over the assignments z and
 // the centres c:
@@ -38,9 +43,18 @@ namespace simulacra {
 // (N, D) rows of profiles, one per document.
 using SparseProfiles = Eigen::SparseMatrix<double, Eigen::RowMajor>;
 
-// The unit-norm hashed byte n-gram count profiles of `documents` (see the
-// header comment). InvalidArgument unless 1 <= n <= 8 and dimension >= 1.
-SparseProfiles ngram_profiles(const std::vector<std::string>& documents, int n = 3, int dimension = 1 << 18);
+// How documents become profiles (see the header comment).
+struct ProfileConfig {
+  int min_n = 3;               // shortest byte n-gram, 1..8
+  int max_n = 5;               // longest, min_n..8
+  int dimension = 1 << 18;     // hash buckets, >= 1
+  bool sublinear_tf = true;    // 1 + log(count) instead of the count
+  bool idf = true;             // times 1 + log((1 + N) / (1 + document frequency))
+};
+
+// The unit-norm hashed byte n-gram profiles of `documents`, one row each.
+// InvalidArgument unless 1 <= min_n <= max_n <= 8 and dimension >= 1.
+SparseProfiles ngram_profiles(const std::vector<std::string>& documents, const ProfileConfig& config = {});
 
 struct KMeansConfig {
   int k = 2;                  // clusters, 1..number of points

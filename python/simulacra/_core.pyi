@@ -830,9 +830,12 @@ def kmeans(
     restarts: int = 4,
     max_iterations: int = 100,
     seed: int = 0,
-    n: int = 3,
+    min_n: int = 3,
+    max_n: int = 5,
+    sublinear_tf: bool = True,
+    idf: bool = True,
 ) -> KMeans:
-    """k-means++ and Lloyd on an (N, D) array, or on texts' unit-norm hashed byte n-gram profiles."""
+    """k-means++ and Lloyd on an (N, D) array, or on texts' unit-norm TF-IDF byte n-gram profiles."""
 
 class DiscoveryProgress:
     """Where a discovery run is (given to progress callbacks)."""
