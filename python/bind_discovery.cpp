@@ -223,7 +223,7 @@ by EM on unlabelled documents, and how each document was attributed.
       "Finds k masks in unlabelled documents (a list of str / bytes, or a Corpus whose labels are ignored) by EM "
       "over documents: E-step responsibilities pi_k p_k(d)^beta normalised (hard=True: the best mask only), M-step "
       "every persona refitted on its fractionally weighted documents and pi from mean responsibilities; restarts "
-      "from k-means++ on byte trigram profiles, the best held-out likelihood kept. smoothing='dirichlet' "
+      "from k-means++ on TF-IDF byte 3..5-gram profiles, the best held-out likelihood kept. smoothing='dirichlet' "
       "(personas centred on a shared background; the objective never falls) or 'expected_kneser_ney'. k may be a "
       "range: each value is run on the same held-out split and the k with the best held-out likelihood is kept "
       "(Discovery.k, .heldout_by_k). progress: None, True (a tqdm bar) or a callable taking a DiscoveryProgress. "

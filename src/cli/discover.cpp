@@ -17,8 +17,8 @@ namespace simulacra::cli {
 const Command kDiscover{
     "discover", "", "Find K masks in unlabelled documents by EM (labels, if any, only score the result).",
     "Give one corpus option (--builtin when none is given). Its persona labels are not used to fit: each\n"
-    "document is attributed to one of K n-gram masks by EM over documents, from k-means++ starts on byte\n"
-    "trigram profiles; the start with the best held-out likelihood is kept. With labels, the table of masks\n"
+    "document is attributed to one of K n-gram masks by EM over documents, from k-means++ starts on TF-IDF\n"
+    "byte 3..5-gram profiles; the start with the best held-out likelihood is kept. With labels, the table of masks\n"
     "against labels and the purity are printed. --k LO..HI chooses K on the held-out documents.",
     {kBuiltin, kDir, kJsonl, kPlay, kTopSpeakers, kFortunes,
      {"--k", "", "K|LO..HI", "2", "the number of masks, or a range from which the best held-out K is chosen"},
