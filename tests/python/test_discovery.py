@@ -159,6 +159,12 @@ def test_discover_a_range_of_k_chooses_the_best_heldout():
     assert found.k >= 3 and len(found.mixture) == found.k
 
 
+def test_discover_progress_bar_and_numpy_k():
+    docs, _ = synthetic(n=12)
+    found = simulacra.discover(docs, np.int64(2), order=2, restarts=2, progress=True)  # a tqdm bar when installed
+    assert found.k == 2 and "Discovery(k=2" in repr(found)
+
+
 def test_discover_reads_a_corpus_and_reports_errors():
     corpus = simulacra.Corpus.from_texts(*zip(*[(d, "x") for d in synthetic(n=12)[0]]))
     found = simulacra.discover(corpus, 2, order=2, hard=True, restarts=1)
