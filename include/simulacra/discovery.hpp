@@ -95,7 +95,8 @@ struct Discovery {
   Eigen::MatrixXd responsibilities;     // (N, K) r_dk of every document under the returned mixture
   std::vector<int> assignments;         // (N) argmax_k r_dk
   std::vector<double> log_likelihoods;  // per iteration of the kept run: sum_{d train} log sum_k pi_k p_k(d)
-  std::vector<double> objective;        // per iteration: the objective EM climbs (see above; + const)
+  std::vector<double> objective;        // per iteration: the objective EM climbs (see above; + const);
+                                        // expected Kneser-Ney: the log-likelihood (hard EM: the classification one)
   double heldout_log_likelihood = 0.0;  // of the kept run (0 without held-out documents)
   std::vector<int> heldout;             // indices of the held-out documents, sorted
   std::vector<double> restart_scores;   // per restart: held-out log-likelihood (or final objective without held-out)
