@@ -307,6 +307,19 @@ TEST(DiscoveryTest, HeldOutRestartsAndChoosingK) {
   EXPECT_EQ(chosen.mixture.size(), chosen.k);
 }
 
+TEST(DiscoveryTest, AStartLeavesNoMaskEmpty) {
+  // Documents shorter than the profiles' 3 bytes all have the zero profile: k-means puts them in one cluster,
+  // and each empty mask takes a document of it.
+  DiscoveryConfig cfg;
+  cfg.hard = true;
+  cfg.heldout_fraction = 0.0;
+  cfg.order = 2;
+  const simulacra::Discovery found = simulacra::discover({"a", "b", "c", "d"}, 4, cfg);
+  std::set<int> used(found.assignments.begin(), found.assignments.end());
+  EXPECT_EQ(used.size(), 4u);
+  for (int k = 0; k < 4; ++k) EXPECT_NEAR(found.mixture.prior()[k], 0.25, 1e-12);
+}
+
 TEST(DiscoveryTest, BadArgumentsAreNamed) {
   const std::vector<std::string> docs = {"a", "b", "c"};
   auto expect_error = [&](int k, DiscoveryConfig cfg, const std::string& part) {

@@ -9,7 +9,9 @@
 //   M-step  pi_k = mean_d r_dk; every persona refitted on the documents weighted by r_.k
 //
 // starting from one-hot responsibilities given by k-means++ on the
-// documents' TF-IDF byte n-gram profiles (kmeans.hpp), `restarts` times; the run with
+// documents' TF-IDF byte n-gram profiles (kmeans.hpp; a mask that k-means
+// leaves without documents, as identical or empty profiles do, takes one
+// drawn from the largest cluster), `restarts` times; the run with
 // the best held-out log-likelihood sum_{d held out} log sum_k pi_k p_k(d) is
 // kept (without held-out documents: the best final objective).
 //
