@@ -18,6 +18,7 @@
 #include "simulacra/persona.hpp"
 #include "simulacra/report.hpp"
 #include "simulacra/sampling.hpp"
+#include "simulacra/segment_discovery.hpp"
 #include "simulacra/smoothing.hpp"
 #include "simulacra/switch_evidence.hpp"
 #include "simulacra/switching_fit.hpp"
