@@ -114,8 +114,8 @@ TEST_F(CliTest, DiscoverFindsTheMasksAndSavesThePile) {
   const Outcome r = run("discover --dir " + quote((dir_ / "corpus").string()) +
                         " --k 1..3 --order 3 --heldout 0.25 --restarts 2 --seed 1 -o " + quote(out));
   ASSERT_EQ(r.status, 0) << r.output;
-  for (const char* part : {"held-out log-likelihood", "<- chosen", "iteration", "objective", "mask0", "purity",
-                           "wrote"})
+  for (const char* part : {"held-out log-likelihood", "<- chosen", "iteration", "objective", "mask0", "NMI",
+                           "adjusted Rand", "purity", "matched accuracy", "wrote"})
     EXPECT_TRUE(has(r.output, part)) << part << " missing from " << r.output;
   const Outcome s = run("score " + quote(out) + " " + doc("pirate_doc.txt"));
   EXPECT_EQ(s.status, 0) << s.output;
