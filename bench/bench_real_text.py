@@ -39,9 +39,9 @@ import numpy as np
 import real_text_data as data
 import simulacra
 from real_text_measure import (attribute_probs, baseline_scores, fit_baselines, fit_defaults, fit_fixed_order,
-                               fit_switch_points, own_text_bits, stream_bits, swap_best_alpha, swap_ceiling,
+                               fit_switch_points, own_text_bits, stream_bits, swap_best_alpha, swap_ceiling, swap_smoothed_inside,
                                swap_filtered, swap_smoothed, viterbi_boundaries)
-from real_text_metrics import accuracy, ece
+from real_text_metrics import accuracy, ece, ece_floor
 
 ROOT = Path(__file__).resolve().parents[1]
 SHAKESPEARE = ROOT.parent / "shared" / "data" / "tinyshakespeare.txt"
@@ -117,7 +117,10 @@ def attribution_tables(split: data.Split, piles: Dict[str, object], main: str, b
         row(name, ["n/a" if np.isnan(e) else f"{e:.3f}" for e in cal[name]])
     if main in cal:
         at300 = cal[main][LENGTHS.index(300)]
-        print(f"  target: ECE of attribute() at 300 bytes <= 0.05: {at300:.3f} {verdict(at300 <= 0.05)} ({main})")
+        probs300 = attribute_probs(piles[main], segs[300], split.personas)
+        print(f"  target: ECE of attribute() at 300 bytes <= 0.05: {at300:.3f} {verdict(at300 <= 0.05)} ({main}); "
+              f"a perfectly calibrated predictor with the same confidences scores {ece_floor(probs300):.3f} by chance "
+              f"on {len(probs300)} independent segments (these overlap: more)")
 
 
 def calibration_exact(pile, split: data.Split, segs: Dict[int, list]) -> None:
@@ -140,13 +143,32 @@ def swap_tables(split: data.Split, pile, name: str, pairs: list, vpairs: list, q
     smoothed = swap_smoothed(pile, pairs, split.personas)
     print(f"  {'smoothed view':<46} {smoothed:6.1%}   target >= {0.85 * ceiling:.1%}: "
           f"{verdict(smoothed >= 0.85 * ceiling)}")
+    inside = [swap_smoothed_inside(pile, pairs, split.personas, d) for d in (20, 50, 100)]
+    print(f"  {'smoothed, 20 / 50 / 100 bytes before the swap':<46} " + " / ".join(f"{x:.1%}" for x in inside)
+          + "   (the part's last byte is as likely put just after the swap as just before)")
     error, spans, right = viterbi_boundaries(pile, vpairs, split.personas)
+    vceiling = swap_ceiling(pile, vpairs, split.personas)
+    print(f"\n  Viterbi ceiling: both 2000-byte parts attributed right whole in {vceiling:.1%} of pairs; a pair with a "
+          f"part on the wrong persona has a boundary error of its whole part, so a median <= 50 bytes needs >= 50%")
     print(f"\n  Viterbi path ({len(vpairs)} pairs of 2000 + 2000 bytes): median boundary error {error:.0f} bytes "
           f"(the best single swap point of the path), target <= 50 bytes: {verdict(error <= 50)}; "
           f"median {spans:.0f} spans (2 is right), {right:.1%} of bytes on their true persona")
     if pile.segmentation_alpha is not None:
         print(f"  (smoothing and Viterbi read the pile's segmentation rate {pile.segmentation_alpha:g} and tempering "
               f"{pile.segmentation_beta:g}; the filter its alpha {pile.alpha:g})")
+
+
+def turns_table(split: data.Split, seeds: Dict[str, int], pairs: list, vpairs: list) -> None:
+    """For context, not the target's pile: the segmentation rate fitted on held-out turns of 1000 bytes
+    (Mixture.fit(segmentation_part_bytes=1000)), the length of the swap pairs' parts, instead of on the
+    documents (speeches of ~150 bytes, fortunes of ~300)."""
+    pile = simulacra.Mixture.fit(split.train, seed=seeds["fit"], segmentation_part_bytes=1000)
+    smoothed = swap_smoothed(pile, pairs, split.personas)
+    inside = swap_smoothed_inside(pile, pairs, split.personas, 50)
+    error, spans, right = viterbi_boundaries(pile, vpairs, split.personas)
+    print(f"  told the turns' length (segmentation_part_bytes=1000: rate {pile.segmentation_alpha:.3g}, tempering "
+          f"{pile.segmentation_beta:g}): smoothed {smoothed:.1%} (50 bytes inside {inside:.1%}); Viterbi median error "
+          f"{error:.0f} bytes, {spans:.0f} spans, {right:.1%} of bytes right")
 
 
 def switch_point_table(split: data.Split, pile, name: str, args, seeds: Dict[str, int]) -> None:
@@ -209,6 +231,7 @@ def run_corpus(split: data.Split, args, seeds: Dict[str, int]) -> None:
     pairs = data.swap_pairs(split.heldout, split.personas, 1000, args.pairs, np.random.default_rng(seeds["pairs"]))
     vpairs = data.swap_pairs(split.heldout, split.personas, 2000, args.pairs, np.random.default_rng(seeds["viterbi"]))
     swap_tables(split, piles[main], main, pairs, vpairs, args.quick)
+    turns_table(split, seeds, pairs, vpairs)
     switch_point_table(split, piles[main], main, args, seeds)
     stream, labels = data.interleaved(split.heldout, split.personas, 500, np.random.default_rng(seeds["stream"]))
     stream_table(split, piles, orders, main, stream, labels)

@@ -43,38 +43,24 @@ def rank_personas(corpus: simulacra.Corpus) -> List[str]:
     return sorted(sizes, key=lambda p: (-sizes[p], p))
 
 
-def end_cut(sizes: Sequence[int], heldout: float) -> int:
-    """Index of the first held-out document: the shortest tail of whole documents holding at
-    least `heldout` of the bytes, the first document always kept for training."""
+def split_end(corpus: simulacra.Corpus, personas: Sequence[str], heldout: float, name: str) -> Split:
+    """Training documents (each persona's first ones) and held-out streams (its last ones):
+    Corpus.split_tail on the chosen personas. ValueError if a persona has nothing to hold out."""
     if not 0.0 < heldout < 1.0:
         raise ValueError(f"heldout must be in (0, 1), got {heldout}")
-    if len(sizes) < 2:
-        raise ValueError("a persona needs at least two documents to hold out its end")
-    target = heldout * sum(sizes)
-    tail = 0
-    cut = len(sizes)
-    while cut > 1 and tail < target:
-        cut -= 1
-        tail += sizes[cut]
-    return cut
-
-
-def split_end(corpus: simulacra.Corpus, personas: Sequence[str], heldout: float, name: str) -> Split:
-    """Training documents (each persona's first ones) and held-out streams (its last ones)."""
-    docs: Dict[str, List[bytes]] = {p: [] for p in personas}
+    keep = set(personas)
+    chosen = simulacra.Corpus()
     for doc in corpus:
-        if doc.persona in docs:
-            docs[doc.persona].append(doc.raw)
-    train = simulacra.Corpus()
-    held: Dict[str, bytes] = {}
-    train_text: Dict[str, bytes] = {}
+        if doc.persona in keep:
+            chosen.add(doc.raw, doc.persona)
+    train, tail = chosen.split_tail(heldout)
+    held = set(tail.personas)
     for p in personas:
-        cut = end_cut([len(d) for d in docs[p]], heldout)
-        for d in docs[p][:cut]:
-            train.add(d, p)
-        train_text[p] = b"\n".join(docs[p][:cut])
-        held[p] = b"\n".join(docs[p][cut:])
-    return Split(name, list(personas), train, held, train_text)
+        if p not in held:
+            raise ValueError(f"persona {p!r} has a single document: nothing to hold out")
+    heldout_text = {p: b"\n".join(tail.texts_of(p)) for p in personas}
+    train_text = {p: b"\n".join(train.texts_of(p)) for p in personas}
+    return Split(name, list(personas), train, heldout_text, train_text)
 
 
 def shakespeare(path: Path, ranks: Tuple[int, int], heldout: float) -> Split:

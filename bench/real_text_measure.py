@@ -123,6 +123,20 @@ def swap_smoothed(pile: simulacra.Mixture, pairs, personas: Sequence[str]) -> fl
     return _swaps_detected(pile.smooth, pile, pairs, personas)
 
 
+def swap_smoothed_inside(pile: simulacra.Mixture, pairs, personas: Sequence[str], inside: int) -> float:
+    """The smoothed view's share of pairs right `inside` bytes before the end of the first part and at
+    the end of the text. At the part's very last byte the swap's position is as likely just before as
+    just after it (the evidence localises it only to within some bytes), so that byte is right about
+    half the time even when both parts are told apart; a few bytes inside, only the parts' identities
+    and spurious switches inside a part remain."""
+    index = persona_index(pile, personas)
+    right = 0
+    for part_a, a, part_b, b in pairs:
+        dominant = index[pile.smooth(part_a + part_b).dominant]
+        right += int(dominant[len(part_a) - 1 - inside] == a and dominant[len(part_a) + len(part_b) - 1] == b)
+    return right / len(pairs)
+
+
 def swap_ceiling(pile: simulacra.Mixture, pairs, personas: Sequence[str]) -> float:
     """Share of pairs with both parts attributed right when each is attributed whole (the
     boundary known): the ceiling of swap detection."""

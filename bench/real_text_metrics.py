@@ -32,6 +32,23 @@ def ece(probs: np.ndarray, labels: np.ndarray, bins: int = 10) -> float:
     return float(total)
 
 
+def ece_floor(probs: np.ndarray, draws: int = 200, seed: int = 0, bins: int = 10) -> float:
+    """The ECE a perfectly calibrated predictor with these top probabilities gets by chance: the mean,
+    over `draws` seeded draws, of the ECE when each row is right with probability its top probability c
+    (independent rows; overlapping test windows are not, so the real floor is higher)."""
+    conf = np.asarray(probs, dtype=np.float64).max(axis=1)
+    index = np.minimum((conf * bins).astype(np.int64), bins - 1)
+    rng = np.random.default_rng(seed)
+    total = 0.0
+    for _ in range(draws):
+        right = (rng.random(conf.shape) < conf).astype(np.float64)
+        for b in range(bins):
+            mask = index == b
+            if mask.any():
+                total += mask.mean() * abs(right[mask].mean() - conf[mask].mean())
+    return total / draws
+
+
 def both_ends_right(dominant: Sequence[int], len_a: int, a: int, b: int) -> bool:
     """The dominant mask of a joined part_a + part_b is a at the last byte of part a
     (position len_a - 1) and b at the last byte of the text."""

@@ -128,6 +128,9 @@ evaluation data of a mixture. Texts may be str (UTF-8) or bytes.
           py::arg("fraction"), py::arg("seed") = 0,
           "(train, heldout): a seeded, per-persona share `fraction` of the documents held out; every persona keeps "
           "at least one training document.")
+      .def("split_tail", &Corpus::split_tail, py::arg("fraction"),
+           "(train, heldout) by position: the shortest tail of each persona's documents holding `fraction` of its "
+           "bytes held out, so the held-out text comes after the training text; the first document stays in train.")
       .def("__repr__",
            [](const Corpus& c) {
              return fmt::format("Corpus(documents={}, personas={}, bytes={})", c.size(),

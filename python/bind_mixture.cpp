@@ -159,6 +159,21 @@ other threads and the pile itself do not. Blocks may end in any order.
           "How the attribution beta decays with the document's length n: beta(n) = attribution_beta * (n / 300) ** "
           "-attribution_exponent; fitted by Mixture.fit, 0.0 otherwise; settable, in [0, 1].")
       .def_property(
+          "attribution_own_weight",
+          [](const Mixture& mix) {
+            return mix.attribution_own_weight() >= 0.0 ? py::cast(mix.attribution_own_weight()) : py::none();
+          },
+          [](Mixture& mix, std::optional<double> w) {
+            if (!w) {
+              mix.set_attribution_personas({});
+              return;
+            }
+            mix.set_attribution_personas(attribution_reweighted(mix, *w), *w);
+          },
+          "The own share of the evidence attribute() weighs: each mask's own model and the shared background "
+          "mixed with this one share, chosen by Mixture.fit for the held-out log-loss of the true persona; None: "
+          "attribute() reads the masks as they are. Settable, in [0, 1], or None.")
+      .def_property(
           "segmentation_alpha",
           [](const Mixture& mix) -> py::object {
             return mix.has_segmentation() ? py::cast(mix.segmentation_alpha()) : py::none();

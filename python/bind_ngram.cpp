@@ -1,5 +1,6 @@
-// bind_ngram.cpp — the persona interface and the Kneser-Ney n-gram persona
-// (persona.hpp, ngram.hpp).
+// bind_ngram.cpp — the persona interface, the Kneser-Ney n-gram persona and a
+// persona interpolated with a shared background (persona.hpp, ngram.hpp,
+// background.hpp).
 #include "bind_common.hpp"
 
 namespace simulacra::python {
@@ -105,6 +106,43 @@ order, full next-token distribution in one call.
         return fmt::format("NGramPersona(order={}, num_ngrams={}, memory_bytes={})", lm.order(), lm.num_ngrams(),
                            lm.memory_bytes());
       });
+
+  py::class_<InterpolatedPersona, Persona, std::shared_ptr<InterpolatedPersona>>(m, "InterpolatedPersona", R"doc(
+A persona over a shared body: lambda p_own + (1 - lambda) p_background, token by
+token (the n-gram hydra; Mixture.fit makes every mask one). Both models are
+shared, not copied.
+
+    bg = simulacra.NGramPersona.fit(all_texts, 3)
+    own = simulacra.NGramPersona.fit(pirate_texts, 3)
+    lam = simulacra.fit_interpolation_weight(own.token_logprobs(held), bg.token_logprobs(held))
+    pirate = simulacra.InterpolatedPersona(own, bg, lam)
+)doc")
+      .def(py::init([](std::shared_ptr<const Persona> own, std::shared_ptr<const Persona> background, double weight) {
+             return std::make_shared<InterpolatedPersona>(std::move(own), std::move(background), weight);
+           }),
+           py::arg("own"), py::arg("background"), py::arg("weight"),
+           "lambda = weight, the share of `own`, in [0, 1]. ValueError otherwise, TypeError for a None model.")
+      .def_property_readonly("own", [](const InterpolatedPersona& p) { return std::const_pointer_cast<Persona>(p.own()); },
+                             "The persona's own model.")
+      .def_property_readonly(
+          "background", [](const InterpolatedPersona& p) { return std::const_pointer_cast<Persona>(p.background()); },
+          "The shared background model.")
+      .def_property_readonly("weight", &InterpolatedPersona::weight, "lambda, the share of the own model.")
+      .def("__repr__", [](const InterpolatedPersona& p) {
+        return fmt::format("InterpolatedPersona(weight={}, own={}, background={})", p.weight(), p.own()->kind(),
+                           p.background()->kind());
+      });
+
+  m.def(
+      "fit_interpolation_weight",
+      [](const std::vector<double>& own, const std::vector<double>& background) {
+        py::gil_scoped_release release;
+        return fit_interpolation_weight(own, background);
+      },
+      py::arg("own"), py::arg("background"),
+      "The lambda in [0, 1] maximising sum_t log(lambda e^own_t + (1 - lambda) e^background_t): the held-out "
+      "per-token log-probabilities of the same tokens under the two models (EM's fixed point, exact to 1e-12). "
+      "ValueError if the sizes differ, a value is NaN or +inf, or a token is impossible under both.");
 }
 
 }  // namespace simulacra::python

@@ -67,6 +67,13 @@ void bind_ngram_train(py::module_& m) {
                     "The attribution beta of the returned mixture at 300 bytes (1.0 when not calibrated).")
       .def_readonly("attribution_exponent", &TrainReport::attribution_exponent,
                     "Its decay with the document's length (0.0 when not calibrated).")
+      .def_readonly("attribution_own_weight", &TrainReport::attribution_own_weight,
+                    "The own share of attribute()'s evidence chosen on held-out segments (-1.0: the masks as fitted "
+                    "for compression).")
+      .def_readonly("attribution_candidates", &TrainReport::attribution_candidates,
+                    "The own shares tried (-1.0 first: the masks' own fitted weights).")
+      .def_readonly("attribution_candidate_logloss", &TrainReport::attribution_candidate_logloss,
+                    "Held-out log-loss of the true persona (nats per segment) at each, its tempering fitted.")
       .def_readonly("calibration_lengths", &TrainReport::calibration_lengths,
                     "Segment lengths (bytes) the beta was fitted on (those with a held-out segment).")
       .def_readonly("calibration_segments", &TrainReport::calibration_segments, "Held-out segments of each length.")
@@ -79,10 +86,10 @@ void bind_ngram_train(py::module_& m) {
       .def_readonly("train_seconds", &TrainReport::train_seconds, "Wall time of the training run.")
       .def("__repr__", [](const TrainReport& r) {
         return fmt::format(
-            "TrainReport(order={}, alpha={}, alpha_segmentation={}, beta_segmentation={}, attribution_beta={}, attribution_exponent={}, ece_before={:.4f}, "
+            "TrainReport(order={}, alpha={}, alpha_segmentation={}, beta_segmentation={}, attribution_beta={}, attribution_exponent={}, attribution_own_weight={}, ece_before={:.4f}, "
             "ece_after={:.4f}, "
             "background_weights={}, orders={}, order_heldout_bits={}, heldout_documents={})",
-            r.order, r.alpha, r.alpha_segmentation, r.beta_segmentation, r.attribution_beta, r.attribution_exponent, r.ece_before, r.ece_after,
+            r.order, r.alpha, r.alpha_segmentation, r.beta_segmentation, r.attribution_beta, r.attribution_exponent, r.attribution_own_weight, r.ece_before, r.ece_after,
             std::string(py::repr(py::cast(r.background_weights))), std::string(py::repr(py::cast(r.orders))),
             std::string(py::repr(py::cast(r.order_heldout_bits))), r.heldout_documents);
       });
@@ -96,7 +103,8 @@ void bind_ngram_train(py::module_& m) {
              std::optional<double> alpha, double beta, double gamma, py::handle transition, double heldout_fraction,
              std::uint64_t seed, std::optional<std::vector<double>> alpha_grid, std::optional<std::vector<int>> order_grid,
              std::optional<std::vector<int>> calibration_lengths, py::handle progress,
-             bool return_report, py::handle switch_after) -> py::object {
+             bool return_report, py::handle switch_after, int calibration_folds,
+             std::optional<std::vector<double>> attribution_own_weights, std::size_t segmentation_part_bytes) -> py::object {
             TrainConfig cfg;
             cfg.mixture.switch_after = switch_after_arg(switch_after);
             if (py::isinstance<py::str>(order)) {
@@ -114,6 +122,9 @@ void bind_ngram_train(py::module_& m) {
             cfg.fit_segmentation = segmentation;
             if (order_grid) cfg.order_grid = *order_grid;
             if (calibration_lengths) cfg.calibration_lengths = *calibration_lengths;
+            cfg.calibration_folds = calibration_folds;
+            cfg.segmentation_part_bytes = segmentation_part_bytes;
+            if (attribution_own_weights) cfg.attribution_own_weights = *attribution_own_weights;
             cfg.mixture.switching = switching_from_name(switching);
             cfg.mixture.beta = beta;
             cfg.mixture.gamma = gamma;
@@ -153,14 +164,20 @@ void bind_ngram_train(py::module_& m) {
           py::arg("seed") = 0, py::arg("alpha_grid") = py::none(), py::arg("order_grid") = py::none(),
           py::arg("calibration_lengths") = py::none(), py::arg("progress") = py::none(),
           py::arg("return_report") = false, py::arg("switch_after") = py::none(),
+          py::arg("calibration_folds") = TrainConfig{}.calibration_folds, py::arg("attribution_own_weights") = py::none(),
+          py::arg("segmentation_part_bytes") = 0,
           "Trains one Kneser-Ney persona per persona of the corpus (prior: document shares), each interpolated with "
           "a background model of all the text (background=True; its weight fitted on the persona's held-out "
           "documents). order='auto' tries order_grid (default 2..8) and keeps the best held-out likelihood of the "
           "pile; with fixed_share and alpha=None, alpha is chosen on the held-out documents over alpha_grid; with "
           "calibrate=True the attribution tempering of attribute() is fitted on held-out segments of calibration_lengths "
-          "bytes (default 100, 300, 1000, 3000); with fixed_share and segmentation=True the rate and tempering that "
+          "bytes (default 100, 300, 1000, 3000), cross-fitted over calibration_folds folds, together with the evidence "
+          "attribute() weighs: the masks, or each persona's own model and the background mixed with one own share of "
+          "attribution_own_weights (default 0.25, 0.5, 0.75, 1), the lowest held-out log-loss of the true persona "
+          "winning; with fixed_share and segmentation=True the rate and tempering that "
           "smooth() and attribute_spans() read are fitted for segmentation (the likelihood of the true speakers of "
-          "the held-out documents joined end to end), while the filter keeps the compression rate. Then everything is refitted on the whole corpus. progress: None, "
+          "the held-out documents joined end to end; with segmentation_part_bytes > 0 each persona's documents are first "
+          "joined into parts of at least that many bytes, for turns longer than the documents), while the filter keeps the compression rate. Then everything is refitted on the whole corpus. progress: None, "
           "True (a tqdm bar, if tqdm is installed) or a callable taking a TrainProgress. Returns the Mixture, or "
           "(Mixture, TrainReport) with return_report=True. switch_after: as in Mixture(). Ctrl-C stops it with KeyboardInterrupt.")
       .def(

@@ -137,6 +137,7 @@ PYBIND11_MODULE(_core, m) {
   bind_model_file(m);
   bind_analysis(m);
   bind_smoothing(m);
+  bind_cluster_metrics(m);
   bind_discovery(m);
   bind_segment_discovery(m);
   bind_transformer(m);  // TransformerPersona derives from Persona: after bind_ngram

@@ -106,4 +106,16 @@ double fit_interpolation_weight(const std::vector<double>& own, const std::vecto
   return 0.5 * (lo + hi);
 }
 
+std::vector<std::shared_ptr<const Persona>> attribution_reweighted(const Mixture& mixture, double own_weight) {
+  SIMULACRA_CHECK(own_weight >= 0.0 && own_weight <= 1.0, InvalidArgument,
+                  "attribution_reweighted: own_weight must be in [0, 1], got {}", own_weight);
+  std::vector<std::shared_ptr<const Persona>> out;
+  for (int k = 0; k < mixture.size(); ++k) {
+    const std::shared_ptr<const Persona>& mask = mixture.persona_ptr(k);
+    const auto* ip = dynamic_cast<const InterpolatedPersona*>(mask.get());
+    out.push_back(ip ? std::make_shared<InterpolatedPersona>(ip->own(), ip->background(), own_weight) : mask);
+  }
+  return out;
+}
+
 }  // namespace simulacra

@@ -174,6 +174,32 @@ std::pair<Corpus, Corpus> Corpus::split(double heldout_fraction, std::uint64_t s
   return parts;
 }
 
+std::pair<Corpus, Corpus> Corpus::split_tail(double heldout_fraction) const {
+  SIMULACRA_CHECK(std::isfinite(heldout_fraction) && heldout_fraction >= 0.0 && heldout_fraction < 1.0,
+                  InvalidArgument, "Corpus::split_tail: heldout_fraction must be in [0, 1), got {}",
+                  heldout_fraction);
+  std::map<std::string, std::vector<std::size_t>> by_persona;  // name -> document indices, in corpus order
+  for (std::size_t i = 0; i < documents_.size(); ++i) by_persona[documents_[i].persona].push_back(i);
+
+  std::vector<bool> heldout(documents_.size(), false);
+  for (const auto& [persona, indices] : by_persona) {
+    double total = 0.0;
+    for (std::size_t i : indices) total += static_cast<double>(documents_[i].text.size());
+    const double target = heldout_fraction * total;
+    double tail = 0.0;
+    // Walk back from the last document until the tail holds the target; the first stays in train.
+    for (std::size_t j = indices.size(); j > 1 && tail < target; --j) {
+      heldout[indices[j - 1]] = true;
+      tail += static_cast<double>(documents_[indices[j - 1]].text.size());
+    }
+  }
+
+  std::pair<Corpus, Corpus> parts;
+  for (std::size_t i = 0; i < documents_.size(); ++i)
+    (heldout[i] ? parts.second : parts.first).documents_.push_back(documents_[i]);
+  return parts;
+}
+
 // ---- loaders ------------------------------------------------------------------
 
 Corpus Corpus::from_texts(const std::vector<std::string>& texts, const std::vector<std::string>& personas) {

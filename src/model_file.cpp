@@ -204,6 +204,10 @@ TensorFile to_tensor_file(const Mixture& mixture) {
     for (Token v : c.switch_after) tokens.push_back(std::int64_t(v));
     config.emplace_back("switch_after", std::move(tokens));
   }
+  SIMULACRA_CHECK(mixture.attribution_personas().empty() || mixture.attribution_own_weight() >= 0.0, InvalidArgument,
+                  "save: attribution models that are not the masks reweighted (attribution_reweighted) cannot be saved");
+  if (mixture.attribution_own_weight() >= 0.0)  // absent: attribute() reads the masks (older readers ignore it)
+    config.emplace_back("attribution_own_weight", mixture.attribution_own_weight());
   if (mixture.has_segmentation()) {  // absent: smoothing and spans read the config (older readers ignore these)
     config.emplace_back("segmentation_alpha", mixture.segmentation_alpha());
     config.emplace_back("segmentation_beta", mixture.segmentation_beta());
@@ -354,6 +358,7 @@ Mixture from_tensor_file(const TensorFile& file, const std::string& path) {
     // Absent when not fitted (and before it existed): segmentation reads the config.
     const json::Value* segmentation_alpha = cfg.find("segmentation_alpha");
     const json::Value* segmentation_beta = cfg.find("segmentation_beta");
+    const json::Value* attribution_own_weight = cfg.find("attribution_own_weight");
     if (mc.switching == Switching::kTransition) {
       std::vector<std::int64_t> shape;
       const std::vector<double> a = file.get_as<double>("transition", &shape);
@@ -367,6 +372,11 @@ Mixture from_tensor_file(const TensorFile& file, const std::string& path) {
                                  attribution_exponent ? attribution_exponent->as_double() : 0.0);
     if (segmentation_alpha)
       mixture.set_segmentation(segmentation_alpha->as_double(), segmentation_beta ? segmentation_beta->as_double() : 1.0);
+    if (attribution_own_weight) {
+      const double w = attribution_own_weight->as_double();
+      SIMULACRA_CHECK(w >= 0.0 && w <= 1.0, FileError, "{}: attribution_own_weight {} is outside [0, 1]", path, w);
+      mixture.set_attribution_personas(attribution_reweighted(mixture, w), w);
+    }
     return mixture;
   } catch (const FileError& e) {
     const std::string what = e.what();

@@ -127,18 +127,30 @@ Candidate try_order(int order, const Corpus& train_part, const Corpus& heldout, 
   return c;
 }
 
-// Fits the attribution beta on held-out segments by cross-fitting: the
-// documents of each persona are cut into calibration_folds contiguous blocks;
-// for each fold the pile (order, background weights as chosen) is fitted on
-// the other folds and scores segments of calibration_lengths bytes of the
-// fold's text of each persona (its documents joined by newlines). So every
-// byte of the corpus serves as held-out text once. Fills the calibration part
-// of the report; returns the tempering.
-AttributionTempering calibrate(const Corpus& corpus, const std::vector<std::string>& names, const Eigen::VectorXd& prior,
-                 const MixtureConfig& mcfg, int order, const std::vector<double>& weights, const TrainConfig& config,
-                 TrainReport& rep) {
+// What calibrate() chose: the tempering and the own share of attribute()'s evidence.
+struct Calibration {
+  AttributionTempering tempering;
+  double own_weight = -1.0;  // -1: the masks as fitted for compression
+};
+
+// Fits attribute()'s evidence and tempering on held-out segments by
+// cross-fitting: the documents of each persona are cut into
+// calibration_folds contiguous blocks; for each fold the pile (order,
+// background weights as chosen) is fitted on the other folds and scores
+// segments of calibration_lengths bytes of the fold's text of each persona
+// (its documents joined by newlines). So every byte of the corpus serves as
+// held-out text once. With the background, each candidate own share of
+// attribution_own_weights (and the masks' own fitted weights, -1) gets its
+// tempering fitted; the one with the lowest log-loss of the true persona
+// wins. Fills the calibration part of the report.
+Calibration calibrate(const Corpus& corpus, const std::vector<std::string>& names, const Eigen::VectorXd& prior,
+                      int order, const std::vector<double>& weights, const TrainConfig& config, TrainReport& rep) {
   const int folds = config.calibration_folds;
   const std::size_t L = config.calibration_lengths.size();
+  std::vector<double> candidates = {-1.0};  // -1: the masks' own weights
+  if (config.background)
+    candidates.insert(candidates.end(), config.attribution_own_weights.begin(), config.attribution_own_weights.end());
+  const std::size_t C = candidates.size();
   // fold_of[i]: the fold of document i, by its rank among its persona's documents.
   std::vector<int> fold_of(corpus.size());
   for (const std::string& name : names) {
@@ -147,13 +159,14 @@ AttributionTempering calibrate(const Corpus& corpus, const std::vector<std::stri
       if (corpus[i].persona == name) idx.push_back(i);
     for (std::size_t r = 0; r < idx.size(); ++r) fold_of[idx[r]] = int(r * std::size_t(folds) / idx.size());
   }
-  std::vector<std::vector<double>> rows;
+  std::vector<std::vector<double>> rows;  // per segment: C blocks of K log-likelihoods
   std::vector<int> labels;
   std::vector<std::size_t> length_of, bytes;  // index into calibration_lengths, bytes of the segment
+  const std::size_t K = names.size();
   for (int f = 0; f < folds; ++f) {
     if (config.on_progress) config.on_progress({"calibration", std::to_string(f), f, folds});
     Corpus rest;
-    std::vector<std::string> joined(names.size());
+    std::vector<std::string> joined(K);
     for (std::size_t i = 0; i < corpus.size(); ++i) {
       if (fold_of[i] != f) {
         rest.add(corpus[i].text, corpus[i].persona);
@@ -166,17 +179,41 @@ AttributionTempering calibrate(const Corpus& corpus, const std::vector<std::stri
     std::shared_ptr<const Persona> background;
     TrainConfig quiet = config;
     quiet.on_progress = nullptr;
-    std::vector<std::shared_ptr<const Persona>> personas =
+    const std::vector<std::shared_ptr<const Persona>> own =
         fit_personas(rest, names, order, quiet, "calibration", &background);
-    if (config.background) personas = interpolate(personas, background, weights);
-    const Mixture probe(std::move(personas), names, prior, mcfg);
+    // evidence[c][k]: persona k's model under candidate c.
+    std::vector<std::vector<std::shared_ptr<const Persona>>> evidence(C, own);
+    if (config.background)
+      for (std::size_t c = 0; c < C; ++c)
+        evidence[c] = interpolate(own, background,
+                                  candidates[c] < 0 ? weights : std::vector<double>(K, candidates[c]));
+    InterruptPoller poll;
     for (std::size_t l = 0; l < L; ++l) {
       const auto len = std::size_t(config.calibration_lengths[l]);
-      for (std::size_t k = 0; k < names.size(); ++k) {
+      for (std::size_t k = 0; k < K; ++k) {
         for (std::size_t at = 0; at + len <= joined[k].size(); at += len) {
-          const Eigen::MatrixXd lp = probe.persona_logprobs(encode_document(joined[k].substr(at, len)));
-          const Eigen::VectorXd sum = lp.colwise().sum().transpose();
-          rows.emplace_back(sum.data(), sum.data() + sum.size());
+          poll.tick();
+          const std::vector<Token> tokens = encode_document(joined[k].substr(at, len));
+          std::vector<double> row(C * K);
+          if (config.background) {  // each model read once; every candidate is a mix of the same numbers
+            const std::vector<double> bg = background->token_logprobs(tokens);
+            for (std::size_t j = 0; j < K; ++j) {
+              const std::vector<double> mine = own[j]->token_logprobs(tokens);
+              for (std::size_t c = 0; c < C; ++c) {
+                const auto& mix = static_cast<const InterpolatedPersona&>(*evidence[c][j]);
+                double sum = 0.0;
+                for (std::size_t t = 0; t < tokens.size(); ++t) sum += mix.combine(mine[t], bg[t]);
+                row[c * K + j] = sum;
+              }
+            }
+          } else {
+            for (std::size_t j = 0; j < K; ++j) {
+              double sum = 0.0;
+              for (double v : own[j]->token_logprobs(tokens)) sum += v;
+              row[j] = sum;
+            }
+          }
+          rows.push_back(std::move(row));
           labels.push_back(int(k));
           length_of.push_back(l);
           bytes.push_back(len);
@@ -187,21 +224,42 @@ AttributionTempering calibrate(const Corpus& corpus, const std::vector<std::stri
   std::vector<std::size_t> count(L, 0);
   for (std::size_t l : length_of) ++count[l];
   if (rows.empty()) return {};
-  const auto K = Eigen::Index(names.size());
-  Eigen::MatrixXd loglik(Eigen::Index(rows.size()), K);
-  for (std::size_t i = 0; i < rows.size(); ++i)
-    for (Eigen::Index k = 0; k < K; ++k) loglik(Eigen::Index(i), k) = rows[i][std::size_t(k)];
   const Eigen::VectorXd log_prior = (prior / prior.sum()).array().log();
   // Each length weighs alike: a segment of length l counts 1 / (segments of length l).
   std::vector<double> weight(rows.size());
-  for (std::size_t i = 0; i < rows.size(); ++i) weight[i] = 1.0 / double(count[length_of[i]]);
-  const AttributionTempering fit = fit_attribution_tempering(loglik, labels, bytes, log_prior, weight);
+  double weight_sum = 0.0;
+  for (std::size_t i = 0; i < rows.size(); ++i) weight_sum += weight[i] = 1.0 / double(count[length_of[i]]);
+  auto loglik_of = [&](std::size_t c) {
+    Eigen::MatrixXd m(Eigen::Index(rows.size()), Eigen::Index(K));
+    for (std::size_t i = 0; i < rows.size(); ++i)
+      for (std::size_t k = 0; k < K; ++k) m(Eigen::Index(i), Eigen::Index(k)) = rows[i][c * K + k];
+    return m;
+  };
+  Calibration best;
+  double best_loss = INFINITY;
+  Eigen::MatrixXd loglik;
+  for (std::size_t c = 0; c < C; ++c) {
+    const Eigen::MatrixXd ll = loglik_of(c);
+    const AttributionTempering fit = fit_attribution_tempering(ll, labels, bytes, log_prior, weight);
+    const Eigen::MatrixXd post = tempered_posteriors(length_scaled(ll, bytes, fit.exponent), log_prior, fit.beta);
+    double loss = 0.0;
+    for (std::size_t i = 0; i < rows.size(); ++i) loss -= weight[i] * post(Eigen::Index(i), labels[i]);
+    loss /= weight_sum;
+    rep.attribution_candidates.push_back(candidates[c]);
+    rep.attribution_candidate_logloss.push_back(loss);
+    if (loss < best_loss) {
+      best_loss = loss;
+      best = {fit, candidates[c]};
+      loglik = ll;
+    }
+  }
+  const AttributionTempering& fit = best.tempering;
   const Eigen::MatrixXd scaled = length_scaled(loglik, bytes, fit.exponent);  // at fit.beta: the tempered posteriors
   rep.ece_before = attribution_ece(loglik, labels, log_prior, 1.0);
   rep.ece_after = attribution_ece(scaled, labels, log_prior, fit.beta);
   for (std::size_t l = 0; l < L; ++l) {
     if (count[l] == 0) continue;
-    Eigen::MatrixXd part(Eigen::Index(count[l]), K), part_scaled(Eigen::Index(count[l]), K);
+    Eigen::MatrixXd part(Eigen::Index(count[l]), Eigen::Index(K)), part_scaled(Eigen::Index(count[l]), Eigen::Index(K));
     std::vector<int> part_labels;
     for (std::size_t i = 0; i < rows.size(); ++i) {
       if (length_of[i] != l) continue;
@@ -214,7 +272,7 @@ AttributionTempering calibrate(const Corpus& corpus, const std::vector<std::stri
     rep.ece_before_by_length.push_back(attribution_ece(part, part_labels, log_prior, 1.0));
     rep.ece_after_by_length.push_back(attribution_ece(part_scaled, part_labels, log_prior, fit.beta));
   }
-  return fit;
+  return best;
 }
 
 void check_config(const TrainConfig& config) {
@@ -233,6 +291,9 @@ void check_config(const TrainConfig& config) {
                     "train: segmentation_beta_grid value {} is outside (0, {}]", b, MixtureConfig::kMaxBeta);
   SIMULACRA_CHECK(config.calibration_folds >= 2, InvalidArgument, "train: calibration_folds must be >= 2, got {}",
                   config.calibration_folds);
+  for (double w : config.attribution_own_weights)
+    SIMULACRA_CHECK(std::isfinite(w) && w >= 0.0 && w <= 1.0, InvalidArgument,
+                    "train: attribution_own_weights value {} is outside [0, 1]", w);
   for (int len : config.calibration_lengths)
     SIMULACRA_CHECK(len >= 1, InvalidArgument, "train: calibration length {} must be >= 1", len);
 }
@@ -254,7 +315,7 @@ Mixture train(const Corpus& corpus, const TrainConfig& config, TrainReport* repo
   const bool fit_alpha = config.fit_alpha && mcfg.switching == Switching::kFixedShare && !config.alpha_grid.empty();
   int order = automatic ? TrainConfig::kFallbackOrder : config.order;
   std::vector<double> weights(names.size(), 0.5);
-  AttributionTempering tempering;
+  Calibration calibration;
   const bool probe =
       config.heldout_fraction > 0.0 && (automatic || fit_alpha || config.background || config.fit_attribution_beta);
   if (probe) {
@@ -296,6 +357,7 @@ Mixture train(const Corpus& corpus, const TrainConfig& config, TrainReport* repo
         SegmentationFitOptions options;
         options.seed = config.seed;
         options.beta_grid = config.segmentation_beta_grid;
+        options.part_bytes = config.segmentation_part_bytes;
         const SegmentationFit seg = fit_switching_segmentation(probe_pile, heldout.documents(), options);
         rep.alpha_segmentation = seg.alpha_segmentation;
         rep.beta_segmentation = seg.beta_segmentation;
@@ -303,7 +365,7 @@ Mixture train(const Corpus& corpus, const TrainConfig& config, TrainReport* repo
         if (config.on_progress) config.on_progress({"segmentation", "", 1, 1});
       }
       if (config.fit_attribution_beta)
-        tempering = calibrate(corpus, names, prior, mcfg, order, weights, config, rep);
+        calibration = calibrate(corpus, names, prior, order, weights, config, rep);
     }
   }
   std::shared_ptr<const Persona> background;
@@ -314,7 +376,11 @@ Mixture train(const Corpus& corpus, const TrainConfig& config, TrainReport* repo
     rep.background_weights = weights;
   }
   Mixture mixture(std::move(personas), names, prior, mcfg);
+  const AttributionTempering& tempering = calibration.tempering;
   mixture.set_attribution_beta(tempering.beta, tempering.exponent);
+  if (calibration.own_weight >= 0.0)
+    mixture.set_attribution_personas(attribution_reweighted(mixture, calibration.own_weight), calibration.own_weight);
+  rep.attribution_own_weight = calibration.own_weight;
   if (rep.alpha_segmentation >= 0.0) mixture.set_segmentation(rep.alpha_segmentation, rep.beta_segmentation);
   rep.alpha = mixture.config().alpha;
   rep.alpha_compression = rep.alpha;

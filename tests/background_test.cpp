@@ -175,6 +175,59 @@ TEST(BackgroundTest, SavedPileLoadsWithItsBackgroundAndBeta) {
   EXPECT_EQ(simulacra::save_to_bytes(back), bytes);
 }
 
+TEST(BackgroundTest, AttributionEvidenceIsTheMasksReweighted) {
+  const auto bg = model({"arr matey arr", "ahoy matey", "o gentle moon", "thy silver light"}, 3);
+  const auto own0 = model({"arr matey arr", "ahoy matey"}, 3), own1 = model({"o gentle moon", "thy silver light"}, 3);
+  simulacra::Mixture mix({std::make_shared<InterpolatedPersona>(own0, bg, 0.7),
+                          std::make_shared<InterpolatedPersona>(own1, bg, 0.25)},
+                         {"pirate", "poet"}, Eigen::Vector2d(0.4, 0.6));
+  const std::string text = "arr, thy moon";
+  const auto tokens = simulacra::encode_document(text);
+  const Eigen::VectorXd masks = mix.attribute(text, 0.5);
+  for (double w : {0.0, 0.3, 1.0}) {
+    mix.set_attribution_personas(simulacra::attribution_reweighted(mix, w), w);
+    EXPECT_EQ(mix.attribution_own_weight(), w);
+    // log pi_k + beta sum_t log(w e^own + (1 - w) e^bg), normalised, written out here.
+    Eigen::VectorXd ref(2);
+    const std::vector<double> b = bg->token_logprobs(tokens);
+    for (int k = 0; k < 2; ++k) {
+      const std::vector<double> a = (k == 0 ? own0 : own1)->token_logprobs(tokens);
+      double l = 0.0;
+      for (std::size_t t = 0; t < a.size(); ++t) l += std::log(w * std::exp(a[t]) + (1.0 - w) * std::exp(b[t]));
+      ref[k] = std::log(mix.prior()[k]) + 0.5 * l;
+    }
+    ref.array() -= std::log(ref.array().exp().sum());
+    const Eigen::VectorXd got = mix.attribute(text, 0.5);
+    for (int k = 0; k < 2; ++k) EXPECT_NEAR(got[k], ref[k], 1e-10) << w;
+    // The masks themselves are untouched: scoring reads them.
+    EXPECT_EQ(dynamic_cast<const InterpolatedPersona&>(mix.persona(0)).weight(), 0.7);
+    // Saved as the share and rebuilt from the masks on loading.
+    const simulacra::Mixture back = simulacra::load_from_bytes(simulacra::save_to_bytes(mix), "reweighted");
+    EXPECT_EQ(back.attribution_own_weight(), w);
+    EXPECT_EQ(back.attribute(text, 0.5), got);
+  }
+  mix.set_attribution_personas({});
+  EXPECT_EQ(mix.attribution_own_weight(), -1.0);
+  EXPECT_EQ(mix.attribute(text, 0.5), masks);
+  // Bad requests: a wrong count, a null model, a share outside [0, 1]; models that are not the masks
+  // reweighted cannot be saved.
+  EXPECT_THROW(mix.set_attribution_personas({own0}), InvalidArgument);
+  EXPECT_THROW(mix.set_attribution_personas({own0, nullptr}), InvalidArgument);
+  EXPECT_THROW(mix.set_attribution_personas({own0, own1}, 1.5), InvalidArgument);
+  EXPECT_THROW(simulacra::attribution_reweighted(mix, -0.1), InvalidArgument);
+  EXPECT_THROW(simulacra::attribution_reweighted(mix, std::nan("")), InvalidArgument);
+  mix.set_attribution_personas({own0, own1});
+  EXPECT_THROW(simulacra::save_to_bytes(mix), InvalidArgument);
+  // A file whose share is outside [0, 1] is damaged.
+  mix.set_attribution_personas(simulacra::attribution_reweighted(mix, 0.5), 0.5);
+  std::string bytes = simulacra::save_to_bytes(mix);
+  const std::string key = "\\\"attribution_own_weight\\\":0.5";
+  const std::size_t at = bytes.find(key);
+  ASSERT_NE(at, std::string::npos) << bytes.substr(0, 400);
+  bytes.replace(at + key.size() - 3, 3, "2.5");
+  EXPECT_THROW(simulacra::load_from_bytes(bytes, "damaged"), simulacra::FileError);
+}
+
 TEST(BackgroundTest, PlainPileStillWritesVersionOneWithBetaOne) {
   simulacra::Mixture mix({model({"abc"}, 2)}, {"only"}, Eigen::VectorXd::Ones(1));
   const simulacra::Mixture back = simulacra::load_from_bytes(simulacra::save_to_bytes(mix), "plain");

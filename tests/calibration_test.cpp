@@ -18,6 +18,7 @@
 #include "simulacra/error.hpp"
 #include "simulacra/mixture.hpp"
 #include "simulacra/ngram.hpp"
+#include "simulacra/ngram_train.hpp"
 
 namespace {
 
@@ -197,6 +198,34 @@ TEST(CalibrationTest, MixtureAttributeIsTheTemperedPosterior) {
     EXPECT_THROW(mix.set_attribution_beta(1.0, bad - 1.0), InvalidArgument);
   }
   EXPECT_THROW(mix.set_attribution_beta(1.0, 1.5), InvalidArgument);
+}
+
+TEST(CalibrationTest, TrainKeepsTheAttributionEvidenceWithTheLowestLogLoss) {
+  simulacra::TrainConfig cfg;
+  cfg.order = 3;
+  cfg.calibration_lengths = {100, 300};
+  simulacra::TrainReport rep;
+  const simulacra::Mixture mix = simulacra::train(simulacra::Corpus::builtin(), cfg, &rep);
+  EXPECT_EQ(rep.attribution_candidates, (std::vector<double>{-1.0, 0.25, 0.5, 0.75, 1.0}));
+  ASSERT_EQ(rep.attribution_candidate_logloss.size(), 5u);
+  std::size_t best = 0;
+  for (std::size_t c = 0; c < 5; ++c) {
+    EXPECT_TRUE(std::isfinite(rep.attribution_candidate_logloss[c]) && rep.attribution_candidate_logloss[c] >= 0.0);
+    if (rep.attribution_candidate_logloss[c] < rep.attribution_candidate_logloss[best]) best = c;
+  }
+  EXPECT_EQ(rep.attribution_own_weight, rep.attribution_candidates[best]);
+  EXPECT_EQ(mix.attribution_own_weight(), rep.attribution_own_weight);
+  EXPECT_EQ(mix.attribution_personas().empty(), rep.attribution_own_weight < 0.0);
+  // Without the background there is nothing to reweigh: the masks are the evidence.
+  cfg.background = false;
+  const simulacra::Mixture plain = simulacra::train(simulacra::Corpus::builtin(), cfg, &rep);
+  EXPECT_EQ(rep.attribution_candidates, std::vector<double>{-1.0});
+  EXPECT_TRUE(plain.attribution_personas().empty());
+  cfg.background = true;
+  for (double bad : {-0.5, 1.5, std::numeric_limits<double>::quiet_NaN()}) {
+    cfg.attribution_own_weights = {0.5, bad};
+    EXPECT_THROW(simulacra::train(simulacra::Corpus::builtin(), cfg), InvalidArgument) << bad;
+  }
 }
 
 }  // namespace

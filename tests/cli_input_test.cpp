@@ -37,6 +37,28 @@ TEST_F(CliTest, DemoPrintsAccuracy) {
   EXPECT_FALSE(has(r.output, "\x1b")) << "piped output is uncoloured";
 }
 
+TEST_F(CliTest, DemoShowsThePileOnAPlay) {
+  SIMULACRA_REQUIRE_SHARED_DATA("tinyshakespeare.txt");
+  const std::string play = simulacra::testing::shared_data("tinyshakespeare.txt");
+  const Outcome r = run("demo --play " + quote(play));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(has(r.output, "5. On real text")) << r.output;
+  EXPECT_TRUE(has(r.output, "the 8 speakers ranked 9 to 16")) << r.output;
+  EXPECT_TRUE(has(r.output, "Who wrote a window of held-out text?")) << r.output;
+  EXPECT_TRUE(has(r.output, "one pooled order-")) << r.output;
+  EXPECT_TRUE(has(r.output, "smoothed  ")) << r.output;
+  // Without --play, a missing default play is skipped with a hint; a missing --play is an error naming it.
+  const fs::path home = fs::current_path(), nowhere = dir_ / "no-shared-beside-me";  // no ../shared/data here
+  fs::create_directories(nowhere);
+  fs::current_path(nowhere);
+  const Outcome skipped = run("demo");
+  fs::current_path(home);
+  EXPECT_TRUE(has(skipped.output, "pass --play PATH")) << skipped.output;
+  const Outcome missing = run("demo --play " + quote((dir_ / "no-such-play.txt").string()));
+  EXPECT_EQ(missing.status, 1) << missing.output;
+  EXPECT_TRUE(has(missing.output, "no-such-play.txt")) << missing.output;
+}
+
 // Every input the tool reads is bounded: a regular file by its size before
 // reading, stdin and pipes as they are read; devices and directories are
 // refused. Each is a user error (exit 1) naming the input and the limit.

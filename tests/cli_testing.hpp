@@ -28,6 +28,7 @@
 
 #include "simulacra/model_file.hpp"
 #include "simulacra/sampling.hpp"
+#include "testing.hpp"
 
 namespace fs = std::filesystem;
 

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -347,6 +348,49 @@ TEST(CorpusSplitTest, DeterministicPerSeed) {
   std::set<Strings> distinct;
   for (std::uint64_t seed = 0; seed < 10; ++seed) distinct.insert(texts(c.split(0.3, seed).second));
   EXPECT_GT(distinct.size(), 5u);
+}
+
+TEST(CorpusSplitTailTest, HoldsOutTheShortestTailOfWholeDocuments) {
+  // Random corpora against a brute force: per persona, the fewest last
+  // documents (at most n - 1) whose bytes reach the fraction of its bytes.
+  std::mt19937_64 rng(5);
+  for (int trial = 0; trial < 200; ++trial) {
+    Corpus c;
+    const int docs = 1 + int(rng() % 12);
+    for (int i = 0; i < docs; ++i)
+      c.add(std::string(1 + rng() % 40, 'x') + std::to_string(i), std::string(1, char('a' + rng() % 3)));
+    const double fraction = double(rng() % 100) / 100.0;
+    const auto [train, heldout] = c.split_tail(fraction);
+    EXPECT_TRUE(keeps_order(texts(train), texts(c)));
+    EXPECT_TRUE(keeps_order(texts(heldout), texts(c)));
+    EXPECT_EQ(train.size() + heldout.size(), c.size());
+    for (const std::string& p : c.personas()) {
+      const Strings all = c.texts_of(p);
+      double total = 0;
+      for (const auto& t : all) total += double(t.size());
+      std::size_t want = 0;  // the brute force: smallest k with sum of the last k >= fraction * total
+      for (std::size_t k = 0; k < all.size(); ++k) {
+        double tail = 0;
+        for (std::size_t j = all.size() - k; j < all.size(); ++j) tail += double(all[j].size());
+        want = k;
+        if (tail >= fraction * total) break;
+      }
+      const Strings present = heldout.personas();
+      const Strings held = std::count(present.begin(), present.end(), p) ? heldout.texts_of(p) : Strings{};
+      ASSERT_EQ(held.size(), want) << "trial " << trial << " persona " << p << " fraction " << fraction;
+      EXPECT_TRUE(std::equal(held.begin(), held.end(), all.end() - std::ptrdiff_t(want)));  // the tail itself
+    }
+  }
+}
+
+TEST(CorpusSplitTailTest, Bounds) {
+  const Corpus c = split_corpus();
+  EXPECT_TRUE(c.split_tail(0.0).second.empty());
+  const auto [train, heldout] = c.split_tail(0.99);
+  EXPECT_EQ(train.personas(), (Strings{"a", "b", "c"}));  // every persona keeps its first document
+  EXPECT_EQ(train.size(), 3u);
+  for (const double bad : {-0.1, 1.0, 1.5, std::nan(""), std::numeric_limits<double>::infinity()})
+    EXPECT_THROW(c.split_tail(bad), InvalidArgument) << bad;
 }
 
 TEST(CorpusSplitTest, EachDocumentEquallyLikely) {

@@ -72,4 +72,13 @@ class InterpolatedPersona final : public Persona {
 // both models (no lambda gives it a probability).
 double fit_interpolation_weight(const std::vector<double>& own, const std::vector<double>& background);
 
+class Mixture;
+
+// The masks of `mixture` reweighted for attribution: each InterpolatedPersona
+// mask becomes InterpolatedPersona(own, background, own_weight) over the same
+// two models (shared, not copied); any other mask is kept as it is. For
+// Mixture::set_attribution_personas(..., own_weight). InvalidArgument for
+// own_weight outside [0, 1].
+std::vector<std::shared_ptr<const Persona>> attribution_reweighted(const Mixture& mixture, double own_weight);
+
 }  // namespace simulacra

@@ -72,6 +72,15 @@ class Corpus {
   // InvalidArgument unless heldout_fraction is finite and in [0, 1).
   std::pair<Corpus, Corpus> split(double heldout_fraction, std::uint64_t seed) const;
 
+  // (train, heldout) by position, for text that comes in order (a play, a
+  // log): for each persona, the shortest tail of its documents (in corpus
+  // order) holding at least heldout_fraction of its bytes goes to heldout,
+  // so every held-out byte comes after all of that persona's training text.
+  // A persona's first document always stays in train (a persona with one
+  // document holds nothing out). Both parts keep the corpus order. Throws
+  // InvalidArgument unless heldout_fraction is finite and in [0, 1).
+  std::pair<Corpus, Corpus> split_tail(double heldout_fraction) const;
+
   // ---- loaders ----------------------------------------------------------------
   // File loaders throw FileError naming the path when it cannot be read or
   // yields no documents. Files are read with read_file (file_io.hpp): only

@@ -441,13 +441,30 @@ SIMULACRA_INLINE MixtureConfig Mixture::segmentation_config() const {
   return c;
 }
 
+SIMULACRA_INLINE void Mixture::set_attribution_personas(std::vector<std::shared_ptr<const Persona>> personas,
+                                                        double own_weight) {
+  SIMULACRA_CHECK(personas.empty() || personas.size() == personas_.size(), InvalidArgument,
+                  "set_attribution_personas: {} models for {} masks", personas.size(), personas_.size());
+  for (std::size_t k = 0; k < personas.size(); ++k)
+    SIMULACRA_CHECK(personas[k] != nullptr, InvalidArgument, "set_attribution_personas: model {} is null", k);
+  SIMULACRA_CHECK(own_weight == -1.0 || (own_weight >= 0.0 && own_weight <= 1.0), InvalidArgument,
+                  "set_attribution_personas: own_weight must be in [0, 1] or -1, got {}", own_weight);
+  attribution_personas_ = std::move(personas);
+  attribution_own_weight_ = attribution_personas_.empty() ? -1.0 : own_weight;
+}
+
 SIMULACRA_INLINE Eigen::VectorXd Mixture::attribute(const std::string& text, double beta) const {
   SIMULACRA_CHECK(beta > 0.0 && beta <= MixtureConfig::kMaxBeta, InvalidArgument,
                   "attribute: beta must be in (0, {}], got {}", MixtureConfig::kMaxBeta, beta);
-  const Eigen::MatrixXd lp = persona_logprobs(encode_document(text));
+  const std::vector<Token> tokens = encode_document(text);
   Eigen::VectorXd post(size());
+  std::vector<double> lp(tokens.size());
   for (int k = 0; k < size(); ++k) {
-    const double l = lp.col(k).sum();
+    const Persona& model = attribution_personas_.empty() ? *personas_[std::size_t(k)]
+                                                         : *attribution_personas_[std::size_t(k)];
+    model.token_logprobs(tokens.data(), tokens.size(), lp.data());
+    double l = 0.0;
+    for (double v : lp) l += v;
     // A persona with prior 0 or that cannot produce the text stays at -inf (0 * -inf is not 0 here).
     post[k] = prior_[k] == 0.0 || l == -INFINITY ? -INFINITY : std::log(prior_[k]) + beta * l;
   }

@@ -328,7 +328,8 @@ class Mixture {
   // Which mask wrote this document? (K) natural-log posterior over personas
   // given the whole document (bytes + end boundary), as if one persona wrote
   // all of it, tempered by beta (no switching):
-  //   log pi_k + beta log p_k(doc) - log Z.
+  //   log pi_k + beta log p_k(doc) - log Z,
+  // p_k read from attribution_personas() (the masks unless set).
   // attribute(text, beta) uses the beta given (1 is the exact Bayesian
   // posterior); attribute(text) the mixture's attribution tempering at the
   // document's length, attribution_beta_at(text.size()). InvalidArgument for
@@ -352,6 +353,21 @@ class Mixture {
   }
   // InvalidArgument for beta outside [1e-6, 1e6] or exponent outside [0, 1].
   void set_attribution_beta(double beta, double exponent = 0.0);
+
+  // The evidence attribute() weighs: one model per mask, the masks
+  // themselves unless set. train() sets the masks reweighted for attribution
+  // (background.hpp, attribution_reweighted): each persona's own model and
+  // the shared background mixed with one own share chosen on held-out
+  // segments for the log-loss of the true persona, which on real text is
+  // larger than the share that compresses best (the background dilutes the
+  // evidence that tells personas apart). own_weight records that share
+  // (-1: the models are the masks or were given otherwise); the model file
+  // saves the share and rebuilds the models from the masks. InvalidArgument
+  // unless there is one non-null model per mask, or for own_weight outside
+  // [0, 1] and not -1. Empty `personas`: attribute() reads the masks again.
+  void set_attribution_personas(std::vector<std::shared_ptr<const Persona>> personas, double own_weight = -1.0);
+  const std::vector<std::shared_ptr<const Persona>>& attribution_personas() const { return attribution_personas_; }
+  double attribution_own_weight() const { return attribution_own_weight_; }
 
   // Who spoke when: the persona HMM that smooth() (smoothing.hpp) and
   // attribute_spans() (attribution.hpp) read. It is config() with the
@@ -381,6 +397,8 @@ class Mixture {
   double attribution_beta_ = 1.0;      // tempering of attribute(text) at the reference length
   double attribution_exponent_ = 0.0;  // its decay with the document's length
   double segmentation_alpha_ = -1.0;   // fixed-share rate of segmentation_config(), < 0: none
+  std::vector<std::shared_ptr<const Persona>> attribution_personas_;  // empty: attribute() reads the masks
+  double attribution_own_weight_ = -1.0;  // the own share attribution_personas_ were built with, -1: none
   double segmentation_beta_ = 1.0;     // its tempering
 };
 

@@ -26,7 +26,11 @@
 //      calibration_lengths bytes of the block's text; fit the attribution
 //      tempering (beta and its length exponent) minimising the log-loss of
 //      the true persona over all of them, each length weighted alike
-//      (calibration.hpp); ECE before (beta = 1) and after;
+//      (calibration.hpp); with the background, do so for the masks and for
+//      each own share of attribution_own_weights (every persona's own model
+//      and the background mixed with that one share) and keep the evidence
+//      with the lowest log-loss (Mixture::attribution_personas); ECE before
+//      (beta = 1) and after;
 //   5. refit the personas and the background on the whole corpus with the
 //      chosen order, weights, rates and betas.
 //
@@ -70,8 +74,15 @@ struct TrainConfig {
   bool fit_attribution_beta = true;   // calibrate attribute() on held-out segments
   std::vector<int> calibration_lengths = {100, 300, 1000, 3000};  // segment bytes for the beta, each >= 1
   int calibration_folds = 5;          // cross-fitting folds of the calibration, >= 2
+  // With the background: candidate own shares of attribute()'s evidence, each in [0, 1], tried beside the masks'
+  // own fitted weights; the lowest held-out log-loss of the true persona wins (Mixture::attribution_personas).
+  std::vector<double> attribution_own_weights = {0.25, 0.5, 0.75, 1.0};
   bool fit_segmentation = true;       // with fixed share: fit the segmentation rate and beta (step 3)
   std::vector<double> segmentation_beta_grid = {0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0};  // its betas, each in (0, 1e289]
+  // The held-out documents of one persona are joined into parts of at least this many bytes before the
+  // parts are laid end to end for the segmentation fit (0: every document a part). The fitted rate follows
+  // the parts' length: set it to the length of the turns the pile will read when that is not the documents'.
+  std::size_t segmentation_part_bytes = 0;
   MixtureConfig mixture = fixed_share_default();  // switching of the trained mixture
   bool fit_alpha = true;              // with fixed share: choose alpha on held-out documents
   std::vector<double> alpha_grid = {0.0, 1e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3};  // candidates, each in [0, 1]
@@ -104,6 +115,9 @@ struct TrainReport {
   std::vector<double> background_weights;  // (K) lambda_k, the own model's share (empty without background)
   double attribution_beta = 1.0;         // the attribution beta of the returned mixture (at 300 bytes)
   double attribution_exponent = 0.0;     // its decay with the length (Mixture::attribution_beta_at)
+  double attribution_own_weight = -1.0;  // the own share of attribute()'s evidence (-1: the masks as they are)
+  std::vector<double> attribution_candidates;         // the shares tried (-1 first: the masks' own weights)
+  std::vector<double> attribution_candidate_logloss;  // held-out log-loss of the true persona (nats) at each
   std::vector<int> calibration_lengths;  // segment lengths calibrated on (those with a segment)
   std::vector<std::size_t> calibration_segments;  // held-out segments of each length
   std::vector<double> ece_before_by_length;  // ECE (10 bins) of attribute at beta 1, per length

@@ -4,6 +4,7 @@
 #include "simulacra/attribution.hpp"
 #include "simulacra/background.hpp"
 #include "simulacra/calibration.hpp"
+#include "simulacra/cluster_metrics.hpp"
 #include "simulacra/corpus.hpp"
 #include "simulacra/discovery.hpp"
 #include "simulacra/error.hpp"

@@ -127,6 +127,11 @@ class Corpus:
 
         Every persona keeps at least one training document. ValueError unless 0 <= fraction < 1.
         """
+    def split_tail(self, fraction: float) -> Tuple[Corpus, Corpus]:
+        """(train, heldout) by position: for each persona, the shortest tail of its documents (corpus order)
+        holding at least `fraction` of its bytes is held out, so every held-out byte comes after its training
+        text. The first document stays in train. ValueError unless 0 <= fraction < 1.
+        """
 
 # ---------------------------------------------------------------- personas
 
@@ -180,6 +185,27 @@ class NGramPersona(Persona):
 # ---------------------------------------------------------------- transformer
 
 _FloatDType = Union[Literal["float32", "float64"], type[np.float32], type[np.float64], np.dtype]
+
+class InterpolatedPersona(Persona):
+    """A persona over a shared body: lambda p_own + (1 - lambda) p_background, token by token (the n-gram
+    hydra; Mixture.fit makes every mask one). Both models are shared, not copied."""
+
+    def __init__(self, own: Persona, background: Persona, weight: float) -> None:
+        """lambda = weight, the share of `own`, in [0, 1]. ValueError otherwise, TypeError for a None model."""
+    @property
+    def own(self) -> Persona:
+        """The persona's own model."""
+    @property
+    def background(self) -> Persona:
+        """The shared background model."""
+    @property
+    def weight(self) -> float:
+        """lambda, the share of the own model."""
+
+def fit_interpolation_weight(own: Sequence[float], background: Sequence[float]) -> float:
+    """The lambda in [0, 1] maximising sum_t log(lambda e^own_t + (1 - lambda) e^background_t) over the held-out
+    per-token log-probabilities of the same tokens under the two models (EM's fixed point, exact to 1e-12).
+    ValueError if the sizes differ, a value is NaN or +inf, or a token is impossible under both."""
 
 class TransformerConfig:
     """The shape of a transformer hydra: a causal pre-LayerNorm GPT trunk over the 257 tokens
@@ -471,6 +497,15 @@ class TrainReport:
     @property
     def attribution_exponent(self) -> float:
         """Its decay with the document's length (0.0 when not calibrated)."""
+    @property
+    def attribution_own_weight(self) -> float:
+        """The own share of attribute()'s evidence chosen on held-out segments (-1.0: the masks as fitted)."""
+    @property
+    def attribution_candidates(self) -> list[float]:
+        """The own shares tried (-1.0 first: the masks' own fitted weights)."""
+    @property
+    def attribution_candidate_logloss(self) -> list[float]:
+        """Held-out log-loss of the true persona (nats per segment) at each, its tempering fitted."""
     @property
     def calibration_lengths(self) -> list[int]:
         """Segment lengths (bytes) the beta was fitted on."""
@@ -793,6 +828,77 @@ def fit_switching_segmentation(
     """The fixed-share rates maximising log p(persona sequence | text) and log p(text) on one stream
     joining held-out documents (parts of >= part_bytes per persona, neighbours of different personas)."""
 
+# ---------------------------------------------------------------- scoring discovered personas
+
+_Labels = Union[Sequence[int], npt.NDArray[np.integer]]
+
+def contingency_table(predicted: _Labels, truth: _Labels) -> npt.NDArray[np.int64]:
+    """(K, L) counts, K = max(predicted) + 1, L = max(truth) + 1: entry (i, j) counts the items with
+    discovered persona i and true label j. ValueError for lengths that differ, empty input, a
+    negative label or a table beyond 2**26 entries; TypeError for non-integer labels."""
+
+def normalized_mutual_info(predicted: _Labels, truth: _Labels) -> float:
+    """MI / ((H(U) + H(V)) / 2) in natural logs (scikit-learn's default arithmetic normalisation),
+    symmetric, in [0, 1]; 1 when both have a single label, 0 when the mutual information is 0
+    otherwise. ValueError for lengths that differ, empty input or a negative label."""
+
+def adjusted_rand_index(predicted: _Labels, truth: _Labels) -> float:
+    """Adjusted Rand index (Hubert & Arabie), as scikit-learn's adjusted_rand_score: 1 for identical
+    partitions, about 0 for independent ones, down to -0.5. Checked as normalized_mutual_info."""
+
+def purity(predicted: _Labels, truth: _Labels) -> float:
+    """(1/n) sum_i max_j n_ij: the share of items carrying their discovered persona's most common
+    true label. Not symmetric; 1 when every item is its own cluster."""
+
+def max_weight_assignment(weight: npt.ArrayLike) -> npt.NDArray[np.int32]:
+    """(R,) the distinct column of each row of weight (R, C) maximising the sum of the chosen
+    entries, -1 for the R - C rows left out when R > C (Hungarian method). ValueError for an empty
+    matrix, a non-finite entry or another shape; TypeError for non-real entries."""
+
+class PersonaMatch:
+    """Discovered personas matched one to one with true labels (match_personas). K = max(predicted) + 1,
+    L = max(truth) + 1, N = max(K, L)."""
+
+    @property
+    def mapping(self) -> npt.NDArray[np.int32]:
+        """(K,) the label matched to each discovered persona, -1 for one left unmatched (K > L)."""
+    @property
+    def order(self) -> npt.NDArray[np.int32]:
+        """(N,) the discovered persona of each column of confusion (the one matched to label j for
+        j < L, then the unmatched ones); -1 for a label no persona was matched to."""
+    @property
+    def confusion(self) -> npt.NDArray[np.int64]:
+        """(N, N) items with true label j (row) and discovered persona order[c] (column c); the
+        matched pairs on the diagonal."""
+    matched: int
+    """Items whose persona is matched to their label (the trace of confusion)."""
+    accuracy: float
+    """matched / n."""
+
+def match_personas(predicted: _Labels, truth: _Labels) -> PersonaMatch:
+    """The one-to-one matching of discovered personas to labels maximising the items in matched pairs
+    (Hungarian method on the contingency table). Checked as contingency_table."""
+
+class BoundaryScore:
+    """Precision, recall and F1 of predicted boundaries (boundary_f1)."""
+
+    precision: float
+    """matched / predicted (1 when nothing is predicted)."""
+    recall: float
+    """matched / truth (1 when there is no true boundary)."""
+    f1: float
+    """2 P R / (P + R) (0 when P + R = 0)."""
+    matched: int
+    predicted: int
+    truth: int
+
+def boundary_f1(predicted: _Labels, truth: _Labels, tolerance: int = 0) -> BoundaryScore:
+    """Boundaries are byte positions (any order); a predicted and a true one pair when
+    |p - t| <= tolerance, each at most once, as many pairs as possible (a maximum matching).
+    ValueError for a negative tolerance or position, or a position given twice in one list."""
+
+def label_boundaries(labels: _Labels) -> npt.NDArray[np.int64]:
+    """The positions t >= 1 where labels[t] != labels[t - 1], increasing (e.g. of Smoothed.dominant)."""
 # ---------------------------------------------------------------- discovery
 
 _Smoothing = Literal["dirichlet", "expected_kneser_ney", "ekn", "kneser_ney"]
@@ -983,6 +1089,9 @@ class Mixture:
         progress: _Progress = None,
         return_report: Literal[False] = False,
         switch_after: _SwitchAfter = None,
+        calibration_folds: int = 5,
+        attribution_own_weights: Optional[Sequence[float]] = None,
+        segmentation_part_bytes: int = 0,
     ) -> Mixture: ...
     @overload
     @staticmethod
@@ -1006,6 +1115,9 @@ class Mixture:
         *,
         return_report: Literal[True],
         switch_after: _SwitchAfter = None,
+        calibration_folds: int = 5,
+        attribution_own_weights: Optional[Sequence[float]] = None,
+        segmentation_part_bytes: int = 0,
     ) -> Tuple[Mixture, TrainReport]:
         """Trains one Kneser-Ney persona per persona of the corpus; the prior is the document shares.
 
@@ -1015,6 +1127,13 @@ class Mixture:
         taking a TrainProgress (exceptions it raises propagate). Ctrl-C stops
         training with KeyboardInterrupt. Returns the Mixture, or
         (Mixture, TrainReport) with return_report=True. switch_after: as in Mixture().
+        calibrate=True fits attribute()'s tempering on segments cross-fitted over calibration_folds
+        folds, together with its evidence: the masks, or each persona's own model and the background
+        mixed with one own share of attribution_own_weights (default 0.25, 0.5, 0.75, 1), the lowest
+        held-out log-loss of the true persona winning (TrainReport.attribution_own_weight).
+        segmentation=True fits the rate smooth() and attribute_spans() read on the held-out documents
+        joined end to end; segmentation_part_bytes > 0 first joins each persona's documents into parts
+        of at least that many bytes (for turns longer than the documents: the rate follows them).
         """
     def __len__(self) -> int:
         """K, the number of personas."""
@@ -1121,6 +1240,13 @@ class Mixture:
         otherwise; settable, in [0, 1]."""
     @attribution_exponent.setter
     def attribution_exponent(self, exponent: float) -> None: ...
+    @property
+    def attribution_own_weight(self) -> Optional[float]:
+        """The own share of the evidence attribute() weighs: each mask's own model and the shared background
+        mixed with this one share, chosen by Mixture.fit for the held-out log-loss of the true persona; None:
+        attribute() reads the masks as they are. Settable, in [0, 1], or None."""
+    @attribution_own_weight.setter
+    def attribution_own_weight(self, weight: Optional[float]) -> None: ...
     @property
     def segmentation_alpha(self) -> Optional[float]:
         """The fixed-share rate smooth() and attribute_spans() read (fitted by Mixture.fit for

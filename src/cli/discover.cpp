@@ -18,8 +18,9 @@ const Command kDiscover{
     "discover", "", "Find K masks in unlabelled documents by EM (labels, if any, only score the result).",
     "Give one corpus option (--builtin when none is given). Its persona labels are not used to fit: each\n"
     "document is attributed to one of K n-gram masks by EM over documents, from k-means++ starts on TF-IDF\n"
-    "byte 3..5-gram profiles; the start with the best held-out likelihood is kept. With labels, the table of masks\n"
-    "against labels and the purity are printed. --k LO..HI chooses K on the held-out documents.",
+    "byte 3..5-gram profiles; the start with the best held-out likelihood is kept. With labels, the masks\n"
+    "against the labels and their scores (NMI, adjusted Rand, purity, matched accuracy) are printed.\n"
+    "--k LO..HI chooses K on the held-out documents.",
     {kBuiltin, kDir, kJsonl, kPlay, kTopSpeakers, kFortunes,
      {"--k", "", "K|LO..HI", "2", "the number of masks, or a range from which the best held-out K is chosen"},
      {"--order", "", "N", "4", "n-gram order of every mask"},
@@ -125,7 +126,6 @@ int run_discover(const Args& args) {
   t.column("documents");
   t.column("bytes");
   if (labels.size() > 1) t.column("most of its documents", Table::Align::kLeft);
-  std::size_t agree = 0;
   for (int k = 0; k < found.k; ++k) {
     const auto& m = by_label[std::size_t(k)];
     std::vector<Cell> row = {Cell(found.mixture.names()[std::size_t(k)], persona_style(k)), fmt::format("{:.3f}", found.mixture.prior()[k]),
@@ -135,16 +135,22 @@ int run_discover(const Args& args) {
       if (top == m.end()) {
         row.push_back("");
       } else {
-        agree += top->second;
         row.push_back(fmt::format("{} ({:.0f}%)", top->first, 100.0 * double(top->second) / double(docs[std::size_t(k)])));
       }
     }
     t.row(row);
   }
   print_table(t, color);
-  if (labels.size() > 1)
-    fmt::print("purity: {:.3f} (share of documents whose mask's most common label is theirs; {} labels)\n",
-               double(agree) / double(std::max<std::size_t>(corpus.size(), 1)), labels.size());
+  if (labels.size() > 1) {
+    std::vector<int> truth;
+    for (const Document& d : corpus.documents())
+      truth.push_back(int(std::lower_bound(labels.begin(), labels.end(), d.persona) - labels.begin()));
+    const PersonaMatch match = match_personas(found.assignments, truth);
+    fmt::print("against the {} labels: NMI {:.3f}, adjusted Rand {:.3f}, purity {:.3f}, matched accuracy {:.3f} "
+               "(cluster_metrics.hpp)\n",
+               labels.size(), normalized_mutual_info(found.assignments, truth),
+               adjusted_rand_index(found.assignments, truth), purity(found.assignments, truth), match.accuracy);
+  }
   if (args.has("--output")) {
     save(found.mixture, args.get("--output"));
     print_written(args.get("--output"));

@@ -37,6 +37,8 @@ const Command kTrain{
      {"--beta", "", "X", "1", "likelihood tempering (> 0): above 1 sharpens the posterior"},
      {"--gamma", "", "X", "1", "with --switching forgetting: the forgetting factor in [0, 1]"},
      kSwitchAfter,
+     {"--segment-bytes", "", "N", "0, a document",
+      "fit the segmentation rate on held-out turns of at least N bytes of one persona (documents joined)"},
      {"--heldout", "", "F", "0.1", "share of each persona's documents held out to fit order, weights, alpha, in [0, 1)"},
      {"--seed", "", "S", "0", "seed of the held-out split (and, for transformers, of the weights and batches)"},
      {"--output", "-o", "MODEL", "", "where to write the model (a .safetensors file); required"},
@@ -73,6 +75,7 @@ TrainConfig train_config(const Args& args) {
   cfg.order = args.get("--order", "auto") == "auto" ? TrainConfig::kAutoOrder : int(args.integer("--order", 5, 1, 1000));
   cfg.background = !args.has("--no-background");
   cfg.fit_attribution_beta = !args.has("--no-calibrate");
+  cfg.segmentation_part_bytes = std::size_t(args.integer("--segment-bytes", 0, 0, Args::kNoLimit));
   cfg.mixture.switching = switching_from_name(args.choice("--switching", "fixed_share", kSwitchings));
   const bool fixed_share = cfg.mixture.switching == Switching::kFixedShare;
   if (args.has("--alpha") && !fixed_share) throw UsageError("--alpha needs --switching fixed_share");
@@ -142,6 +145,18 @@ void print_report(const TrainConfig& cfg, const TrainReport& report, const Mixtu
       fmt::print("{} {} B {:.3f} -> {:.3f}", l ? "," : "", report.calibration_lengths[l],
                  report.ece_before_by_length[l], report.ece_after_by_length[l]);
     fmt::print(")\n");
+  }
+  if (report.attribution_candidates.size() > 1) {
+    fmt::print("attribution evidence: {} (held-out log-loss of the true persona:",
+               report.attribution_own_weight < 0.0
+                   ? std::string("the masks as fitted")
+                   : fmt::format("each persona's own model at share {:g} over the background", report.attribution_own_weight));
+    for (std::size_t c = 0; c < report.attribution_candidates.size(); ++c)
+      fmt::print("{} {} {:.3f}", c ? "," : "",
+                 report.attribution_candidates[c] < 0.0 ? std::string("masks")
+                                                        : fmt::format("{:g}", report.attribution_candidates[c]),
+                 report.attribution_candidate_logloss[c]);
+    fmt::print(" nats)\n");
   }
   fmt::print("switching: {}", switching_name(m.switching));
   if (m.switching == Switching::kForgetting) fmt::print(", gamma = {}", m.gamma);

@@ -31,8 +31,12 @@ def test_fit_reports_order_weights_and_beta():
         assert math.isclose(mix.attribute(text)[n], p, rel_tol=1e-9)
     exact = mix.attribute(text, beta=1.0)
     assert math.isclose(sum(exact.values()), 1.0, rel_tol=1e-12)
-    pb = mix.persona_bits_per_byte(text)
-    logs = {n: math.log(mix.prior[i]) - pb[n] * len(text) * math.log(2) for i, n in enumerate(mix.personas)}
+    w = mix.attribution_own_weight  # attribute() weighs the masks reweighted to this own share (None: the masks)
+
+    def evidence(n):
+        mask = mix.persona(n)
+        return mask if w is None else simulacra.InterpolatedPersona(mask.own, mask.background, w)
+    logs = {n: math.log(mix.prior[i]) + evidence(n).score(text) for i, n in enumerate(mix.personas)}
     z = math.log(sum(math.exp(v) for v in logs.values()))
     for n in mix.personas:
         assert math.isclose(exact[n], math.exp(logs[n] - z), rel_tol=1e-9)
@@ -63,3 +67,71 @@ def test_bad_arguments():
         mix.attribution_exponent = 2.0
     mix.attribution_exponent = 0.5
     assert mix.attribution_exponent == 0.5 and mix.attribution_beta == 1.0
+
+
+def test_interpolated_persona_is_the_linear_mix_of_its_two_models():
+    import numpy as np
+    mix = simulacra.Mixture.fit(corpus(), order=2, heldout_fraction=0.25, calibration_lengths=[10])
+    mask = mix.persona("pirate")
+    assert isinstance(mask, simulacra.InterpolatedPersona) and mask.kind == "interpolated"
+    assert 0.0 <= mask.weight <= 1.0
+    text = b"arr, the sea"
+    for lam in (0.0, 0.3, 1.0):
+        p = simulacra.InterpolatedPersona(mask.own, mask.background, lam)
+        a, b = mask.own.token_logprobs(text), mask.background.token_logprobs(text)
+        with np.errstate(divide="ignore"):
+            want = np.logaddexp(np.log(lam) + a, np.log1p(-lam) + b)
+        np.testing.assert_allclose(p.token_logprobs(text), want, rtol=1e-12)
+        np.testing.assert_allclose(p.next_logprobs(b"arr"), np.logaddexp(
+            np.log(lam) + mask.own.next_logprobs(b"arr").astype(np.float64) if lam > 0 else -np.inf,
+            np.log1p(-lam) + mask.background.next_logprobs(b"arr").astype(np.float64) if lam < 1 else -np.inf),
+            rtol=1e-6)
+    # The fitted weight maximises the held-out log-likelihood: no grid point beats it.
+    a, b = mask.own.token_logprobs(b"shiver me timbers"), mask.background.token_logprobs(b"shiver me timbers")
+    lam = simulacra.fit_interpolation_weight(a, b)
+    best = max(np.linspace(0, 1, 1001), key=lambda w: np.logaddexp(np.log(max(w, 1e-300)) + a,
+                                                                   np.log(max(1 - w, 1e-300)) + b).sum())
+    assert abs(lam - best) <= 1e-3
+    with pytest.raises(ValueError, match="weight"):
+        simulacra.InterpolatedPersona(mask.own, mask.background, 1.5)
+    with pytest.raises(ValueError, match="null"):
+        simulacra.InterpolatedPersona(mask.own, None, 0.5)
+    with pytest.raises(ValueError):
+        simulacra.fit_interpolation_weight([0.0, -1.0], [0.0])
+
+
+def test_attribution_evidence_share_is_chosen_set_and_saved(tmp_path):
+    import numpy as np
+    mix, rep = simulacra.Mixture.fit(corpus(), order=2, heldout_fraction=0.25, calibration_lengths=[10, 20],
+                                     return_report=True)
+    assert rep.attribution_candidates == [-1.0, 0.25, 0.5, 0.75, 1.0]
+    best = rep.attribution_candidates[int(np.argmin(rep.attribution_candidate_logloss))]
+    assert rep.attribution_own_weight == best
+    assert mix.attribution_own_weight == (None if best < 0 else best)
+    text = b"arr, the moon"
+    mix.attribution_own_weight = 1.0  # each mask's own model alone
+    ref = {n: math.log(p) + 0.5 * mix.persona(n).own.score(text) for n, p in zip(mix.personas, mix.prior)}
+    z = math.log(sum(math.exp(v) for v in ref.values()))
+    for n, p in mix.attribute(text, beta=0.5).items():
+        assert p == pytest.approx(math.exp(ref[n] - z), rel=1e-9)
+    path = tmp_path / "pile.safetensors"
+    mix.save(path)
+    assert simulacra.load(path).attribution_own_weight == 1.0
+    mix.attribution_own_weight = None  # the masks as they are
+    assert mix.attribution_own_weight is None
+    for n, p in mix.attribute(text, beta=0.5).items():
+        assert p == pytest.approx(math.exp(math.log(mix.prior[mix.personas.index(n)]) + 0.5 * mix.persona(n).score(text)
+                                           - math.log(sum(math.exp(math.log(q) + 0.5 * mix.persona(m).score(text))
+                                                          for m, q in zip(mix.personas, mix.prior)))), rel=1e-9)
+    with pytest.raises(ValueError, match="own_weight"):
+        mix.attribution_own_weight = 1.5
+
+
+def test_fit_takes_the_calibration_folds_and_the_own_weights():
+    mix, rep = simulacra.Mixture.fit(corpus(), order=2, heldout_fraction=0.25, calibration_lengths=[10],
+                                     calibration_folds=2, attribution_own_weights=[1.0], return_report=True)
+    assert rep.attribution_candidates == [-1.0, 1.0]
+    with pytest.raises(ValueError, match="calibration_folds"):
+        simulacra.Mixture.fit(corpus(), order=2, calibration_folds=1)
+    with pytest.raises(ValueError, match="attribution_own_weights"):
+        simulacra.Mixture.fit(corpus(), order=2, attribution_own_weights=[2.0])

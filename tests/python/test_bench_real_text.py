@@ -20,14 +20,11 @@ def tiny_corpus():
                                        ["a", "a", "b", "a", "b", "a", "b"])
 
 
-def test_end_cut_holds_out_the_shortest_tail_of_whole_documents():
-    assert data.end_cut([10, 20, 30, 40], 0.2) == 3  # 40 >= 20
-    assert data.end_cut([10, 20, 30, 40], 0.5) == 2  # 40 < 50, 40 + 30 >= 50
-    assert data.end_cut([10, 20, 30, 40], 0.99) == 1  # the first document stays
+def test_split_end_refuses_what_it_cannot_hold_out():
     with pytest.raises(ValueError, match="heldout"):
-        data.end_cut([10, 20], 1.0)
-    with pytest.raises(ValueError, match="two documents"):
-        data.end_cut([10], 0.2)
+        data.split_end(tiny_corpus(), ["a", "b"], 1.0, "tiny")
+    with pytest.raises(ValueError, match="single document"):
+        data.split_end(simulacra.Corpus.from_texts([b"a1", b"b1", b"b2"], ["a", "b", "b"]), ["a", "b"], 0.2, "tiny")
 
 
 def test_split_end_keeps_corpus_order_and_holds_out_the_end():
@@ -158,3 +155,18 @@ def test_line_parts_are_whole_lines():
     for part_a, a, part_b, b in data.line_pairs(held, ["a", "b"], 6, 10, rng):
         assert {a, b} == {0, 1} and part_a.endswith(b"\n") and part_b.endswith(b"\n")
         assert part_a in held["ab"[a]] and part_b in held["ab"[b]]
+
+
+def test_ece_floor_is_the_chance_ece_of_a_calibrated_predictor():
+    certain = np.eye(3)[[0, 1, 2, 0]]
+    assert metrics.ece_floor(certain) == 0.0  # c = 1: always right, no noise
+    rng = np.random.default_rng(1)
+    small = rng.dirichlet(np.ones(4), size=50)
+    large = rng.dirichlet(np.ones(4), size=5000)
+    assert metrics.ece_floor(large) < metrics.ece_floor(small) / 3  # shrinks like 1 / sqrt(N)
+    # a single bin at c = 0.5 with n rows: E|Binomial(n, 0.5) / n - 0.5|, exactly computable
+    n = 40
+    half = np.full((n, 2), 0.5)
+    from math import comb
+    exact = sum(comb(n, k) * 0.5 ** n * abs(k / n - 0.5) for k in range(n + 1))
+    assert metrics.ece_floor(half, draws=4000, seed=3) == pytest.approx(exact, rel=0.05)

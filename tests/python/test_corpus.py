@@ -91,6 +91,19 @@ def test_split_rejects_bad_fractions(builtin, fraction):
         builtin.split(fraction)
 
 
+def test_split_tail_holds_out_the_end_of_each_persona():
+    corpus = simulacra.Corpus.from_texts([b"a1", b"a22", b"b1", b"a333", b"b22", b"a4444", b"b333"],
+                                         ["a", "a", "b", "a", "b", "a", "b"])
+    train, heldout = corpus.split_tail(0.4)
+    # a: 2 + 3 + 4 + 5 = 14 bytes, 40% = 5.6: the last two (5 < 5.6 <= 5 + 4); b: 9 bytes, 3.6: the last one
+    assert [(d.raw, d.persona) for d in heldout] == [(b"a333", "a"), (b"a4444", "a"), (b"b333", "b")]
+    assert [d.raw for d in train] == [b"a1", b"a22", b"b1", b"b22"]
+    assert len(corpus.split_tail(0.99)[0]) == 2  # each persona keeps its first document
+    for bad in (float("nan"), 1.0, -0.1):
+        with pytest.raises(ValueError, match="split_tail"):
+            corpus.split_tail(bad)
+
+
 def test_from_directory(tmp_path):
     (tmp_path / "pirate.txt").write_text("Arr, matey.\nYo ho.\n\n  \nAhoy!\n")
     (tmp_path / "poet").mkdir()

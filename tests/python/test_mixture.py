@@ -273,7 +273,11 @@ def test_bits_per_byte(pile):
 def test_attribute_is_the_document_posterior(pile):
     text = "Shiver me timbers, the rum be gone, ye scurvy dogs!"
     post = pile.attribute(text, beta=1.0)
-    lp = persona_lp(pile, text).sum(axis=0)
+    w = pile.attribution_own_weight  # attribute() weighs the masks reweighted to this own share (None: the masks)
+    evidence = [pile.persona(k) if w is None else
+                simulacra.InterpolatedPersona(pile.persona(k).own, pile.persona(k).background, w)
+                for k in range(len(pile))]
+    lp = np.array([m.score(text) for m in evidence])
     expected = np.exp(np.log(pile.prior) + lp - logsumexp(np.log(pile.prior) + lp))
     np.testing.assert_allclose(list(post.values()), expected, rtol=1e-9, atol=1e-300)
     assert max(post, key=post.get) == "pirate"

@@ -192,3 +192,15 @@ def test_fit_sets_the_segmentation_that_smooth_and_spans_read(tmp_path):
         pile.segmentation_alpha = 2.0
     off = simulacra.Mixture.fit(simulacra.Corpus.builtin(), order=3, segmentation=False)
     assert off.segmentation_alpha is None
+
+
+def test_fit_joins_documents_into_longer_turns_for_the_segmentation_rate():
+    builtin = simulacra.Corpus.builtin()
+    _, whole = simulacra.Mixture.fit(builtin, order=2, calibrate=False, return_report=True)
+    _, turns = simulacra.Mixture.fit(builtin, order=2, calibrate=False, return_report=True,
+                                     segmentation_part_bytes=2000)
+    # The same held-out documents, joined into parts of >= 2000 bytes of one persona: far fewer switches.
+    assert turns.heldout_documents == whole.heldout_documents
+    assert turns.segmentation_switches < whole.segmentation_switches
+    held_bytes = sum(len(d.raw) for d in builtin) * 0.1 * 1.5  # a generous bound on the held-out share's bytes
+    assert turns.segmentation_switches <= held_bytes / 2000 + len(builtin.personas)
