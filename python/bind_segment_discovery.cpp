@@ -9,7 +9,7 @@ void bind_segment_discovery(py::module_& m) {
 Masks discovered in one unlabelled stream (simulacra.discover_segments): the
 pile (personas, prior, the learned switching) of the EM iteration that
 explained the stream best, its smoothed weights and its Viterbi path, one row
-per token (the stream's bytes, then the end boundary).
+per byte of the stream (as Mixture.smooth and Mixture.trace read a text).
 )doc")
       .def_property_readonly("mixture", [](const SegmentDiscovery& r) { return r.mixture; },
                              "The discovered pile (a copy): masks 'mask0'.. or the names given.")

@@ -72,8 +72,8 @@ TEST(SegmentDiscoveryTest, RecoversWhoWroteEachBlock) {
   cfg.order = 2;
   cfg.chunk_bytes = 64;
   const SegmentDiscovery found = discover_segments(stream, 3, cfg);
-  ASSERT_EQ(found.path.size(), stream.size() + 1);  // the bytes, then the end boundary
-  ASSERT_EQ(found.weights.rows(), Eigen::Index(stream.size() + 1));
+  ASSERT_EQ(found.path.size(), stream.size());  // one per byte
+  ASSERT_EQ(found.weights.rows(), Eigen::Index(stream.size()));
   EXPECT_EQ(found.mixture.size(), 3);
   EXPECT_EQ(found.mixture.names(), (std::vector<std::string>{"mask0", "mask1", "mask2"}));
   EXPECT_GE(matched_accuracy(found.path, truth, 3), 0.98);
@@ -83,7 +83,7 @@ TEST(SegmentDiscoveryTest, RecoversWhoWroteEachBlock) {
   for (double ll : found.log_likelihood) EXPECT_TRUE(std::isfinite(ll) && ll < 0.0);
   // The kept pile is the iteration that explains the stream best: its forward-backward log-likelihood.
   const double kept = *std::max_element(found.log_likelihood.begin(), found.log_likelihood.end());
-  EXPECT_NEAR(simulacra::smooth(found.mixture, simulacra::encode_document(stream)).log_likelihood, kept,
+  EXPECT_NEAR(simulacra::smooth(found.mixture, simulacra::encode(stream)).log_likelihood, kept,
               1e-9 * std::abs(kept));
   // Eleven swaps: the learned transition matrix switches rarely, and the path has about that many.
   int swaps = 0;

@@ -37,7 +37,7 @@
 //
 //   simulacra::SegmentDiscoveryConfig cfg;   // order 4, 10 iterations, a learned transition matrix
 //   simulacra::SegmentDiscovery found = simulacra::discover_segments(play_text, 8, cfg);
-//   found.path;                               // (T) the mask of each byte, then of the end boundary
+//   found.path;                               // the mask of each byte
 #pragma once
 
 #include <cstdint>
@@ -69,7 +69,7 @@ struct SegmentDiscoveryConfig {
 
 struct SegmentDiscovery {
   Mixture mixture;                       // the kept iteration's personas, prior and learned switching
-  Eigen::MatrixXd weights;               // (T, K) p(z_t = k | stream) under it (T = bytes + 1)
+  Eigen::MatrixXd weights;               // (T, K) p(z_t = k | stream) under it (T = the stream's bytes)
   std::vector<int> path;                 // (T) its Viterbi path
   std::vector<std::size_t> chunk_starts; // byte offset of each chunk of the M-step
   std::vector<double> log_likelihood;    // log p(stream) in nats after each iteration; the kept one is the largest

@@ -1009,6 +1009,51 @@ def discover(
     """Finds k masks in unlabelled documents by EM over documents (k-means++ restarts, the best held-out
     likelihood kept); k may be a range, the k with the best held-out likelihood is kept."""
 
+class SegmentDiscovery:
+    """Masks discovered in one unlabelled stream (discover_segments): the pile of the EM iteration that
+    explained the stream best, its smoothed weights and Viterbi path, one row per byte of the stream."""
+
+    @property
+    def mixture(self) -> Mixture:
+        """The discovered pile (a copy): masks 'mask0'.. or the names given, the learned switching."""
+    @property
+    def weights(self) -> npt.NDArray[np.float64]:
+        """(T, K) float64 p(mask k wrote byte t | the stream); rows sum to 1."""
+    @property
+    def path(self) -> npt.NDArray[np.int32]:
+        """(T,) int32 the Viterbi path: the mask of each byte."""
+    @property
+    def chunk_starts(self) -> list[int]:
+        """Byte offset of each chunk the M-step weighted."""
+    @property
+    def log_likelihood(self) -> list[float]:
+        """log p(stream) in nats after each EM iteration; the kept pile has the largest."""
+    @property
+    def iterations(self) -> int: ...
+
+def discover_segments(
+    stream: _Text,
+    k: int,
+    order: int = 4,
+    smoothing: Literal["dirichlet", "expected_kneser_ney"] = "dirichlet",
+    mu: float = 2.0,
+    iterations: int = 10,
+    tolerance: float = 1e-6,
+    chunk_bytes: int = 256,
+    switching: Literal["transition", "fixed_share"] = "transition",
+    initial_alpha: float = 1e-3,
+    switch_after: _SwitchAfter = None,
+    kmeans_restarts: int = 4,
+    seed: int = 0,
+    names: Optional[Sequence[_Text]] = None,
+) -> SegmentDiscovery:
+    """Finds k masks that take turns inside one unlabelled stream by EM over the persona HMM: one
+    forward-backward per iteration gives the responsibilities and the expected switches (Baum-Welch for a
+    K x K transition matrix, or the fixed-share rate); every persona is refitted on the stream's chunks of
+    about chunk_bytes (cut after a switch point when switch_after is given), weighted by their mean
+    responsibility. Starts from k-means++ on the chunks' profiles; keeps the iteration with the highest
+    log p(stream). ValueError naming a bad argument (an empty stream, more masks than chunks, ...)."""
+
 class RawView:
     """What every mask and the pile would say next after a context (Mixture.raw_view).
 

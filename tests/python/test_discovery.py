@@ -177,3 +177,49 @@ def test_discover_reads_a_corpus_and_reports_errors():
         simulacra.discover("just one text", 2)
     with pytest.raises(ValueError, match="held-out"):
         simulacra.discover(["a", "b", "c"], [1, 2], heldout_fraction=0.0)
+
+
+def _blocks(languages, blocks, size, seed):
+    """A stream of `blocks` blocks of random words, block b over languages[b % len]; each byte's writer."""
+    rng = np.random.default_rng(seed)
+    out, truth = [], []
+    for b in range(blocks):
+        who = b % len(languages)
+        part = b""
+        while len(part) < size:
+            part += bytes(rng.choice(list(languages[who].encode()), size=rng.integers(2, 7))) + b" "
+        out.append(part)
+        truth += [who] * len(part)
+    return b"".join(out), np.array(truth)
+
+
+def test_discover_segments_finds_who_wrote_each_block():
+    stream, truth = _blocks(["abcde", "vwxyz", "klmno"], 12, 400, seed=1)
+    found = simulacra.discover_segments(stream, 3, order=2, chunk_bytes=64)
+    assert found.weights.shape == (len(stream), 3) and found.path.shape == (len(stream),)
+    np.testing.assert_allclose(found.weights.sum(axis=1), 1.0, atol=1e-9)
+    match = simulacra.match_personas(found.path, truth)
+    assert match.accuracy >= 0.98
+    assert simulacra.boundary_f1(simulacra.label_boundaries(found.path), simulacra.label_boundaries(truth),
+                                 tolerance=20).f1 >= 0.9
+    assert found.mixture.personas == ["mask0", "mask1", "mask2"]
+    assert found.mixture.switching == "transition"
+    assert max(found.log_likelihood) == pytest.approx(found.mixture.smooth(stream).log_likelihood, rel=1e-9)
+    # Fixed share with switch points: chunks start after a space, and so does every switch of the path.
+    found = simulacra.discover_segments(stream, 3, order=2, chunk_bytes=40, switching="fixed_share",
+                                        switch_after=b" ", names=["a", "b", "c"], seed=4)
+    assert all(stream[s - 1:s] == b" " for s in found.chunk_starts[1:])
+    switches = np.nonzero(np.diff(found.path))[0] + 1
+    assert all(stream[s - 1:s] == b" " for s in switches)
+    assert found.mixture.personas == ["a", "b", "c"] and 0.0 < found.mixture.alpha < 1.0  # per switch point
+
+
+def test_discover_segments_refuses_bad_input():
+    with pytest.raises(ValueError, match="empty"):
+        simulacra.discover_segments(b"", 2)
+    with pytest.raises(ValueError, match="chunks"):
+        simulacra.discover_segments(b"abc abc", 5, chunk_bytes=4)
+    with pytest.raises(ValueError, match="switching"):
+        simulacra.discover_segments(b"abc abc xyz xyz", 2, chunk_bytes=4, switching="sometimes")
+    with pytest.raises(ValueError, match="initial_alpha"):
+        simulacra.discover_segments(b"abc abc xyz xyz", 2, chunk_bytes=4, initial_alpha=1.5)
