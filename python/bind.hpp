@@ -20,6 +20,8 @@ void bind_model_file(pybind11::module_& m);         // bind_model_file.cpp: save
 void bind_analysis(pybind11::module_& m);           // bind_analysis.cpp: vote, swaps, spans, raw view, divergence
 void bind_smoothing(pybind11::module_& m);          // bind_smoothing.cpp: Smoothed, smooth, the switching fits
 void bind_cluster_metrics(pybind11::module_& m);    // bind_cluster_metrics.cpp: NMI, ARI, purity, matching, boundary F1
+void bind_discovery(pybind11::module_& m);          // bind_discovery.cpp: fit_weighted, kmeans, Discovery, discover
+void bind_segment_discovery(pybind11::module_& m);  // bind_segment_discovery.cpp: SegmentDiscovery, discover_segments
 void bind_transformer(pybind11::module_& m);        // bind_transformer.cpp: TransformerModel and its persona
 void bind_transformer_train(pybind11::module_& m);  // bind_transformer_train.cpp: the transformer trainer
 void bind_report(pybind11::module_& m);             // bind_report.cpp: the trace and vote tables

@@ -138,6 +138,8 @@ PYBIND11_MODULE(_core, m) {
   bind_analysis(m);
   bind_smoothing(m);
   bind_cluster_metrics(m);
+  bind_discovery(m);
+  bind_segment_discovery(m);
   bind_transformer(m);  // TransformerPersona derives from Persona: after bind_ngram
   bind_transformer_train(m);
   bind_report(m);

@@ -10,7 +10,7 @@ TEST_F(CliTest, TopLevelHelpListsEveryCommand) {
   for (const char* form : {"--help", "-h", "help"}) {
     const Outcome r = run(form);
     EXPECT_EQ(r.status, 0) << form;
-    for (const char* command : {"train", "score", "trace", "generate", "inspect", "vote", "switch", "demo"})
+    for (const char* command : {"train", "discover", "score", "trace", "generate", "inspect", "vote", "switch", "demo"})
       EXPECT_TRUE(has(r.output, command)) << form;
   }
 }
@@ -20,6 +20,9 @@ TEST_F(CliTest, EveryCommandHelpListsEveryOption) {
       {"train",
        {"--builtin", "--dir", "--jsonl", "--play", "--top-speakers", "--fortunes", "--order", "--switching", "--alpha",
         "--beta", "--gamma", "--segment-bytes", "--heldout", "--seed", "-o", "--output"}},
+      {"discover",
+       {"--builtin", "--dir", "--play", "--fortunes", "--k", "--order", "--smoothing", "--mu", "--iterations",
+        "--restarts", "--hard", "--beta", "--heldout", "--seed", "-o"}},
       {"score", {"--text", "--color"}},
       {"trace", {"--text", "--every", "--spans", "--color"}},
       {"inspect", {"--text", "--top-k", "--characteristic", "--min-count", "--clamp", "--exclude", "--bias", "--color"}},
@@ -49,7 +52,7 @@ TEST_F(CliTest, UnknownCommandExitsTwo) {
 }
 
 TEST_F(CliTest, UnknownOptionExitsTwo) {
-  for (const char* command : {"train", "score", "trace", "generate", "inspect", "vote", "switch", "demo"}) {
+  for (const char* command : {"train", "discover", "score", "trace", "generate", "inspect", "vote", "switch", "demo"}) {
     const Outcome r = run(std::string(command) + " --no-such-option");
     EXPECT_EQ(r.status, 2) << command;
     EXPECT_TRUE(has(r.output, "--no-such-option")) << r.output;
@@ -64,6 +67,10 @@ TEST_F(CliTest, BadValuesExitTwoNamingTheOption) {
       {"train --switching sometimes -o x.safetensors", "--switching"},
       {"train --dir a --jsonl b -o x.safetensors", "--jsonl"},
       {"train", "-o"},
+      {"discover --k 0", "--k"},
+      {"discover --k 5..2", "--k"},
+      {"discover --smoothing laplace", "--smoothing"},
+      {"discover --mu 0", "--mu"},
       {"generate " + quote(model_) + " --temperature -1", "--temperature"},
       {"generate " + quote(model_) + " --top-p 0", "--top-p"},
       {"generate " + quote(model_) + " --clamp nobody", "nobody"},
@@ -99,6 +106,20 @@ TEST_F(CliTest, TrainWritesTheModel) {
     EXPECT_TRUE(has(train_.output, "attribution evidence:")) << train_.output;
   }
   EXPECT_TRUE(fs::exists(model_));
+}
+
+// Discovery on the two-persona corpus: the masks against the labels, a pile that the other commands read.
+TEST_F(CliTest, DiscoverFindsTheMasksAndSavesThePile) {
+  const std::string out = (dir_ / "found.safetensors").string();
+  const Outcome r = run("discover --dir " + quote((dir_ / "corpus").string()) +
+                        " --k 1..3 --order 3 --heldout 0.25 --restarts 2 --seed 1 -o " + quote(out));
+  ASSERT_EQ(r.status, 0) << r.output;
+  for (const char* part : {"held-out log-likelihood", "<- chosen", "iteration", "objective", "mask0", "NMI",
+                           "adjusted Rand", "purity", "matched accuracy", "wrote"})
+    EXPECT_TRUE(has(r.output, part)) << part << " missing from " << r.output;
+  const Outcome s = run("score " + quote(out) + " " + doc("pirate_doc.txt"));
+  EXPECT_EQ(s.status, 0) << s.output;
+  EXPECT_TRUE(has(s.output, "mask0")) << s.output;
 }
 
 // A tiny hydra from the shell: trains, evaluates, checkpoints, resumes, and

@@ -26,13 +26,13 @@ namespace detail {
 // start boundary (kStart = 257) sorts last at level 1.
 inline constexpr int kRanks = kVocab + 2;
 
-SIMULACRA_INLINE Discounts estimate_discounts(const std::array<std::uint64_t, 5>& t) {
+SIMULACRA_INLINE Discounts estimate_discounts(const std::array<double, 5>& t) {
   Discounts d;
-  if (t[1] == 0 || t[2] == 0 || t[3] == 0) {
+  if (t[1] == 0.0 || t[2] == 0.0 || t[3] == 0.0) {
     d.fallback = true;
     return d;
   }
-  const double t1 = double(t[1]), t2 = double(t[2]), t3 = double(t[3]), t4 = double(t[4]);
+  const double t1 = t[1], t2 = t[2], t3 = t[3], t4 = t[4];
   const double y = t1 / (t1 + 2.0 * t2);
   const Discounts est{1.0 - 2.0 * y * t2 / t1, 2.0 - 3.0 * y * t3 / t2, 3.0 - 4.0 * y * t4 / t3, false};
   const bool valid = est.d1 >= 0.0 && est.d1 <= 1.0 && est.d2 >= 0.0 && est.d2 <= 2.0 && est.d3 >= 0.0 && est.d3 <= 3.0;
@@ -65,22 +65,17 @@ SIMULACRA_INLINE void interpolate(int n, const Discounts& d, const std::vector<s
   }
 }
 
-}  // namespace detail
-
-SIMULACRA_INLINE void NGramPersona::check_order(int order, const char* what) {
-  SIMULACRA_CHECK(order >= 1 && order <= kMaxOrder, InvalidArgument, "{}: order must be in 1..{}, got {}", what,
-                  kMaxOrder, order);
-}
-
-SIMULACRA_INLINE NGramPersona NGramPersona::fit(const std::vector<std::string>& documents, int order) {
-  check_order(order, "NGramPersona::fit");
-  SIMULACRA_CHECK(!documents.empty(), InvalidArgument, "NGramPersona::fit: no documents to train on");
+SIMULACRA_INLINE NGramSkeleton build_skeleton(const std::vector<std::string>& documents, int order, const char* what) {
+  using Level = NGramPersona::Level;
+  constexpr std::uint16_t kStart = NGramPersona::kStart;
+  constexpr std::uint32_t kNone = NGramPersona::kNone;
+  NGramSkeleton sk;
   const std::size_t N = static_cast<std::size_t>(order);
 
   // Ranked token stream: per document rank(<start>) bytes rank(<b>) 0, then N zeros of padding.
   std::uint64_t total = N;
   for (const auto& doc : documents) total += doc.size() + 3;
-  SIMULACRA_CHECK(total < kNone, InvalidArgument, "NGramPersona::fit: corpus of {} tokens exceeds 2^32 - 1", total);
+  SIMULACRA_CHECK(total < kNone, InvalidArgument, "{}: corpus of {} tokens exceeds 2^32 - 1", what, total);
   std::vector<std::uint16_t> r;
   r.reserve(total);
   std::vector<std::uint32_t> starts;  // window start positions
@@ -128,8 +123,11 @@ SIMULACRA_INLINE NGramPersona NGramPersona::fit(const std::vector<std::string>& 
   std::vector<std::uint32_t>().swap(starts);
 
   // One scan builds the trie: level n nodes are the distinct length-n prefixes in sorted order.
-  std::vector<Level> levels(N + 1);
-  std::vector<std::vector<std::uint32_t>> raw(N + 1), parent_of(N + 1), creator(N + 1);
+  std::vector<Level>& levels = sk.levels;
+  std::vector<std::vector<std::uint32_t>>& raw = sk.raw;
+  levels.resize(N + 1);
+  raw.resize(N + 1);
+  std::vector<std::vector<std::uint32_t>> parent_of(N + 1), creator(N + 1);
   std::vector<std::vector<std::uint32_t>> node_at(N);  // node_at[n][p]: level-n node of the window at p, n < N
   levels[1].node.resize(kVocab + 1);
   for (std::uint16_t t = 0; t <= kVocab; ++t) levels[1].node[t].token = t;
@@ -183,21 +181,48 @@ SIMULACRA_INLINE NGramPersona NGramPersona::fit(const std::vector<std::string>& 
     }
   }
 
+  // Suffix links (the suffix of the level-(n+1) node created at p is the
+  // level-n node at p + 1) and the tail of each level that begins with the start boundary.
+  sk.suffix.resize(N + 1);
+  sk.suffix[1].assign(kVocab + 1, 0);
+  for (std::size_t n = 1; n < N; ++n) {
+    poll_interrupt();
+    sk.suffix[n + 1].resize(creator[n + 1].size());
+    for (std::size_t i = 0; i < creator[n + 1].size(); ++i) sk.suffix[n + 1][i] = node_at[n][creator[n + 1][i] + 1];
+  }
+  sk.first_start.assign(N + 1, 0);
+  sk.first_start[1] = kStart;
+  for (std::size_t n = 1; n < N; ++n)
+    sk.first_start[n + 1] = sk.first_start[n] < levels[n].node.size() ? levels[n].node[sk.first_start[n]].child_begin
+                                                                       : std::uint32_t(levels[n + 1].node.size());
+  return sk;
+}
+
+}  // namespace detail
+
+SIMULACRA_INLINE void NGramPersona::check_order(int order, const char* what) {
+  SIMULACRA_CHECK(order >= 1 && order <= kMaxOrder, InvalidArgument, "{}: order must be in 1..{}, got {}", what,
+                  kMaxOrder, order);
+}
+
+SIMULACRA_INLINE NGramPersona NGramPersona::fit(const std::vector<std::string>& documents, int order) {
+  check_order(order, "NGramPersona::fit");
+  SIMULACRA_CHECK(!documents.empty(), InvalidArgument, "NGramPersona::fit: no documents to train on");
+  const std::size_t N = static_cast<std::size_t>(order);
+  detail::NGramSkeleton sk = detail::build_skeleton(documents, order, "NGramPersona::fit");
+  std::vector<Level>& levels = sk.levels;
+  const std::vector<std::vector<std::uint32_t>>& raw = sk.raw;
+
   // Adjusted counts: raw at the top order and for n-grams that begin with the
   // start boundary (the tail of each level), continuation counts otherwise.
   std::vector<std::vector<std::uint32_t>> adjusted(N + 1);
   adjusted[N] = raw[N];
-  std::uint32_t first_start = kStart;  // first start-boundary node at level n
   for (std::size_t n = 1; n < N; ++n) {
     adjusted[n].assign(raw[n].size(), 0);
-    for (std::size_t i = first_start; i < raw[n].size(); ++i) adjusted[n][i] = raw[n][i];
+    for (std::size_t i = sk.first_start[n]; i < raw[n].size(); ++i) adjusted[n][i] = raw[n][i];
     poll_interrupt();
-    for (std::uint32_t p : creator[n + 1]) ++adjusted[n][node_at[n][p + 1]];
-    first_start = first_start < levels[n].node.size() ? levels[n].node[first_start].child_begin
-                                                       : std::uint32_t(levels[n + 1].node.size());
+    for (std::uint32_t s : sk.suffix[n + 1]) ++adjusted[n][s];
   }
-  std::vector<std::vector<std::uint32_t>>().swap(node_at);
-  std::vector<std::vector<std::uint32_t>>().swap(creator);
 
   // Count-of-counts and discounts per order (the start boundary unigram is never predicted).
   std::vector<Discounts> discounts(N);
@@ -208,7 +233,7 @@ SIMULACRA_INLINE NGramPersona NGramPersona::fit(const std::vector<std::string>& 
       const std::uint32_t a = adjusted[n][i];
       if (a >= 1 && a <= 4) ++t[a];
     }
-    discounts[n - 1] = detail::estimate_discounts(t);
+    discounts[n - 1] = detail::estimate_discounts({double(t[0]), double(t[1]), double(t[2]), double(t[3]), double(t[4])});
   }
   for (std::size_t n = 0; n < N; ++n) {
     poll_interrupt();

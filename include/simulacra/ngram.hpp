@@ -38,6 +38,7 @@
 //   double lp = lm.score_document("Arr!");          // log p(A r r ! <b> | <b>)
 #pragma once
 
+#include <array>
 #include <cassert>
 #include <cmath>
 #include <cstdint>
@@ -246,6 +247,31 @@ class NGramPersona final : public Persona {
   NGramPersona(int order, std::vector<Level> levels, std::vector<Discounts> discounts);
   void index_children();
 };
+
+namespace detail {
+
+// The trie of a corpus before any smoothing: what NGramPersona::fit and the
+// weighted fits (ngram_weighted.hpp) share. Levels hold tokens and child
+// ranges (disc 0, gamma 1: a model that predicts uniformly).
+struct NGramSkeleton {
+  std::vector<NGramPersona::Level> levels;         // order + 1 levels, [0] the root
+  std::vector<std::vector<std::uint32_t>> raw;     // raw[n][i]: occurrences of the level-n n-gram i (n >= 1)
+  std::vector<std::vector<std::uint32_t>> suffix;  // suffix[n][i]: level-(n-1) node of n-gram i without its first
+                                                   // token (n >= 2; suffix[1] is all 0, the root)
+  std::vector<std::uint32_t> first_start;          // first_start[n]: the first level-n node that begins with the start
+                                                   // boundary (all after it do too; level size when none), n >= 1
+};
+
+// The skeleton of `documents` at `order` (checked by the caller), by the
+// sort of NGramPersona::fit. InvalidArgument naming `what` if the corpus
+// exceeds 2^32 - 1 tokens.
+SIMULACRA_INLINE NGramSkeleton build_skeleton(const std::vector<std::string>& documents, int order, const char* what);
+
+// The three discounts of one order from its count-of-counts t[1..4] (t[0]
+// unused), or the fallback (0.5, 1, 1.5) where they are degenerate.
+SIMULACRA_INLINE Discounts estimate_discounts(const std::array<double, 5>& t);
+
+}  // namespace detail
 
 }  // namespace simulacra
 

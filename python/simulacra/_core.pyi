@@ -899,6 +899,160 @@ def boundary_f1(predicted: _Labels, truth: _Labels, tolerance: int = 0) -> Bound
 
 def label_boundaries(labels: _Labels) -> npt.NDArray[np.int64]:
     """The positions t >= 1 where labels[t] != labels[t - 1], increasing (e.g. of Smoothed.dominant)."""
+# ---------------------------------------------------------------- discovery
+
+_Smoothing = Literal["dirichlet", "expected_kneser_ney", "ekn", "kneser_ney"]
+
+def fit_weighted(
+    texts: Union[Corpus, Sequence[_Text]],
+    weights: npt.ArrayLike,
+    order: int,
+    smoothing: _Smoothing = "dirichlet",
+    mu: float = 2.0,
+) -> NGramPersona:
+    """An n-gram persona of weighted documents (weights >= 0; 0: absent): interpolated Dirichlet on expected
+    counts, or expected Kneser-Ney (weights in [0, 1]). ValueError naming a bad weight, size or mu."""
+
+class KMeans:
+    """k-means++ and Lloyd iterations (kmeans): the kept restart."""
+
+    @property
+    def assignments(self) -> npt.NDArray[np.int32]:
+        """(N,) cluster of each point."""
+    @property
+    def centroids(self) -> npt.NDArray[np.float64]:
+        """(k, D) the centres."""
+    objective: float
+    """Sum of squared distances to the assigned centres."""
+    objective_history: list[float]
+    """The objective after each assignment step of the kept restart (never increases)."""
+    restart_objectives: list[float]
+    restart: int
+    iterations: int
+
+def kmeans(
+    points: Union[npt.ArrayLike, Corpus, Sequence[_Text]],
+    k: int,
+    restarts: int = 4,
+    max_iterations: int = 100,
+    seed: int = 0,
+    min_n: int = 3,
+    max_n: int = 5,
+    sublinear_tf: bool = True,
+    idf: bool = True,
+) -> KMeans:
+    """k-means++ and Lloyd on an (N, D) array, or on texts' unit-norm TF-IDF byte n-gram profiles."""
+
+class DiscoveryProgress:
+    """Where a discovery run is (given to progress callbacks)."""
+
+    k: int
+    restart: int
+    iteration: int
+    log_likelihood: float
+
+class Discovery:
+    """The masks found by discover: the mixture and how each document was attributed."""
+
+    @property
+    def mixture(self) -> Mixture:
+        """The discovered pile (K 'ngram' personas named mask0.. or by `names`, prior pi)."""
+    @property
+    def responsibilities(self) -> npt.NDArray[np.float64]:
+        """(N, K) p(mask k wrote document d) under the returned mixture (one-hot with hard EM)."""
+    @property
+    def assignments(self) -> npt.NDArray[np.int32]:
+        """(N,) the most responsible mask of each document."""
+    @property
+    def log_likelihoods(self) -> list[float]:
+        """Per EM iteration: sum over training documents of log sum_k pi_k p_k(d)."""
+    @property
+    def objective(self) -> list[float]:
+        """Per EM iteration: the objective EM climbs (log-likelihood + log Dirichlet prior, + const)."""
+    @property
+    def heldout_log_likelihood(self) -> float: ...
+    @property
+    def heldout(self) -> npt.NDArray[np.int32]:
+        """(H,) indices of the held-out documents."""
+    @property
+    def restart_scores(self) -> list[float]: ...
+    @property
+    def restart(self) -> int: ...
+    @property
+    def k(self) -> int:
+        """The number of masks (the chosen one when k was a range)."""
+    @property
+    def k_values(self) -> list[int]: ...
+    @property
+    def heldout_by_k(self) -> list[float]:
+        """Held-out log-likelihood of the best run at each of k_values."""
+    @property
+    def seconds(self) -> float: ...
+
+def discover(
+    texts: Union[Corpus, Sequence[_Text]],
+    k: Union[int, Sequence[int], range],
+    order: int = 4,
+    smoothing: _Smoothing = "dirichlet",
+    mu: float = 2.0,
+    iterations: int = 20,
+    tolerance: float = 1e-7,
+    restarts: int = 3,
+    hard: bool = False,
+    beta: float = 1.0,
+    heldout_fraction: float = 0.1,
+    seed: int = 0,
+    names: Optional[Sequence[_Text]] = None,
+    initial_responsibilities: Optional[npt.ArrayLike] = None,
+    progress: Union[None, bool, Callable[[DiscoveryProgress], None]] = None,
+) -> Discovery:
+    """Finds k masks in unlabelled documents by EM over documents (k-means++ restarts, the best held-out
+    likelihood kept); k may be a range, the k with the best held-out likelihood is kept."""
+
+class SegmentDiscovery:
+    """Masks discovered in one unlabelled stream (discover_segments): the pile of the EM iteration that
+    explained the stream best, its smoothed weights and Viterbi path, one row per byte of the stream."""
+
+    @property
+    def mixture(self) -> Mixture:
+        """The discovered pile (a copy): masks 'mask0'.. or the names given, the learned switching."""
+    @property
+    def weights(self) -> npt.NDArray[np.float64]:
+        """(T, K) float64 p(mask k wrote byte t | the stream); rows sum to 1."""
+    @property
+    def path(self) -> npt.NDArray[np.int32]:
+        """(T,) int32 the Viterbi path: the mask of each byte."""
+    @property
+    def chunk_starts(self) -> list[int]:
+        """Byte offset of each chunk the M-step weighted."""
+    @property
+    def log_likelihood(self) -> list[float]:
+        """log p(stream) in nats after each EM iteration; the kept pile has the largest."""
+    @property
+    def iterations(self) -> int: ...
+
+def discover_segments(
+    stream: _Text,
+    k: int,
+    order: int = 4,
+    smoothing: Literal["dirichlet", "expected_kneser_ney"] = "dirichlet",
+    mu: float = 2.0,
+    iterations: int = 10,
+    tolerance: float = 1e-6,
+    chunk_bytes: int = 256,
+    switching: Literal["transition", "fixed_share"] = "transition",
+    initial_alpha: float = 1e-3,
+    switch_after: _SwitchAfter = None,
+    kmeans_restarts: int = 4,
+    seed: int = 0,
+    names: Optional[Sequence[_Text]] = None,
+) -> SegmentDiscovery:
+    """Finds k masks that take turns inside one unlabelled stream by EM over the persona HMM: one
+    forward-backward per iteration gives the responsibilities and the expected switches (Baum-Welch for a
+    K x K transition matrix, or the fixed-share rate); every persona is refitted on the stream's chunks of
+    about chunk_bytes (cut after a switch point when switch_after is given), weighted by their mean
+    responsibility. Starts from k-means++ on the chunks' profiles; keeps the iteration with the highest
+    log p(stream). ValueError naming a bad argument (an empty stream, more masks than chunks, ...)."""
 
 class RawView:
     """What every mask and the pile would say next after a context (Mixture.raw_view).

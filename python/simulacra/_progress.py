@@ -55,3 +55,40 @@ def tqdm_progress() -> Optional[TqdmProgress]:
     except ImportError:
         return None
     return TqdmProgress(tqdm)
+
+
+class TqdmDiscoveryProgress:
+    """A progress callback drawing one tqdm bar over every EM iteration of a discovery run.
+
+    ``simulacra.discover`` reports ``DiscoveryProgress(k, restart, iteration,
+    log_likelihood)`` after each iteration; a run that converges early skips
+    the rest of its restart's iterations on the bar.
+    """
+
+    def __init__(self, tqdm: Callable[..., Any], total: int, iterations: int) -> None:
+        self._bar = tqdm(total=total, desc="discover")
+        self._iterations = iterations
+        self._run: Optional[tuple] = None
+        self._done = 0
+
+    def __call__(self, progress: Any) -> None:
+        run = (progress.k, progress.restart)
+        if self._run is not None and run != self._run:
+            self._bar.update(self._iterations - self._done)  # the last run converged early
+            self._done = 0
+        self._run = run
+        self._bar.update(progress.iteration - self._done)
+        self._done = progress.iteration
+        self._bar.set_postfix_str(f"k={progress.k} log-likelihood={progress.log_likelihood:.1f}", refresh=False)
+
+    def close(self) -> None:
+        self._bar.close()
+
+
+def tqdm_discovery_progress(total: int, iterations: int) -> Optional[TqdmDiscoveryProgress]:
+    """A TqdmDiscoveryProgress of `total` iterations if tqdm is installed, else None."""
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    return TqdmDiscoveryProgress(tqdm, total, iterations)

@@ -7,9 +7,10 @@
 
 namespace simulacra::cli {
 
-extern const Command kTrain, kScore, kTrace, kGenerate, kInspect, kVote, kSwitch, kDemo;
+extern const Command kTrain, kDiscover, kScore, kTrace, kGenerate, kInspect, kVote, kSwitch, kDemo;
 
 int run_train(const Args& args);     // train.cpp
+int run_discover(const Args& args);  // discover.cpp
 int run_score(const Args& args);     // score.cpp
 int run_trace(const Args& args);     // trace.cpp
 int run_generate(const Args& args);  // generate.cpp

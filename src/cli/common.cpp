@@ -97,6 +97,26 @@ std::vector<Token> switch_after_of(const Args& args) {
   return out;
 }
 
+std::pair<Corpus, std::string> load_corpus(const Args& args) {
+  std::vector<std::string> given;
+  for (const char* o : {"--builtin", "--dir", "--jsonl", "--play", "--fortunes"})
+    if (args.has(o)) given.push_back(o);
+  if (given.size() > 1) throw UsageError(fmt::format("give one corpus option, not {}", fmt::join(given, " and ")));
+  if (args.has("--top-speakers") && !args.has("--play")) throw UsageError("--top-speakers needs --play");
+  if (args.has("--dir")) return {Corpus::from_directory(args.get("--dir")), args.get("--dir")};
+  if (args.has("--jsonl")) return {Corpus::from_jsonl(args.get("--jsonl")), args.get("--jsonl")};
+  if (args.has("--fortunes"))
+    return {Corpus::from_fortunes(args.all("--fortunes")), fmt::format("{}", fmt::join(args.all("--fortunes"), " "))};
+  if (args.has("--play")) {
+    const auto top = std::size_t(args.integer("--top-speakers", 0, 0, Args::kNoLimit));
+    return {Corpus::from_play(args.get("--play"), top), args.get("--play")};
+  }
+  Corpus builtin = Corpus::builtin();
+  if (builtin.empty()) throw FileError("this build embeds no corpus (data/personas/*.txt was empty)");
+  return {std::move(builtin), "the built-in corpus"};
+}
+
+
 void print_written(const std::string& path) {
   std::error_code ec;
   const auto size = std::filesystem::file_size(path, ec);

@@ -35,6 +35,21 @@ inline const Option kSwitchAfter{"--switch-after", "", "BYTES", "every byte",
                                  "masks may swap only after these bytes (escapes \\n \\t \\r \\\\ \\xHH; "
                                  "a document end always)"};
 
+// The corpus options, shared by train and discover (read by load_corpus).
+inline const Option kBuiltin{"--builtin", "", "", "", "the corpus embedded in the library (data/personas/*.txt), the default"};
+inline const Option kDir{"--dir", "", "PATH", "",
+                         "a directory of <persona>.txt files (paragraphs are documents) or <persona>/ folders"};
+inline const Option kJsonl{"--jsonl", "", "PATH", "", "JSON Lines, one {\"text\": ..., \"persona\": ...} object per line"};
+inline const Option kPlay{"--play", "", "PATH", "", "a play script: each speech is a document by its speaker"};
+inline const Option kTopSpeakers{"--top-speakers", "", "N", "0, all", "with --play: keep the N speakers with the most text"};
+inline const Option kFortunes{"--fortunes", "", "PATH", "", "fortune(6) files or directories; each file is one persona",
+                              false, true};
+
+// The corpus the corpus options choose (the built-in one when none is
+// given), and a description of where it came from. UsageError for two
+// corpus options or --top-speakers without --play.
+std::pair<Corpus, std::string> load_corpus(const Args& args);
+
 // MixtureConfig::switch_after from --switch-after: the bytes of its value
 // with C escapes read (\n, \t, \r, \\, \xHH); empty when the option is not
 // given. UsageError for an empty value or a bad escape.

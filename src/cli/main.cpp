@@ -2,6 +2,7 @@
 // subcommands (commands.hpp, one file each), Ctrl-C, and the exit status.
 //
 //   simulacra train    [corpus options] -o MODEL     train a pile of masks, save it
+//   simulacra discover [corpus options] --k K        find K masks in unlabelled documents
 //   simulacra score    MODEL [FILE ...|--text TEXT]   bits per byte and attribution
 //   simulacra trace    MODEL [FILE|--text TEXT]       the text coloured by mask, weights
 //   simulacra generate MODEL [--prompt TEXT]          sample a continuation
@@ -17,7 +18,7 @@
 int main(int argc, char** argv) {
   using namespace simulacra::cli;
   const std::vector<Entry> commands = {
-      {&kTrain, run_train},     {&kScore, run_score}, {&kTrace, run_trace},   {&kGenerate, run_generate},
+      {&kTrain, run_train},     {&kDiscover, run_discover}, {&kScore, run_score}, {&kTrace, run_trace},   {&kGenerate, run_generate},
       {&kInspect, run_inspect}, {&kVote, run_vote},   {&kSwitch, run_switch}, {&kDemo, run_demo}};
   return run(argc, argv, "simulacra", commands);
 }

@@ -28,12 +28,7 @@ const Command kTrain{
     "Give one corpus option (--builtin when none is given). Each persona is a Kneser-Ney model of its own\n"
     "documents interpolated with a background model of all the text, the prior is its share of the documents;\n"
     "the order, the background weights, alpha (fixed share) and the attribution beta are chosen on held-out text.",
-    {{"--builtin", "", "", "", "the corpus embedded in the library (data/personas/*.txt), the default"},
-     {"--dir", "", "PATH", "", "a directory of <persona>.txt files (paragraphs are documents) or <persona>/ folders"},
-     {"--jsonl", "", "PATH", "", "JSON Lines, one {\"text\": ..., \"persona\": ...} object per line"},
-     {"--play", "", "PATH", "", "a play script: each speech is a document by its speaker"},
-     {"--top-speakers", "", "N", "0, all", "with --play: keep the N speakers with the most text"},
-     {"--fortunes", "", "PATH", "", "fortune(6) files or directories; each file is one persona", false, true},
+    {kBuiltin, kDir, kJsonl, kPlay, kTopSpeakers, kFortunes,
      {"--order", "", "auto|N", "auto", "n-gram order of every persona; auto: the best of 2..8 on held-out text"},
      {"--no-background", "", "", "", "stand-alone personas (no shared background model under them)"},
      {"--no-calibrate", "", "", "", "keep the attribution beta at 1 (exact Bayesian posteriors)"},
@@ -74,26 +69,6 @@ const Command kTrain{
     0, 0};
 
 namespace {
-
-// The corpus chosen by the options, and a description of where it came from.
-std::pair<Corpus, std::string> load_corpus(const Args& args) {
-  std::vector<std::string> given;
-  for (const char* o : {"--builtin", "--dir", "--jsonl", "--play", "--fortunes"})
-    if (args.has(o)) given.push_back(o);
-  if (given.size() > 1) throw UsageError(fmt::format("give one corpus option, not {}", fmt::join(given, " and ")));
-  if (args.has("--top-speakers") && !args.has("--play")) throw UsageError("--top-speakers needs --play");
-  if (args.has("--dir")) return {Corpus::from_directory(args.get("--dir")), args.get("--dir")};
-  if (args.has("--jsonl")) return {Corpus::from_jsonl(args.get("--jsonl")), args.get("--jsonl")};
-  if (args.has("--fortunes"))
-    return {Corpus::from_fortunes(args.all("--fortunes")), fmt::format("{}", fmt::join(args.all("--fortunes"), " "))};
-  if (args.has("--play")) {
-    const auto top = std::size_t(args.integer("--top-speakers", 0, 0, Args::kNoLimit));
-    return {Corpus::from_play(args.get("--play"), top), args.get("--play")};
-  }
-  Corpus builtin = Corpus::builtin();
-  if (builtin.empty()) throw FileError("this build embeds no corpus (data/personas/*.txt was empty)");
-  return {std::move(builtin), "the built-in corpus"};
-}
 
 TrainConfig train_config(const Args& args) {
   TrainConfig cfg;

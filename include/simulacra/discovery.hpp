@@ -1,0 +1,128 @@
+// simulacra/discovery.hpp — discovering the masks: a K-persona n-gram
+// mixture fitted by EM on unlabelled documents (one mask per document).
+//
+// The model: document d was written by persona z_d ~ pi, and p(d | z = k) is
+// persona k's n-gram model. EM alternates
+//
+//   E-step  r_dk = pi_k p_k(d)^beta / sum_j pi_j p_j(d)^beta     (log-sum-exp; beta = 1: the posterior)
+//           hard EM: r_dk = 1 for the k maximising log pi_k + beta log p_k(d) (ties: the lowest k)
+//   M-step  pi_k = mean_d r_dk; every persona refitted on the documents weighted by r_.k
+//
+// starting from one-hot responsibilities given by k-means++ on the
+// documents' TF-IDF byte n-gram profiles (kmeans.hpp; a mask that k-means
+// leaves without documents, as identical or empty profiles do, takes one
+// drawn from the largest cluster), `restarts` times; the run with
+// the best held-out log-likelihood sum_{d held out} log sum_k pi_k p_k(d) is
+// kept (without held-out documents: the best final objective).
+//
+// Personas (WeightedFitConfig::smoothing):
+//   dirichlet: a shared background body B (the interpolated Dirichlet model of
+//     all training documents, weight 1, ngram_weighted.hpp) is fitted once;
+//     persona k's distribution at each predictive context h (the deepest
+//     context of some token: order-1 tokens, or fewer back to the document
+//     start) is the posterior mode of a Dirichlet prior centred on the
+//     background's lower order,
+//       theta_kh(w) = (C_k(hw) + mu B(w | h')) / (C_k(h.) + mu),   C_k(hw) = sum_d r_dk n_d(hw)
+//     (order 1: B(w | h') is uniform), and the lower orders are B's own. Each
+//     M-step is then the exact maximiser of the expected complete-data log
+//     posterior, so EM never decreases the objective
+//       F = sum_d log sum_k pi_k p_k(d) + sum_k sum_h log Dir(theta_kh; mu B(. | h') + 1)   (+ const)
+//     at beta = 1 (hard EM: the classification objective
+//       sum_d log pi_{z_d} p_{z_d}(d) + the same prior term). The marginal
+//     log-likelihood alone is not guaranteed to rise (docs/concepts.md,
+//     "Discovering the masks"). One counting pass per iteration over the
+//     documents' predictive n-grams (NGramCounts) with K weights each.
+//   expected_kneser_ney: each persona is refitted by NGramCounts::fit on its
+//     responsibilities (own lower orders, no background); no monotonicity
+//     guarantee.
+//
+// The returned Mixture holds ordinary "ngram" personas (prior pi, no
+// switching, attribution beta = beta), so attribute(doc) reproduces the
+// responsibilities; it saves and loads like a trained one. Held-out
+// documents do not train the personas; they get responsibilities too.
+//
+// Choosing K: discover(documents, {2, 3, 4, ...}, config) runs each K on the
+// same split and keeps the K with the highest held-out log-likelihood.
+//
+//   simulacra::DiscoveryConfig cfg;           // order 4, Dirichlet, 3 restarts
+//   simulacra::Discovery found = simulacra::discover(texts, 8, cfg);
+//   found.mixture.attribute(texts[0]);        // (K) log posterior of the masks
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include "simulacra/kmeans.hpp"
+#include "simulacra/mixture.hpp"
+#include "simulacra/ngram_weighted.hpp"
+
+namespace simulacra {
+
+// Where a discovery run is, for progress callbacks.
+struct DiscoveryProgress {
+  int k = 0;                    // the number of masks of this run
+  int restart = 0;              // 0..restarts-1
+  int iteration = 0;            // EM iterations done in this restart
+  double log_likelihood = 0.0;  // training log-likelihood after them
+};
+
+struct DiscoveryConfig {
+  int order = 4;                     // n-gram order of every persona, 1..NGramPersona::kMaxOrder
+  WeightedFitConfig smoothing;       // the personas' estimator and Dirichlet concentration mu
+  int iterations = 20;               // EM iterations (M-steps) per restart, >= 1
+  double tolerance = 1e-7;           // stop early when the objective moves by at most tolerance * |objective|, >= 0
+  int restarts = 3;                  // k-means++ starts, >= 1
+  bool hard = false;                 // classification (hard) EM
+  double beta = 1.0;                 // E-step tempering in (0, MixtureConfig::kMaxBeta]
+  double heldout_fraction = 0.1;     // documents held out to choose the restart and K, in [0, 1)
+  std::uint64_t seed = 0;            // seeds the split and the k-means++ starts
+  ProfileConfig profiles;            // the k-means profiles (TF-IDF of byte 3..5-grams)
+  int kmeans_restarts = 1;           // k-means++ seedings behind each start (the lowest k-means objective), >= 1
+  int kmeans_iterations = 50;        // Lloyd iterations of each seeding, >= 1
+  std::vector<std::string> names;    // K persona names (empty: "mask0", "mask1", ...)
+  Eigen::MatrixXd initial_responsibilities;  // empty, or (N, K) rows >= 0 summing to 1: the start of
+                                             // the only restart (k-means is skipped)
+  // Called after every EM iteration; may throw to cancel (the exception propagates).
+  std::function<void(const DiscoveryProgress&)> on_progress;
+};
+
+struct Discovery {
+  explicit Discovery(Mixture m) : mixture(std::move(m)) {}
+
+  Mixture mixture;                      // the discovered masks (K "ngram" personas, prior pi)
+  Eigen::MatrixXd responsibilities;     // (N, K) r_dk of every document under the returned mixture
+  std::vector<int> assignments;         // (N) argmax_k r_dk
+  std::vector<double> log_likelihoods;  // per iteration of the kept run: sum_{d train} log sum_k pi_k p_k(d)
+  std::vector<double> objective;        // per iteration: the objective EM climbs (see above; + const);
+                                        // expected Kneser-Ney: the log-likelihood (hard EM: the classification one)
+  double heldout_log_likelihood = 0.0;  // of the kept run (0 without held-out documents)
+  std::vector<int> heldout;             // indices of the held-out documents, sorted
+  std::vector<double> restart_scores;   // per restart: held-out log-likelihood (or final objective without held-out)
+  int restart = 0;                      // the kept restart
+  int k = 0;                            // the number of masks (the chosen one for a range)
+  std::vector<int> k_values;            // the K tried (one entry for a single K)
+  std::vector<double> heldout_by_k;     // held-out log-likelihood of the best run at each (empty without held-out)
+  double seconds = 0.0;                 // wall time
+};
+
+// EM with K = k masks on `documents` (raw bytes, one document each).
+// InvalidArgument for no documents, k < 1 or more than the training
+// documents, a bad order, mu, iteration count, tolerance, restart count,
+// beta, fraction, profile configuration, names that are not k unique non-empty
+// strings, or initial responsibilities that are not (N, k) rows of
+// probabilities.
+Discovery discover(const std::vector<std::string>& documents, int k, const DiscoveryConfig& config = {});
+
+// Choosing K: discover at every k of k_values (each >= 1, not empty) on the
+// same held-out split; the result of the k with the highest held-out
+// log-likelihood (ties: the smaller k), with heldout_by_k filled.
+// InvalidArgument also when there are no held-out documents (heldout_fraction
+// 0 or too few documents) and more than one k, or names are given.
+Discovery discover(const std::vector<std::string>& documents, const std::vector<int>& k_values,
+                   const DiscoveryConfig& config = {});
+
+}  // namespace simulacra

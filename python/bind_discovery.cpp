@@ -1,0 +1,233 @@
+// bind_discovery.cpp — personas on weighted documents (ngram_weighted.hpp:
+// fit_weighted), k-means++ on n-gram profiles (kmeans.hpp: kmeans) and
+// discovery of the masks by EM (discovery.hpp: Discovery, discover).
+#include <optional>
+
+#include "bind.hpp"
+#include "bind_common.hpp"
+
+namespace simulacra::python {
+
+namespace {
+
+// The texts of a Corpus (its documents in order) or of a sequence of str / bytes.
+std::vector<std::string> documents_arg(py::handle obj, const char* what) {
+  if (py::isinstance<Corpus>(obj)) {
+    std::vector<std::string> out;
+    for (const Document& d : obj.cast<const Corpus&>().documents()) out.push_back(d.text);
+    return out;
+  }
+  if (text_bytes(obj)) throw py::type_error(std::string(what) + ": expected a sequence of texts, got one text");
+  if (!py::isinstance<py::iterable>(obj))
+    throw py::type_error(std::string(what) + ": expected a Corpus or a sequence of str / bytes, got " + type_name(obj));
+  std::vector<std::string> out;
+  for (py::handle t : obj) out.push_back(text_arg(t, what));
+  return out;
+}
+
+// The values of k: an int, or an iterable (range, list) of ints.
+std::vector<int> k_arg(py::handle obj) {
+  if (auto i = index_value(obj)) return {int(std::max<long long>(std::min<long long>(*i, INT_MAX), INT_MIN))};
+  if (!py::isinstance<py::iterable>(obj)) throw py::type_error("k: expected an int or a range of ints, got " + type_name(obj));
+  std::vector<int> out;
+  for (py::handle v : obj) {
+    const auto i = index_value(v);
+    if (!i) throw py::type_error("k: expected ints, got an element of type " + type_name(v));
+    out.push_back(int(std::max<long long>(std::min<long long>(*i, INT_MAX), INT_MIN)));
+  }
+  return out;
+}
+
+struct DiscoveryResult {
+  std::shared_ptr<Discovery> discovery;
+};
+
+}  // namespace
+
+void bind_discovery(py::module_& m) {
+  // ---------------------------------------------------------------- weighted fits
+  m.def(
+      "fit_weighted",
+      [](py::handle texts, py::handle weights, int order, const std::string& smoothing, double mu) {
+        const std::vector<std::string> docs = documents_arg(texts, "texts");
+        const Eigen::MatrixXd w = real_array(weights, "weights", py::ssize_t(docs.size()), -1,
+                                             "(" + std::to_string(docs.size()) + ",)");
+        const std::vector<double> wv(w.data(), w.data() + w.size());
+        const WeightedFitConfig cfg{weighted_smoothing_from_name(smoothing), mu};
+        py::gil_scoped_release release;
+        return std::make_shared<NGramPersona>(fit_weighted(docs, wv, order, cfg));
+      },
+      py::arg("texts"), py::arg("weights"), py::arg("order"), py::arg("smoothing") = "dirichlet", py::arg("mu") = 2.0,
+      "An n-gram persona of weighted documents (one weight >= 0 each; 0: absent): smoothing='dirichlet' "
+      "(interpolated Dirichlet prior on expected counts, concentration mu) or 'expected_kneser_ney' (Zhang & Chiang "
+      "2014; weights in [0, 1] read as the probability of each occurrence). With weights 0 / 1 expected Kneser-Ney "
+      "is NGramPersona.fit of the documents of weight 1. A kind-'ngram' model: saves and loads unchanged.");
+
+  // ---------------------------------------------------------------- k-means
+  py::class_<KMeansResult>(m, "KMeans", "k-means++ and Lloyd iterations (kmeans): the kept restart.")
+      .def_property_readonly(
+          "assignments", [](const KMeansResult& r) { return i32(r.assignments); }, "(N,) int32 cluster of each point.")
+      .def_property_readonly(
+          "centroids", [](const KMeansResult& r) { return f64(r.centroids); }, "(k, D) float64 the centres.")
+      .def_readonly("objective", &KMeansResult::objective, "Sum of squared distances to the assigned centres.")
+      .def_readonly("objective_history", &KMeansResult::objective_history,
+                    "The objective after each assignment step of the kept restart (never increases).")
+      .def_readonly("restart_objectives", &KMeansResult::restart_objectives, "The final objective of every restart.")
+      .def_readonly("restart", &KMeansResult::restart, "The kept restart (the lowest objective).")
+      .def_readonly("iterations", &KMeansResult::iterations, "Lloyd iterations of the kept restart.")
+      .def("__repr__", [](const KMeansResult& r) {
+        return fmt::format("KMeans(k={}, objective={:.6g}, iterations={}, restart={})", r.centroids.rows(),
+                           r.objective, r.iterations, r.restart);
+      });
+  m.def(
+      "kmeans",
+      [](py::handle points, int k, int restarts, int max_iterations, std::uint64_t seed, int min_n, int max_n,
+         bool sublinear_tf, bool idf) {
+        KMeansConfig cfg;
+        cfg.k = k;
+        cfg.restarts = restarts;
+        cfg.max_iterations = max_iterations;
+        cfg.seed = seed;
+        const bool sequence = py::isinstance<py::list>(points) || py::isinstance<py::tuple>(points);
+        const bool texts = py::isinstance<Corpus>(points) ||
+                           (sequence && py::len(points) > 0 && text_bytes(points[py::int_(0)]).has_value());
+        if (texts) {
+          const std::vector<std::string> docs = documents_arg(points, "points");
+          ProfileConfig profiles;
+          profiles.min_n = min_n, profiles.max_n = max_n, profiles.sublinear_tf = sublinear_tf, profiles.idf = idf;
+          py::gil_scoped_release release;
+          return kmeans(ngram_profiles(docs, profiles), cfg);
+        }
+        const py::array a = py::module_::import("numpy").attr("asarray")(points);
+        if (a.ndim() != 2) throw py::value_error("points: expected shape (N, D) or texts, got " + shape_str(a));
+        const Eigen::MatrixXd x = real_array(a, "points", -1, a.shape(1), "(N, D)");
+        py::gil_scoped_release release;
+        return kmeans(x, cfg);
+      },
+      py::arg("points"), py::arg("k"), py::arg("restarts") = 4, py::arg("max_iterations") = 100, py::arg("seed") = 0,
+      py::arg("min_n") = 3, py::arg("max_n") = 5, py::arg("sublinear_tf") = true, py::arg("idf") = true,
+      "k-means++ seeding and Lloyd iterations, `restarts` times, keeping the lowest objective; deterministic for a "
+      "seed. points: an (N, D) array, or texts (a list of str / bytes, or a Corpus), clustered by their unit-norm "
+      "TF-IDF profiles of byte min_n..max_n-grams hashed into 2^18 buckets ((1 + log tf) * (1 + log((1 + N) / "
+      "(1 + df))); sublinear_tf / idf False: raw counts).");
+
+  // ---------------------------------------------------------------- discovery
+  py::class_<DiscoveryProgress>(m, "DiscoveryProgress", "Where a discovery run is (given to progress callbacks).")
+      .def_readonly("k", &DiscoveryProgress::k, "The number of masks of this run.")
+      .def_readonly("restart", &DiscoveryProgress::restart, "The restart, 0..restarts-1.")
+      .def_readonly("iteration", &DiscoveryProgress::iteration, "EM iterations done in this restart.")
+      .def_readonly("log_likelihood", &DiscoveryProgress::log_likelihood, "Training log-likelihood after them (nats).")
+      .def("__repr__", [](const DiscoveryProgress& p) {
+        return fmt::format("DiscoveryProgress(k={}, restart={}, iteration={}, log_likelihood={:.4f})", p.k, p.restart,
+                           p.iteration, p.log_likelihood);
+      });
+
+  py::class_<DiscoveryResult>(m, "Discovery", R"doc(
+The masks found by simulacra.discover: a Mixture of K n-gram personas fitted
+by EM on unlabelled documents, and how each document was attributed.
+)doc")
+      .def_property_readonly(
+          "mixture", [](const DiscoveryResult& r) { return r.discovery->mixture; },
+          "The discovered pile (a Mixture like a fitted one: K 'ngram' personas, prior pi).")
+      .def_property_readonly(
+          "responsibilities", [](const DiscoveryResult& r) { return f64(r.discovery->responsibilities); },
+          "(N, K) float64 p(mask k wrote document d) under the returned mixture (one-hot with hard EM).")
+      .def_property_readonly(
+          "assignments", [](const DiscoveryResult& r) { return i32(r.discovery->assignments); },
+          "(N,) int32 the most responsible mask of each document.")
+      .def_property_readonly(
+          "log_likelihoods", [](const DiscoveryResult& r) { return r.discovery->log_likelihoods; },
+          "Per EM iteration of the kept run: sum over training documents of log sum_k pi_k p_k(d).")
+      .def_property_readonly(
+          "objective", [](const DiscoveryResult& r) { return r.discovery->objective; },
+          "Per EM iteration: the objective EM climbs (with Dirichlet personas and beta 1 it never falls): the "
+          "log-likelihood plus the log Dirichlet prior of the personas, up to a constant (hard EM: the "
+          "classification log-likelihood plus the prior).")
+      .def_property_readonly(
+          "heldout_log_likelihood", [](const DiscoveryResult& r) { return r.discovery->heldout_log_likelihood; },
+          "Held-out log-likelihood of the kept run (0.0 without held-out documents).")
+      .def_property_readonly(
+          "heldout", [](const DiscoveryResult& r) { return i32(r.discovery->heldout); },
+          "(H,) int32 indices of the held-out documents (they do not train the personas).")
+      .def_property_readonly(
+          "restart_scores", [](const DiscoveryResult& r) { return r.discovery->restart_scores; },
+          "Per restart: its held-out log-likelihood (its final objective without held-out documents).")
+      .def_property_readonly(
+          "restart", [](const DiscoveryResult& r) { return r.discovery->restart; }, "The kept restart.")
+      .def_property_readonly(
+          "k", [](const DiscoveryResult& r) { return r.discovery->k; }, "The number of masks (the chosen one for a range).")
+      .def_property_readonly(
+          "k_values", [](const DiscoveryResult& r) { return r.discovery->k_values; }, "The values of k tried.")
+      .def_property_readonly(
+          "heldout_by_k", [](const DiscoveryResult& r) { return r.discovery->heldout_by_k; },
+          "Held-out log-likelihood of the best run at each of k_values (empty without held-out documents).")
+      .def_property_readonly(
+          "seconds", [](const DiscoveryResult& r) { return r.discovery->seconds; }, "Wall time of the run.")
+      .def("__repr__", [](const DiscoveryResult& r) {
+        const Discovery& d = *r.discovery;
+        return fmt::format("Discovery(k={}, documents={}, iterations={}, log_likelihood={:.4f}, heldout={:.4f})", d.k,
+                           d.assignments.size(), d.log_likelihoods.size(),
+                           d.log_likelihoods.empty() ? 0.0 : d.log_likelihoods.back(), d.heldout_log_likelihood);
+      });
+
+  m.def(
+      "discover",
+      [](py::handle texts, py::handle k, int order, const std::string& smoothing, double mu, int iterations,
+         double tolerance, int restarts, bool hard, double beta, double heldout_fraction, std::uint64_t seed,
+         std::optional<std::vector<Text>> names, py::handle initial_responsibilities, py::handle progress) {
+        const std::vector<std::string> docs = documents_arg(texts, "texts");
+        const std::vector<int> ks = k_arg(k);
+        DiscoveryConfig cfg;
+        cfg.order = order;
+        cfg.smoothing = {weighted_smoothing_from_name(smoothing), mu};
+        cfg.iterations = iterations;
+        cfg.tolerance = tolerance;
+        cfg.restarts = restarts;
+        cfg.hard = hard;
+        cfg.beta = beta;
+        cfg.heldout_fraction = heldout_fraction;
+        cfg.seed = seed;
+        if (names) cfg.names = texts_of(*names);
+        if (!initial_responsibilities.is_none()) {
+          if (ks.size() != 1) throw py::value_error("initial_responsibilities: needs a single k");
+          const std::string shape = fmt::format("(N, K) = ({}, {})", docs.size(), ks.empty() ? 0 : ks[0]);
+          cfg.initial_responsibilities = real_array(initial_responsibilities, "initial_responsibilities",
+                                                    py::ssize_t(docs.size()), ks[0], shape);
+        }
+        py::object callback = py::none();
+        if (progress.is(py::bool_(true))) {
+          const int total = int(ks.size()) * (cfg.initial_responsibilities.size() > 0 ? 1 : restarts) * iterations;
+          callback = py::module_::import("simulacra._progress").attr("tqdm_discovery_progress")(total, iterations);
+        } else if (!progress.is_none() && !progress.is(py::bool_(false))) {
+          if (!PyCallable_Check(progress.ptr()))
+            throw py::type_error("progress: expected None, a bool, or a callable taking a DiscoveryProgress");
+          callback = py::reinterpret_borrow<py::object>(progress);
+        }
+        cfg.on_progress = [cb = py::handle(callback)](const DiscoveryProgress& p) {
+          py::gil_scoped_acquire gil;
+          check_signals();
+          if (!cb.is_none()) cb(p);
+        };
+        std::shared_ptr<Discovery> found;
+        {
+          py::gil_scoped_release release;
+          found = std::make_shared<Discovery>(ks.size() == 1 ? discover(docs, ks[0], cfg) : discover(docs, ks, cfg));
+        }
+        if (!callback.is_none() && py::hasattr(callback, "close")) callback.attr("close")();
+        return DiscoveryResult{std::move(found)};
+      },
+      py::arg("texts"), py::arg("k"), py::arg("order") = 4, py::arg("smoothing") = "dirichlet", py::arg("mu") = 2.0,
+      py::arg("iterations") = 20, py::arg("tolerance") = 1e-7, py::arg("restarts") = 3, py::arg("hard") = false,
+      py::arg("beta") = 1.0, py::arg("heldout_fraction") = 0.1, py::arg("seed") = 0, py::arg("names") = py::none(),
+      py::arg("initial_responsibilities") = py::none(), py::arg("progress") = py::none(),
+      "Finds k masks in unlabelled documents (a list of str / bytes, or a Corpus whose labels are ignored) by EM "
+      "over documents: E-step responsibilities pi_k p_k(d)^beta normalised (hard=True: the best mask only), M-step "
+      "every persona refitted on its fractionally weighted documents and pi from mean responsibilities; restarts "
+      "from k-means++ on TF-IDF byte 3..5-gram profiles, the best held-out likelihood kept. smoothing='dirichlet' "
+      "(personas centred on a shared background; the objective never falls) or 'expected_kneser_ney'. k may be a "
+      "range: each value is run on the same held-out split and the k with the best held-out likelihood is kept "
+      "(Discovery.k, .heldout_by_k). progress: None, True (a tqdm bar) or a callable taking a DiscoveryProgress. "
+      "Releases the GIL; Ctrl-C stops it.");
+}
+
+}  // namespace simulacra::python

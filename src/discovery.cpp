@@ -1,0 +1,430 @@
+// Discovering the masks by EM over documents (discovery.hpp).
+#include "simulacra/discovery.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <memory>
+
+#include "simulacra/detail/splitmix64.hpp"
+#include "simulacra/interrupt.hpp"
+#include "simulacra/kmeans.hpp"
+
+namespace simulacra {
+
+namespace {
+
+using RowMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+// What every K and every restart share: the split, the counts, and the
+// predictive n-grams in a compact numbering.
+struct Data {
+  Data(const std::vector<std::string>& documents, int order) : docs(documents), counts(documents, order) {}
+
+  const std::vector<std::string>& docs;
+  NGramCounts counts;
+  std::vector<int> train, heldout;  // document indices, sorted
+  SparseProfiles profiles;          // (train) k-means profiles
+
+  // Predictive n-grams j = 0..P-1 (each the n-gram predicting some token) and their contexts c = 0..C-1.
+  std::vector<std::uint32_t> pnode;   // (P) global node id
+  std::vector<std::uint32_t> pctx;    // (P) context index
+  std::vector<std::uint32_t> cnode;   // (C) global node id of each context
+  std::vector<std::size_t> dbeg;      // (N + 1) CSR of the documents over predictive n-grams
+  std::vector<std::uint32_t> dj, dcnt;
+
+  // Dirichlet: the background and the prior's pseudo-counts.
+  NGramPersona background;
+  std::vector<double> mub;   // (P) mu B(w | h')
+  std::vector<double> rest;  // (C) mu (1 - sum_{w child} B(w | h')): the pseudo-counts of unseen continuations
+};
+
+// The level and the index within it of global node g.
+std::pair<std::size_t, std::uint32_t> locate(const NGramCounts& counts, std::uint32_t g) {
+  std::size_t n = 0;
+  while (n + 1 <= std::size_t(counts.order()) && counts.level_begin(int(n) + 1) <= g) ++n;
+  return {n, g - counts.level_begin(int(n))};
+}
+
+void index_predictive(Data& data) {
+  const NGramCounts& c = data.counts;
+  std::vector<std::int64_t> pidx(c.num_nodes(), -1), cidx(c.num_nodes(), -1);
+  const std::size_t N = c.num_documents();
+  data.dbeg.assign(N + 1, 0);
+  for (std::size_t d = 0; d < N; ++d) {
+    for (std::size_t i = c.doc_begin(d); i < c.doc_begin(d + 1); ++i) {
+      const std::uint32_t g = c.node(i);
+      if (pidx[g] < 0) {
+        pidx[g] = std::int64_t(data.pnode.size());
+        data.pnode.push_back(g);
+        const std::uint32_t h = c.parent(g);
+        if (cidx[h] < 0) {
+          cidx[h] = std::int64_t(data.cnode.size());
+          data.cnode.push_back(h);
+        }
+        data.pctx.push_back(std::uint32_t(cidx[h]));
+      }
+      data.dj.push_back(std::uint32_t(pidx[g]));
+      data.dcnt.push_back(c.count(i));
+    }
+    data.dbeg[d + 1] = data.dj.size();
+  }
+}
+
+void prepare_dirichlet(Data& data, double mu) {
+  std::vector<double> w(data.docs.size(), 0.0);
+  for (int d : data.train) w[std::size_t(d)] = 1.0;
+  data.background = data.counts.fit(w, {WeightedSmoothing::kDirichlet, mu});
+  const std::vector<double> pb = data.counts.node_probabilities(data.background);
+  data.mub.resize(data.pnode.size());
+  std::vector<double> bsum(data.cnode.size(), 0.0);
+  for (std::size_t j = 0; j < data.pnode.size(); ++j) {
+    const std::uint32_t g = data.pnode[j];
+    const double b = data.counts.order() == 1 ? 1.0 / kVocab : pb[data.counts.suffix(g)];  // order 1: the uniform p_0
+    data.mub[j] = mu * b;
+    bsum[data.pctx[j]] += b;
+  }
+  data.rest.resize(data.cnode.size());
+  for (std::size_t c = 0; c < data.cnode.size(); ++c) data.rest[c] = mu * std::max(1.0 - bsum[c], 0.0);
+}
+
+// The parameters of one M-step.
+struct Params {
+  Eigen::VectorXd log_prior;    // (K) log pi
+  RowMatrix log_theta;          // (P, K) log p_k(w | h) of each predictive n-gram
+  RowMatrix C, S;               // Dirichlet: (P, K) expected counts, (C, K) their context totals
+  double prior_term = 0.0;      // Dirichlet: sum_k sum_h log Dir(theta_kh) + const
+  std::vector<NGramPersona> personas;  // expected Kneser-Ney: the fitted models
+};
+
+Params m_step(const Data& data, const RowMatrix& R, const DiscoveryConfig& cfg) {
+  const Eigen::Index K = R.cols();
+  const auto P = Eigen::Index(data.pnode.size());
+  Params p;
+  Eigen::VectorXd pi = Eigen::VectorXd::Zero(K);
+  for (int d : data.train) pi += R.row(d).transpose();
+  pi /= double(data.train.size());
+  p.log_prior = pi.array().log();
+  p.log_theta.resize(P, K);
+  if (cfg.smoothing.smoothing == WeightedSmoothing::kDirichlet) {
+    const double mu = cfg.smoothing.mu;
+    p.C = RowMatrix::Zero(P, K);
+    for (int d : data.train) {
+      const double* r = R.row(d).data();
+      for (std::size_t i = data.dbeg[std::size_t(d)]; i < data.dbeg[std::size_t(d) + 1]; ++i) {
+        double* c = p.C.row(data.dj[i]).data();
+        const double n = double(data.dcnt[i]);
+        for (Eigen::Index k = 0; k < K; ++k) c[k] += n * r[k];
+      }
+    }
+    poll_interrupt();
+    p.S = RowMatrix::Zero(Eigen::Index(data.cnode.size()), K);
+    for (Eigen::Index j = 0; j < P; ++j) p.S.row(data.pctx[std::size_t(j)]) += p.C.row(j);
+    RowMatrix log_total = (p.S.array() + mu).log().matrix();
+    double prior = 0.0;
+    for (Eigen::Index j = 0; j < P; ++j) {
+      const double mub = data.mub[std::size_t(j)];
+      const double* lt = log_total.row(data.pctx[std::size_t(j)]).data();
+      for (Eigen::Index k = 0; k < K; ++k) {
+        const double lth = std::log(p.C(j, k) + mub) - lt[k];
+        p.log_theta(j, k) = lth;
+        prior += mub * lth;
+      }
+    }
+    const double log_mu = std::log(mu);
+    for (std::size_t c = 0; c < data.cnode.size(); ++c)
+      for (Eigen::Index k = 0; k < K; ++k) prior += data.rest[c] * (log_mu - log_total(Eigen::Index(c), k));
+    p.prior_term = prior;
+  } else {
+    std::vector<double> w(data.docs.size(), 0.0);
+    for (Eigen::Index k = 0; k < K; ++k) {
+      for (int d : data.train) w[std::size_t(d)] = std::min(std::max(R(d, k), 0.0), 1.0);
+      p.personas.push_back(data.counts.fit(w, cfg.smoothing));
+      const std::vector<double> prob = data.counts.node_probabilities(p.personas.back());
+      for (Eigen::Index j = 0; j < P; ++j) p.log_theta(j, k) = std::log(prob[data.pnode[std::size_t(j)]]);
+    }
+  }
+  return p;
+}
+
+// (N, K) log p_k(d) of every document.
+RowMatrix document_loglik(const Data& data, const Params& p) {
+  const Eigen::Index K = p.log_theta.cols();
+  const std::size_t N = data.docs.size();
+  RowMatrix LL = RowMatrix::Zero(Eigen::Index(N), K);
+  InterruptPoller poll(64);
+  for (std::size_t d = 0; d < N; ++d) {
+    poll.tick();
+    double* out = LL.row(Eigen::Index(d)).data();
+    for (std::size_t i = data.dbeg[d]; i < data.dbeg[d + 1]; ++i) {
+      const double* lt = p.log_theta.row(data.dj[i]).data();
+      const double n = double(data.dcnt[i]);
+      for (Eigen::Index k = 0; k < K; ++k) out[k] += n * lt[k];
+    }
+  }
+  return LL;
+}
+
+int argmax(const double* a, Eigen::Index K) {
+  int best = 0;
+  for (Eigen::Index k = 1; k < K; ++k)
+    if (a[k] > a[best]) best = int(k);
+  return best;
+}
+
+// Responsibilities of every document given its log-likelihoods.
+RowMatrix e_step(const RowMatrix& LL, const Eigen::VectorXd& log_prior, const DiscoveryConfig& cfg) {
+  const Eigen::Index K = LL.cols();
+  RowMatrix R = RowMatrix::Zero(LL.rows(), K);
+  std::vector<double> a(static_cast<std::size_t>(K));
+  for (Eigen::Index d = 0; d < LL.rows(); ++d) {
+    for (Eigen::Index k = 0; k < K; ++k) a[std::size_t(k)] = log_prior[k] + cfg.beta * LL(d, k);
+    if (cfg.hard) {
+      R(d, argmax(a.data(), K)) = 1.0;
+    } else {
+      const double z = log_sum_exp(a.data(), int(K));
+      for (Eigen::Index k = 0; k < K; ++k) R(d, k) = std::exp(a[std::size_t(k)] - z);
+    }
+  }
+  return R;
+}
+
+double mixture_loglik(const RowMatrix& LL, const Eigen::VectorXd& log_prior, const std::vector<int>& docs) {
+  const Eigen::Index K = LL.cols();
+  std::vector<double> a(static_cast<std::size_t>(K));
+  double total = 0.0;
+  for (int d : docs) {
+    for (Eigen::Index k = 0; k < K; ++k) a[std::size_t(k)] = log_prior[k] + LL(d, k);
+    total += log_sum_exp(a.data(), int(K));
+  }
+  return total;
+}
+
+struct Run {
+  RowMatrix fit_R;   // the responsibilities of the last M-step
+  RowMatrix R;       // the responsibilities under the last parameters
+  std::vector<double> loglik, objective;
+  double heldout = 0.0;
+  double score = -INFINITY;
+};
+
+Run run_em(const Data& data, RowMatrix R, int k, int restart, const DiscoveryConfig& cfg) {
+  Run run;
+  for (int it = 1; it <= cfg.iterations; ++it) {
+    const Params p = m_step(data, R, cfg);
+    const RowMatrix LL = document_loglik(data, p);
+    const double L = mixture_loglik(LL, p.log_prior, data.train);
+    double F = L + p.prior_term;
+    if (cfg.hard) {
+      F = p.prior_term;
+      for (int d : data.train) {
+        const int z = argmax(R.row(d).data(), R.cols());
+        F += p.log_prior[z] + LL(d, z);
+      }
+    }
+    run.loglik.push_back(L);
+    run.objective.push_back(F);
+    run.fit_R = std::move(R);
+    R = e_step(LL, p.log_prior, cfg);
+    run.heldout = mixture_loglik(LL, p.log_prior, data.heldout);
+    if (cfg.on_progress) cfg.on_progress({k, restart, it, L});
+    const std::size_t t = run.objective.size();
+    // |change| (not gain): with tempering (beta != 1) the objective may fall, and EM goes on.
+    if (t >= 2 && std::abs(run.objective[t - 1] - run.objective[t - 2]) <= cfg.tolerance * std::abs(run.objective[t - 1]))
+      break;
+  }
+  run.R = std::move(R);
+  run.score = data.heldout.empty() ? run.objective.back() : run.heldout;
+  return run;
+}
+
+std::vector<std::shared_ptr<const Persona>> personas_of(const Data& data, const Run& run, const DiscoveryConfig& cfg) {
+  Params p = m_step(data, run.fit_R, cfg);
+  std::vector<std::shared_ptr<const Persona>> out;
+  const Eigen::Index K = run.fit_R.cols();
+  if (cfg.smoothing.smoothing != WeightedSmoothing::kDirichlet) {
+    for (NGramPersona& lm : p.personas) out.push_back(std::make_shared<NGramPersona>(std::move(lm)));
+    return out;
+  }
+  const double mu = cfg.smoothing.mu;
+  std::vector<std::pair<std::size_t, std::uint32_t>> at_p, at_c;
+  for (std::uint32_t g : data.pnode) at_p.push_back(locate(data.counts, g));
+  for (std::uint32_t g : data.cnode) at_c.push_back(locate(data.counts, g));
+  for (Eigen::Index k = 0; k < K; ++k) {
+    std::vector<NGramPersona::Level> levels = data.background.levels();
+    for (std::size_t j = 0; j < at_p.size(); ++j)
+      levels[at_p[j].first].node[at_p[j].second].disc = p.C(Eigen::Index(j), k) / (p.S(data.pctx[j], k) + mu);
+    for (std::size_t c = 0; c < at_c.size(); ++c)
+      levels[at_c[c].first].node[at_c[c].second].gamma = mu / (p.S(Eigen::Index(c), k) + mu);
+    std::vector<Discounts> zero(std::size_t(data.counts.order()), Discounts{0.0, 0.0, 0.0, false});
+    out.push_back(std::make_shared<NGramPersona>(NGramPersona::from_levels(data.counts.order(), std::move(levels), std::move(zero))));
+  }
+  return out;
+}
+
+void check_config(const DiscoveryConfig& cfg, std::size_t N) {
+  NGramPersona::check_order(cfg.order, "discover");
+  check_weighted_config(cfg.smoothing, "discover");
+  SIMULACRA_CHECK(cfg.iterations >= 1, InvalidArgument, "discover: iterations must be >= 1, got {}", cfg.iterations);
+  SIMULACRA_CHECK(std::isfinite(cfg.tolerance) && cfg.tolerance >= 0.0, InvalidArgument,
+                  "discover: tolerance must be finite and >= 0, got {}", cfg.tolerance);
+  SIMULACRA_CHECK(cfg.restarts >= 1, InvalidArgument, "discover: restarts must be >= 1, got {}", cfg.restarts);
+  SIMULACRA_CHECK(cfg.beta > 0.0 && cfg.beta <= MixtureConfig::kMaxBeta, InvalidArgument,
+                  "discover: beta must be in (0, {}], got {}", MixtureConfig::kMaxBeta, cfg.beta);
+  SIMULACRA_CHECK(std::isfinite(cfg.heldout_fraction) && cfg.heldout_fraction >= 0.0 && cfg.heldout_fraction < 1.0,
+                  InvalidArgument, "discover: heldout_fraction must be in [0, 1), got {}", cfg.heldout_fraction);
+  SIMULACRA_CHECK(cfg.kmeans_restarts >= 1, InvalidArgument, "discover: kmeans_restarts must be >= 1, got {}",
+                  cfg.kmeans_restarts);
+  SIMULACRA_CHECK(cfg.kmeans_iterations >= 1, InvalidArgument, "discover: kmeans_iterations must be >= 1, got {}",
+                  cfg.kmeans_iterations);
+  SIMULACRA_CHECK(N > 0, InvalidArgument, "discover: no documents");
+}
+
+// The held-out split: round(fraction * N) documents (at least 1 when the
+// fraction is positive), leaving at least max_k for training.
+void split(Data& data, double fraction, std::uint64_t seed, int max_k) {
+  const std::size_t N = data.docs.size();
+  std::size_t held = std::size_t(std::llround(fraction * double(N)));
+  if (fraction > 0.0 && held == 0) held = 1;
+  held = std::min(held, N > std::size_t(max_k) ? N - std::size_t(max_k) : 0);
+  std::vector<int> perm(N);
+  for (std::size_t i = 0; i < N; ++i) perm[i] = int(i);
+  std::uint64_t state = seed ^ 0xD15C0E11ull;
+  for (std::size_t i = N; i > 1; --i) std::swap(perm[i - 1], perm[detail::splitmix64(state) % i]);
+  data.heldout.assign(perm.begin(), perm.begin() + std::ptrdiff_t(held));
+  data.train.assign(perm.begin() + std::ptrdiff_t(held), perm.end());
+  std::sort(data.heldout.begin(), data.heldout.end());
+  std::sort(data.train.begin(), data.train.end());
+}
+
+Discovery discover_k(const Data& data, int k, const DiscoveryConfig& cfg) {
+  SIMULACRA_CHECK(k >= 1 && std::size_t(k) <= data.train.size(), InvalidArgument,
+                  "discover: k must be in 1..{} (the training documents), got {}", data.train.size(), k);
+  std::vector<std::string> names = cfg.names;
+  if (names.empty())
+    for (int i = 0; i < k; ++i) names.push_back(fmt::format("mask{}", i));
+  SIMULACRA_CHECK(names.size() == std::size_t(k), InvalidArgument, "discover: {} names for k = {}", names.size(), k);
+  const auto N = Eigen::Index(data.docs.size());
+  Run best;
+  int best_restart = 0;
+  std::vector<double> scores;
+  std::uint64_t state = cfg.seed;
+  const int restarts = cfg.initial_responsibilities.size() > 0 ? 1 : cfg.restarts;
+  for (int r = 0; r < restarts; ++r) {
+    RowMatrix R = RowMatrix::Zero(N, k);
+    if (cfg.initial_responsibilities.size() > 0) {
+      R = cfg.initial_responsibilities;
+    } else {
+      KMeansConfig km;
+      km.k = k;
+      km.restarts = cfg.kmeans_restarts;
+      km.max_iterations = cfg.kmeans_iterations;
+      km.seed = detail::splitmix64(state);
+      std::vector<int> z = kmeans(data.profiles, km).assignments;
+      // A mask the start left empty (identical or empty profiles) takes a document drawn from the largest one.
+      std::vector<std::size_t> size(std::size_t(k), 0);
+      for (int c : z) ++size[std::size_t(c)];
+      for (int c = 0; c < k; ++c) {
+        if (size[std::size_t(c)] > 0) continue;
+        const auto largest = int(std::max_element(size.begin(), size.end()) - size.begin());
+        std::vector<std::size_t> members;
+        for (std::size_t i = 0; i < z.size(); ++i)
+          if (z[i] == largest) members.push_back(i);
+        const std::size_t moved = members[detail::splitmix64(state) % members.size()];
+        z[moved] = c;
+        --size[std::size_t(largest)];
+        ++size[std::size_t(c)];
+      }
+      for (std::size_t i = 0; i < data.train.size(); ++i) R(data.train[i], z[i]) = 1.0;
+    }
+    Run run = run_em(data, std::move(R), k, r, cfg);
+    scores.push_back(run.score);
+    if (r == 0 || run.score > best.score) {
+      best = std::move(run);
+      best_restart = r;
+    }
+  }
+  const RowMatrix& R = best.R;
+  Eigen::VectorXd prior = Eigen::VectorXd::Zero(k);
+  for (int d : data.train) prior += best.fit_R.row(d).transpose();
+  Mixture mix(personas_of(data, best, cfg), names, prior);
+  if (cfg.beta >= 1e-6 && cfg.beta <= 1e6) mix.set_attribution_beta(cfg.beta);
+  Discovery out(std::move(mix));
+  out.responsibilities = R;
+  for (Eigen::Index d = 0; d < N; ++d) out.assignments.push_back(argmax(R.row(d).data(), k));
+  out.log_likelihoods = best.loglik;
+  out.objective = best.objective;
+  out.heldout_log_likelihood = best.heldout;
+  out.heldout = data.heldout;
+  out.restart_scores = scores;
+  out.restart = best_restart;
+  out.k = k;
+  out.k_values = {k};
+  if (!data.heldout.empty()) out.heldout_by_k = {best.heldout};
+  return out;
+}
+
+std::unique_ptr<Data> prepare(const std::vector<std::string>& documents, const DiscoveryConfig& cfg, int max_k) {
+  check_config(cfg, documents.size());
+  auto data = std::make_unique<Data>(documents, cfg.order);
+  split(*data, cfg.heldout_fraction, cfg.seed, max_k);
+  if (cfg.initial_responsibilities.size() > 0) {
+    const Eigen::MatrixXd& R0 = cfg.initial_responsibilities;
+    SIMULACRA_CHECK(R0.rows() == Eigen::Index(documents.size()) && R0.cols() == max_k, InvalidArgument,
+                    "discover: initial_responsibilities is ({}, {}), expected ({}, {})", R0.rows(), R0.cols(),
+                    documents.size(), max_k);
+    for (Eigen::Index d = 0; d < R0.rows(); ++d) {
+      SIMULACRA_CHECK(R0.row(d).allFinite() && R0.row(d).minCoeff() >= 0.0 && std::abs(R0.row(d).sum() - 1.0) <= 1e-9,
+                      InvalidArgument, "discover: row {} of initial_responsibilities is not a probability vector", d);
+    }
+  } else {
+    std::vector<std::string> train_docs;
+    for (int d : data->train) train_docs.push_back(documents[std::size_t(d)]);
+    data->profiles = ngram_profiles(train_docs, cfg.profiles);
+  }
+  index_predictive(*data);
+  if (cfg.smoothing.smoothing == WeightedSmoothing::kDirichlet) prepare_dirichlet(*data, cfg.smoothing.mu);
+  return data;
+}
+
+}  // namespace
+
+Discovery discover(const std::vector<std::string>& documents, int k, const DiscoveryConfig& config) {
+  const auto start = std::chrono::steady_clock::now();
+  SIMULACRA_CHECK(k >= 1, InvalidArgument, "discover: k must be >= 1, got {}", k);
+  const auto data = prepare(documents, config, k);
+  Discovery out = discover_k(*data, k, config);
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return out;
+}
+
+Discovery discover(const std::vector<std::string>& documents, const std::vector<int>& k_values,
+                   const DiscoveryConfig& config) {
+  const auto start = std::chrono::steady_clock::now();
+  SIMULACRA_CHECK(!k_values.empty(), InvalidArgument, "discover: no values of k to try");
+  for (int k : k_values) SIMULACRA_CHECK(k >= 1, InvalidArgument, "discover: k must be >= 1, got {}", k);
+  SIMULACRA_CHECK(k_values.size() == 1 || config.names.empty(), InvalidArgument,
+                  "discover: names cannot be given for a range of k");
+  SIMULACRA_CHECK(k_values.size() == 1 || config.initial_responsibilities.size() == 0, InvalidArgument,
+                  "discover: initial_responsibilities cannot be given for a range of k");
+  const int max_k = *std::max_element(k_values.begin(), k_values.end());
+  const auto data = prepare(documents, config, max_k);
+  SIMULACRA_CHECK(k_values.size() == 1 || !data->heldout.empty(), InvalidArgument,
+                  "discover: choosing k needs held-out documents (heldout_fraction > 0 and more than {} documents)",
+                  max_k);
+  std::vector<double> by_k;
+  std::unique_ptr<Discovery> best;
+  for (int k : k_values) {
+    Discovery d = discover_k(*data, k, config);
+    by_k.push_back(d.heldout_log_likelihood);
+    if (!best || d.heldout_log_likelihood > best->heldout_log_likelihood ||
+        (d.heldout_log_likelihood == best->heldout_log_likelihood && k < best->k))
+      best = std::make_unique<Discovery>(std::move(d));
+  }
+  best->k_values = k_values;
+  best->heldout_by_k = data->heldout.empty() ? std::vector<double>{} : by_k;
+  best->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return std::move(*best);
+}
+
+}  // namespace simulacra

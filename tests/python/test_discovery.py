@@ -1,0 +1,225 @@
+"""Discovery from Python: fit_weighted against a Dirichlet recursion written here and against
+NGramPersona.fit; kmeans against scikit-learn; discover against EM on a tiny case worked in numpy,
+its arrays, its mixture, choosing k, progress and errors."""
+
+import pickle
+from collections import defaultdict
+
+import numpy as np
+import pytest
+
+import simulacra
+
+V = simulacra.VOCAB
+START = V  # the start boundary in the reference's sequences
+
+
+def sequence(doc):
+    return [START, *doc.encode(), simulacra.BOUNDARY]
+
+
+def dirichlet_score(docs, weights, order, mu, text):
+    """log p(text) under the interpolated Dirichlet recursion on weighted counts (dicts)."""
+    count, context = defaultdict(float), defaultdict(float)
+    for doc, w in zip(docs, weights):
+        s = sequence(doc)
+        for t in range(1, len(s)):
+            for n in range(1, min(order, t + 1) + 1):
+                g = tuple(s[t + 1 - n : t + 1])
+                count[g] += w
+                context[g[:-1]] += w
+
+    def prob(h, w):
+        lower = 1.0 / V if not h else prob(h[1:], w)
+        return (count[h + (w,)] + mu * lower) / (context[h] + mu)
+
+    s = sequence(text)
+    return sum(np.log(prob(tuple(s[max(0, t - order + 1) : t]), s[t])) for t in range(1, len(s)))
+
+
+DOCS = ["abracadabra", "cadabra", "abba", "", "barbara", "acab"]
+
+
+@pytest.mark.parametrize("order", [1, 2, 3])
+def test_fit_weighted_dirichlet_is_the_recursion(order):
+    weights = np.array([0.5, 1.0, 0.0, 2.0, 0.25, 1.5])
+    lm = simulacra.fit_weighted(DOCS, weights, order, smoothing="dirichlet", mu=1.5)
+    assert lm.kind == "ngram"
+    for text in DOCS + ["zebra", "ab"]:
+        assert lm.score(text) == pytest.approx(dirichlet_score(DOCS, weights, order, 1.5, text), abs=1e-11)
+
+
+@pytest.mark.parametrize("order", [1, 2, 4])
+def test_fit_weighted_kneser_ney_at_weights_zero_one_is_fit(order):
+    weights = [1, 0, 1, 1, 0, 1]
+    lm = simulacra.fit_weighted(DOCS, weights, order, smoothing="expected_kneser_ney")
+    ref = simulacra.NGramPersona.fit([d for d, w in zip(DOCS, weights) if w], order)
+    for text in DOCS + ["zebra"]:
+        assert lm.score(text) == pytest.approx(ref.score(text), abs=1e-12)
+
+
+def test_fit_weighted_errors_name_the_argument():
+    with pytest.raises(ValueError, match="weights"):
+        simulacra.fit_weighted(DOCS, [1.0, 2.0], 2)
+    with pytest.raises(ValueError, match="document 1"):
+        simulacra.fit_weighted(DOCS, [1, np.nan, 1, 1, 1, 1], 2)
+    with pytest.raises(ValueError, match="probabilities"):
+        simulacra.fit_weighted(DOCS, [1, 2, 1, 1, 1, 1], 2, smoothing="ekn")
+    with pytest.raises(ValueError, match="mu"):
+        simulacra.fit_weighted(DOCS, np.ones(6), 2, mu=0.0)
+    with pytest.raises(ValueError, match="smoothing"):
+        simulacra.fit_weighted(DOCS, np.ones(6), 2, smoothing="laplace")
+
+
+def blobs(seed=0, n=240, k=4, d=6):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(scale=10.0, size=(k, d))
+    labels = np.arange(n) % k
+    return centres[labels] + rng.normal(scale=0.5, size=(n, d)), labels
+
+
+def same_partition(a, b):
+    pairs = set(zip(a.tolist(), b.tolist()))
+    return len(pairs) == len(set(a.tolist())) == len(set(b.tolist()))
+
+
+def test_kmeans_matches_scikit_learn():
+    sklearn_cluster = pytest.importorskip("sklearn.cluster")
+    x, labels = blobs()
+    ours = simulacra.kmeans(x, 4, seed=3)
+    theirs = sklearn_cluster.KMeans(4, n_init=4, random_state=0).fit(x)
+    assert ours.assignments.dtype == np.int32
+    assert same_partition(ours.assignments, labels)
+    assert same_partition(ours.assignments, theirs.labels_)
+    assert ours.objective == pytest.approx(theirs.inertia_, rel=1e-9)
+    assert all(b <= a * (1 + 1e-12) for a, b in zip(ours.objective_history, ours.objective_history[1:]))
+    again = simulacra.kmeans(x, 4, seed=3)
+    np.testing.assert_array_equal(ours.centroids, again.centroids)
+
+
+def test_kmeans_on_texts():
+    docs = ["arr matey ahoy " * 4, "thou doth hath " * 4] * 6
+    km = simulacra.kmeans(docs, 2)
+    assert same_partition(km.assignments, np.arange(12) % 2)
+    with pytest.raises(ValueError, match="k must be"):
+        simulacra.kmeans(docs, 13)
+
+
+def test_discover_order_one_by_hand():
+    docs = ["ab", "bb"]
+    r = np.array([[0.9, 0.1], [0.2, 0.8]])
+    found = simulacra.discover(docs, 2, order=1, mu=1.0, iterations=3, tolerance=0.0, heldout_fraction=0.0,
+                               initial_responsibilities=r)
+    n = np.array([[1, 1, 1], [0, 2, 1]], float)  # counts of a, b, <b>
+    for it in range(3):
+        pi = r.mean(axis=0)
+        c = r.T @ n  # (K, 3)
+        theta = (c + 1.0 / V) / (c.sum(axis=1, keepdims=True) + 1.0)
+        a = np.log(pi) + n @ np.log(theta).T  # (docs, K)
+        z = np.logaddexp.reduce(a, axis=1)
+        assert found.log_likelihoods[it] == pytest.approx(z.sum(), abs=1e-12)
+        r = np.exp(a - z[:, None])
+    np.testing.assert_allclose(found.responsibilities, r, atol=1e-12)
+    assert found.responsibilities.dtype == np.float64 and found.responsibilities.shape == (2, 2)
+    assert found.assignments.dtype == np.int32
+
+
+SOURCES = [["arr ", "matey ", "ahoy ", "ye ", "booty "], ["thou ", "doth ", "hath ", "thee ", "wherefore "],
+           ["lol ", "omg ", "btw ", "idk ", "tbh "]]
+
+
+def synthetic(n=60, words=10, seed=1):
+    rng = np.random.default_rng(seed)
+    docs = ["".join(rng.choice(SOURCES[i % 3], words)) for i in range(n)]
+    return docs, np.arange(n) % 3
+
+
+def test_discover_recovers_sources_and_gives_a_usable_mixture():
+    docs, labels = synthetic()
+    seen = []
+    found = simulacra.discover(docs, 3, order=3, seed=2, progress=seen.append, names=["a", "b", "c"])
+    assert same_partition(found.assignments, labels)
+    assert found.mixture.personas == ["a", "b", "c"]
+    assert seen and isinstance(seen[0], simulacra.DiscoveryProgress)
+    assert all(b >= a - 1e-9 * abs(a) for a, b in zip(found.objective, found.objective[1:]))
+    np.testing.assert_allclose(found.responsibilities.sum(axis=1), 1.0, atol=1e-12)
+    # The mixture is an ordinary one: attribution reproduces the responsibilities, it pickles.
+    post = found.mixture.attribute(docs[0])
+    np.testing.assert_allclose([post[n] for n in "abc"], found.responsibilities[0], atol=1e-9)
+    again = pickle.loads(pickle.dumps(found.mixture))
+    assert again.score(docs[1]) == found.mixture.score(docs[1])
+    assert len(found.heldout) == 6
+
+
+def test_discover_a_range_of_k_chooses_the_best_heldout():
+    docs, _ = synthetic(n=90)
+    found = simulacra.discover(docs, range(1, 5), order=3, heldout_fraction=0.2)
+    assert found.k_values == [1, 2, 3, 4]
+    assert found.k == found.k_values[int(np.argmax(found.heldout_by_k))]
+    assert found.k >= 3 and len(found.mixture) == found.k
+
+
+def test_discover_progress_bar_and_numpy_k():
+    docs, _ = synthetic(n=12)
+    found = simulacra.discover(docs, np.int64(2), order=2, restarts=2, progress=True)  # a tqdm bar when installed
+    assert found.k == 2 and "Discovery(k=2" in repr(found)
+
+
+def test_discover_reads_a_corpus_and_reports_errors():
+    corpus = simulacra.Corpus.from_texts(*zip(*[(d, "x") for d in synthetic(n=12)[0]]))
+    found = simulacra.discover(corpus, 2, order=2, hard=True, restarts=1)
+    assert set(np.unique(found.responsibilities)) <= {0.0, 1.0}
+    with pytest.raises(ValueError, match="k must be"):
+        simulacra.discover(["a", "b"], 5)
+    with pytest.raises(ValueError, match="beta"):
+        simulacra.discover(["a", "b", "c"], 2, beta=-1.0)
+    with pytest.raises(TypeError, match="one text"):
+        simulacra.discover("just one text", 2)
+    with pytest.raises(ValueError, match="held-out"):
+        simulacra.discover(["a", "b", "c"], [1, 2], heldout_fraction=0.0)
+
+
+def _blocks(languages, blocks, size, seed):
+    """A stream of `blocks` blocks of random words, block b over languages[b % len]; each byte's writer."""
+    rng = np.random.default_rng(seed)
+    out, truth = [], []
+    for b in range(blocks):
+        who = b % len(languages)
+        part = b""
+        while len(part) < size:
+            part += bytes(rng.choice(list(languages[who].encode()), size=rng.integers(2, 7))) + b" "
+        out.append(part)
+        truth += [who] * len(part)
+    return b"".join(out), np.array(truth)
+
+
+def test_discover_segments_finds_who_wrote_each_block():
+    stream, truth = _blocks(["abcde", "vwxyz", "klmno"], 12, 400, seed=1)
+    found = simulacra.discover_segments(stream, 3, order=2, chunk_bytes=64)
+    assert found.weights.shape == (len(stream), 3) and found.path.shape == (len(stream),)
+    np.testing.assert_allclose(found.weights.sum(axis=1), 1.0, atol=1e-9)
+    match = simulacra.match_personas(found.path, truth)
+    assert match.accuracy >= 0.98
+    assert simulacra.boundary_f1(simulacra.label_boundaries(found.path), simulacra.label_boundaries(truth),
+                                 tolerance=20).f1 >= 0.9
+    assert found.mixture.personas == ["mask0", "mask1", "mask2"]
+    assert found.mixture.switching == "transition"
+    assert max(found.log_likelihood) == pytest.approx(found.mixture.smooth(stream).log_likelihood, rel=1e-9)
+    # Fixed share with switch points: chunks start after a space, and so does every switch of the path.
+    found = simulacra.discover_segments(stream, 3, order=2, chunk_bytes=40, switching="fixed_share",
+                                        switch_after=b" ", names=["a", "b", "c"], seed=4)
+    assert all(stream[s - 1:s] == b" " for s in found.chunk_starts[1:])
+    switches = np.nonzero(np.diff(found.path))[0] + 1
+    assert all(stream[s - 1:s] == b" " for s in switches)
+    assert found.mixture.personas == ["a", "b", "c"] and 0.0 < found.mixture.alpha < 1.0  # per switch point
+
+
+def test_discover_segments_refuses_bad_input():
+    with pytest.raises(ValueError, match="empty"):
+        simulacra.discover_segments(b"", 2)
+    with pytest.raises(ValueError, match="chunks"):
+        simulacra.discover_segments(b"abc abc", 5, chunk_bytes=4)
+    with pytest.raises(ValueError, match="switching"):
+        simulacra.discover_segments(b"abc abc xyz xyz", 2, chunk_bytes=4, switching="sometimes")
+    with pytest.raises(ValueError, match="initial_alpha"):
+        simulacra.discover_segments(b"abc abc xyz xyz", 2, chunk_bytes=4, initial_alpha=1.5)
