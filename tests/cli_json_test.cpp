@@ -18,6 +18,7 @@
 #include "simulacra/smoothing.hpp"
 #include "simulacra/switch_evidence.hpp"
 #include "simulacra/tokenizer.hpp"
+#include "simulacra/transformer.hpp"
 #include "simulacra/vote.hpp"
 
 namespace {
@@ -136,6 +137,38 @@ TEST_F(CliJsonTest, InfoDescribesTheModelAsTheLibraryReadsIt) {
   EXPECT_EQ(piped.at("model").as_string(), "<stdin>");
   EXPECT_EQ(piped.at("personas"), v.at("personas"));
   EXPECT_EQ(run("info " + doc("pirate_doc.txt")).status, 1);  // not a model file
+}
+
+// A tiny hydra: info lists each head's shape and parameters, no n-grams, format version 2.
+TEST_F(CliJsonTest, InfoDescribesATransformerHydra) {
+  const std::string out = (dir_ / "info_hydra.safetensors").string();
+  const Outcome r = run("train --kind transformer --dir " + quote((dir_ / "corpus").string()) +
+                        " --layers 1 --heads 2 --width 16 --context 16 --batch 4 --warmup 1 --steps 2"
+                        " --eval-every 0 --threads 1 --heldout 0.3 -o " + quote(out));
+  ASSERT_EQ(r.status, 0) << r.output;
+  const simulacra::Mixture mix = simulacra::load(out);
+  const json::Value v = json_of("info --json " + quote(out));
+  EXPECT_EQ(v.at("format_version").as_int64(), 2);
+  const json::Array& personas = v.at("personas").as_array();
+  ASSERT_EQ(personas.size(), std::size_t(mix.size()));
+  for (int k = 0; k < mix.size(); ++k) {
+    const auto* tp = dynamic_cast<const simulacra::TransformerPersona*>(&mix.persona(k));
+    ASSERT_NE(tp, nullptr);
+    const json::Value& p = personas[std::size_t(k)];
+    EXPECT_EQ(p.at("kind").as_string(), "transformer");
+    EXPECT_TRUE(p.at("order").is_null());
+    EXPECT_TRUE(p.at("ngrams").is_null());
+    EXPECT_EQ(p.at("head").as_int64(), tp->head());
+    EXPECT_EQ(p.at("layers").as_int64(), 1);
+    EXPECT_EQ(p.at("heads").as_int64(), 2);
+    EXPECT_EQ(p.at("width").as_int64(), 16);
+    EXPECT_EQ(p.at("context").as_int64(), 16);
+    EXPECT_EQ(p.at("parameters").as_int64(), tp->model()->config().parameter_count());
+    EXPECT_EQ(p.at("bytes").as_int64(), 4 * tp->model()->config().parameter_count());
+  }
+  const Outcome plain = run("info " + quote(out));
+  EXPECT_EQ(plain.status, 0) << plain.output;
+  EXPECT_TRUE(has(plain.output, "1 layers, 2 heads, width 16, context 16")) << plain.output;
 }
 
 TEST_F(CliJsonTest, ScoreJsonMatchesTheLibrary) {

@@ -9,6 +9,7 @@
 //   simulacra vote     MODEL --prompt P --option O... each mask's answer and the pile's
 //   simulacra switch   MODEL --from A --to B ...      how fast a mask swap happens, both ways
 //   simulacra info     MODEL [--json]                 personas, sizes, switching, fitted parameters
+//   simulacra --version                               the version and the model-file format version
 //   simulacra demo                                    the whole story on the built-in corpus
 //
 // Exit status and Ctrl-C: run.hpp.

@@ -86,6 +86,12 @@ int run(int argc, char** argv, const std::string& program, const std::vector<Ent
       return 0;
     }
     if (first == "--version" || first == "version") return print_version(program, argc, argv);
+    if (first == "help" && std::string(argv[2]) == "version") {
+      fmt::print("usage: {} version [--json]   (or {} --version)\n\n"
+                 "Print the version and the newest model-file format version this build reads and writes.\n",
+                 program, program);
+      return 0;
+    }
     if (first == "help") {
       print_help(*find_command(commands, argv[2])->command);
       return 0;
