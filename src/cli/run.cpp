@@ -65,7 +65,8 @@ void print_overview(const std::string& program, const std::vector<Entry>& comman
       "usage: {} <command> [options]\n\ncommands:\n", program);
   for (const Entry& e : commands) fmt::print("  {:<9} {}\n", e.command->name, e.command->summary);
   fmt::print("  {:<9} {}\n", "version", "Print the version and the model-file format version (also --version).");
-  fmt::print("\nRun '{} <command> --help' for the options of a command.\n", program);
+  fmt::print("\nA MODEL or FILE given as '-' is read from stdin.\n"
+             "Run '{} <command> --help' for the options of a command.\n", program);
 }
 
 const Entry* find_command(const std::vector<Entry>& commands, const std::string& name) {
