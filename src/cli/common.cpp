@@ -44,15 +44,6 @@ std::string escaped_bytes(const std::vector<Token>& tokens) {
   return out;
 }
 
-Mixture load_model(const Args& args) {
-  const std::string& path = args.positional.at(0);
-  if (path != "-") return load(path);
-  const std::size_t limit = args.declares(kMaxInput.name) ? max_input(args) : kDefaultMaxInput;
-  return load_from_bytes(read_input("-", limit), "<stdin>");
-}
-
-std::string model_label(const Args& args) { return args.positional.at(0) == "-" ? "<stdin>" : args.positional[0]; }
-
 bool color_of(const Args& args) { return use_color(args.choice("--color", "auto", {"always", "never", "auto"})); }
 
 double seconds_since(Clock::time_point start) {

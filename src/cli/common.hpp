@@ -60,7 +60,8 @@ std::string escaped_bytes(const std::vector<Token>& tokens);
 
 // The model named by MODEL (the first positional argument): load(path), or
 // for "-" the model file's bytes read from stdin (under --max-input-bytes
-// when the command declares it, else kDefaultMaxInput).
+// when the command declares it, else kDefaultMaxInput). These two are in
+// model.cpp, linked into `simulacra` only (not the light simulacra-demo).
 Mixture load_model(const Args& args);
 
 // How MODEL is named in output: its path, or "<stdin>" for "-".
