@@ -10,7 +10,7 @@ TEST_F(CliTest, TopLevelHelpListsEveryCommand) {
   for (const char* form : {"--help", "-h", "help"}) {
     const Outcome r = run(form);
     EXPECT_EQ(r.status, 0) << form;
-    for (const char* command : {"train", "discover", "score", "trace", "generate", "inspect", "vote", "switch", "demo"})
+    for (const char* command : {"train", "discover", "score", "trace", "generate", "inspect", "vote", "switch", "info", "demo"})
       EXPECT_TRUE(has(r.output, command)) << form;
   }
 }
@@ -23,14 +23,15 @@ TEST_F(CliTest, EveryCommandHelpListsEveryOption) {
       {"discover",
        {"--builtin", "--dir", "--play", "--fortunes", "--k", "--order", "--smoothing", "--mu", "--iterations",
         "--restarts", "--hard", "--beta", "--heldout", "--seed", "-o"}},
-      {"score", {"--text", "--color"}},
-      {"trace", {"--text", "--every", "--spans", "--color"}},
+      {"score", {"--text", "--lines", "--json", "--color"}},
+      {"info", {"--json", "--color", "--max-input-bytes"}},
+      {"trace", {"--text", "--every", "--spans", "--json", "--color"}},
       {"inspect", {"--text", "--top-k", "--characteristic", "--min-count", "--clamp", "--exclude", "--bias", "--color"}},
       {"vote", {"--prompt", "--option", "--clamp", "--exclude", "--bias", "--color"}},
       {"switch", {"--from", "--to", "--text-a", "--file-a", "--text-b", "--file-b", "--every", "--color"}},
       {"generate",
        {"--prompt", "--max-tokens", "--temperature", "--top-k", "--top-p", "--min-p", "--seed", "--clamp", "--exclude",
-        "--bias", "--mode", "--show-weights"}},
+        "--bias", "--mode", "--show-weights", "--num-samples", "--prompt-file"}},
       {"demo", {"--order", "--seed", "--play"}}};
   for (const auto& [command, options] : commands) {
     for (const std::string& form : {command + " --help", "help " + command}) {
@@ -52,7 +53,7 @@ TEST_F(CliTest, UnknownCommandExitsTwo) {
 }
 
 TEST_F(CliTest, UnknownOptionExitsTwo) {
-  for (const char* command : {"train", "discover", "score", "trace", "generate", "inspect", "vote", "switch", "demo"}) {
+  for (const char* command : {"train", "discover", "score", "trace", "generate", "inspect", "vote", "switch", "info", "demo"}) {
     const Outcome r = run(std::string(command) + " --no-such-option");
     EXPECT_EQ(r.status, 2) << command;
     EXPECT_TRUE(has(r.output, "--no-such-option")) << r.output;

@@ -76,6 +76,12 @@ class Args {
   std::vector<std::string> positional;
 
   bool help() const { return help_; }
+  // Whether the command has the option `name` at all.
+  bool declares(const std::string& name) const {
+    for (const Option& o : command_->options)
+      if (o.name == name) return true;
+    return false;
+  }
   bool has(const std::string& name) const { return values_.count(lookup(name).name) > 0; }
   // The (last) value of `name`, or `fallback` when it was not given.
   std::string get(const std::string& name, const std::string& fallback = "") const {

@@ -7,7 +7,7 @@
 
 namespace simulacra::cli {
 
-extern const Command kTrain, kDiscover, kScore, kTrace, kGenerate, kInspect, kVote, kSwitch, kDemo;
+extern const Command kTrain, kDiscover, kScore, kTrace, kGenerate, kInspect, kVote, kSwitch, kInfo, kDemo;
 
 int run_train(const Args& args);     // train.cpp
 int run_discover(const Args& args);  // discover.cpp
@@ -17,6 +17,7 @@ int run_generate(const Args& args);  // generate.cpp
 int run_inspect(const Args& args);   // inspect.cpp
 int run_vote(const Args& args);      // vote.cpp
 int run_switch(const Args& args);    // switch.cpp
+int run_info(const Args& args);      // info.cpp
 int run_demo(const Args& args);      // demo.cpp
 
 }  // namespace simulacra::cli

@@ -15,6 +15,35 @@
 
 namespace simulacra::cli {
 
+json::Value json_number(double x) { return std::isfinite(x) ? json::Value(x) : json::Value(nullptr); }
+
+json::Value json_by_persona(const std::vector<std::string>& names, const Eigen::VectorXd& v) {
+  json::Object out;
+  for (std::size_t k = 0; k < names.size(); ++k) out.emplace_back(names[k], json_number(v[Eigen::Index(k)]));
+  return out;
+}
+
+json::Array json_array(const Eigen::VectorXd& v) {
+  json::Array out;
+  for (Eigen::Index i = 0; i < v.size(); ++i) out.push_back(json_number(v[i]));
+  return out;
+}
+
+void print_json(const json::Value& value) { fmt::print("{}\n", json::dump(value)); }
+
+std::string escaped_bytes(const std::vector<Token>& tokens) {
+  std::string out;
+  for (const Token t : tokens) {
+    if (t == '\n') out += "\\n";
+    else if (t == '\t') out += "\\t";
+    else if (t == '\r') out += "\\r";
+    else if (t == '\\') out += "\\\\";
+    else if (t >= 0x20 && t < 0x7f) out.push_back(char(t));
+    else out += fmt::format("\\x{:02x}", unsigned(t));
+  }
+  return out;
+}
+
 bool color_of(const Args& args) { return use_color(args.choice("--color", "auto", {"always", "never", "auto"})); }
 
 double seconds_since(Clock::time_point start) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "args.hpp"
+#include "simulacra/json.hpp"
 #include "simulacra/simulacra.hpp"
 
 namespace simulacra::cli {
@@ -49,6 +50,37 @@ inline const Option kFortunes{"--fortunes", "", "PATH", "", "fortune(6) files or
 // given), and a description of where it came from. UsageError for two
 // corpus options or --top-speakers without --play.
 std::pair<Corpus, std::string> load_corpus(const Args& args);
+
+// --json: one JSON document on stdout instead of the tables (its keys:
+// docs/cli.md). Shared by info, score, trace, inspect, vote and switch.
+inline const Option kJson{"--json", "", "", "", "print one JSON document on stdout instead of the tables (docs/cli.md)"};
+
+// A number for a JSON document: null when it is not finite (JSON has no
+// infinity or NaN; e.g. the log-probability of a token an excluded mask
+// cannot produce).
+json::Value json_number(double x);
+
+// {"name": v[k], ...} over the mixture's personas, in their order.
+json::Value json_by_persona(const std::vector<std::string>& names, const Eigen::VectorXd& v);
+
+// v as a JSON array (numbers, null where not finite).
+json::Array json_array(const Eigen::VectorXd& v);
+
+// Prints `value` as compact JSON and a newline.
+void print_json(const json::Value& value);
+
+// The bytes of `tokens` written as --switch-after reads them: printable
+// ASCII as is, \n \t \r \\ and \xHH for the others.
+std::string escaped_bytes(const std::vector<Token>& tokens);
+
+// The model named by MODEL (the first positional argument): load(path), or
+// for "-" the model file's bytes read from stdin (under --max-input-bytes
+// when the command declares it, else kDefaultMaxInput). These two are in
+// model.cpp, linked into `simulacra` only (not the light simulacra-demo).
+Mixture load_model(const Args& args);
+
+// How MODEL is named in output: its path, or "<stdin>" for "-".
+std::string model_label(const Args& args);
 
 // MixtureConfig::switch_after from --switch-after: the bytes of its value
 // with C escapes read (\n, \t, \r, \\, \xHH); empty when the option is not

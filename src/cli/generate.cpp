@@ -1,6 +1,7 @@
 // src/cli/generate.cpp — `simulacra generate`: sampling a continuation from the mixture or steered masks.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -10,6 +11,7 @@
 
 #include "commands.hpp"
 #include "common.hpp"
+#include "input.hpp"
 #include "table.hpp"
 
 namespace simulacra::cli {
@@ -19,8 +21,11 @@ const Command kGenerate{
     "The sampler chain is top-k, top-p, min-p on the model's distribution, then temperature. Its defaults are\n"
     "the library's (llama.cpp's: temperature 0.8, top-p 0.95, min-p 0.05), the same as Python's generate():\n"
     "they keep a pile from emitting bytes it never saw through its smoothing. --top-p 1 --min-p 0 turn the\n"
-    "truncations off.",
+    "truncations off. --num-samples N draws N continuations of the same prompt, sample i (from 0) with seed\n"
+    "S + i, each after a line '--- sample i, seed S + i' (one sample prints no such line).",
     {{"--prompt", "", "TEXT", "empty, a document start", "the text to continue"},
+     {"--prompt-file", "", "PATH", "", "read the prompt from PATH (\"-\" for stdin) instead of --prompt"},
+     {"--num-samples", "", "N", "1", "continuations to draw, 1 to 100000 (seeds S, S + 1, ...)"},
      {"--max-tokens", "", "N", "200", "tokens (bytes) to generate at most; stops early at a document end"},
      {"--temperature", "", "T", fmt::format("{}", SamplerConfig{}.temperature), "sampling temperature (>= 0; 0 is greedy)"},
      {"--top-k", "", "K", fmt::format("{}, off", SamplerConfig{}.top_k), "keep the K most likely tokens"},
@@ -37,7 +42,8 @@ const Command kGenerate{
      kLambda,
      {"--mode", "", "MODE", "mixture", "mixture: sample from the mixture; persona: draw a mask, then its token"},
      {"--show-weights", "", "", "", "print the weights after the prompt and at the end"},
-     kColor},
+     kColor,
+     kMaxInput},
     1, 1};
 
 namespace {
@@ -93,12 +99,21 @@ int run_generate(const Args& args) {
   cfg.max_tokens = int(args.integer("--max-tokens", 200, 0, 100'000'000));
   cfg.sampler = sampler_config(args);
   cfg.mode = generate_mode_from_name(args.choice("--mode", "mixture", {"mixture", "persona"}));
-  const std::string prompt = args.get("--prompt");
-  const Mixture mix = load(args.positional[0]);
+  const long long samples = args.integer("--num-samples", 1, 1, 100'000);
+  if (args.has("--prompt") && args.has("--prompt-file")) throw UsageError("give either --prompt or --prompt-file, not both");
+  const std::string prompt =
+      args.has("--prompt-file") ? read_input(args.get("--prompt-file"), max_input(args)) : args.get("--prompt");
+  const Mixture mix = load_model(args);
   cfg.steering = steering_of(args, mix);
-  const Generation gen = generate(mix, prompt, cfg);
-  fmt::print("{}{}\n", paint(color, fmt::emphasis::bold, prompt), gen.text);
-  if (args.has("--show-weights")) print_generation_weights(mix, cfg, prompt, gen, color);
+  const std::uint64_t seed = cfg.sampler.seed;
+  for (long long i = 0; i < samples; ++i) {
+    cfg.sampler.seed = seed + std::uint64_t(i);
+    if (samples > 1) fmt::print("{}--- sample {}, seed {}\n", i == 0 ? "" : "\n", i, cfg.sampler.seed);
+    const Generation gen = generate(mix, prompt, cfg);
+    fmt::print("{}{}\n", paint(color, fmt::emphasis::bold, prompt), gen.text);
+    if (args.has("--show-weights")) print_generation_weights(mix, cfg, prompt, gen, color);
+    std::fflush(stdout);
+  }
   return 0;
 }
 

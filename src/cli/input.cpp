@@ -39,6 +39,9 @@ std::string read_input(const std::string& path, std::size_t max_bytes) {
   const std::string name = is_stdin ? "<stdin>" : path;
   Descriptor in;
   if (is_stdin) {
+    static bool stdin_read = false;  // a second "-" would read nothing: say so instead
+    if (stdin_read) throw UsageError("stdin ('-') is read only once: give a file for the other input");
+    stdin_read = true;
     in.fd = STDIN_FILENO;
   } else {
     struct stat st {};

@@ -32,7 +32,8 @@ std::size_t max_input(const Args& args);
 
 // The bytes of the file at `path`, or of stdin for "-" (see above).
 // FileError naming the path when it cannot be read, is not a regular file
-// or a pipe, or is longer than max_bytes.
+// or a pipe, or is longer than max_bytes; UsageError when "-" is read a
+// second time in one run (e.g. MODEL and FILE both "-").
 std::string read_input(const std::string& path, std::size_t max_bytes);
 
 }  // namespace simulacra::cli

@@ -9,6 +9,8 @@
 //   simulacra inspect  MODEL [FILE|--text TEXT]       every mask's next tokens, side by side
 //   simulacra vote     MODEL --prompt P --option O... each mask's answer and the pile's
 //   simulacra switch   MODEL --from A --to B ...      how fast a mask swap happens, both ways
+//   simulacra info     MODEL [--json]                 personas, sizes, switching, fitted parameters
+//   simulacra --version                               the version and the model-file format version
 //   simulacra demo                                    the whole story on the built-in corpus
 //
 // Exit status and Ctrl-C: run.hpp.
@@ -18,7 +20,8 @@
 int main(int argc, char** argv) {
   using namespace simulacra::cli;
   const std::vector<Entry> commands = {
-      {&kTrain, run_train},     {&kDiscover, run_discover}, {&kScore, run_score}, {&kTrace, run_trace},   {&kGenerate, run_generate},
-      {&kInspect, run_inspect}, {&kVote, run_vote},   {&kSwitch, run_switch}, {&kDemo, run_demo}};
+      {&kTrain, run_train},     {&kDiscover, run_discover}, {&kScore, run_score}, {&kTrace, run_trace},
+      {&kGenerate, run_generate}, {&kInspect, run_inspect}, {&kVote, run_vote},   {&kSwitch, run_switch},
+      {&kInfo, run_info},       {&kDemo, run_demo}};
   return run(argc, argv, "simulacra", commands);
 }

@@ -17,16 +17,74 @@
 
 namespace simulacra::cli {
 
+namespace {
+
+// Row t of a (T, K) matrix as a JSON array (numbers, null where not finite).
+json::Array json_row(const Eigen::MatrixXd& m, Eigen::Index t, bool exp) {
+  json::Array row;
+  for (Eigen::Index k = 0; k < m.cols(); ++k) row.push_back(json_number(exp ? std::exp(m(t, k)) : m(t, k)));
+  return row;
+}
+
+// The --json document of trace (keys: docs/cli.md).
+void print_trace_json(const Args& args, const Mixture& mix, const std::string& text, const std::vector<Token>& tokens,
+                      const Trace& trace, long long every_given) {
+  const std::size_t every = every_given > 0 ? std::size_t(every_given) : 1;
+  json::Array rows;
+  for (const std::size_t t : every_rows(tokens.size(), every)) {
+    const Eigen::Index i = Eigen::Index(t);
+    rows.push_back(json::Object{{"t", (long long)t},
+                                {"token", int(tokens[t])},
+                                {"weights", json_row(trace.log_weights, i, true)},
+                                {"entropy_bits", json_number(trace.entropy[i] / std::log(2.0))},
+                                {"logprob", json_number(trace.logprobs[i])}});
+  }
+  json::Array owners;
+  for (const int k : owners_after(trace, text.size())) owners.emplace_back(k);
+  json::Object out{{"model", model_label(args)},
+                   {"bytes", (long long)text.size()},
+                   {"bits_per_byte", text.empty() ? json::Value() : json_number(mix.bits_per_byte(text))},
+                   {"personas", json::Array(mix.names().begin(), mix.names().end())},
+                   {"rows", std::move(rows)},
+                   {"owners", std::move(owners)}};
+  if (args.has("--smooth")) {
+    const Smoothed smoothed = smooth(mix, tokens, trace.persona_logprobs);
+    json::Array weights, dominant;
+    for (const std::size_t t : every_rows(tokens.size(), every)) weights.push_back(json_row(smoothed.weights, Eigen::Index(t), false));
+    for (std::size_t i = 0; i < text.size(); ++i) dominant.emplace_back(smoothed.dominant[i]);
+    out.emplace_back("smoothed", json::Object{{"weights", std::move(weights)},
+                                              {"owners", std::move(dominant)},
+                                              {"log_likelihood", json_number(smoothed.log_likelihood)}});
+  }
+  if (args.has("--spans")) {
+    const Attribution a = attribute_spans(mix, tokens);
+    json::Array spans;
+    for (const Span& s : a.spans)
+      spans.push_back(json::Object{{"begin", (long long)s.begin},
+                                   {"end", (long long)s.end},
+                                   {"persona", mix.names()[std::size_t(s.persona)]},
+                                   {"text", text.substr(std::min(s.begin, text.size()),
+                                                        std::min(s.end, text.size()) - std::min(s.begin, text.size()))}});
+    out.emplace_back("spans", json::Object{{"spans", std::move(spans)}, {"log_joint", json_number(a.log_joint)}});
+  }
+  print_json(out);
+}
+
+}  // namespace
+
 const Command kTrace{"trace", "MODEL [FILE]",
                      "Show which mask speaks where: the text coloured by persona, then the weights.",
                      "The text is read as one document; each byte takes the colour of the persona that dominates\n"
                      "after reading it. The table shows the weights before each listed token, the entropy of\n"
                      "the weights in bits and the mixture's natural-log probability of the token. With --smooth\n"
-                     "each byte takes the colour of the persona most likely to have written it given the whole text.",
+                     "each byte takes the colour of the persona most likely to have written it given the whole text.\n"
+                     "--json prints one JSON document instead: every token's weights (or every N-th with\n"
+                     "--every), the owner of each byte, and the smoothed view and the spans when asked for.",
                      {kText,
                       {"--every", "", "N", "about 20 rows", "one table row every N tokens"},
                       {"--spans", "", "", "", "also list the Viterbi attribution: the most likely mask of each span"},
                       {"--smooth", "", "", "", "colour by the smoothed posterior (forward-backward over the whole text)"},
+                      kJson,
                       kColor,
                       kMaxInput},
                      1, 2};
@@ -35,10 +93,14 @@ int run_trace(const Args& args) {
   const bool color = color_of(args);
   const auto docs = read_documents(args, 1);
   const long long every_given = args.integer("--every", 0, 1, Args::kNoLimit);
-  const Mixture mix = load(args.positional[0]);
+  const Mixture mix = load_model(args);
   const std::string& text = docs[0].second;
   const std::vector<Token> tokens = encode_document(text);
   const Trace trace = mix.trace(tokens);
+  if (args.has("--json")) {
+    print_trace_json(args, mix, text, tokens, trace, every_given);
+    return 0;
+  }
   print_legend(mix.names(), color);
   if (args.has("--smooth")) {
     const Smoothed smoothed = smooth(mix, tokens, trace.persona_logprobs);
