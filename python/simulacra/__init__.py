@@ -75,6 +75,7 @@ from ._core import (
 )
 
 from . import display as _display  # noqa: E402,F401  (attaches Trace._repr_html_)
+from . import frame as _frame  # noqa: E402,F401  (attaches Trace.to_pandas)
 
 try:
     __version__ = _metadata.version("simulacra")

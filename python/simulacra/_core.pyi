@@ -569,6 +569,10 @@ class Trace:
     def __len__(self) -> int: ...
     def table(self, max_rows: int = 0) -> str:
         """The trace as a plain-text table; max_rows > 0 shows only the first and last rows."""
+    def to_pandas(self) -> "pandas.DataFrame":  # type: ignore[name-defined]  # noqa: F821
+        """The trace as a pandas DataFrame, one row per token: position, token, char, weight_<name>
+        and logprob_<name> per persona (pile order), logprob (the mixture's), entropy, dominant (a
+        categorical of persona names). ImportError naming pandas when it is not installed."""
 
 class Prediction:
     """What the mixture predicts for the next token."""

@@ -1,6 +1,6 @@
 """Batches and streams: Mixture.score_batch / attribute_batch against the one-at-a-time calls (exact
-equality), Mixture.stream against generate() with the same seed, Ctrl-C and the
-errors."""
+equality), Mixture.stream against generate() with the same seed, Trace.to_pandas against the trace's arrays,
+Ctrl-C and the errors."""
 
 import gc
 import math
@@ -229,3 +229,41 @@ def test_ctrl_c_stops_a_stream(pile):
     start = time.monotonic()
     assert interrupted(lambda: list(pile.stream(max_tokens=300_000, stop_at_boundary=False)), after=0.3)
     assert time.monotonic() - start < 10
+
+
+# ---------------------------------------------------------------- to_pandas
+
+
+def test_to_pandas_one_row_per_token(pile):
+    pd = pytest.importorskip("pandas")
+    tr = pile.trace("Arr, me hearties! O moon.")
+    df = tr.to_pandas()
+    assert isinstance(df, pd.DataFrame) and len(df) == len(tr)
+    names = pile.personas
+    assert list(df.columns) == (["position", "token", "char"] + [f"weight_{n}" for n in names]
+                                + [f"logprob_{n}" for n in names] + ["logprob", "entropy", "dominant"])
+    assert df["position"].tolist() == list(range(len(tr)))
+    assert df["token"].tolist() == tr.tokens.tolist()
+    assert df["char"].tolist() == [simulacra.token_name(int(t)) for t in tr.tokens]
+    for k, n in enumerate(names):
+        np.testing.assert_array_equal(df[f"weight_{n}"].to_numpy(), tr.weights[:, k])
+        np.testing.assert_array_equal(df[f"logprob_{n}"].to_numpy(), tr.persona_logprobs[:, k])
+    np.testing.assert_array_equal(df["logprob"].to_numpy(), tr.logprobs)
+    np.testing.assert_array_equal(df["entropy"].to_numpy(), tr.entropy)
+    assert df["dominant"].tolist() == [names[k] for k in tr.dominant]
+    assert list(df["dominant"].cat.categories) == names
+
+
+def test_to_pandas_without_pandas_names_it(pile, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_pandas(name, *args, **kwargs):
+        if name == "pandas" or name.startswith("pandas."):
+            raise ImportError("No module named 'pandas'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_pandas)
+    with pytest.raises(ImportError, match="pandas"):
+        pile.trace("Arr").to_pandas()
