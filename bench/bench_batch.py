@@ -7,8 +7,11 @@ A pile is fitted on the embedded corpus (Corpus.builtin(), order 5), and its doc
     batch:  pile.score_batch(texts)             one call, the GIL released once, the documents on every core
 
 The two sides alternate, --repeats rounds each, so that a change of machine load hits both alike; the
-line printed per call is the median time of each side and the speed-up (loop / batch), with the number of
-OpenMP threads the batch ran on (OMP_NUM_THREADS sets it). The results of both sides are checked equal.
+line printed per call is the median wall time of each side and the speed-up (loop / batch), with the number
+of OpenMP threads the batch may use (OMP_NUM_THREADS sets it), and beside each side the cores it kept busy
+(the process's CPU time over the wall time, summed over the rounds: below 1 for the loop and near the
+thread count for the batch on an idle machine; on a loaded one both fall, and the speed-up with them). The
+results of both sides are checked equal.
 
     python bench/bench_batch.py                 # 7 rounds, 20 copies of the 240 documents
 """
@@ -24,25 +27,30 @@ import time
 import simulacra
 
 
-def timed(call) -> tuple[float, object]:
-    start = time.perf_counter()
+def timed(call) -> tuple[float, float, object]:
+    """(wall seconds, process CPU seconds, result) of call()."""
+    wall, cpu = time.perf_counter(), time.process_time()
     out = call()
-    return time.perf_counter() - start, out
+    return time.perf_counter() - wall, time.process_time() - cpu, out
 
 
 def compare(name: str, loop, batch, same, repeats: int) -> None:
-    loop_s, batch_s = [], []
+    walls: dict[str, list[float]] = {"loop": [], "batch": []}
+    cpus: dict[str, list[float]] = {"loop": [], "batch": []}
     for r in range(repeats):
-        sides = [("loop", loop, loop_s), ("batch", batch, batch_s)]
+        sides = [("loop", loop), ("batch", batch)]
         if r % 2:
             sides.reverse()  # alternate which side runs first
         results = {}
-        for side, call, times in sides:
-            t, results[side] = timed(call)
-            times.append(t)
+        for side, call in sides:
+            wall, cpu, results[side] = timed(call)
+            walls[side].append(wall)
+            cpus[side].append(cpu)
         assert same(results["loop"], results["batch"]), f"{name}: the batch differs from the loop"
-    lo, ba = statistics.median(loop_s), statistics.median(batch_s)
-    print(f"  {name:16} loop {1e3 * lo:8.1f} ms   batch {1e3 * ba:8.1f} ms   speed-up {lo / ba:5.2f}x")
+    lo, ba = statistics.median(walls["loop"]), statistics.median(walls["batch"])
+    busy = {side: sum(cpus[side]) / sum(walls[side]) for side in walls}
+    print(f"  {name:10} loop {1e3 * lo:8.1f} ms ({busy['loop']:.2f} cores busy)   "
+          f"batch {1e3 * ba:8.1f} ms ({busy['batch']:.2f} cores busy)   speed-up {lo / ba:5.2f}x")
 
 
 def main() -> None:
