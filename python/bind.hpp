@@ -25,6 +25,8 @@ void bind_segment_discovery(pybind11::module_& m);  // bind_segment_discovery.cp
 void bind_transformer(pybind11::module_& m);        // bind_transformer.cpp: TransformerModel and its persona
 void bind_transformer_train(pybind11::module_& m);  // bind_transformer_train.cpp: the transformer trainer
 void bind_report(pybind11::module_& m);             // bind_report.cpp: the trace and vote tables
+void bind_batch(pybind11::module_& m);              // bind_batch.cpp: score_batch, attribute_batch
+void bind_stream(pybind11::module_& m);             // bind_stream.cpp: Stream, Mixture.stream
 
 // module.cpp: the interrupt check of long calls (see bind_common.hpp).
 void install_interrupt_check(pybind11::module_& m);

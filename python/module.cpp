@@ -143,4 +143,6 @@ PYBIND11_MODULE(_core, m) {
   bind_transformer(m);  // TransformerPersona derives from Persona: after bind_ngram
   bind_transformer_train(m);
   bind_report(m);
+  bind_batch(m);  // these add methods to Mixture: after bind_mixture
+  bind_stream(m);
 }

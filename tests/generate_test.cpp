@@ -438,4 +438,58 @@ TEST_F(GenerateTest, StopsAtATrippedCheck) {
   EXPECT_EQ(simulacra::generate(mix_, "arr", g).tokens.size(), 2000u);
 }
 
+// GenerationStream: one token per next(), each the draw of a hand-written
+// loop (a Sampler and a MixtureState, predict, sample, step), and in all the
+// generation generate() returns.
+TEST_F(GenerateTest, StreamDrawsWhatAHandWrittenLoopDraws) {
+  GenerateConfig g;
+  g.max_tokens = 50;
+  g.stop_at_boundary = false;
+  g.sampler.seed = 77;
+  g.sampler.temperature = 1.2;
+  simulacra::GenerationStream stream(mix_, "ar", g);
+  EXPECT_EQ(stream.step().index, -1);
+  Sampler sampler(g.sampler);
+  simulacra::MixtureState state = mix_.begin();
+  state.step(simulacra::encode("ar"));
+  int n = 0;
+  while (stream.next()) {
+    const simulacra::Prediction pred = state.predict();
+    const Token t = Token(sampler.sample(pred.logprobs));
+    ASSERT_EQ(stream.step().token, t) << "token " << n;
+    EXPECT_EQ(stream.step().index, n);
+    EXPECT_TRUE((stream.step().log_weights.array() == pred.log_weights.array()).all());
+    EXPECT_TRUE((stream.step().logprobs.array() == pred.logprobs.array()).all());
+    state.step(t);
+    ++n;
+    EXPECT_EQ(stream.generation().tokens.size(), std::size_t(n));  // nothing drawn ahead
+  }
+  EXPECT_EQ(n, 50);
+  EXPECT_TRUE(stream.done());
+  EXPECT_FALSE(stream.next());
+  const Generation all = simulacra::generate(mix_, "ar", g), streamed = stream.generation();
+  EXPECT_EQ(streamed.tokens, all.tokens);
+  EXPECT_EQ(streamed.text, all.text);
+  EXPECT_EQ(streamed.personas, all.personas);
+  EXPECT_TRUE((streamed.log_weights.array() == all.log_weights.array()).all());
+}
+
+TEST_F(GenerateTest, StreamStopsAtTheBoundaryAndChecksItsConfig) {
+  GenerateConfig g;
+  g.max_tokens = 5000;
+  g.sampler.seed = 3;
+  simulacra::GenerationStream stream(mix_, "", g);
+  while (stream.next()) {
+  }
+  const Generation out = stream.generation();
+  ASSERT_FALSE(out.tokens.empty());
+  EXPECT_TRUE(out.tokens.back() == kBoundary || out.tokens.size() == 5000u);
+  EXPECT_EQ(out.tokens, simulacra::generate(mix_, "", g).tokens);
+  g.max_tokens = -1;
+  EXPECT_THROW(simulacra::GenerationStream(mix_, "", g), InvalidArgument);
+  g.max_tokens = 1;
+  g.sampler.top_p = 0.0;
+  EXPECT_THROW(simulacra::GenerationStream(mix_, "", g), InvalidArgument);
+}
+
 }  // namespace

@@ -105,49 +105,76 @@ SIMULACRA_INLINE GenerateMode generate_mode_from_name(const std::string& name) {
 }
 
 SIMULACRA_INLINE Generation generate(const Mixture& mixture, const std::string& prompt, const GenerateConfig& config) {
-  SIMULACRA_CHECK(config.max_tokens >= 0, InvalidArgument, "max_tokens must be >= 0, got {}", config.max_tokens);
-  Sampler sampler(config.sampler);
-  MixtureState state = mixture.begin(config.steering);
-  for (unsigned char byte : prompt) state.step(Token(byte));
-  const int K = mixture.size();
-  Generation out;
-  std::vector<double> weights;  // (T * K) rows of log weights, grown as tokens come
-  GenerationStep step;
-  InterruptPoller poll(16);  // a token costs K whole distributions
-  for (int i = 0; i < config.max_tokens; ++i) {
-    poll.tick();
-    Prediction pred = state.predict();
-    step.index = i;
-    step.log_weights = pred.log_weights;
-    step.persona = -1;
-    if (config.mode == GenerateMode::kPersona) {
-      double u = sampler.uniform(), cum = 0.0;
-      step.persona = K - 1;
-      for (int k = 0; k < K; ++k) {
-        cum += std::exp(pred.log_weights[k]);
-        if (u < cum && pred.log_weights[k] > -INFINITY) {
-          step.persona = k;
-          break;
-        }
-      }
-      while (pred.log_weights[step.persona] == -INFINITY) --step.persona;  // rounding at the top end
-      step.logprobs = steered_distribution(config.steering.product, pred.log_weights, pred.persona_logprobs,
-                                           step.persona);
-    } else {
-      step.logprobs = pred.logprobs;
-    }
-    step.token = sampler.sample(step.logprobs);
-    weights.insert(weights.end(), pred.log_weights.data(), pred.log_weights.data() + K);
-    out.tokens.push_back(step.token);
-    out.personas.push_back(step.persona);
-    if (step.token != kBoundary) out.text.push_back(char(step.token));
-    state.step(step.token, pred);
-    const bool go_on = config.on_step ? config.on_step(step) : true;
-    if (!go_on || (config.stop_at_boundary && step.token == kBoundary)) break;
+  GenerationStream stream(mixture, prompt, config);
+  while (stream.next()) {
   }
-  out.log_weights = Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
-      weights.data(), Eigen::Index(out.tokens.size()), K);
-  return out;
+  return stream.generation();
+}
+
+namespace detail {
+// The stream's configuration, checked before anything is read.
+SIMULACRA_INLINE const GenerateConfig& checked(const GenerateConfig& config) {
+  SIMULACRA_CHECK(config.max_tokens >= 0, InvalidArgument, "max_tokens must be >= 0, got {}", config.max_tokens);
+  return config;
+}
+}  // namespace detail
+
+SIMULACRA_INLINE GenerationStream::GenerationStream(const Mixture& mixture, const std::string& prompt,
+                                                    const GenerateConfig& config)
+    : mixture_(&mixture),
+      config_(detail::checked(config)),
+      sampler_(config.sampler),
+      state_(mixture.begin(config.steering)) {
+  for (unsigned char byte : prompt) state_.step(Token(byte));
+  step_.index = -1;
+}
+
+SIMULACRA_INLINE bool GenerationStream::done() const {
+  return stopped_ || int(out_.tokens.size()) >= config_.max_tokens;
+}
+
+SIMULACRA_INLINE bool GenerationStream::next() {
+  if (done()) return false;
+  poll_.tick();
+  const int K = mixture_->size();
+  Prediction pred = state_.predict();
+  GenerationStep step;
+  step.index = int(out_.tokens.size());
+  step.log_weights = pred.log_weights;
+  step.persona = -1;
+  if (config_.mode == GenerateMode::kPersona) {
+    double u = sampler_.uniform(), cum = 0.0;
+    step.persona = K - 1;
+    for (int k = 0; k < K; ++k) {
+      cum += std::exp(pred.log_weights[k]);
+      if (u < cum && pred.log_weights[k] > -INFINITY) {
+        step.persona = k;
+        break;
+      }
+    }
+    while (pred.log_weights[step.persona] == -INFINITY) --step.persona;  // rounding at the top end
+    step.logprobs = steered_distribution(config_.steering.product, pred.log_weights, pred.persona_logprobs,
+                                         step.persona);
+  } else {
+    step.logprobs = pred.logprobs;
+  }
+  step.token = sampler_.sample(step.logprobs);
+  weights_.insert(weights_.end(), pred.log_weights.data(), pred.log_weights.data() + K);
+  out_.tokens.push_back(step.token);
+  out_.personas.push_back(step.persona);
+  if (step.token != kBoundary) out_.text.push_back(char(step.token));
+  state_.step(step.token, pred);
+  step_ = std::move(step);
+  const bool go_on = config_.on_step ? config_.on_step(step_) : true;
+  if (!go_on || (config_.stop_at_boundary && step_.token == kBoundary)) stopped_ = true;
+  return true;
+}
+
+SIMULACRA_INLINE Generation GenerationStream::generation() const {
+  Generation g = out_;
+  g.log_weights = Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
+      weights_.data(), Eigen::Index(out_.tokens.size()), mixture_->size());
+  return g;
 }
 
 }  // namespace simulacra

@@ -131,7 +131,48 @@ struct Generation {
 
 // Reads `prompt` (a document prefix) and generates up to max_tokens tokens.
 // Polls the interrupt check (interrupt.hpp): Interrupted when it trips.
+// InvalidArgument for max_tokens < 0 or a bad sampler configuration (check);
+// what Mixture::check(Steering) throws for a bad steering. A GenerationStream
+// read to its end.
 Generation generate(const Mixture& mixture, const std::string& prompt, const GenerateConfig& config);
+
+// Generation one token at a time, for a reader that wants each token as it
+// is drawn (Python's Mixture.stream). generate(mixture, prompt, config) is
+// exactly: construct, call next() until it returns false, take generation();
+// the same seed gives the same tokens either way. The mixture must outlive
+// the stream.
+//
+//   simulacra::GenerationStream s(mix, "Arr, ", g);
+//   while (s.next()) std::fputs(simulacra::token_name(s.step().token).c_str(), stdout);
+class GenerationStream {
+ public:
+  // Reads the prompt. Throws what generate() throws for a bad configuration.
+  GenerationStream(const Mixture& mixture, const std::string& prompt, const GenerateConfig& config);
+
+  // Draws the next token and feeds it back into the filter (then calls
+  // config.on_step, if set); returns false without drawing once the stream
+  // is done: max_tokens drawn, the boundary drawn under stop_at_boundary, or
+  // on_step returned false. Polls the interrupt check every 16 tokens as
+  // generate() does; an Interrupted leaves the stream as it was.
+  bool next();
+  // Whether next() would return false.
+  bool done() const;
+  // The token next() drew last (before the first call: a step of index -1).
+  const GenerationStep& step() const { return step_; }
+  // The tokens drawn so far, as generate() returns them.
+  Generation generation() const;
+
+ private:
+  const Mixture* mixture_;
+  GenerateConfig config_;
+  Sampler sampler_;
+  MixtureState state_;
+  Generation out_;              // tokens, text and personas so far (log_weights left empty)
+  std::vector<double> weights_; // (T * K) rows of log weights, grown as tokens come
+  GenerationStep step_;
+  InterruptPoller poll_{16};    // a token costs K whole distributions
+  bool stopped_ = false;        // the boundary under stop_at_boundary, or on_step said stop
+};
 
 }  // namespace simulacra
 

@@ -3,6 +3,7 @@
 
 #include "simulacra/attribution.hpp"
 #include "simulacra/background.hpp"
+#include "simulacra/batch.hpp"
 #include "simulacra/calibration.hpp"
 #include "simulacra/cluster_metrics.hpp"
 #include "simulacra/corpus.hpp"

@@ -44,6 +44,7 @@ from ._core import (
     SegmentationFit,
     Smoothed,
     State,
+    Stream,
     SwitchEvidence,
     Trace,
     TrainProgress,
@@ -82,6 +83,7 @@ from ._core import (
 )
 
 from . import display as _display  # noqa: E402,F401  (attaches Trace._repr_html_)
+from . import frame as _frame  # noqa: E402,F401  (attaches Trace.to_pandas)
 
 try:
     __version__ = _metadata.version("simulacra")
@@ -115,6 +117,7 @@ __all__ = [
     "SegmentationFit",
     "Smoothed",
     "State",
+    "Stream",
     "SwitchEvidence",
     "Trace",
     "TrainProgress",

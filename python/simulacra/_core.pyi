@@ -569,6 +569,10 @@ class Trace:
     def __len__(self) -> int: ...
     def table(self, max_rows: int = 0) -> str:
         """The trace as a plain-text table; max_rows > 0 shows only the first and last rows."""
+    def to_pandas(self) -> "pandas.DataFrame":  # type: ignore[name-defined]  # noqa: F821
+        """The trace as a pandas DataFrame, one row per token: position, token, char, weight_<name>
+        and logprob_<name> per persona (pile order), logprob (the mixture's), entropy, dominant (a
+        categorical of persona names). ImportError naming pandas when it is not installed."""
 
 class Prediction:
     """What the mixture predicts for the next token."""
@@ -665,6 +669,34 @@ class Generation:
     def personas(self) -> list[Optional[str]]:
         """(T) the persona that spoke each token (mode='persona'), else None for each."""
     def __len__(self) -> int: ...
+
+class Stream:
+    """What Mixture.stream returns: an iterator yielding each generated token as bytes (one
+    byte, or b"" for the document boundary) as soon as it is drawn, the tokens generate()
+    returns with the same arguments. Breaking out of the loop is enough to stop; close() (or
+    leaving a `with` block) frees it at once, after which it yields nothing."""
+
+    def __iter__(self) -> Iterator[bytes]: ...
+    def __next__(self) -> bytes: ...
+    def close(self) -> None:
+        """Stops the stream: it frees its reader and yields nothing more. Closing twice is fine."""
+    def __enter__(self) -> "Stream": ...
+    def __exit__(self, exc_type: object, exc_value: object, traceback: object) -> bool: ...
+    @property
+    def closed(self) -> bool:
+        """True after close() or the end of a `with` block."""
+    @property
+    def done(self) -> bool:
+        """True once the stream yields nothing more (max_tokens drawn, the boundary drawn, or closed)."""
+    @property
+    def tokens(self) -> npt.NDArray[np.int32]:
+        """(T,) tokens drawn so far (empty once closed)."""
+    @property
+    def bytes(self) -> builtins.bytes:
+        """The bytes drawn so far, the boundary left out (empty once closed)."""
+    @property
+    def weights(self) -> npt.NDArray[np.float32]:
+        """(T, K) steered weights before each token drawn so far."""
 
 # ---------------------------------------------------------------- analysis results
 
@@ -1399,6 +1431,40 @@ class Mixture:
         """Writes the model to a safetensors file, atomically. OSError if it cannot be written."""
     def __getstate__(self) -> bytes: ...
     def __setstate__(self, state: bytes) -> None: ...
+    # batch and streaming (python/bind_batch.cpp, python/bind_stream.cpp)
+    def score_batch(
+        self,
+        texts: Sequence[_Text],
+        clamp: Optional[_PersonaKey] = None,
+        exclude: Optional[_PersonaKeys] = None,
+        prior_bias: Optional[_PriorBias] = None,
+        product: Optional[_Product] = None,
+    ) -> npt.NDArray[np.float64]:
+        """(N,) float64: score(text) of each document with the same steering, bit for bit the
+        one-at-a-time calls, the GIL released once and the documents read on every core. TypeError
+        naming texts[i] for an element that is not a text."""
+    def attribute_batch(self, texts: Sequence[_Text], beta: Optional[float] = None) -> npt.NDArray[np.float64]:
+        """(N, K) float64 natural-log posteriors over the personas (pile order): row i is
+        attribute(texts[i], beta) as logs, bit for bit, the GIL released once and the documents read
+        on every core. ValueError for beta <= 0; TypeError naming texts[i] for a non-text."""
+    def stream(
+        self,
+        prompt: _Text = b"",
+        max_tokens: int = 200,
+        temperature: float = 0.8,
+        top_k: int = 0,
+        top_p: float = 0.95,
+        min_p: float = 0.05,
+        seed: int = 0,
+        clamp: Optional[_PersonaKey] = None,
+        exclude: Optional[_PersonaKeys] = None,
+        prior_bias: Optional[_PriorBias] = None,
+        product: Optional[_Product] = None,
+        mode: Literal["mixture", "persona"] = "mixture",
+        stop_at_boundary: bool = True,
+    ) -> Stream:
+        """generate() token by token: a Stream yielding each token as bytes as it is drawn, the
+        same tokens as generate() with the same arguments. Ctrl-C stops the loop."""
 
 def sampler_distribution(
     logprobs: npt.ArrayLike,
