@@ -321,20 +321,7 @@ Discovery discover_k(const Data& data, int k, const DiscoveryConfig& cfg) {
       km.max_iterations = cfg.kmeans_iterations;
       km.seed = detail::splitmix64(state);
       std::vector<int> z = kmeans(data.profiles, km).assignments;
-      // A mask the start left empty (identical or empty profiles) takes a document drawn from the largest one.
-      std::vector<std::size_t> size(std::size_t(k), 0);
-      for (int c : z) ++size[std::size_t(c)];
-      for (int c = 0; c < k; ++c) {
-        if (size[std::size_t(c)] > 0) continue;
-        const auto largest = int(std::max_element(size.begin(), size.end()) - size.begin());
-        std::vector<std::size_t> members;
-        for (std::size_t i = 0; i < z.size(); ++i)
-          if (z[i] == largest) members.push_back(i);
-        const std::size_t moved = members[detail::splitmix64(state) % members.size()];
-        z[moved] = c;
-        --size[std::size_t(largest)];
-        ++size[std::size_t(c)];
-      }
+      fill_empty_clusters(z, k, state);  // a mask the start left empty takes a document of the largest
       for (std::size_t i = 0; i < data.train.size(); ++i) R(data.train[i], z[i]) = 1.0;
     }
     Run run = run_em(data, std::move(R), k, r, cfg);

@@ -238,4 +238,21 @@ KMeansResult kmeans(const Eigen::Ref<const Eigen::MatrixXd>& points, const KMean
   return run_kmeans(DenseRows{points}, config);
 }
 
+void fill_empty_clusters(std::vector<int>& z, int k, std::uint64_t& state) {
+  SIMULACRA_CHECK(k >= 1 && z.size() >= std::size_t(k), InvalidArgument,
+                  "fill_empty_clusters: {} points cannot fill {} clusters", z.size(), k);
+  std::vector<std::size_t> size(std::size_t(k), 0);
+  for (int c : z) ++size[std::size_t(c)];
+  for (int c = 0; c < k; ++c) {
+    if (size[std::size_t(c)] > 0) continue;
+    const auto largest = int(std::max_element(size.begin(), size.end()) - size.begin());
+    std::vector<std::size_t> members;
+    for (std::size_t i = 0; i < z.size(); ++i)
+      if (z[i] == largest) members.push_back(i);
+    z[members[detail::splitmix64(state) % members.size()]] = c;
+    --size[std::size_t(largest)];
+    ++size[std::size_t(c)];
+  }
+}
+
 }  // namespace simulacra

@@ -84,18 +84,7 @@ SegmentDiscovery discover_segments(const std::string& stream, int k, const Segme
     std::uint64_t state = cfg.seed;
     km.seed = detail::splitmix64(state);
     std::vector<int> z = kmeans(ngram_profiles(chunks, cfg.profiles), km).assignments;
-    std::vector<std::size_t> size(std::size_t(k), 0);
-    for (int c : z) ++size[std::size_t(c)];
-    for (int m = 0; m < k; ++m) {
-      if (size[std::size_t(m)] > 0) continue;
-      const auto largest = int(std::max_element(size.begin(), size.end()) - size.begin());
-      std::vector<std::size_t> members;
-      for (std::size_t i = 0; i < z.size(); ++i)
-        if (z[i] == largest) members.push_back(i);
-      z[members[detail::splitmix64(state) % members.size()]] = m;
-      --size[std::size_t(largest)];
-      ++size[std::size_t(m)];
-    }
+    fill_empty_clusters(z, k, state);
     for (std::size_t c = 0; c < C; ++c) w(Eigen::Index(c), z[c]) = 1.0;
   }
 

@@ -183,4 +183,23 @@ TEST(KMeansTest, BadArgumentsAreNamed) {
   EXPECT_EQ(km.objective, 0.0);
 }
 
+TEST(KMeansTest, EmptyClustersTakeAPointOfTheLargest) {
+  std::vector<int> z = {0, 0, 0, 0, 1};  // clusters 2 and 3 empty; 0 is the largest
+  std::uint64_t state = 7, again = 7;
+  simulacra::fill_empty_clusters(z, 4, state);
+  std::vector<std::size_t> size(4, 0);
+  for (int c : z) ++size[std::size_t(c)];
+  EXPECT_EQ(size, (std::vector<std::size_t>{2, 1, 1, 1}));
+  EXPECT_EQ(z[4], 1);  // a point of a cluster that was not the largest stays
+  std::vector<int> z2 = {0, 0, 0, 0, 1};
+  simulacra::fill_empty_clusters(z2, 4, again);
+  EXPECT_EQ(z2, z);  // deterministic for a state
+  EXPECT_EQ(again, state);
+  std::vector<int> full = {0, 1, 2};
+  simulacra::fill_empty_clusters(full, 3, state);
+  EXPECT_EQ(full, (std::vector<int>{0, 1, 2}));  // nothing to fill
+  std::vector<int> few = {0, 0};
+  EXPECT_THROW(simulacra::fill_empty_clusters(few, 3, state), InvalidArgument);
+}
+
 }  // namespace

@@ -76,6 +76,12 @@ struct KMeansResult {
 // k-means++ and Lloyd on the rows of `points`. InvalidArgument for no
 // points, a k outside 1..N, restarts or max_iterations < 1, or a value that
 // is not finite.
+// Every cluster 0..k-1 gets a point: a cluster the assignments leave empty
+// (identical or empty profiles can do that) takes a point drawn (splitmix64
+// from `state`, advanced) from the largest cluster, in cluster order. For
+// the starts of discovery; InvalidArgument if there are fewer points than k.
+void fill_empty_clusters(std::vector<int>& assignments, int k, std::uint64_t& state);
+
 KMeansResult kmeans(const SparseProfiles& points, const KMeansConfig& config);
 KMeansResult kmeans(const Eigen::Ref<const Eigen::MatrixXd>& points, const KMeansConfig& config);
 
