@@ -163,12 +163,61 @@ by EM on unlabelled documents, and how each document was attributed.
           "Held-out log-likelihood of the best run at each of k_values (empty without held-out documents).")
       .def_property_readonly(
           "seconds", [](const DiscoveryResult& r) { return r.discovery->seconds; }, "Wall time of the run.")
+      .def(
+          "describe",
+          [](const DiscoveryResult& r, py::handle texts, int n, int top, double min_count, int sample_bytes,
+             std::uint64_t seed) {
+            const std::vector<std::string> docs = documents_arg(texts, "texts");
+            py::gil_scoped_release release;
+            return describe_masks(r.discovery->mixture, docs, r.discovery->responsibilities,
+                                  {n, top, min_count, sample_bytes, seed});
+          },
+          py::arg("texts"), py::arg("n") = 4, py::arg("top") = 8, py::arg("min_count") = 5.0,
+          py::arg("sample_bytes") = 80, py::arg("seed") = 0,
+          "What each mask is: describe_masks(self.mixture, texts, self.responsibilities, ...), texts being the "
+          "documents discover() was given.")
       .def("__repr__", [](const DiscoveryResult& r) {
         const Discovery& d = *r.discovery;
         return fmt::format("Discovery(k={}, documents={}, iterations={}, log_likelihood={:.4f}, heldout={:.4f})", d.k,
                            d.assignments.size(), d.log_likelihoods.size(),
                            d.log_likelihoods.empty() ? 0.0 : d.log_likelihoods.back(), d.heldout_log_likelihood);
       });
+
+  py::class_<CharacteristicNGram>(m, "CharacteristicNGram", "An n-gram that marks a mask (describe_masks).")
+      .def_property_readonly("ngram", [](const CharacteristicNGram& g) { return py::bytes(g.ngram); }, "Its bytes.")
+      .def_readonly("count", &CharacteristicNGram::count, "Its weighted count under the mask, sum_d r_dk n_d(g).")
+      .def_readonly("lift", &CharacteristicNGram::lift,
+                    "log(its share of the mask's n-grams / its share of all n-grams), natural log.")
+      .def("__repr__", [](const CharacteristicNGram& g) {
+        return fmt::format("CharacteristicNGram({}, count={:.1f}, lift={:.3f})", std::string(py::repr(py::bytes(g.ngram))),
+                           g.count, g.lift);
+      });
+  py::class_<MaskDescription>(m, "MaskDescription", "What one discovered mask is: its n-grams and a sample.")
+      .def_readonly("name", &MaskDescription::name, "The mask's name in the mixture.")
+      .def_readonly("bytes", &MaskDescription::bytes, "The text it took: sum_d r_dk |d|.")
+      .def_readonly("ngrams", &MaskDescription::ngrams, "Its most characteristic n-grams, the first most.")
+      .def_property_readonly("sample", [](const MaskDescription& d) { return py::bytes(d.sample); },
+                             "A short sample from the mask alone (bytes).")
+      .def("__repr__", [](const MaskDescription& d) {
+        return fmt::format("MaskDescription({}, bytes={:.0f}, ngrams={})", d.name, d.bytes, d.ngrams.size());
+      });
+  m.def(
+      "describe_masks",
+      [](const Mixture& mixture, py::handle texts, py::handle responsibilities, int n, int top, double min_count,
+         int sample_bytes, std::uint64_t seed) {
+        const std::vector<std::string> docs = documents_arg(texts, "texts");
+        const Eigen::MatrixXd r = real_array(responsibilities, "responsibilities", py::ssize_t(docs.size()),
+                                             py::ssize_t(mixture.size()),
+                                             fmt::format("(N, K) = ({}, {})", docs.size(), mixture.size()));
+        py::gil_scoped_release release;
+        return describe_masks(mixture, docs, r, {n, top, min_count, sample_bytes, seed});
+      },
+      py::arg("mixture"), py::arg("texts"), py::arg("responsibilities"), py::arg("n") = 4, py::arg("top") = 8,
+      py::arg("min_count") = 5.0, py::arg("sample_bytes") = 80, py::arg("seed") = 0,
+      "What each mask is: for every mask of `mixture`, its most characteristic byte n-grams of length n (the lift "
+      "log(c_k(g) / C_k) - log(c(g) / C) of the responsibility-weighted counts, among those with c_k(g) >= "
+      "min_count) and a sample of sample_bytes from the mask alone (seed + k). responsibilities: (N, K) weights "
+      "of the documents (one-hot for labels). A list of MaskDescription.");
 
   m.def(
       "discover",

@@ -116,7 +116,7 @@ TEST_F(CliTest, DiscoverFindsTheMasksAndSavesThePile) {
                         " --k 1..3 --order 3 --heldout 0.25 --restarts 2 --seed 1 -o " + quote(out));
   ASSERT_EQ(r.status, 0) << r.output;
   for (const char* part : {"held-out log-likelihood", "<- chosen", "iteration", "objective", "mask0", "NMI",
-                           "adjusted Rand", "purity", "matched accuracy", "wrote"})
+                           "adjusted Rand", "purity", "matched accuracy", "what each mask is", "wrote"})
     EXPECT_TRUE(has(r.output, part)) << part << " missing from " << r.output;
   const Outcome s = run("score " + quote(out) + " " + doc("pirate_doc.txt"));
   EXPECT_EQ(s.status, 0) << s.output;

@@ -12,6 +12,7 @@
 #include "simulacra/inspect.hpp"
 #include "simulacra/interrupt.hpp"
 #include "simulacra/kmeans.hpp"
+#include "simulacra/mask_names.hpp"
 #include "simulacra/mixture.hpp"
 #include "simulacra/model_file.hpp"
 #include "simulacra/ngram.hpp"

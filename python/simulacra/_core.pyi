@@ -1020,6 +1020,43 @@ class Discovery:
         """Held-out log-likelihood of the best run at each of k_values."""
     @property
     def seconds(self) -> float: ...
+    def describe(self, texts: Union[Sequence[_Text], Corpus], n: int = 4, top: int = 8, min_count: float = 5.0,
+                 sample_bytes: int = 80, seed: int = 0) -> list[MaskDescription]:
+        """What each mask is: describe_masks(self.mixture, texts, self.responsibilities, ...), texts being the
+        documents discover() was given."""
+
+class CharacteristicNGram:
+    """An n-gram that marks a mask (describe_masks)."""
+
+    @property
+    def ngram(self) -> bytes: ...
+    @property
+    def count(self) -> float:
+        """Its weighted count under the mask, sum_d r_dk n_d(g)."""
+    @property
+    def lift(self) -> float:
+        """log(its share of the mask's n-grams / its share of all n-grams), natural log."""
+
+class MaskDescription:
+    """What one discovered mask is: its most characteristic n-grams and a sample of its own."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def bytes(self) -> float:
+        """The text it took: sum_d r_dk |d|."""
+    @property
+    def ngrams(self) -> list[CharacteristicNGram]: ...
+    @property
+    def sample(self) -> builtins.bytes: ...
+
+def describe_masks(mixture: Mixture, texts: Union[Sequence[_Text], Corpus], responsibilities: npt.ArrayLike,
+                   n: int = 4, top: int = 8, min_count: float = 5.0, sample_bytes: int = 80,
+                   seed: int = 0) -> list[MaskDescription]:
+    """What each mask is: its most characteristic byte n-grams of length n (the lift
+    log(c_k(g) / C_k) - log(c(g) / C) of the responsibility-weighted counts, among those with
+    c_k(g) >= min_count) and a sample of sample_bytes from the mask alone (seed + k).
+    responsibilities: (N, K) weights of the documents (one-hot for labels). ValueError for a bad shape."""
 
 def discover(
     texts: Union[Corpus, Sequence[_Text]],

@@ -20,6 +20,7 @@ const Command kDiscover{
     "document is attributed to one of K n-gram masks by EM over documents, from k-means++ starts on TF-IDF\n"
     "byte 3..5-gram profiles; the start with the best held-out likelihood is kept. With labels, the masks\n"
     "against the labels and their scores (NMI, adjusted Rand, purity, matched accuracy) are printed.\n"
+    "Each mask is named by its most characteristic byte n-grams and a short sample of its own.\n"
     "--k LO..HI chooses K on the held-out documents.",
     {kBuiltin, kDir, kJsonl, kPlay, kTopSpeakers, kFortunes,
      {"--k", "", "K|LO..HI", "2", "the number of masks, or a range from which the best held-out K is chosen"},
@@ -150,6 +151,16 @@ int run_discover(const Args& args) {
                "(cluster_metrics.hpp)\n",
                labels.size(), normalized_mutual_info(found.assignments, truth),
                adjusted_rand_index(found.assignments, truth), purity(found.assignments, truth), match.accuracy);
+  }
+  // What each mask is: its characteristic n-grams (mask_names.hpp) and a sample of its own.
+  DescribeConfig dc;
+  dc.seed = args.seed("--seed", 0);
+  fmt::print("\nwhat each mask is: its most characteristic {}-grams (lift over the pile, weighted count >= {:g}) "
+             "and a sample of its own\n", dc.n, dc.min_count);
+  for (const MaskDescription& m : describe_masks(found.mixture, texts, found.responsibilities, dc)) {
+    std::string grams;
+    for (const CharacteristicNGram& g : m.ngrams) grams += (grams.empty() ? "\"" : "  \"") + escaped_bytes(encode(g.ngram)) + "\"";
+    fmt::print("  {}: {}\n    \"{}\"\n", m.name, grams.empty() ? "(too little text)" : grams, escaped_bytes(encode(m.sample)));
   }
   if (args.has("--output")) {
     save(found.mixture, args.get("--output"));

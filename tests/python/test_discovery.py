@@ -223,3 +223,33 @@ def test_discover_segments_refuses_bad_input():
         simulacra.discover_segments(b"abc abc xyz xyz", 2, chunk_bytes=4, switching="sometimes")
     with pytest.raises(ValueError, match="initial_alpha"):
         simulacra.discover_segments(b"abc abc xyz xyz", 2, chunk_bytes=4, initial_alpha=1.5)
+
+
+def test_describe_masks_lists_the_ngrams_that_mark_each_mask():
+    texts = [b"arr matey arr", b"arr the sea arr", b"o moon o moon", b"the moon o"]
+    r = np.array([[1, 0], [1, 0], [0, 1], [0, 1]], dtype=float)
+    mix = simulacra.Mixture([simulacra.NGramPersona.fit(texts[:2], 2), simulacra.NGramPersona.fit(texts[2:], 2)],
+                            ["a", "b"])
+    named = simulacra.describe_masks(mix, texts, r, n=3, top=50, min_count=0.0, sample_bytes=20, seed=2)
+    assert [d.name for d in named] == ["a", "b"]
+    counts = [defaultdict(float), defaultdict(float)]
+    for t, row in zip(texts, r):
+        for i in range(len(t) - 2):
+            for k in range(2):
+                counts[k][t[i:i + 3]] += row[k]
+    total = sum(sum(c.values()) for c in counts)
+    for k, d in enumerate(named):
+        mine = sum(counts[k].values())
+        for g in d.ngrams:
+            both = counts[0][g.ngram] + counts[1][g.ngram]
+            assert g.count == pytest.approx(counts[k][g.ngram])
+            assert g.lift == pytest.approx(np.log(counts[k][g.ngram] / mine) - np.log(both / total), abs=1e-12)
+        assert [g.lift for g in d.ngrams] == sorted((g.lift for g in d.ngrams), reverse=True)
+        assert len(d.sample) <= 20
+    assert named[0].ngrams[0].ngram in (b"arr", b"rr ", b" ar", b"mat", b"ate", b"tey", b"sea")
+    with pytest.raises(ValueError, match="responsibilities"):
+        simulacra.describe_masks(mix, texts, r[:3])
+    with pytest.raises(ValueError, match="n must be"):
+        simulacra.describe_masks(mix, texts, r, n=0)
+    found = simulacra.discover(texts, 2, order=2, seed=0, heldout_fraction=0.0)
+    assert [d.name for d in found.describe(texts, sample_bytes=0)] == ["mask0", "mask1"]
