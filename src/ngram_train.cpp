@@ -259,7 +259,8 @@ Calibration calibrate(const Corpus& corpus, const std::vector<std::string>& name
   rep.ece_after = attribution_ece(scaled, labels, log_prior, fit.beta);
   for (std::size_t l = 0; l < L; ++l) {
     if (count[l] == 0) continue;
-    Eigen::MatrixXd part(Eigen::Index(count[l]), Eigen::Index(K)), part_scaled(Eigen::Index(count[l]), Eigen::Index(K));
+    Eigen::MatrixXd part(static_cast<Eigen::Index>(count[l]), static_cast<Eigen::Index>(K));
+    Eigen::MatrixXd part_scaled(static_cast<Eigen::Index>(count[l]), static_cast<Eigen::Index>(K));
     std::vector<int> part_labels;
     for (std::size_t i = 0; i < rows.size(); ++i) {
       if (length_of[i] != l) continue;

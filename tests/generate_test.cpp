@@ -36,7 +36,6 @@ using simulacra::Steering;
 using simulacra::Token;
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 // --------------------------------------------------------------- generate()
 

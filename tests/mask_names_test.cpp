@@ -63,8 +63,8 @@ TEST(MaskNamesTest, LiftsAreTheLogRatioOfShares) {
   EXPECT_EQ(named[1].ngrams.front().ngram, "yx");
   // The floor: with min_count 1.5 only n-grams mask0 saw at least 1.5 times are listed.
   cfg.min_count = 1.5;
-  for (const auto& g : simulacra::describe_masks(two_masks({"abab"}, {"xyxy"}), docs, r, cfg)[0].ngrams)
-    EXPECT_GE(g.count, 1.5) << g.ngram;
+  const auto floored = simulacra::describe_masks(two_masks({"abab"}, {"xyxy"}), docs, r, cfg);
+  for (const auto& g : floored[0].ngrams) EXPECT_GE(g.count, 1.5) << g.ngram;
 }
 
 TEST(MaskNamesTest, SampleComesFromTheMaskAlone) {
