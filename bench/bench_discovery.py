@@ -1,8 +1,9 @@
 """Discovered masks against hidden labels: NMI and adjusted Rand of simulacra.discover beside a baseline
 measured in the same run (scikit-learn: TF-IDF on character 3-5-grams, sublinear tf, + k-means with the same K).
 
-Corpora: the embedded corpus (6 personas, K = 6) and the Shakespeare speakers ranked 9 to 16 by amount of
-text (../shared/data/tinyshakespeare.txt, K = 8). Labels are hidden from both methods and used only to score.
+Corpora: the embedded corpus (6 personas, K = 6), the Shakespeare speakers ranked 9 to 16 by amount of
+text (../shared/data/tinyshakespeare.txt, K = 8) and eight categories of Debian's `fortunes` (one fortune per
+document, K = 8; the set-up installs the package and scikit-learn when missing, as bench_real_text.py's). Labels are hidden from both methods and used only to score.
 Each method runs with seeds 0..seeds-1; discover keeps the best held-out of `restarts` k-means++ starts.
 
     PYTHONPATH=python python bench/bench_discovery.py [--seeds 5] [--order 4] [--restarts 3] [--beta 1]
@@ -14,11 +15,15 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
-from sklearn.cluster import KMeans
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
-import simulacra
+import bench_real_text
+bench_real_text.set_up()  # Debian's fortunes and scikit-learn, when missing
+
+from sklearn.cluster import KMeans  # noqa: E402
+from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: E402
+from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score  # noqa: E402
+
+import simulacra  # noqa: E402
 
 SHAKESPEARE = Path(__file__).resolve().parents[2] / "shared" / "data" / "tinyshakespeare.txt"
 
@@ -31,6 +36,12 @@ def speakers_9_to_16():
     ranked = [name for name, _ in sorted(size.items(), key=lambda x: (-x[1], x[0]))][8:16]
     docs = [d for d in corpus if d.persona in ranked]
     return [d.text for d in docs], [ranked.index(d.persona) for d in docs]
+
+
+def fortune_categories():
+    corpus = simulacra.Corpus.from_fortunes([str(bench_real_text.FORTUNES / c) for c in bench_real_text.CATEGORIES])
+    names = corpus.personas
+    return [d.text for d in corpus], [names.index(d.persona) for d in corpus]
 
 
 def embedded():
@@ -49,6 +60,7 @@ def main():
     corpora = [("embedded corpus", embedded())]
     if SHAKESPEARE.exists():
         corpora.append(("Shakespeare speakers 9-16", speakers_9_to_16()))
+    corpora.append(("fortune categories", fortune_categories()))
     for name, (texts, labels) in corpora:
         k = len(set(labels))
         print(f"{name}: {len(texts)} documents, {sum(map(len, texts))} bytes, K = {k}")
