@@ -132,16 +132,8 @@ void bind_generate(py::module_& m) {
           [](const Mixture& mix, const Text& prompt, int max_tokens, double temperature, int top_k, double top_p,
              double min_p, std::uint64_t seed, py::handle clamp, py::handle exclude, py::handle prior_bias, py::handle product,
              const std::string& mode, bool stop_at_boundary, py::handle on_step) {
-            GenerateConfig cfg;
-            cfg.max_tokens = max_tokens;
-            cfg.sampler.temperature = temperature;
-            cfg.sampler.top_k = top_k;
-            cfg.sampler.top_p = top_p;
-            cfg.sampler.min_p = min_p;
-            cfg.sampler.seed = seed;
-            cfg.steering = make_steering(mix, clamp, exclude, prior_bias, product);
-            cfg.mode = generate_mode_from_name(mode);
-            cfg.stop_at_boundary = stop_at_boundary;
+            GenerateConfig cfg = generate_config(mix, max_tokens, temperature, top_k, top_p, min_p, seed, clamp,
+                                                 exclude, prior_bias, product, mode, stop_at_boundary);
             if (!on_step.is_none()) {
               if (!PyCallable_Check(on_step.ptr()))
                 throw py::type_error("on_step: expected None or a callable taking a GenerationStep");

@@ -153,4 +153,22 @@ inline Steering make_steering(const Mixture& mix, py::handle clamp, py::handle e
   return s;
 }
 
+// The GenerateConfig of generate()'s and stream()'s keyword arguments (on_step aside).
+inline GenerateConfig generate_config(const Mixture& mix, int max_tokens, double temperature, int top_k, double top_p,
+                                      double min_p, std::uint64_t seed, py::handle clamp, py::handle exclude,
+                                      py::handle prior_bias, py::handle product, const std::string& mode,
+                                      bool stop_at_boundary) {
+  GenerateConfig cfg;
+  cfg.max_tokens = max_tokens;
+  cfg.sampler.temperature = temperature;
+  cfg.sampler.top_k = top_k;
+  cfg.sampler.top_p = top_p;
+  cfg.sampler.min_p = min_p;
+  cfg.sampler.seed = seed;
+  cfg.steering = make_steering(mix, clamp, exclude, prior_bias, product);
+  cfg.mode = generate_mode_from_name(mode);
+  cfg.stop_at_boundary = stop_at_boundary;
+  return cfg;
+}
+
 }  // namespace simulacra::python

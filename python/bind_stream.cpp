@@ -94,16 +94,8 @@ which it yields nothing. tokens, bytes and weights give what was drawn so far.
          double min_p, std::uint64_t seed, py::handle clamp, py::handle exclude, py::handle prior_bias,
          py::handle product, const std::string& mode, bool stop_at_boundary) {
         const Mixture& mix = self.cast<const Mixture&>();
-        GenerateConfig cfg;
-        cfg.max_tokens = max_tokens;
-        cfg.sampler.temperature = temperature;
-        cfg.sampler.top_k = top_k;
-        cfg.sampler.top_p = top_p;
-        cfg.sampler.min_p = min_p;
-        cfg.sampler.seed = seed;
-        cfg.steering = make_steering(mix, clamp, exclude, prior_bias, product);
-        cfg.mode = generate_mode_from_name(mode);
-        cfg.stop_at_boundary = stop_at_boundary;
+        const GenerateConfig cfg = generate_config(mix, max_tokens, temperature, top_k, top_p, min_p, seed, clamp,
+                                                   exclude, prior_bias, product, mode, stop_at_boundary);
         Stream s{self, nullptr};
         {
           py::gil_scoped_release release;

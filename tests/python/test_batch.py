@@ -4,9 +4,7 @@ Ctrl-C and the errors."""
 
 import gc
 import math
-import os
 import pickle
-import signal
 import threading
 import time
 
@@ -14,25 +12,13 @@ import numpy as np
 import pytest
 
 import simulacra
+from ctrl_c import interrupted
 
 
 @pytest.fixture(scope="module")
 def documents(builtin):
     """Every document of the embedded corpus, an empty one, and one that is not UTF-8."""
     return [d.raw for d in builtin] + ["", b"\xff\xfe bytes, not UTF-8"]
-
-
-def interrupted(call, after=0.2):
-    """Runs call() with a Ctrl-C arriving `after` seconds in; True if it raised KeyboardInterrupt."""
-    timer = threading.Timer(after, lambda: os.kill(os.getpid(), signal.SIGINT))
-    timer.start()
-    try:
-        call()
-    except KeyboardInterrupt:
-        return True
-    finally:
-        timer.cancel()
-    return False
 
 
 # ---------------------------------------------------------------- score_batch

@@ -1,29 +1,13 @@
 """Ctrl-C: every long call stops with KeyboardInterrupt within a fraction of a second, and what it was given is
 left as it was."""
 
-import _thread
-import threading
-
 import numpy as np
 import pytest
 
 import simulacra
+from ctrl_c import interrupted
 
 TEXT = "Arr, me hearties! The moon, O silver moon, doth sing. The data suggest a hypothesis."
-
-
-def interrupted(call, after=0.2):
-    """Runs call() with a Ctrl-C (SIGINT, from a timer thread) arriving `after` seconds in; True if it raised
-    KeyboardInterrupt."""
-    timer = threading.Timer(after, _thread.interrupt_main)
-    timer.start()
-    try:
-        call()
-    except KeyboardInterrupt:
-        return True
-    finally:
-        timer.cancel()
-    return False
 
 
 def test_ctrl_c_stops_a_state_step_and_leaves_it_as_it_was(plain):
