@@ -64,3 +64,23 @@ def test_notebook_runs(path, kernel_path, monkeypatch, request):
     # Plots and the HTML trace were displayed.
     assert any("image/png" in o.get("data", {}) for o in outputs)
     assert any("simulacra-trace" in o.get("data", {}).get("text/html", "") for o in outputs)
+
+
+def test_render_notebooks_writes_a_self_contained_page(kernel_path, monkeypatch, tmp_path):
+    """docs/render_notebooks.py: the notebook run and rendered with its outputs, plots embedded, no CDN scripts."""
+    pytest.importorskip("nbconvert")
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("render_notebooks", NOTEBOOKS.parents[1] / "docs" / "render_notebooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setenv("JUPYTER_PATH", str(kernel_path))
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    page = module.render(NOTEBOOKS / "pile_of_masks.ipynb", tmp_path, timeout=120, kernel_name=KERNEL)
+    html = page.read_text(encoding="utf-8")
+    assert page == tmp_path / "pile_of_masks.html"
+    assert "simulacra-trace" in html                      # the trace's HTML view
+    assert html.count("data:image/png;base64") >= 2        # the plots, embedded
+    assert "What the steering shows" in html               # the prose with the numbers it reads
+    assert "Vote: 6 personas" in html                      # an output
+    assert 'src="http' not in html                          # nothing fetched from the network
