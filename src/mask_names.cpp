@@ -43,10 +43,15 @@ std::vector<MaskDescription> describe_masks(const Mixture& mixture, const std::v
       for (int k = 0; k < K; ++k) c[std::size_t(k)] += r(Eigen::Index(d), k);
     }
   }
+  // Each n-gram's count over all masks (kept as the last entry of its vector), and each mask's total.
   std::vector<double> mask_total(std::size_t(K), 0.0);
   double total = 0.0;
-  for (const auto& [gram, c] : counts)
-    for (int k = 0; k < K; ++k) mask_total[std::size_t(k)] += c[std::size_t(k)], total += c[std::size_t(k)];
+  for (auto& [gram, c] : counts) {
+    double all = 0.0;
+    for (int k = 0; k < K; ++k) mask_total[std::size_t(k)] += c[std::size_t(k)], all += c[std::size_t(k)];
+    c.push_back(all);
+    total += all;
+  }
 
   for (int k = 0; k < K; ++k) {
     MaskDescription& m = out[std::size_t(k)];
@@ -57,9 +62,7 @@ std::vector<MaskDescription> describe_masks(const Mixture& mixture, const std::v
       for (const auto& [gram, c] : counts) {
         const double ck = c[std::size_t(k)];
         if (ck <= 0.0 || ck < cfg.min_count) continue;
-        double all = 0.0;
-        for (double v : c) all += v;
-        ranked.push_back({std::string(gram), ck, std::log(ck / mine) - std::log(all / total)});
+        ranked.push_back({std::string(gram), ck, std::log(ck / mine) - std::log(c.back() / total)});
       }
     }
     const auto order = [](const CharacteristicNGram& a, const CharacteristicNGram& b) {
