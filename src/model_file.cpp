@@ -70,8 +70,8 @@ std::vector<T> get_vector(const TensorFile& file, const std::string& name, std::
   return v;
 }
 
-// Refuses a model whose next-token distributions do not sum to 1. With the
-// terms and backoffs in [0, 1] (from_levels checks them), every context's
+// Refuses a model whose next-token distributions do not sum to 1. With every
+// probability >= 0 (from_levels checks the terms and backoffs), every context's
 // distribution sums to 1 exactly when each context node's backoff plus its
 // continuations' terms (the start boundary, never predicted, excluded) is 1:
 // p_n(. | h) sums to sum_w disc(hw) + gamma(h) * 1 by induction from the

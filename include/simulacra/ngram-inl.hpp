@@ -253,6 +253,7 @@ SIMULACRA_INLINE NGramPersona NGramPersona::from_levels(int order, std::vector<L
   SIMULACRA_CHECK(levels[0].node.size() == 1 && levels[0].node[0].child_begin == 0 &&
                       levels[0].node[0].child_end == kVocab + 1,
                   FileError, "n-gram model: malformed root level");
+  bool backoff_model = false;  // some term < 0 or backoff > 1: not a Kneser-Ney trie, probabilities checked below
   for (int n = 0; n <= order; ++n) {
     const Level& L = levels[std::size_t(n)];
     const std::size_t size = L.node.size();
@@ -265,10 +266,11 @@ SIMULACRA_INLINE NGramPersona NGramPersona::from_levels(int order, std::vector<L
       if (n > 0)
         SIMULACRA_CHECK(x.token < kVocab || (n == 1 && x.token == kStart), FileError,
                         "n-gram model: level {} entry {} has token {}", n, i, x.token);
-      SIMULACRA_CHECK(std::isfinite(x.disc) && x.disc >= 0.0 && x.disc <= 1.0, FileError,
+      SIMULACRA_CHECK(std::isfinite(x.disc) && x.disc <= 1.0, FileError,
                       "n-gram model: level {} entry {} has probability term {}", n, i, x.disc);
-      SIMULACRA_CHECK(std::isfinite(x.gamma) && x.gamma >= 0.0 && x.gamma <= 1.0, FileError,
+      SIMULACRA_CHECK(std::isfinite(x.gamma) && x.gamma >= 0.0, FileError,
                       "n-gram model: level {} entry {} has backoff {}", n, i, x.gamma);
+      if (x.disc < 0.0 || x.gamma > 1.0) backoff_model = true;
       SIMULACRA_CHECK(x.child_begin == expected_begin && x.child_begin <= x.child_end && x.child_end <= next,
                       FileError, "n-gram model: level {} entry {} has child range [{}, {}) (expected start {}, level size {})",
                       n, i, x.child_begin, x.child_end, expected_begin, next);
@@ -285,8 +287,59 @@ SIMULACRA_INLINE NGramPersona NGramPersona::from_levels(int order, std::vector<L
   for (const Discounts& d : discounts)
     SIMULACRA_CHECK(d.d1 >= 0 && d.d1 <= 1 && d.d2 >= 0 && d.d2 <= 2 && d.d3 >= 0 && d.d3 <= 3, FileError,
                     "n-gram model: discounts ({}, {}, {}) outside [0, k]", d.d1, d.d2, d.d3);
+  if (backoff_model) {
+    // Terms and backoffs in [0, 1] make every probability a convex sum in
+    // [0, 1]; outside them, check each stored p(w|h) >= 0 (an unstored one is
+    // gamma(h) >= 0 times a lower order's, so >= 0 by induction).
+    const std::vector<std::vector<double>> probs = detail::stored_probabilities(levels);
+    for (int n = 1; n <= order; ++n)
+      for (std::size_t i = 0; i < probs[std::size_t(n)].size(); ++i)
+        SIMULACRA_CHECK(probs[std::size_t(n)][i] >= 0.0 || (n == 1 && i == kStart), FileError,
+                        "n-gram model: level {} entry {} has probability {} (its term {} plus its context's backoff "
+                        "times the lower order's)",
+                        n, i, probs[std::size_t(n)][i], levels[std::size_t(n)].node[i].disc);
+  }
   return NGramPersona(order, std::move(levels), std::move(discounts));
 }
+
+namespace detail {
+
+SIMULACRA_INLINE std::vector<std::vector<double>> stored_probabilities(const std::vector<NGramPersona::Level>& levels) {
+  using Node = NGramPersona::Node;
+  const std::size_t N = levels.size() - 1;
+  std::vector<std::vector<double>> probs(N + 1);
+  std::vector<std::uint32_t> suffix, next_suffix;  // suffix[i]: level-(n-1) node of level-n node i without its first token
+  const double gamma0 = levels[0].node[0].gamma;
+  probs[1].resize(levels[1].node.size());
+  for (std::size_t i = 0; i < levels[1].node.size(); ++i) probs[1][i] = gamma0 * (1.0 / kVocab) + levels[1].node[i].disc;
+  suffix.assign(levels[1].node.size(), 0);
+  for (std::size_t n = 1; n < N; ++n) {
+    const std::vector<Node>& ctx = levels[n].node;
+    const std::vector<Node>& kids = levels[n + 1].node;
+    const std::vector<Node>& lower = levels[n].node;  // where the suffixes of level n + 1 live
+    const std::vector<Node>& lower_ctx = levels[n - 1].node;
+    probs[n + 1].resize(kids.size());
+    next_suffix.assign(kids.size(), 0);
+    for (std::size_t q = 0; q < ctx.size(); ++q) {
+      const Node& s = lower_ctx[suffix[q]];
+      for (std::uint32_t c = ctx[q].child_begin; c < ctx[q].child_end; ++c) {
+        const std::uint16_t w = kids[c].token;
+        const Node* b = lower.data() + s.child_begin;
+        const Node* e = lower.data() + s.child_end;
+        const Node* it = std::lower_bound(b, e, w, [](const Node& x, std::uint16_t t) { return x.token < t; });
+        SIMULACRA_CHECK(it != e && it->token == w, FileError,
+                        "n-gram model: level {} entry {} (token {}) has no stored suffix at level {}", n + 1, c, w, n);
+        const auto sfx = std::uint32_t(it - lower.data());
+        next_suffix[c] = sfx;
+        probs[n + 1][c] = ctx[q].gamma * probs[n][sfx] + kids[c].disc;
+      }
+    }
+    suffix.swap(next_suffix);
+  }
+  return probs;
+}
+
+}  // namespace detail
 
 SIMULACRA_INLINE NGramPersona::NGramPersona(int order, std::vector<Level> levels, std::vector<Discounts> discounts)
     : order_(order), levels_(std::move(levels)), discounts_(std::move(discounts)) {

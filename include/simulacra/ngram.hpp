@@ -99,8 +99,14 @@ class NGramPersona final : public Persona {
   // or the corpus exceeds 2^32 - 1 tokens.
   static NGramPersona fit(const std::vector<std::string>& documents, int order);
 
-  // Rebuilds a model from its stored arrays (used by the file loader). Checks
+  // Rebuilds a model from its stored arrays (used by the file loaders). Checks
   // the arrays' consistency and throws FileError naming what is inconsistent.
+  // A Kneser-Ney trie has every term in [0, 1] and every backoff in [0, 1];
+  // a back-off (Katz) model read from an ARPA file (arpa.hpp) may have
+  // negative terms (its p(hw) below gamma(h) p(w|h')) and backoffs above 1:
+  // those are accepted (a term finite and at most 1, a backoff finite and
+  // >= 0) when every stored n-gram's suffix is stored and its probability
+  // p(w|h), computed as advance() does, is >= 0 (detail::stored_probabilities).
   static NGramPersona from_levels(int order, std::vector<Level> levels, std::vector<Discounts> discounts);
 
   // An empty model (order 0): assign a fitted or loaded one before use.
@@ -266,6 +272,16 @@ struct NGramSkeleton {
 // sort of NGramPersona::fit. InvalidArgument naming `what` if the corpus
 // exceeds 2^32 - 1 tokens.
 SIMULACRA_INLINE NGramSkeleton build_skeleton(const std::vector<std::string>& documents, int order, const char* what);
+
+// p(w | h) of every stored n-gram hw as NGramPersona::advance() computes it
+// (gamma(h) p(w | h') + disc(hw), from the uniform base): probs[n][i] for the
+// level-n node i, n >= 1 (probs[0] is empty; the level-1 start boundary's
+// entry is meaningless: it is never predicted). Walks suffix links level by
+// level: the suffix of the level-(n+1) node w under the context q is the
+// node w under q's suffix. `levels` must have sorted children (from_levels
+// checks them first); FileError naming the node when a stored n-gram's
+// suffix is not stored (never in a fitted trie).
+SIMULACRA_INLINE std::vector<std::vector<double>> stored_probabilities(const std::vector<NGramPersona::Level>& levels);
 
 // The three discounts of one order from its count-of-counts t[1..4] (t[0]
 // unused), or the fallback (0.5, 1, 1.5) where they are degenerate.

@@ -1,6 +1,7 @@
 // simulacra/simulacra.hpp — the whole public API in one include.
 #pragma once
 
+#include "simulacra/arpa.hpp"
 #include "simulacra/attribution.hpp"
 #include "simulacra/background.hpp"
 #include "simulacra/batch.hpp"
