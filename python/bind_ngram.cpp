@@ -2,6 +2,7 @@
 // persona interpolated with a shared background (persona.hpp, ngram.hpp,
 // background.hpp).
 #include "bind_common.hpp"
+#include "simulacra/arpa.hpp"
 
 namespace simulacra::python {
 
@@ -102,6 +103,24 @@ order, full next-token distribution in one call.
       .def_property_readonly("memory_bytes", &NGramPersona::memory_bytes, "Bytes held by the trie arrays.")
       .def("discounts", &NGramPersona::discounts, py::arg("n"),
            "The discounts of order n (1..order). IndexError outside that range.")
+      .def(
+          "to_arpa",
+          [](const NGramPersona& lm, const Path& path) {
+            py::gil_scoped_release release;
+            save_arpa(lm, path.bytes);
+          },
+          py::arg("path"),
+          "Writes the model as an ARPA file (docs/arpa.md: byte b is the word '%02x', the boundary </s>), "
+          "atomically. OSError if it cannot be written.")
+      .def_static(
+          "from_arpa",
+          [](const Path& path) {
+            py::gil_scoped_release release;
+            return load_arpa(path.bytes);
+          },
+          py::arg("path"),
+          "Reads an ARPA file (written by to_arpa, KenLM, SRILM, ...) as an n-gram persona answering its back-off "
+          "queries. simulacra.FileError naming the path and line on any problem.")
       .def("__repr__", [](const NGramPersona& lm) {
         return fmt::format("NGramPersona(order={}, num_ngrams={}, memory_bytes={})", lm.order(), lm.num_ngrams(),
                            lm.memory_bytes());

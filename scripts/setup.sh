@@ -24,7 +24,8 @@ print("\n".join(project["build-system"]["requires"] + project["project"]["depend
                 + project["project"]["optional-dependencies"]["test"]))
 PY
   )
-  .venv/bin/python -m pip install "${requirements[@]}"
+  # MAX_ORDER: the `kenlm` module (built from source) up to order 8, for tests/python/test_arpa.py (its default is 6).
+  MAX_ORDER=8 .venv/bin/python -m pip install "${requirements[@]}"
   # PyTorch, CPU build, pinned: the reference of the transformer tests and
   # benchmarks only (the library never imports it). A plain `pip install
   # torch` would pull gigabytes of CUDA libraries.

@@ -2,6 +2,7 @@
 // (cli_testing.hpp): help, usage errors, and every command on a small model.
 // Missing and damaged files, bounded inputs and Ctrl-C: cli_input_test.cpp.
 #include "cli_testing.hpp"
+#include "simulacra/arpa.hpp"
 
 namespace {
 
@@ -328,6 +329,64 @@ TEST_F(CliTest, SwitchAfterAndSmoothedTrace) {
                           " -o " + quote(lines));
   EXPECT_EQ(bad.status, 2) << bad.output;
   EXPECT_TRUE(has(bad.output, "--switch-after")) << bad.output;
+}
+
+// export-arpa writes a stand-alone mask as ARPA (the file load_arpa reads
+// back as the same model), refuses an interpolated one without --own or
+// --background, and train --arpa FILE:NAME brings an ARPA model into a pile.
+TEST_F(CliTest, ExportArpaAndJoinAnArpaMask) {
+  const std::string plain = (dir_ / "plain.safetensors").string();
+  const Outcome t = run("train --dir " + quote((dir_ / "corpus").string()) + " --order 3 --no-background -o " +
+                        quote(plain));
+  ASSERT_EQ(t.status, 0) << t.output;
+  const std::string arpa = (dir_ / "pirate.arpa").string();
+  const Outcome e = run("export-arpa " + quote(plain) + " pirate " + quote(arpa));
+  ASSERT_EQ(e.status, 0) << e.output;
+  EXPECT_TRUE(has(e.output, "wrote " + arpa)) << e.output;
+  const simulacra::Mixture pile = simulacra::load(plain);
+  const auto& lm = dynamic_cast<const simulacra::NGramPersona&>(pile.persona(pile.index_of("pirate")));
+  const simulacra::NGramPersona back = simulacra::load_arpa(arpa);
+  const std::string text = "Arr, matey, the treasure!";
+  EXPECT_NEAR(back.score_document(text), lm.score_document(text), 1e-12 * std::abs(lm.score_document(text)));
+
+  // The default pile's masks are interpolated with the background.
+  const Outcome refused = run("export-arpa " + quote(model_) + " pirate " + quote(arpa + ".2"));
+  EXPECT_EQ(refused.status, 2) << refused.output;
+  EXPECT_TRUE(has(refused.output, "--own or --background")) << refused.output;
+  EXPECT_FALSE(fs::exists(arpa + ".2"));
+  const Outcome own = run("export-arpa " + quote(model_) + " pirate " + quote(arpa + ".2") + " --own");
+  EXPECT_EQ(own.status, 0) << own.output;
+  const Outcome unknown = run("export-arpa " + quote(model_) + " nobody " + quote(arpa + ".3"));
+  EXPECT_EQ(unknown.status, 2) << unknown.output;
+  EXPECT_TRUE(has(unknown.output, "unknown persona 'nobody'")) << unknown.output;
+
+  // The ARPA model joins a trained pile as a mask named on the command line.
+  const std::string joined = (dir_ / "joined.safetensors").string();
+  const Outcome j = run("train --dir " + quote((dir_ / "corpus").string()) + " --order 2 --arpa " +
+                        quote(arpa + ":kenlm") + " -o " + quote(joined));
+  ASSERT_EQ(j.status, 0) << j.output;
+  EXPECT_TRUE(has(j.output, "ARPA mask 'kenlm'")) << j.output;
+  const simulacra::Mixture mix = simulacra::load(joined);
+  ASSERT_EQ(mix.size(), 3);
+  EXPECT_EQ(mix.names()[2], "kenlm");
+  EXPECT_NEAR(mix.prior()[2], (mix.prior()[0] + mix.prior()[1]) / 2, 1e-12) << "the mean of the trained priors";
+  const auto& joined_lm = dynamic_cast<const simulacra::NGramPersona&>(mix.persona(2));
+  EXPECT_NEAR(joined_lm.score_document(text), back.score_document(text), 1e-12 * std::abs(back.score_document(text)));
+  const Outcome info = run("info " + quote(joined));
+  EXPECT_TRUE(has(info.output, "kenlm")) << info.output;
+  const Outcome bad = run("train --dir " + quote((dir_ / "corpus").string()) + " --arpa " + quote(arpa) + " -o " +
+                          quote(joined));
+  EXPECT_EQ(bad.status, 2) << bad.output;
+  EXPECT_TRUE(has(bad.output, "FILE:NAME")) << bad.output;
+  const Outcome clash = run("train --dir " + quote((dir_ / "corpus").string()) + " --arpa " +
+                            quote(arpa + ":poet") + " -o " + quote(joined));
+  EXPECT_EQ(clash.status, 2) << clash.output;
+  EXPECT_TRUE(has(clash.output, "already has a mask called 'poet'")) << clash.output;
+  write_file(dir_ / "broken.arpa", "\\data\\\nngram 1=2\n\n\\1-grams:\n-1\tzz\n");
+  const Outcome broken = run("train --dir " + quote((dir_ / "corpus").string()) + " --arpa " +
+                             quote((dir_ / "broken.arpa").string() + ":x") + " -o " + quote(joined));
+  EXPECT_EQ(broken.status, 1) << broken.output;
+  EXPECT_TRUE(has(broken.output, "broken.arpa: line 5: word 'zz'")) << broken.output;
 }
 
 }  // namespace

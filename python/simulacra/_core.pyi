@@ -181,6 +181,13 @@ class NGramPersona(Persona):
         """Bytes held by the trie arrays."""
     def discounts(self, n: int) -> Discounts:
         """The discounts of order n (1..order). IndexError outside that range."""
+    def to_arpa(self, path: _PathLike) -> None:
+        """Writes the model as an ARPA file (docs/arpa.md: byte b is the word '%02x', the boundary </s>),
+        atomically. OSError if it cannot be written."""
+    @staticmethod
+    def from_arpa(path: _PathLike) -> NGramPersona:
+        """Reads an ARPA file (written by to_arpa, KenLM, SRILM, ...) as an n-gram persona answering its back-off
+        queries. FileError naming the path and line on any problem."""
 
 # ---------------------------------------------------------------- transformer
 

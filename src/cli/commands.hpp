@@ -7,7 +7,8 @@
 
 namespace simulacra::cli {
 
-extern const Command kTrain, kDiscover, kScore, kTrace, kGenerate, kInspect, kVote, kSwitch, kInfo, kDemo;
+extern const Command kTrain, kDiscover, kScore, kTrace, kGenerate, kInspect, kVote, kSwitch, kInfo, kDemo,
+    kExportArpa;
 
 int run_train(const Args& args);     // train.cpp
 int run_discover(const Args& args);  // discover.cpp
@@ -19,5 +20,6 @@ int run_vote(const Args& args);      // vote.cpp
 int run_switch(const Args& args);    // switch.cpp
 int run_info(const Args& args);      // info.cpp
 int run_demo(const Args& args);      // demo.cpp
+int run_export_arpa(const Args& args);  // export_arpa.cpp
 
 }  // namespace simulacra::cli

@@ -10,6 +10,7 @@
 //   simulacra vote     MODEL --prompt P --option O... each mask's answer and the pile's
 //   simulacra switch   MODEL --from A --to B ...      how fast a mask swap happens, both ways
 //   simulacra info     MODEL [--json]                 personas, sizes, switching, fitted parameters
+//   simulacra export-arpa MODEL PERSONA OUT.arpa      one n-gram mask as an ARPA file (KenLM, SRILM)
 //   simulacra --version                               the version and the model-file format version
 //   simulacra demo                                    the whole story on the built-in corpus
 //
@@ -22,6 +23,6 @@ int main(int argc, char** argv) {
   const std::vector<Entry> commands = {
       {&kTrain, run_train},     {&kDiscover, run_discover}, {&kScore, run_score}, {&kTrace, run_trace},
       {&kGenerate, run_generate}, {&kInspect, run_inspect}, {&kVote, run_vote},   {&kSwitch, run_switch},
-      {&kInfo, run_info},       {&kDemo, run_demo}};
+      {&kInfo, run_info},       {&kExportArpa, run_export_arpa}, {&kDemo, run_demo}};
   return run(argc, argv, "simulacra", commands);
 }

@@ -19,6 +19,7 @@
 #include "common.hpp"
 #include "input.hpp"
 #include "table.hpp"
+#include "simulacra/arpa.hpp"
 #include "simulacra/transformer_pile.hpp"
 
 namespace simulacra::cli {
@@ -42,6 +43,8 @@ const Command kTrain{
      {"--heldout", "", "F", "0.1", "share of each persona's documents held out to fit order, weights, alpha, in [0, 1)"},
      {"--seed", "", "S", "0", "seed of the held-out split (and, for transformers, of the weights and batches)"},
      {"--output", "-o", "MODEL", "", "where to write the model (a .safetensors file); required"},
+     {"--arpa", "", "FILE:NAME", "",
+      "join the ARPA model in FILE (KenLM, SRILM, export-arpa; docs/arpa.md) to the pile as mask NAME", true},
      {"--kind", "", "KIND", "ngram", "ngram: Kneser-Ney masks; transformer: a GPT hydra (the options below)"},
      {"--file", "", "PATH", "", "transformer: one persona, the file's text, its last --heldout share held out"},
      {"--layout", "", "L", "hydra", "transformer: hydra (one trunk, a head per persona) or independent (a model each)"},
@@ -182,6 +185,33 @@ void progress_line(const TrainProgress& p) {
   std::fflush(stderr);
 }
 
+// The trained pile with the --arpa masks added after its own, each with the
+// mean of the trained masks' priors (then all renormalised). They take no
+// part in the held-out fits (order, weights, alpha, beta).
+Mixture with_arpa_masks(Mixture pile, const Args& args) {
+  const std::vector<std::string> specs = args.all("--arpa");
+  if (specs.empty()) return pile;
+  if (pile.config().transition.size() != 0) throw UsageError("--arpa cannot join a pile with a transition matrix");
+  std::vector<std::shared_ptr<const Persona>> personas;
+  std::vector<std::string> names = pile.names();
+  for (int k = 0; k < pile.size(); ++k) personas.push_back(pile.persona_ptr(k));
+  const double mean = pile.prior().mean();
+  for (const std::string& spec : specs) {
+    const auto colon = spec.rfind(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == spec.size()) Args::bad("--arpa", spec, "FILE:NAME");
+    const std::string path = spec.substr(0, colon), name = spec.substr(colon + 1);
+    if (std::find(names.begin(), names.end(), name) != names.end())
+      throw UsageError(fmt::format("--arpa {}: the pile already has a mask called '{}'", spec, name));
+    auto lm = std::make_shared<NGramPersona>(load_arpa(path));
+    fmt::print("ARPA mask '{}': {} (order {}, {} n-grams)\n", name, path, lm->order(), lm->num_ngrams());
+    personas.push_back(std::move(lm));
+    names.push_back(name);
+  }
+  Eigen::VectorXd prior = Eigen::VectorXd::Constant(Eigen::Index(personas.size()), mean);
+  prior.head(pile.size()) = pile.prior();
+  return Mixture(std::move(personas), std::move(names), prior / prior.sum(), pile.config());
+}
+
 const std::vector<std::string> kTransformerOnly = {
     "--file",  "--layout", "--objective", "--gate-posterior", "--layers", "--heads",  "--width",
     "--context", "--bias", "--tie-weights", "--batch",        "--steps",  "--lr",     "--min-lr",
@@ -302,6 +332,7 @@ int run_train_transformer(const Args& args, const std::string& output) {
     pile = independent_pile(models, data, mc);
   }
   fmt::print("trained in {:.1f} s\n", seconds_since(start));
+  pile = with_arpa_masks(std::move(*pile), args);
   save(*pile, output);
   print_written(output);
   return 0;
@@ -324,11 +355,12 @@ int run_train(const Args& args) {
   if (isatty(fileno(stderr))) cfg.on_progress = progress_line;
   const auto start = Clock::now();
   TrainReport report;
-  const Mixture mix = train(corpus, cfg, &report);
+  const Mixture trained = train(corpus, cfg, &report);
   if (cfg.on_progress) fmt::print(stderr, "\r\x1b[K");
   fmt::print("\n");
-  print_report(cfg, report, mix);
+  print_report(cfg, report, trained);
   fmt::print("trained order-{} personas in {:.2f} s\n", report.order, seconds_since(start));
+  const Mixture mix = with_arpa_masks(trained, args);
   save(mix, output);
   print_written(output);
   return 0;
