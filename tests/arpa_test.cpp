@@ -107,7 +107,7 @@ void expect_close(const std::vector<double>& a, const std::vector<double>& b, do
 }
 
 std::vector<std::string> corpus() {
-  return simulacra::testing::paragraphs(simulacra::testing::read_text(simulacra::testing::persona_file("pirate")));
+  return simulacra::testing::paragraphs(simulacra::testing::persona_file("pirate"));
 }
 
 std::string message_of(const std::string& text) {
@@ -151,7 +151,7 @@ TEST(ArpaTest, ExportFormat) {
   EXPECT_NE(text.find("\t<s> 41\t"), std::string::npos) << "document start, then 'A', with a backoff";
   EXPECT_NE(text.find("\t41 0a\t"), std::string::npos) << "a newline is 0a";
   EXPECT_NE(text.find("\t42 </s>\n"), std::string::npos) << "no backoff after </s>";
-  EXPECT_EQ(text.substr(text.size() - 7), "\\end\\\n");
+  EXPECT_EQ(text.substr(text.size() - 8), "\n\n\\end\\\n");
   const NGramPersona uni = NGramPersona::fit({"AB"}, 1);
   const std::string t1 = simulacra::save_arpa_to_bytes(uni);
   EXPECT_NE(t1.find("\n-99\t<s>\n"), std::string::npos) << "no backoffs at the top order";
@@ -296,7 +296,7 @@ std::string random_backoff_model(std::uint64_t seed, int order) {
       std::vector<int> stored;
       for (int w : alphabet)
         if (rng() % 3 != 0) stored.push_back(w);
-      double mass = u(rng) * 0.9, lower = 0.0, sum = 0.0;
+      double mass = stored.empty() ? 0.0 : u(rng) * 0.9, lower = 0.0, sum = 0.0;
       std::vector<double> q;
       for (std::size_t i = 0; i < stored.size(); ++i) sum += (q.emplace_back(u(rng)));
       for (std::size_t i = 0; i < stored.size(); ++i) {
@@ -379,8 +379,8 @@ TEST(ArpaTest, UnkNgramsAreDroppedAndUnlistedBytesScoreAsUnk) {
   const double S = 0.625 + 0.5 * (1.0 - 0.25 / T);      // after 'b', also rescaled
   const Eigen::VectorXd lp = lm.next_logprobs("b");
   EXPECT_NEAR(std::exp(lp['z']), 0.5 * 1e-5 / T / S, 1e-18);
-  EXPECT_NEAR(std::exp(lp['a']), 0.5 * 0.5 / T / S, 1e-15);
-  EXPECT_NEAR(std::exp(lp['b']), 0.625 / S, 1e-15);
+  EXPECT_NEAR(std::exp(lp['a']), 0.5 * 0.5 / T / S, 1e-13);
+  EXPECT_NEAR(std::exp(lp['b']), 0.625 / S, 1e-13);
   EXPECT_NEAR(lp.array().exp().sum(), 1.0, 1e-12);
 }
 
