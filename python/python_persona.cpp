@@ -67,20 +67,25 @@ py::array_t<double> float_result(const py::object& result, const std::string& la
   return d;
 }
 
-// NaN and +inf are no log-probabilities; where == "for token 'A'", "at position 3".
-void check_value(double v, const std::string& label, const char* method, const std::string& where) {
+// The first entry of v (n) that is no log-probability (NaN, or above
+// kPythonPersonaTolerance: +inf included), or n.
+std::size_t first_bad(const double* v, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i)
+    if (!(v[i] <= kPythonPersonaTolerance)) return i;
+  return n;
+}
+
+// The error for v, returned by `method` `where` ("for token 'A'", "at position 3").
+[[noreturn]] void bad_value(double v, const std::string& label, const char* method, const std::string& where) {
   if (std::isnan(v)) throw InvalidArgument(fmt::format("{}: {} returned NaN {}", label, method, where));
-  if (v > kPythonPersonaTolerance)
-    throw InvalidArgument(fmt::format("{}: {} returned {} {}: a log-probability is at most 0", label, method, v, where));
+  throw InvalidArgument(fmt::format("{}: {} returned {} {}: a log-probability is at most 0", label, method, v, where));
 }
 
 // log sum_i exp(v[i]), -inf when every entry is -inf.
 double logsumexp(const double* v, int n) {
   const double m = *std::max_element(v, v + n);
   if (m == -std::numeric_limits<double>::infinity()) return m;
-  double s = 0.0;
-  for (int i = 0; i < n; ++i) s += std::exp(v[i] - m);
-  return m + std::log(s);
+  return m + std::log((Eigen::Map<const Eigen::ArrayXd>(v, n) - m).exp().sum());
 }
 
 // The incremental state of a Python persona: the tokens of the current
@@ -180,7 +185,8 @@ void PythonPersona::next_logprobs_held(const std::vector<Token>& context, double
   const py::object result = next_(token_array_of(context.data(), context.size()));
   const py::array_t<double> lp = float_result(result, label_, "next_logprobs", kVocab, "(257,)");
   const double* v = lp.data();
-  for (int t = 0; t < kVocab; ++t) check_value(v[t], label_, "next_logprobs", "for token " + shown_token(t));
+  if (const std::size_t t = first_bad(v, kVocab); t < kVocab)
+    bad_value(v[t], label_, "next_logprobs", "for token " + shown_token(Token(t)));
   const double lse = logsumexp(v, kVocab);
   if (!(std::abs(lse) <= kPythonPersonaTolerance))
     throw InvalidArgument(fmt::format(
@@ -219,8 +225,8 @@ void PythonPersona::token_logprobs(const Token* tokens, std::size_t n, double* o
     const py::array_t<double> lp =
         float_result(result, label_, "token_logprobs", len, fmt::format("({},) for {} tokens", len, len));
     const double* v = lp.data();
-    for (py::ssize_t t = 0; t < len; ++t)
-      check_value(v[t], label_, "token_logprobs", fmt::format("at position {} (token {})", t, shown_token(tokens[start + std::size_t(t)])));
+    if (const std::size_t t = first_bad(v, std::size_t(len)); t < std::size_t(len))
+      bad_value(v[t], label_, "token_logprobs", fmt::format("at position {} (token {})", t, shown_token(tokens[start + t])));
     std::copy(v, v + len, out + start);
     start = end;
   }
