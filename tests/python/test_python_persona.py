@@ -10,6 +10,7 @@ which are equal bit for bit here), draw the same tokens with a seed, and steer t
 import gc
 import math
 import pickle
+import re
 import threading
 
 import numpy as np
@@ -424,3 +425,28 @@ def test_not_savable(models, tmp_path):
     assert not path.exists()
     with pytest.raises(ValueError, match="persona 'pirate' of kind 'python' cannot be saved"):
         pickle.dumps(pile)
+
+
+# ---------------------------------------------------------------- the PyTorch example
+
+
+def test_the_torch_example_runs(capsys):
+    pytest.importorskip("torch")
+    import runpy
+    from pathlib import Path
+
+    example = runpy.run_path(str(Path(__file__).parents[2] / "examples" / "python" / "torch_mask.py"))
+    pile = example["main"](["--steps", "40", "--order", "3"])
+    out = capsys.readouterr().out
+    assert "the scientist is a torch mask" in out and "Trace: 81 tokens, 3 personas" in out
+    assert len(re.findall(r"documents: .*\((\d+)/(\d+) right\)", out)) == 3
+    mask = pile.persona("scientist")
+    assert isinstance(mask, example["TorchMask"]) and mask.kind == "torch"
+    # the two paths of the mask agree: token by token through a State (next_logprobs) and the batched forward
+    # pass of score (token_logprobs); float32 matrix products of other shapes, hence 1e-4
+    text = "The data suggest a correlation."
+    state = pile.begin()
+    stepped = sum(state.step(b) for b in simulacra.encode_document(text))
+    assert stepped == pytest.approx(pile.score(text), abs=1e-4)
+    lp = np.array([mask.next_logprobs(simulacra.encode(text[:i])) for i in range(4)])
+    close(np.logaddexp.reduce(lp, axis=1), np.zeros(4), 1e-12)  # float64 log-softmax: normalised to rounding
