@@ -139,7 +139,7 @@ shared, not copied.
                                                           persona_arg(background, "background", ""), weight);
            }),
            py::arg("own"), py::arg("background"), py::arg("weight"),
-           "lambda = weight, the share of `own`, in [0, 1]. ValueError otherwise, TypeError for a None model. Either "
+           "lambda = weight, the share of `own`, in [0, 1]. ValueError otherwise and for a None model. Either "
            "model may be a persona written in Python.")
       .def_property_readonly("own", [](const InterpolatedPersona& p) { return persona_object(p.own()); },
                              "The persona's own model.")

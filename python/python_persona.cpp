@@ -266,10 +266,11 @@ void PersonaTrampoline::token_logprobs(const Token* tokens, std::size_t n, doubl
 // ---------------------------------------------------------------- arguments
 
 std::shared_ptr<const Persona> persona_arg(py::handle obj, const std::string& what, const std::string& name) {
+  if (obj.is_none()) return nullptr;  // the library names it ("the background model is null")
   if (py::isinstance<Persona>(obj)) {
     auto p = obj.cast<std::shared_ptr<Persona>>();
     if (!dynamic_cast<const PersonaTrampoline*>(p.get())) return p;  // a C++ persona
-  } else if (obj.is_none() || !py::hasattr(obj, "next_logprobs")) {
+  } else if (!py::hasattr(obj, "next_logprobs")) {
     throw py::type_error(what + ": expected a persona (a simulacra.Persona, or an object with a method "
                                 "next_logprobs(context)), got " +
                          type_name(obj));

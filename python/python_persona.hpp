@@ -99,8 +99,8 @@ class PersonaTrampoline : public Persona {
 // A persona argument: a C++ persona (n-gram, transformer, ...) as is; a
 // Python one (a subclass instance or any object with next_logprobs) wrapped
 // in a PythonPersona labelled "persona '<name>' (<type>)" (name empty: by its
-// type alone). TypeError naming `what` for an object that is neither. The
-// GIL is held.
+// type alone); None as a null pointer (which the library refuses, naming
+// it). TypeError naming `what` for an object that is neither. The GIL is held.
 std::shared_ptr<const Persona> persona_arg(py::handle obj, const std::string& what, const std::string& name);
 
 // The personas of a Mixture: persona_arg of each element of a sequence,

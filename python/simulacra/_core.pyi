@@ -214,8 +214,8 @@ class InterpolatedPersona(Persona):
     hydra; Mixture.fit makes every mask one). Both models are shared, not copied."""
 
     def __init__(self, own: _AnyPersona, background: _AnyPersona, weight: float) -> None:
-        """lambda = weight, the share of `own`, in [0, 1]. ValueError otherwise, TypeError for a None model.
-        Either model may be written in Python."""
+        """lambda = weight, the share of `own`, in [0, 1]. ValueError otherwise and for a None model (TypeError
+        for what is not a persona). Either model may be written in Python."""
     @property
     def own(self) -> _AnyPersona:
         """The persona's own model."""

@@ -362,7 +362,7 @@ def test_what_is_not_a_persona(models):
     _, others, _ = models
     with pytest.raises(TypeError, match=r"personas\[0\]: expected a persona .* got object"):
         simulacra.Mixture([object(), *others], NAMES)
-    with pytest.raises(TypeError, match=r"personas\[1\]: expected a persona .* got NoneType"):
+    with pytest.raises(ValueError, match="Mixture: persona 1 is null"):
         simulacra.Mixture([others[0], None], ["a", "b"])
     with pytest.raises(TypeError, match="personas: expected a sequence"):
         simulacra.Mixture("abc", NAMES)
@@ -374,8 +374,8 @@ def test_what_is_not_a_persona(models):
 
     with pytest.raises(TypeError, match="kind must be a str, got int"):
         simulacra.Mixture([Kind(None)], ["p"])
-    with pytest.raises(TypeError, match="own: expected a persona"):
-        simulacra.InterpolatedPersona(None, others[0], 0.5)
+    with pytest.raises(TypeError, match="own: expected a persona .* got str"):
+        simulacra.InterpolatedPersona("pirate", others[0], 0.5)
 
 
 class Boom(Exception):
