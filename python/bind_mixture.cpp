@@ -7,6 +7,7 @@
 #include "bind.hpp"
 #include "bind_common.hpp"
 #include "bind_steering.hpp"
+#include "python_persona.hpp"
 
 namespace simulacra::python {
 
@@ -49,10 +50,11 @@ other threads and the pile itself do not. Blocks may end in any order.
 
   // ---------------------------------------------------------------- the mixture
   mixture
-      .def(py::init([](const std::vector<std::shared_ptr<Persona>>& personas, const std::vector<Text>& names,
-                       py::handle prior, const std::string& switching, double alpha, double beta, double gamma,
-                       py::handle transition, py::handle switch_after) {
-             const auto K = py::ssize_t(personas.size());
+      .def(py::init([](py::handle personas, const std::vector<Text>& names, py::handle prior,
+                       const std::string& switching, double alpha, double beta, double gamma, py::handle transition,
+                       py::handle switch_after) {
+             std::vector<std::shared_ptr<const Persona>> list = personas_arg(personas, texts_of(names));
+             const auto K = py::ssize_t(list.size());
              const std::string k = std::to_string(K);
              MixtureConfig config;
              config.switching = switching_from_name(switching);
@@ -64,7 +66,6 @@ other threads and the pile itself do not. Blocks may end in any order.
                config.transition = real_array(transition, "transition", K, K, "(K, K) = (" + k + ", " + k + ")");
              Eigen::VectorXd p = Eigen::VectorXd::Ones(K);
              if (!prior.is_none()) p = real_array(prior, "prior", K, -1, "(K,) = (" + k + ",)");
-             std::vector<std::shared_ptr<const Persona>> list(personas.begin(), personas.end());
              return Mixture(std::move(list), texts_of(names), std::move(p), std::move(config));
            }),
            py::arg("personas"), py::arg("names"), py::arg("prior") = py::none(), py::arg("switching") = "none",
@@ -74,16 +75,17 @@ other threads and the pile itself do not. Blocks may end in any order.
            "and switching 'none', 'fixed_share' (alpha), 'forgetting' (gamma) or 'transition' (a K x K row-stochastic "
            "matrix). switch_after: None (a switch may follow every token), or the tokens after which alone it may "
            "(a str / bytes: its bytes, e.g. '\\n'; or integer tokens), the document boundary always included. "
-           "ValueError names a bad argument.")
+           "ValueError names a bad argument. A persona may be written in Python: an instance of a simulacra.Persona "
+           "subclass or any object with next_logprobs(context) (docs/python.md, \"Any model as a mask\").")
       .def("__len__", &Mixture::size)
       .def_property_readonly(
           "personas", [](const Mixture& mix) { return name_list(mix.names()); }, "The persona names.")
       .def(
           "persona",
           [](const Mixture& mix, py::handle key) {
-            return std::const_pointer_cast<Persona>(mix.persona_ptr(persona_key(mix, key, "persona")));
+            return persona_object(mix.persona_ptr(persona_key(mix, key, "persona")));
           },
-          py::arg("key"), "The persona model of a name or index.")
+          py::arg("key"), "The persona model of a name or index (for a persona written in Python, the object given).")
       .def(
           "index_of", [](const Mixture& mix, const Text& name) { return mix.index_of(name.bytes); }, py::arg("name"),
           "The index of a persona; IndexError naming it if unknown.")

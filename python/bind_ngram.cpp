@@ -2,15 +2,32 @@
 // persona interpolated with a shared background (persona.hpp, ngram.hpp,
 // background.hpp).
 #include "bind_common.hpp"
+#include "python_persona.hpp"
 #include "simulacra/arpa.hpp"
 
 namespace simulacra::python {
 
 void bind_ngram(py::module_& m) {
-  py::class_<Persona, std::shared_ptr<Persona>>(m, "Persona", R"doc(
+  py::class_<Persona, PersonaTrampoline, std::shared_ptr<Persona>>(m, "Persona", R"doc(
 A mask: a next-token model p_k(x_t | x_<t) over the 257 tokens (bytes and the
 document boundary). All log-probabilities are natural logs.
+
+Any model can be a mask (docs/python.md, "Any model as a mask"): subclass
+Persona, or pass any object with the same methods, and define
+
+    next_logprobs(context) -> (257,) log-probabilities of the next token, given
+        context, a numpy int32 array of the current document's tokens so far
+    token_logprobs(tokens) -> (n,) log p of each token of one document from its
+        start (optional, the fast path; the boundary 256 only as the last token)
+    kind -> str (optional; "python")
+
+    class Uniform(simulacra.Persona):
+        def next_logprobs(self, context):
+            return np.full(257, -np.log(257))
+
+    pile = simulacra.Mixture([Uniform(), pirate], ["uniform", "pirate"])
 )doc")
+      .def(py::init<>(), "The base of a persona written in Python (define next_logprobs(context)).")
       .def_property_readonly("kind", &Persona::kind, "The model family: 'ngram', ...")
       .def(
           "score",
@@ -136,15 +153,17 @@ shared, not copied.
     lam = simulacra.fit_interpolation_weight(own.token_logprobs(held), bg.token_logprobs(held))
     pirate = simulacra.InterpolatedPersona(own, bg, lam)
 )doc")
-      .def(py::init([](std::shared_ptr<const Persona> own, std::shared_ptr<const Persona> background, double weight) {
-             return std::make_shared<InterpolatedPersona>(std::move(own), std::move(background), weight);
+      .def(py::init([](py::handle own, py::handle background, double weight) {
+             return std::make_shared<InterpolatedPersona>(persona_arg(own, "own", ""),
+                                                          persona_arg(background, "background", ""), weight);
            }),
            py::arg("own"), py::arg("background"), py::arg("weight"),
-           "lambda = weight, the share of `own`, in [0, 1]. ValueError otherwise, TypeError for a None model.")
-      .def_property_readonly("own", [](const InterpolatedPersona& p) { return std::const_pointer_cast<Persona>(p.own()); },
+           "lambda = weight, the share of `own`, in [0, 1]. ValueError otherwise and for a None model. Either "
+           "model may be a persona written in Python.")
+      .def_property_readonly("own", [](const InterpolatedPersona& p) { return persona_object(p.own()); },
                              "The persona's own model.")
       .def_property_readonly(
-          "background", [](const InterpolatedPersona& p) { return std::const_pointer_cast<Persona>(p.background()); },
+          "background", [](const InterpolatedPersona& p) { return persona_object(p.background()); },
           "The shared background model.")
       .def_property_readonly("weight", &InterpolatedPersona::weight, "lambda, the share of the own model.")
       .def("__repr__", [](const InterpolatedPersona& p) {

@@ -11,7 +11,7 @@ in python/bind_*.cpp.
 
 import builtins
 import os
-from typing import Callable, Iterator, Literal, Mapping, Optional, Sequence, Tuple, Union, overload
+from typing import Callable, Iterator, Literal, Mapping, Optional, Protocol, Sequence, Tuple, Union, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -136,8 +136,15 @@ class Corpus:
 # ---------------------------------------------------------------- personas
 
 class Persona:
-    """A mask: a next-token model over the 257 tokens."""
+    """A mask: a next-token model over the 257 tokens.
 
+    Subclass it to write a mask in Python (docs/python.md, "Any model as a mask"): define
+    next_logprobs(context) (tokens in, (257,) log-probabilities out) and, optionally, token_logprobs(tokens)
+    and kind. A subclass's own methods take token arrays; score(text) and the base's members take texts.
+    """
+
+    def __init__(self) -> None:
+        """The base of a persona written in Python."""
     @property
     def kind(self) -> str:
         """The model family: 'ngram', ..."""
@@ -147,6 +154,22 @@ class Persona:
         """(len(bytes) + 1,) float64: log p of each byte of the document and of its end boundary."""
     def next_logprobs(self, context: _Text = b"") -> npt.NDArray[np.float32]:
         """(257,) float32: log p(next token | context), context being the document read so far."""
+
+class _PersonaLike(Protocol):
+    """What a Mixture (or InterpolatedPersona) takes as a persona written in Python, besides a simulacra.Persona
+    subclass: any object with next_logprobs, optionally token_logprobs and kind (a str or a method). The
+    library calls them with fresh numpy int32 arrays and checks what they return (floating point, converted
+    to float64; the shape; no NaN or +inf; |logsumexp| <= 1e-6), raising TypeError / ValueError naming the
+    persona. Not savable (save and pickle raise ValueError)."""
+
+    def next_logprobs(self, context: npt.NDArray[np.int32]) -> npt.ArrayLike:
+        """(257,) natural-log probabilities of the next token given `context`, the tokens of the current
+        document so far (bytes 0..255; empty at a document start; never the boundary)."""
+    # Optional: token_logprobs(self, tokens: npt.NDArray[np.int32]) -> npt.ArrayLike, (n,) log p of each token
+    # of one document from its start (the boundary 256 at most once, as the last token); one call per
+    # document on the trace / score / attribute paths instead of one next_logprobs call per token.
+
+_AnyPersona = Union[Persona, _PersonaLike]
 
 class Discounts:
     """The three Kneser-Ney discounts of one order; unpacks as (d1, d2, d3)."""
@@ -197,13 +220,14 @@ class InterpolatedPersona(Persona):
     """A persona over a shared body: lambda p_own + (1 - lambda) p_background, token by token (the n-gram
     hydra; Mixture.fit makes every mask one). Both models are shared, not copied."""
 
-    def __init__(self, own: Persona, background: Persona, weight: float) -> None:
-        """lambda = weight, the share of `own`, in [0, 1]. ValueError otherwise, TypeError for a None model."""
+    def __init__(self, own: _AnyPersona, background: _AnyPersona, weight: float) -> None:
+        """lambda = weight, the share of `own`, in [0, 1]. ValueError otherwise and for a None model (TypeError
+        for what is not a persona). Either model may be written in Python."""
     @property
-    def own(self) -> Persona:
+    def own(self) -> _AnyPersona:
         """The persona's own model."""
     @property
-    def background(self) -> Persona:
+    def background(self) -> _AnyPersona:
         """The shared background model."""
     @property
     def weight(self) -> float:
@@ -1168,7 +1192,7 @@ class Mixture:
 
     def __init__(
         self,
-        personas: Sequence[Persona],
+        personas: Sequence[_AnyPersona],
         names: Sequence[_Text],
         prior: Optional[npt.ArrayLike] = None,
         switching: _Switching = "none",
@@ -1187,7 +1211,8 @@ class Mixture:
         switch_after: None (a switch may follow every token) or the tokens after
         which alone fixed share / the transition act: a str or bytes (its bytes,
         e.g. "\\n") or integer tokens; the document boundary always is one. Empty
-        raises ValueError. ValueError / TypeError name a bad argument.
+        raises ValueError. ValueError / TypeError name a bad argument. A persona
+        may be written in Python (a Persona subclass or any object with next_logprobs).
         """
     @overload
     @staticmethod
@@ -1261,8 +1286,8 @@ class Mixture:
     @property
     def personas(self) -> list[str]:
         """The persona names."""
-    def persona(self, key: _PersonaKey) -> Persona:
-        """The persona model of a name or index."""
+    def persona(self, key: _PersonaKey) -> _AnyPersona:
+        """The persona model of a name or index (a persona written in Python: the object given)."""
     def index_of(self, name: _Text) -> int:
         """The index of a persona; IndexError naming it if unknown."""
     @property
