@@ -104,7 +104,7 @@ boundary). Arrays are read-only float32 unless noted; natural logs.
             r.tokens = tokens_arg(text, "text");
             const Steering s = make_steering(mix, clamp, exclude, prior_bias, product);
             r.names = mix.names();
-            r.mixture = std::make_shared<const Mixture>(mix);
+            r.mixture = std::make_shared<const Mixture>(*SeenMixture(mix));  // an ablation context included, as smooth() sees it
             {
               py::gil_scoped_release release;
               r.trace = mix.trace(r.tokens, s);
