@@ -2,6 +2,8 @@
 // score, bits_per_byte, perplexity and the per-persona scores).
 #include <algorithm>
 #include <cmath>
+#include <memory>
+#include <optional>
 
 #include "bind.hpp"
 #include "bind_common.hpp"
@@ -22,6 +24,7 @@ struct TraceResult {
   Trace trace;
   std::vector<Token> tokens;
   std::vector<std::string> names;
+  std::shared_ptr<const Mixture> mixture;  // the pile as it was when traced (personas shared): for to_html's views
   py::object weights, log_weights, persona_logprobs, logprobs, entropy, dominant, token_array;
 };
 
@@ -63,6 +66,32 @@ boundary). Arrays are read-only float32 unless noted; natural logs.
       .def_property_readonly(
           "total_logprob", [](const TraceResult& r) { return r.trace.total_logprob(); },
           "Natural-log probability of all traced tokens under the mixture (float64 sum).")
+      .def(
+          "to_html",
+          [](const TraceResult& r, const std::optional<Path>& path, const std::string& title, std::size_t chart_columns,
+             bool views) -> py::object {
+            TraceHtmlOptions options;
+            options.title = title;
+            options.chart_columns = chart_columns;
+            std::string page;
+            {
+              py::gil_scoped_release release;
+              const TraceViews v = views && r.mixture ? trace_views(*r.mixture, r.tokens, r.trace) : TraceViews{};
+              if (path)
+                write_trace_html(path->bytes, r.tokens, r.names, r.trace, v, options);
+              else
+                page = trace_html(r.tokens, r.names, r.trace, v, options);
+            }
+            if (path) return py::none();
+            return py::str(page);
+          },
+          py::arg("path") = py::none(), py::kw_only(), py::arg("title") = "simulacra trace",
+          py::arg("chart_columns") = 2000, py::arg("views") = true,
+          "The trace explorer: one self-contained HTML page (no network) with the text coloured by mask in the "
+          "filtered, smoothed and Viterbi views, every mask's weight on hover, a stacked chart of the weights and a "
+          "table per mask (simulacra/trace_html.hpp). The smoothed and Viterbi views come from the mixture as it was "
+          "when traced (none under switching 'forgetting', or with views=False). Writes the page to `path` "
+          "atomically, or returns it as a str when path is None.")
       .def("__len__", [](const TraceResult& r) { return r.trace.size(); });
 
   auto mixture = py::reinterpret_borrow<py::class_<Mixture>>(m.attr("Mixture"));
@@ -75,6 +104,7 @@ boundary). Arrays are read-only float32 unless noted; natural logs.
             r.tokens = tokens_arg(text, "text");
             const Steering s = make_steering(mix, clamp, exclude, prior_bias, product);
             r.names = mix.names();
+            r.mixture = std::make_shared<const Mixture>(*SeenMixture(mix));  // an ablation context included, as smooth() sees it
             {
               py::gil_scoped_release release;
               r.trace = mix.trace(r.tokens, s);

@@ -12,6 +12,8 @@ source scripts/common.sh
 apt_install g++ cmake ninja-build pkg-config libeigen3-dev libfmt-dev libgtest-dev
 
 if [ "${1:-}" = "--python" ]; then
+  # The browser of the trace explorer's test (tests/python/test_trace_html.py): about 70 s and 290 MB.
+  apt_install chromium
   step "Python: the virtual environment .venv"
   [ -x .venv/bin/python ] || python3 -m venv .venv
   .venv/bin/python -m pip install --upgrade pip

@@ -88,6 +88,17 @@ double viterbi(const Eigen::MatrixXd& lp, const Eigen::VectorXd& log_prior, cons
 }  // namespace
 
 Attribution attribute_spans(const Mixture& mixture, const std::vector<Token>& tokens) {
+  for (std::size_t t = 0; t < tokens.size(); ++t)
+    SIMULACRA_CHECK(tokens[t] >= 0 && tokens[t] < kVocab, OutOfRange,
+                    "attribute_spans: token {} at position {} is outside 0..{}", tokens[t], t, kVocab - 1);
+  SIMULACRA_CHECK(mixture.segmentation_config().switching != Switching::kForgetting, InvalidArgument,
+                  "attribute_spans: switching 'forgetting' has no hidden Markov model over personas "
+                  "(use none, fixed_share or transition)");
+  if (tokens.empty()) return {};
+  return attribute_spans(mixture, tokens, mixture.trace(tokens));
+}
+
+Attribution attribute_spans(const Mixture& mixture, const std::vector<Token>& tokens, const Trace& trace) {
   const MixtureConfig cfg = mixture.segmentation_config();
   SIMULACRA_CHECK(cfg.switching != Switching::kForgetting, InvalidArgument,
                   "attribute_spans: switching 'forgetting' has no hidden Markov model over personas "
@@ -95,13 +106,17 @@ Attribution attribute_spans(const Mixture& mixture, const std::vector<Token>& to
   for (std::size_t t = 0; t < tokens.size(); ++t)
     SIMULACRA_CHECK(tokens[t] >= 0 && tokens[t] < kVocab, OutOfRange,
                     "attribute_spans: token {} at position {} is outside 0..{}", tokens[t], t, kVocab - 1);
+  const int K = mixture.size();
+  SIMULACRA_CHECK(trace.size() == tokens.size() && trace.persona_logprobs.rows() == Eigen::Index(tokens.size()) &&
+                      trace.persona_logprobs.cols() == K && trace.dominant.size() == tokens.size(),
+                  InvalidArgument, "attribute_spans: a trace of {} x {} log-probabilities for {} tokens and {} personas",
+                  trace.persona_logprobs.rows(), trace.persona_logprobs.cols(), tokens.size(), K);
   Attribution out;
   if (tokens.empty()) return out;
-  const int K = mixture.size();
-  Trace tr = mixture.trace(tokens);  // (T, K) emissions and the filter's dominant persona
-  out.filtered = std::move(tr.dominant);
-  if (cfg.beta != 1.0) tr.persona_logprobs *= cfg.beta;  // the segmentation HMM's emissions p^beta
-  const Eigen::MatrixXd& lp = tr.persona_logprobs;
+  out.filtered = trace.dominant;
+  Eigen::MatrixXd tempered;  // the segmentation HMM's emissions p^beta
+  if (cfg.beta != 1.0) tempered = cfg.beta * trace.persona_logprobs;
+  const Eigen::MatrixXd& lp = cfg.beta != 1.0 ? tempered : trace.persona_logprobs;
   const Eigen::VectorXd log_prior = mixture.prior().array().log();
 
   if (cfg.switching == Switching::kNone) {

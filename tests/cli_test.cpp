@@ -1,6 +1,10 @@
 // tests/cli_test.cpp — the `simulacra` command-line tool, run as a subprocess
 // (cli_testing.hpp): help, usage errors, and every command on a small model.
 // Missing and damaged files, bounded inputs and Ctrl-C: cli_input_test.cpp.
+#include <iterator>
+
+#include "simulacra/json.hpp"
+
 #include "cli_testing.hpp"
 #include "simulacra/arpa.hpp"
 
@@ -390,3 +394,33 @@ TEST_F(CliTest, ExportArpaAndJoinAnArpaMask) {
 }
 
 }  // namespace
+
+TEST_F(CliTest, TraceHtmlWritesTheExplorer) {
+  const std::string page = (dir_ / "trace.html").string();
+  const Outcome r = run("trace " + quote(model_) + " " + doc("pirate_doc.txt") + " --html " + quote(page));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(has(r.output, "wrote " + page)) << r.output;
+  std::ifstream in(page, std::ios::binary);
+  const std::string html((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(html.rfind("<!DOCTYPE html>", 0), 0u);
+  const std::string open = "<script type=\"application/json\" id=\"simulacra-data\">";
+  const std::size_t a = html.find(open), b = html.find("</script>", a);
+  ASSERT_NE(a, std::string::npos);
+  const simulacra::json::Value data = simulacra::json::parse(html.substr(a + open.size(), b - a - open.size()));
+  EXPECT_EQ(data.at("bytes").as_int64(), 59);  // the document's bytes, then the end boundary
+  EXPECT_EQ(data.at("tokens").as_int64(), 60);
+  EXPECT_EQ(data.at("views").as_array().size(), 3u);  // filtered, smoothed, Viterbi
+  EXPECT_EQ(data.at("names").as_array()[0].as_string(), "pirate");
+  // "-" writes the page on stdout, the same page.
+  const Outcome out = run("trace " + quote(model_) + " " + doc("pirate_doc.txt") + " --html -");
+  ASSERT_EQ(out.status, 0) << out.output;
+  EXPECT_EQ(out.output, html);
+  // --html and --json each replace the output.
+  const Outcome both = run("trace " + quote(model_) + " --text Arr --json --html -");
+  EXPECT_EQ(both.status, 2) << both.output;
+  EXPECT_TRUE(has(both.output, "--html")) << both.output;
+  // A directory is not written over.
+  const Outcome dir = run("trace " + quote(model_) + " --text Arr --html " + quote(dir_.string()));
+  EXPECT_NE(dir.status, 0);
+  EXPECT_TRUE(has(dir.output, dir_.string())) << dir.output;
+}

@@ -66,4 +66,10 @@ struct Attribution {
 // OutOfRange for a token outside 0..kVocab-1.
 Attribution attribute_spans(const Mixture& mixture, const std::vector<Token>& tokens);
 
+// The same from `trace`, that mixture's trace of `tokens` (Mixture::trace,
+// any steering), without scoring again: the emissions are its
+// persona_logprobs and `filtered` its dominant. InvalidArgument, besides
+// the above, if the trace does not have one row per token and K columns.
+Attribution attribute_spans(const Mixture& mixture, const std::vector<Token>& tokens, const Trace& trace);
+
 }  // namespace simulacra

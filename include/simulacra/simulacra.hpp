@@ -27,6 +27,7 @@
 #include "simulacra/switch_evidence.hpp"
 #include "simulacra/switching_fit.hpp"
 #include "simulacra/tokenizer.hpp"
+#include "simulacra/trace_html.hpp"
 #include "simulacra/transformer.hpp"
 #include "simulacra/transformer_pile.hpp"
 #include "simulacra/transformer_train.hpp"

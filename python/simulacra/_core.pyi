@@ -598,6 +598,19 @@ class Trace:
     def total_logprob(self) -> float:
         """Natural-log probability of all traced tokens under the mixture (a float64 sum)."""
     def __len__(self) -> int: ...
+    @overload
+    def to_html(
+        self, path: None = None, *, title: str = "simulacra trace", chart_columns: int = 2000, views: bool = True
+    ) -> str: ...
+    @overload
+    def to_html(
+        self, path: _PathLike, *, title: str = "simulacra trace", chart_columns: int = 2000, views: bool = True
+    ) -> None:
+        """The trace explorer: one self-contained HTML page (no network) with the text coloured by mask in
+        the filtered, smoothed and Viterbi views (the last two from the mixture as it was when traced; none
+        under 'forgetting' or with views=False), every mask's weight on hover, a stacked chart of the weights
+        (at most chart_columns columns) and a table per mask. Written atomically to path, or returned as a
+        str when path is None. ValueError for chart_columns=0; FileError when path cannot be written."""
     def table(self, max_rows: int = 0) -> str:
         """The trace as a plain-text table; max_rows > 0 shows only the first and last rows."""
     def to_pandas(self) -> "pandas.DataFrame":  # type: ignore[name-defined]  # noqa: F821

@@ -1,6 +1,7 @@
 // src/cli/trace.cpp — `simulacra trace`: the text coloured by mask, the weights table, the Viterbi spans.
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <string>
 #include <utility>
 #include <vector>
@@ -79,12 +80,16 @@ const Command kTrace{"trace", "MODEL [FILE]",
                      "the weights in bits and the mixture's natural-log probability of the token. With --smooth\n"
                      "each byte takes the colour of the persona most likely to have written it given the whole text.\n"
                      "--json prints one JSON document instead: every token's weights (or every N-th with\n"
-                     "--every), the owner of each byte, and the smoothed view and the spans when asked for.",
+                     "--every), the owner of each byte, and the smoothed view and the spans when asked for.\n"
+                     "--html PATH writes the trace explorer instead: one self-contained page with the text coloured\n"
+                     "by mask in the filtered, smoothed and Viterbi views, every weight on hover, a chart of the\n"
+                     "weights and a table per mask (docs/inspection.md); PATH - writes it on stdout.",
                      {kText,
                       {"--every", "", "N", "about 20 rows", "one table row every N tokens"},
                       {"--spans", "", "", "", "also list the Viterbi attribution: the most likely mask of each span"},
                       {"--smooth", "", "", "", "colour by the smoothed posterior (forward-backward over the whole text)"},
                       kJson,
+                      {"--html", "", "PATH", "", "write the trace explorer page to PATH (- for stdout) instead"},
                       kColor,
                       kMaxInput},
                      1, 2};
@@ -96,7 +101,24 @@ int run_trace(const Args& args) {
   const Mixture mix = load_model(args);
   const std::string& text = docs[0].second;
   const std::vector<Token> tokens = encode_document(text);
+  if (args.has("--html") && args.has("--json"))
+    throw UsageError("trace: --html and --json each replace the output; give one of them");
   const Trace trace = mix.trace(tokens);
+  if (args.has("--html")) {
+    const std::string path = args.get("--html");
+    TraceHtmlOptions options;
+    options.title = "simulacra trace: " + model_label(args) + " on " + docs[0].first;
+    const TraceViews views = trace_views(mix, tokens, trace);
+    if (path == "-") {
+      const std::string page = trace_html(tokens, mix.names(), trace, views, options);
+      std::fwrite(page.data(), 1, page.size(), stdout);
+      std::fflush(stdout);
+    } else {
+      write_trace_html(path, tokens, mix.names(), trace, views, options);
+      print_written(path);
+    }
+    return 0;
+  }
   if (args.has("--json")) {
     print_trace_json(args, mix, text, tokens, trace, every_given);
     return 0;
