@@ -182,6 +182,38 @@ class NGramPersona(Persona):
     def discounts(self, n: int) -> Discounts:
         """The discounts of order n (1..order). IndexError outside that range."""
 
+class NGramCounts:
+    """The raw counts of every n-gram of orders 1..order of some documents, mergeable exactly: the persona of
+    merged shard counts is NGramPersona.fit of all the documents, bit for bit. Pickles through to_bytes."""
+
+    def __init__(self, texts: Sequence[_Text], order: int) -> None:
+        """Counts the documents (an empty list: empty counts, the identity of merging). ValueError for a bad order."""
+    @property
+    def order(self) -> int: ...
+    @property
+    def num_documents(self) -> int: ...
+    @property
+    def num_tokens(self) -> int:
+        """Tokens predicted: every byte and one end boundary per document."""
+    @property
+    def num_ngrams(self) -> int: ...
+    @property
+    def ngrams_per_order(self) -> list[int]: ...
+    def count(self, ngram: _Text, start: bool = False) -> int:
+        """Occurrences of a byte n-gram (after the document start when start=True); 0 if never seen."""
+    def merge(self, other: NGramCounts) -> NGramCounts:
+        """Adds other's counts in place and returns self. ValueError if the orders differ."""
+    def __add__(self, other: NGramCounts) -> NGramCounts: ...
+    def __iadd__(self, other: NGramCounts) -> NGramCounts: ...
+    def truncated(self, order: int) -> NGramCounts:
+        """The counts of a lower order (what counting at that order gives)."""
+    def to_persona(self) -> NGramPersona:
+        """The Kneser-Ney persona of these counts. ValueError if nothing was counted."""
+    def to_bytes(self) -> bytes: ...
+    @staticmethod
+    def from_bytes(data: bytes) -> NGramCounts:
+        """The inverse of to_bytes. FileError for damaged or foreign bytes."""
+
 # ---------------------------------------------------------------- transformer
 
 _FloatDType = Union[Literal["float32", "float64"], type[np.float32], type[np.float64], np.dtype]
