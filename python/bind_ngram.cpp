@@ -102,6 +102,7 @@ order, full next-token distribution in one call.
       .def_property_readonly("memory_bytes", &NGramPersona::memory_bytes, "Bytes held by the trie arrays.")
       .def("discounts", &NGramPersona::discounts, py::arg("n"),
            "The discounts of order n (1..order). IndexError outside that range.")
+      .def(persona_pickle<NGramPersona>())
       .def("__repr__", [](const NGramPersona& lm) {
         return fmt::format("NGramPersona(order={}, num_ngrams={}, memory_bytes={})", lm.order(), lm.num_ngrams(),
                            lm.memory_bytes());
@@ -128,6 +129,7 @@ shared, not copied.
           "background", [](const InterpolatedPersona& p) { return std::const_pointer_cast<Persona>(p.background()); },
           "The shared background model.")
       .def_property_readonly("weight", &InterpolatedPersona::weight, "lambda, the share of the own model.")
+      .def(persona_pickle<InterpolatedPersona>())
       .def("__repr__", [](const InterpolatedPersona& p) {
         return fmt::format("InterpolatedPersona(weight={}, own={}, background={})", p.weight(), p.own()->kind(),
                            p.background()->kind());
