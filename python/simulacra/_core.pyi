@@ -599,6 +599,9 @@ class Trace:
     def total_logprob(self) -> float:
         """Natural-log probability of all traced tokens under the mixture (a float64 sum)."""
     def __len__(self) -> int: ...
+    def summary(self) -> dict[str, Any]:
+        """tokens, total_logprob, bits_per_token, leader_changes, and per persona name lead_share, mean_weight and
+        final_weight."""
     def table(self, max_rows: int = 0) -> str:
         """The trace as a plain-text table; max_rows > 0 shows only the first and last rows."""
     def to_pandas(self) -> "pandas.DataFrame":  # type: ignore[name-defined]  # noqa: F821
