@@ -4,7 +4,7 @@
 //
 // Reference (measured in the same run, deliberately plain): one EM
 // iteration done as K separate weighted fits over all the text
-// (NGramCounts::fit with each persona's responsibilities, counted once
+// (DocumentNGrams::fit with each persona's responsibilities, counted once
 // beforehand as discovery does) plus K scoring passes of every document
 // through the tries (score_document); its time times 20 is set beside
 // discovery's 20 iterations, which are one pass over the documents'
@@ -65,7 +65,7 @@ int main(int argc, char** argv) {
 
   // The reference iteration: K weighted fits and K scoring passes.
   t0 = Clock::now();
-  const NGramCounts counts(texts, order);
+  const DocumentNGrams counts(texts, order);
   const double count_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   t0 = Clock::now();
   double sink = 0.0;

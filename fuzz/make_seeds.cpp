@@ -87,6 +87,9 @@ int main(int argc, char** argv) {
   seed(dir, "checkpoint_fuzz", "one_step.checkpoint",
        written_by([&](const std::string& path) { trainer.save_checkpoint(path); }));
 
+  seed(dir, "ngram_counts_fuzz", "order3.bin", NGramCounts({"Arr, matey!", "Ahoy!", ""}, 3).to_bytes());
+  seed(dir, "ngram_counts_fuzz", "order1_empty.bin", NGramCounts({}, 1).to_bytes());
+
   // The first byte picks the loader (see corpus_fuzz.cpp).
   seed(dir, "corpus_fuzz", "play.txt", std::string(1, '\x04') + "First Citizen:\nBefore we proceed any further, hear me speak.\n\n"
                                         "All:\nSpeak, speak.\n\nFirst Citizen:\nYou are all resolved rather to die than to famish?\n");

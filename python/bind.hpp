@@ -11,6 +11,7 @@ namespace simulacra::python {
 void bind_tokenizer(pybind11::module_& m);          // bind_tokenizer.cpp: encode, decode, the vocabulary
 void bind_corpus(pybind11::module_& m);             // bind_corpus.cpp: Document, Corpus
 void bind_ngram(pybind11::module_& m);              // bind_ngram.cpp: Persona, NGramPersona, Discounts
+void bind_ngram_counts(pybind11::module_& m);       // bind_ngram_counts.cpp: NGramCounts
 void bind_mixture(pybind11::module_& m);            // bind_mixture.cpp: Mixture, Ablation, attribution
 void bind_trace(pybind11::module_& m);              // bind_trace.cpp: Trace, trace and the scores
 void bind_state(pybind11::module_& m);              // bind_state.cpp: State, Prediction, begin, predict

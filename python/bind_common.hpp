@@ -283,6 +283,35 @@ inline void check_signals() {
 // library's Interrupted reaches the binding (the exception translator).
 // install_interrupt_check (bind.hpp) installs it.
 
+// ------------------------------------------------------------------ pickling
+
+// __getstate__ / __setstate__ of a persona class P: the model-file bytes of a
+// pile of that one persona (model_file.hpp's persona_to_bytes), in memory,
+// checked on the way back as a loaded file is.
+template <class P>
+auto persona_pickle() {
+  return py::pickle(
+      [](const std::shared_ptr<P>& p) {
+        std::string bytes;
+        {
+          py::gil_scoped_release release;
+          bytes = persona_to_bytes(p);
+        }
+        return py::bytes(bytes);
+      },
+      [](const py::bytes& state) {
+        const std::string_view content = state;  // valid while `state` lives, GIL or not
+        std::shared_ptr<const Persona> back;
+        {
+          py::gil_scoped_release release;
+          back = persona_from_bytes(content, "pickled persona");
+        }
+        auto typed = std::dynamic_pointer_cast<const P>(back);
+        if (!typed) throw FileError("pickled persona: holds a persona of kind '" + back->kind() + "'");
+        return std::const_pointer_cast<P>(typed);
+      });
+}
+
 }  // namespace simulacra::python
 
 namespace pybind11::detail {

@@ -138,6 +138,7 @@ order, full next-token distribution in one call.
           py::arg("path"),
           "Reads an ARPA file (written by to_arpa, KenLM, SRILM, ...) as an n-gram persona answering its back-off "
           "queries. simulacra.FileError naming the path and line on any problem.")
+      .def(persona_pickle<NGramPersona>())
       .def("__repr__", [](const NGramPersona& lm) {
         return fmt::format("NGramPersona(order={}, num_ngrams={}, memory_bytes={})", lm.order(), lm.num_ngrams(),
                            lm.memory_bytes());
@@ -166,6 +167,7 @@ shared, not copied.
           "background", [](const InterpolatedPersona& p) { return persona_object(p.background()); },
           "The shared background model.")
       .def_property_readonly("weight", &InterpolatedPersona::weight, "lambda, the share of the own model.")
+      .def(persona_pickle<InterpolatedPersona>())
       .def("__repr__", [](const InterpolatedPersona& p) {
         return fmt::format("InterpolatedPersona(weight={}, own={}, background={})", p.weight(), p.own()->kind(),
                            p.background()->kind());

@@ -92,6 +92,27 @@ boundary). Arrays are read-only float32 unless noted; natural logs.
           "table per mask (simulacra/trace_html.hpp). The smoothed and Viterbi views come from the mixture as it was "
           "when traced (none under switching 'forgetting', or with views=False). Writes the page to `path` "
           "atomically, or returns it as a str when path is None.")
+      .def(
+          "summary",
+          [](const TraceResult& r) {
+            const TraceSummary s = summarize(r.trace);
+            py::dict out;
+            out["tokens"] = s.tokens;
+            out["total_logprob"] = s.total_logprob;
+            out["bits_per_token"] = s.bits_per_token;
+            out["leader_changes"] = s.leader_changes;
+            for (const auto& [key, v] : {std::pair<const char*, const Eigen::VectorXd*>{"lead_share", &s.lead_share},
+                                         {"mean_weight", &s.mean_weight},
+                                         {"final_weight", &s.final_weight}}) {
+              py::dict per;
+              for (Eigen::Index k = 0; k < v->size(); ++k) per[name_str(r.names[std::size_t(k)])] = (*v)[k];
+              out[key] = per;
+            }
+            return out;
+          },
+          "The trace in a few numbers (simulacra::summarize): tokens, total_logprob (nats), bits_per_token, "
+          "leader_changes, and per persona name lead_share (share of tokens it leads), mean_weight and "
+          "final_weight (before the last token; empty for an empty trace).")
       .def("__len__", [](const TraceResult& r) { return r.trace.size(); });
 
   auto mixture = py::reinterpret_borrow<py::class_<Mixture>>(m.attr("Mixture"));

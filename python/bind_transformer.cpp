@@ -156,6 +156,16 @@ py::dict run_backward(const TransformerModel<T>& model, const ForwardResult& fwd
   return out;
 }
 
+// The Python model of a model read from a file or bytes, in its stored precision.
+Hydra hydra_of(AnyTransformerModel any) {
+  return std::visit(
+      [](auto& model) {
+        using Model = std::decay_t<decltype(model)>;
+        return Hydra{std::make_shared<Model>(std::move(model))};
+      },
+      any);
+}
+
 }  // namespace
 
 void bind_transformer(py::module_& m) {
@@ -231,6 +241,7 @@ the persona. A document is read with the boundary token as its first input.
     pile = simulacra.Mixture([pirate, simulacra.NGramPersona.fit(texts, order=5)], ["neural", "ngram"])
 )doc")
       .def_property_readonly("head", &TransformerPersona::head, "The head k of the model.")
+      .def(persona_pickle<TransformerPersona>())
       .def("__repr__", [](const TransformerPersona& p) {
         const TransformerConfig& c = p.model()->config();
         return fmt::format("TransformerPersona(head={}, layers={}, width={}, context={})", p.head(), c.layers, c.width,
@@ -319,14 +330,26 @@ for gradient checks.
               py::gil_scoped_release release;
               return load_transformer_any(path.bytes);
             }();
-            return std::visit(
-                [](auto& model) {
-                  using Model = std::decay_t<decltype(model)>;
-                  return Hydra{std::make_shared<Model>(std::move(model))};
-                },
-                any);
+            return hydra_of(std::move(any));
           },
           py::arg("path"), "Reads a model saved by save(), in the dtype stored. simulacra.FileError on any problem.")
+      .def(py::pickle(
+          [](const Hydra& h) {
+            std::string bytes;
+            {
+              py::gil_scoped_release release;
+              bytes = std::visit([](const auto& model) { return transformer_to_bytes(*model); }, h.model);
+            }
+            return py::bytes(bytes);
+          },
+          [](const py::bytes& state) {
+            const std::string_view content = state;  // valid while `state` lives, GIL or not
+            AnyTransformerModel any = [&] {
+              py::gil_scoped_release release;
+              return transformer_from_bytes(content, "pickled TransformerModel");
+            }();
+            return hydra_of(std::move(any));
+          }))
       .def(
           "adamw_step",
           [](const Hydra& h, py::handle grads, py::handle m, py::handle v, double lr, int step, double beta1,

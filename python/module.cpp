@@ -129,6 +129,7 @@ PYBIND11_MODULE(_core, m) {
   bind_tokenizer(m);
   bind_corpus(m);
   bind_ngram(m);
+  bind_ngram_counts(m);
   bind_mixture(m);
   bind_trace(m);  // these add methods to Mixture: after bind_mixture
   bind_state(m);

@@ -22,7 +22,7 @@ struct Data {
   Data(const std::vector<std::string>& documents, int order) : docs(documents), counts(documents, order) {}
 
   const std::vector<std::string>& docs;
-  NGramCounts counts;
+  DocumentNGrams counts;
   std::vector<int> train, heldout;  // document indices, sorted
   SparseProfiles profiles;          // (train) k-means profiles
 
@@ -40,14 +40,14 @@ struct Data {
 };
 
 // The level and the index within it of global node g.
-std::pair<std::size_t, std::uint32_t> locate(const NGramCounts& counts, std::uint32_t g) {
+std::pair<std::size_t, std::uint32_t> locate(const DocumentNGrams& counts, std::uint32_t g) {
   std::size_t n = 0;
   while (n + 1 <= std::size_t(counts.order()) && counts.level_begin(int(n) + 1) <= g) ++n;
   return {n, g - counts.level_begin(int(n))};
 }
 
 void index_predictive(Data& data) {
-  const NGramCounts& c = data.counts;
+  const DocumentNGrams& c = data.counts;
   std::vector<std::int64_t> pidx(c.num_nodes(), -1), cidx(c.num_nodes(), -1);
   const std::size_t N = c.num_documents();
   data.dbeg.assign(N + 1, 0);

@@ -399,4 +399,15 @@ Mixture load_from_bytes(std::string_view bytes, const std::string& name) {
   return from_tensor_file(parse_safetensors(bytes, name), name);
 }
 
+std::string persona_to_bytes(std::shared_ptr<const Persona> persona) {
+  SIMULACRA_CHECK(persona != nullptr, InvalidArgument, "persona_to_bytes: the persona is null");
+  return save_to_bytes(Mixture({std::move(persona)}, {"persona"}, Eigen::VectorXd::Ones(1)));
+}
+
+std::shared_ptr<const Persona> persona_from_bytes(std::string_view bytes, const std::string& name) {
+  const Mixture pile = load_from_bytes(bytes, name);
+  SIMULACRA_CHECK(pile.size() == 1, FileError, "{}: holds {} personas, expected one", name, pile.size());
+  return pile.persona_ptr(0);
+}
+
 }  // namespace simulacra

@@ -41,10 +41,10 @@ void check_weighted_config(const WeightedFitConfig& config, const char* what) {
                   "{}: the Dirichlet concentration mu must be finite and > 0, got {}", what, config.mu);
 }
 
-NGramCounts::NGramCounts(const std::vector<std::string>& documents, int order) : order_(order) {
-  NGramPersona::check_order(order, "NGramCounts");
-  SIMULACRA_CHECK(!documents.empty(), InvalidArgument, "NGramCounts: no documents to count");
-  detail::NGramSkeleton sk = detail::build_skeleton(documents, order, "NGramCounts");
+DocumentNGrams::DocumentNGrams(const std::vector<std::string>& documents, int order) : order_(order) {
+  NGramPersona::check_order(order, "DocumentNGrams");
+  SIMULACRA_CHECK(!documents.empty(), InvalidArgument, "DocumentNGrams: no documents to count");
+  detail::NGramSkeleton sk = detail::build_skeleton(documents, order, "DocumentNGrams");
   const std::size_t N = std::size_t(order);
   levels_ = std::move(sk.levels);
   first_start_ = std::move(sk.first_start);
@@ -106,7 +106,7 @@ NGramCounts::NGramCounts(const std::vector<std::string>& documents, int order) :
   }
 }
 
-void NGramCounts::check_weights(const std::vector<double>& weights, bool at_most_one) const {
+void DocumentNGrams::check_weights(const std::vector<double>& weights, bool at_most_one) const {
   SIMULACRA_CHECK(weights.size() == num_documents(), InvalidArgument,
                   "weighted n-gram fit: {} weights for {} documents", weights.size(), num_documents());
   for (std::size_t d = 0; d < weights.size(); ++d) {
@@ -119,14 +119,14 @@ void NGramCounts::check_weights(const std::vector<double>& weights, bool at_most
   }
 }
 
-NGramPersona NGramCounts::fit(const std::vector<double>& weights, const WeightedFitConfig& config) const {
+NGramPersona DocumentNGrams::fit(const std::vector<double>& weights, const WeightedFitConfig& config) const {
   check_weighted_config(config, "weighted n-gram fit");
   const bool ekn = config.smoothing == WeightedSmoothing::kExpectedKneserNey;
   check_weights(weights, ekn);
   return ekn ? fit_expected_kn(weights) : fit_dirichlet(weights, config.mu);
 }
 
-NGramPersona NGramCounts::fit_dirichlet(const std::vector<double>& weights, double mu) const {
+NGramPersona DocumentNGrams::fit_dirichlet(const std::vector<double>& weights, double mu) const {
   // Expected raw counts: each token's predictive n-gram, then down the suffix links
   // (an occurrence of s ends where its predictive n-gram, or a longer one with suffix s, ends).
   std::vector<double> c(num_nodes(), 0.0);
@@ -154,7 +154,7 @@ NGramPersona NGramCounts::fit_dirichlet(const std::vector<double>& weights, doub
   return NGramPersona::from_levels(order_, std::move(levels), std::move(discounts));
 }
 
-NGramPersona NGramCounts::fit_expected_kn(const std::vector<double>& weights) const {
+NGramPersona DocumentNGrams::fit_expected_kn(const std::vector<double>& weights) const {
   const std::size_t N = std::size_t(order_);
   // The law and the expectation of every adjusted count. Raw ones (the
   // predictive n-grams: the top order and those beginning with the start
@@ -220,7 +220,7 @@ NGramPersona NGramCounts::fit_expected_kn(const std::vector<double>& weights) co
   return NGramPersona::from_levels(order_, std::move(levels), std::move(discounts));
 }
 
-std::vector<double> NGramCounts::node_probabilities(const NGramPersona& lm) const {
+std::vector<double> DocumentNGrams::node_probabilities(const NGramPersona& lm) const {
   SIMULACRA_CHECK(lm.order() == order_, InvalidArgument, "node_probabilities: the model has order {}, the counts {}",
                   lm.order(), order_);
   for (int n = 1; n <= order_; ++n)
@@ -245,7 +245,7 @@ NGramPersona fit_weighted(const std::vector<std::string>& documents, const std::
   check_weighted_config(config, "fit_weighted");
   SIMULACRA_CHECK(weights.size() == documents.size(), InvalidArgument, "fit_weighted: {} weights for {} documents",
                   weights.size(), documents.size());
-  return NGramCounts(documents, order).fit(weights, config);
+  return DocumentNGrams(documents, order).fit(weights, config);
 }
 
 }  // namespace simulacra

@@ -72,7 +72,7 @@ SegmentDiscovery discover_segments(const std::string& stream, int k, const Segme
   std::vector<std::string> chunks(C);
   for (std::size_t c = 0; c < C; ++c)
     chunks[c] = stream.substr(starts[c], (c + 1 < C ? starts[c + 1] : stream.size()) - starts[c]);
-  const NGramCounts counts(chunks, cfg.order);
+  const DocumentNGrams counts(chunks, cfg.order);
   const std::vector<Token> tokens = encode(stream);  // the stream's bytes, read as the trace reads a text
 
   // The start: k-means++ on the chunks' profiles, one-hot weights; a mask left empty takes a chunk of the largest.

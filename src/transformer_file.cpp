@@ -13,14 +13,14 @@ namespace {
 constexpr const char* kFormat = "simulacra-transformer";
 
 template <typename T>
-void save_model(const TransformerModel<T>& model, const std::string& path) {
+TensorFile to_tensor_file(const TransformerModel<T>& model) {
   TensorFile file;
   file.metadata["format"] = kFormat;
   file.metadata["format_version"] = std::to_string(kTransformerFormatVersion);
   file.metadata["vocab"] = std::to_string(kVocab);
   put_config(model.config(), file.metadata);
   put_parameters(file, "", model);
-  write_safetensors(path, file);
+  return file;
 }
 
 // The format, version and vocabulary keys, then the configuration.
@@ -39,13 +39,8 @@ TransformerConfig read_header(const TensorFile& file, const std::string& path) {
   return get_config(file.metadata, path);
 }
 
-}  // namespace
-
-void save_transformer(const TransformerModel<float>& model, const std::string& path) { save_model(model, path); }
-void save_transformer(const TransformerModel<double>& model, const std::string& path) { save_model(model, path); }
-
-AnyTransformerModel load_transformer_any(const std::string& path) {
-  const TensorFile file = read_safetensors(path);
+// The model of a read file; `path` names it in errors.
+AnyTransformerModel from_tensor_file(const TensorFile& file, const std::string& path) {
   const TransformerConfig config = read_header(file, path);
   // The precision is tok_emb's; the codec then requires it of every tensor.
   if (file.has("tok_emb")) {
@@ -55,6 +50,29 @@ AnyTransformerModel load_transformer_any(const std::string& path) {
     if (d == DType::F64) return get_model<double>(file, "", config, path);
   }
   return get_model<float>(file, "", config, path);
+}
+
+}  // namespace
+
+void save_transformer(const TransformerModel<float>& model, const std::string& path) {
+  write_safetensors(path, to_tensor_file(model));
+}
+void save_transformer(const TransformerModel<double>& model, const std::string& path) {
+  write_safetensors(path, to_tensor_file(model));
+}
+std::string transformer_to_bytes(const TransformerModel<float>& model) {
+  return serialize_safetensors(to_tensor_file(model));
+}
+std::string transformer_to_bytes(const TransformerModel<double>& model) {
+  return serialize_safetensors(to_tensor_file(model));
+}
+
+AnyTransformerModel load_transformer_any(const std::string& path) {
+  return from_tensor_file(read_safetensors(path), path);
+}
+
+AnyTransformerModel transformer_from_bytes(std::string_view bytes, const std::string& name) {
+  return from_tensor_file(parse_safetensors(bytes, name), name);
 }
 
 TransformerModel<float> load_transformer(const std::string& path) {

@@ -26,7 +26,7 @@
 namespace {
 
 using simulacra::InvalidArgument;
-using simulacra::NGramCounts;
+using simulacra::DocumentNGrams;
 using simulacra::NGramPersona;
 using simulacra::WeightedFitConfig;
 using simulacra::WeightedSmoothing;
@@ -257,7 +257,7 @@ TEST(NGramWeightedTest, ExpectedKneserNeyWithWeightsZeroAndOneIsTheIntegerFit) {
       w.push_back(d % 3 == 1 ? 0.0 : 1.0);
       if (w.back() == 1.0) kept.push_back(docs[d]);
     }
-    const NGramCounts counts(docs, order);
+    const DocumentNGrams counts(docs, order);
     const NGramPersona all = counts.fit(std::vector<double>(docs.size(), 1.0), {WeightedSmoothing::kExpectedKneserNey});
     const NGramPersona some = counts.fit(w, {WeightedSmoothing::kExpectedKneserNey});
     const NGramPersona ref_all = NGramPersona::fit(docs, order), ref_some = NGramPersona::fit(kept, order);
@@ -285,7 +285,7 @@ TEST(NGramWeightedTest, NodeProbabilitiesAreTheWalksProbabilities) {
   std::uniform_real_distribution<double> u(0.0, 1.0);
   for (std::size_t d = 0; d < docs.size(); ++d) w.push_back(u(rng));
   for (int order = 1; order <= 4; ++order) {
-    const NGramCounts counts(docs, order);
+    const DocumentNGrams counts(docs, order);
     for (auto s : {WeightedSmoothing::kDirichlet, WeightedSmoothing::kExpectedKneserNey}) {
       const NGramPersona lm = counts.fit(w, {s, 1.5});
       const std::vector<double> p = counts.node_probabilities(lm);

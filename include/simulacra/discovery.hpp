@@ -31,8 +31,8 @@
 //       sum_d log pi_{z_d} p_{z_d}(d) + the same prior term). The marginal
 //     log-likelihood alone is not guaranteed to rise (docs/concepts.md,
 //     "Discovering the masks"). One counting pass per iteration over the
-//     documents' predictive n-grams (NGramCounts) with K weights each.
-//   expected_kneser_ney: each persona is refitted by NGramCounts::fit on its
+//     documents' predictive n-grams (DocumentNGrams) with K weights each.
+//   expected_kneser_ney: each persona is refitted by DocumentNGrams::fit on its
 //     responsibilities (own lower orders, no background); no monotonicity
 //     guarantee.
 //

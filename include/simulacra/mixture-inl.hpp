@@ -472,4 +472,31 @@ SIMULACRA_INLINE Eigen::VectorXd Mixture::attribute(const std::string& text, dou
   return post;
 }
 
+SIMULACRA_INLINE TraceSummary summarize(const Trace& trace) {
+  const Eigen::Index T = trace.logprobs.size(), K = trace.log_weights.cols();
+  SIMULACRA_CHECK(trace.log_weights.rows() == T && trace.dominant.size() == std::size_t(T), InvalidArgument,
+                  "summarize: a trace of {} tokens with {} weight rows and {} dominant entries", T,
+                  trace.log_weights.rows(), trace.dominant.size());
+  TraceSummary s;
+  s.tokens = std::size_t(T);
+  s.total_logprob = trace.total_logprob();
+  s.bits_per_token = T > 0 ? -s.total_logprob / (double(T) * std::log(2.0)) : 0.0;
+  s.lead_share = Eigen::VectorXd::Zero(K);
+  s.mean_weight = Eigen::VectorXd::Zero(K);
+  for (Eigen::Index t = 0; t < T; ++t) {
+    const int d = trace.dominant[std::size_t(t)];
+    SIMULACRA_CHECK(d >= 0 && d < K, InvalidArgument, "summarize: dominant persona {} at {} is outside 0..{}", d, t,
+                    K - 1);
+    s.lead_share[d] += 1.0;
+    s.mean_weight += trace.log_weights.row(t).transpose().array().exp().matrix();
+    if (t > 0 && d != trace.dominant[std::size_t(t) - 1]) ++s.leader_changes;
+  }
+  if (T > 0) {
+    s.lead_share /= double(T);
+    s.mean_weight /= double(T);
+    s.final_weight = trace.log_weights.row(T - 1).transpose().array().exp();
+  }
+  return s;
+}
+
 }  // namespace simulacra

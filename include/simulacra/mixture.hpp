@@ -161,6 +161,21 @@ struct Trace {
   double total_logprob() const { return logprobs.sum(); }
 };
 
+// A trace in a few numbers (one row of a table over many documents).
+struct TraceSummary {
+  std::size_t tokens = 0;          // traced tokens
+  double total_logprob = 0.0;      // natural-log probability of them all under the (steered) mixture
+  double bits_per_token = 0.0;     // -total_logprob / (tokens ln 2); 0 for an empty trace
+  Eigen::VectorXd lead_share;      // (K) share of the tokens before which persona k has the largest weight
+  Eigen::VectorXd mean_weight;     // (K) mean weight of persona k before each token
+  Eigen::VectorXd final_weight;    // (K) weights before the last token (the prior's for an empty trace: empty)
+  std::size_t leader_changes = 0;  // positions t > 0 whose dominant persona differs from t - 1's
+};
+
+// The summary of a trace of a K-persona pile. InvalidArgument if the
+// trace's arrays disagree in size.
+TraceSummary summarize(const Trace& trace);
+
 // What the mixture predicts for the next token.
 struct Prediction {
   Eigen::VectorXd log_weights;       // (K) steered natural-log weights

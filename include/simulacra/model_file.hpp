@@ -39,6 +39,7 @@
 //   simulacra::Mixture copy = simulacra::load_from_bytes(bytes, "cached pile");
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -66,5 +67,13 @@ std::string save_to_bytes(const Mixture& mixture);
 // file. `name` (e.g. "pickled model") stands for the path in the FileError
 // messages.
 Mixture load_from_bytes(std::string_view bytes, const std::string& name);
+
+// One persona alone in memory (for pickling and shipping to other
+// processes): the model-file bytes of a pile of that one persona, and back.
+// InvalidArgument for a null persona or a kind that cannot be saved;
+// persona_from_bytes throws FileError as load_from_bytes, and for bytes
+// holding more than one persona.
+std::string persona_to_bytes(std::shared_ptr<const Persona> persona);
+std::shared_ptr<const Persona> persona_from_bytes(std::string_view bytes, const std::string& name);
 
 }  // namespace simulacra

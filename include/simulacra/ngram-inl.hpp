@@ -208,8 +208,15 @@ SIMULACRA_INLINE void NGramPersona::check_order(int order, const char* what) {
 SIMULACRA_INLINE NGramPersona NGramPersona::fit(const std::vector<std::string>& documents, int order) {
   check_order(order, "NGramPersona::fit");
   SIMULACRA_CHECK(!documents.empty(), InvalidArgument, "NGramPersona::fit: no documents to train on");
+  return detail::fit_skeleton(detail::build_skeleton(documents, order, "NGramPersona::fit"), order);
+}
+
+namespace detail {
+
+SIMULACRA_INLINE NGramPersona fit_skeleton(NGramSkeleton sk, int order) {
+  using Level = NGramPersona::Level;
+  constexpr std::uint16_t kStart = NGramPersona::kStart;
   const std::size_t N = static_cast<std::size_t>(order);
-  detail::NGramSkeleton sk = detail::build_skeleton(documents, order, "NGramPersona::fit");
   std::vector<Level>& levels = sk.levels;
   const std::vector<std::vector<std::uint32_t>>& raw = sk.raw;
 
@@ -242,6 +249,8 @@ SIMULACRA_INLINE NGramPersona NGramPersona::fit(const std::vector<std::string>& 
 
   return NGramPersona(order, std::move(levels), std::move(discounts));
 }
+
+}  // namespace detail
 
 SIMULACRA_INLINE NGramPersona NGramPersona::from_levels(int order, std::vector<Level> levels,
                                                         std::vector<Discounts> discounts) {

@@ -65,6 +65,16 @@ struct Discounts {
   bool fallback = false;  // true when count-of-counts were degenerate
 };
 
+class NGramPersona;
+namespace detail {
+struct NGramSkeleton;
+// The Kneser-Ney model of a skeleton (below) at `order` (its levels' size):
+// the adjusted counts, discounts and interpolation of NGramPersona::fit,
+// which is build_skeleton then this (NGramCounts::to_persona makes the
+// skeleton from merged counts instead).
+SIMULACRA_INLINE NGramPersona fit_skeleton(NGramSkeleton sk, int order);
+}  // namespace detail
+
 class NGramPersona final : public Persona {
  public:
   // One stored n-gram, as the walk needs it: its discounted term when
@@ -252,6 +262,7 @@ class NGramPersona final : public Persona {
   std::vector<std::uint32_t> child2_;
   NGramPersona(int order, std::vector<Level> levels, std::vector<Discounts> discounts);
   void index_children();
+  friend NGramPersona detail::fit_skeleton(detail::NGramSkeleton sk, int order);
 };
 
 namespace detail {

@@ -35,12 +35,12 @@
 // NGramPersona::fit of the documents of weight 1 (bit for bit in the tests).
 // docs/concepts.md ("Personas on fractional counts") says why these two.
 //
-// NGramCounts holds a corpus's n-grams counted once (the trie skeleton and,
+// DocumentNGrams holds a corpus's n-grams counted once (the trie skeleton and,
 // per document, the n-gram that predicts each of its tokens), so that a fit
 // for new weights is one pass over the documents' n-grams and the trie, with
 // no sorting: discovery.hpp refits K personas per EM iteration this way.
 //
-//   simulacra::NGramCounts counts(texts, /*order=*/3);
+//   simulacra::DocumentNGrams counts(texts, /*order=*/3);
 //   simulacra::NGramPersona lm = counts.fit(weights, {simulacra::WeightedSmoothing::kDirichlet, 2.0});
 //   // or in one call:
 //   auto lm2 = simulacra::fit_weighted(texts, weights, 3, {simulacra::WeightedSmoothing::kExpectedKneserNey});
@@ -70,12 +70,12 @@ struct WeightedFitConfig {
 // InvalidArgument naming `what` unless config.mu is finite and > 0.
 void check_weighted_config(const WeightedFitConfig& config, const char* what);
 
-class NGramCounts {
+class DocumentNGrams {
  public:
   // Counts the n-grams of `documents` (raw bytes, one document each) at
   // `order`. InvalidArgument if the order fails NGramPersona::check_order,
   // there are no documents, or the corpus exceeds 2^32 - 1 tokens.
-  NGramCounts(const std::vector<std::string>& documents, int order);
+  DocumentNGrams(const std::vector<std::string>& documents, int order);
 
   int order() const { return order_; }
   std::size_t num_documents() const { return doc_begin_.size() - 1; }
@@ -132,7 +132,7 @@ class NGramCounts {
   std::vector<std::uint32_t> doc_node_, doc_count_;
 };
 
-// NGramCounts(documents, order).fit(weights, config): one weighted fit.
+// DocumentNGrams(documents, order).fit(weights, config): one weighted fit.
 NGramPersona fit_weighted(const std::vector<std::string>& documents, const std::vector<double>& weights, int order,
                           const WeightedFitConfig& config = {});
 

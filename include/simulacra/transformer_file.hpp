@@ -31,6 +31,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <variant>
 
 #include "simulacra/transformer.hpp"
@@ -50,6 +51,13 @@ using AnyTransformerModel = std::variant<TransformerModel<float>, TransformerMod
 // Reads a model written by save_transformer(), F32 or F64 as stored.
 // FileError naming `path` on any problem with the file.
 AnyTransformerModel load_transformer_any(const std::string& path);
+
+// The bytes save_transformer() would write, and a model read back from such
+// bytes (checked as a file is; `name` stands for the path in FileError
+// messages): for pickling and shipping models between processes.
+std::string transformer_to_bytes(const TransformerModel<float>& model);
+std::string transformer_to_bytes(const TransformerModel<double>& model);
+AnyTransformerModel transformer_from_bytes(std::string_view bytes, const std::string& name);
 
 // Reads an F32 file as a float model; FileError for an F64 file (no silent
 // rounding) or any problem with the file.

@@ -11,7 +11,7 @@ in python/bind_*.cpp.
 
 import builtins
 import os
-from typing import Callable, Iterator, Literal, Mapping, Optional, Protocol, Sequence, Tuple, Union, overload
+from typing import Any, Callable, Iterator, Literal, Mapping, Optional, Protocol, Sequence, Tuple, Union, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -211,6 +211,38 @@ class NGramPersona(Persona):
     def from_arpa(path: _PathLike) -> NGramPersona:
         """Reads an ARPA file (written by to_arpa, KenLM, SRILM, ...) as an n-gram persona answering its back-off
         queries. FileError naming the path and line on any problem."""
+
+class NGramCounts:
+    """The raw counts of every n-gram of orders 1..order of some documents, mergeable exactly: the persona of
+    merged shard counts is NGramPersona.fit of all the documents, bit for bit. Pickles through to_bytes."""
+
+    def __init__(self, texts: Sequence[_Text], order: int) -> None:
+        """Counts the documents (an empty list: empty counts, the identity of merging). ValueError for a bad order."""
+    @property
+    def order(self) -> int: ...
+    @property
+    def num_documents(self) -> int: ...
+    @property
+    def num_tokens(self) -> int:
+        """Tokens predicted: every byte and one end boundary per document."""
+    @property
+    def num_ngrams(self) -> int: ...
+    @property
+    def ngrams_per_order(self) -> list[int]: ...
+    def count(self, ngram: _Text, start: bool = False) -> int:
+        """Occurrences of a byte n-gram (after the document start when start=True); 0 if never seen."""
+    def merge(self, other: NGramCounts) -> NGramCounts:
+        """Adds other's counts in place and returns self. ValueError if the orders differ."""
+    def __add__(self, other: NGramCounts) -> NGramCounts: ...
+    def __iadd__(self, other: NGramCounts) -> NGramCounts: ...
+    def truncated(self, order: int) -> NGramCounts:
+        """The counts of a lower order (what counting at that order gives)."""
+    def to_persona(self) -> NGramPersona:
+        """The Kneser-Ney persona of these counts. ValueError if nothing was counted."""
+    def to_bytes(self) -> bytes: ...
+    @staticmethod
+    def from_bytes(data: bytes) -> NGramCounts:
+        """The inverse of to_bytes. FileError for damaged or foreign bytes."""
 
 # ---------------------------------------------------------------- transformer
 
@@ -611,6 +643,9 @@ class Trace:
         under 'forgetting' or with views=False), every mask's weight on hover, a stacked chart of the weights
         (at most chart_columns columns) and a table per mask. Written atomically to path, or returned as a
         str when path is None. ValueError for chart_columns=0; FileError when path cannot be written."""
+    def summary(self) -> dict[str, Any]:
+        """tokens, total_logprob, bits_per_token, leader_changes, and per persona name lead_share, mean_weight and
+        final_weight."""
     def table(self, max_rows: int = 0) -> str:
         """The trace as a plain-text table; max_rows > 0 shows only the first and last rows."""
     def to_pandas(self) -> "pandas.DataFrame":  # type: ignore[name-defined]  # noqa: F821

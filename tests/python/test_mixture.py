@@ -481,3 +481,20 @@ def test_state_step_of_tokens_is_atomic(plain):
     np.testing.assert_array_equal(state.log_weights, twin.log_weights)
     assert state.step("!") == twin.step("!")
 
+
+
+def test_trace_summary_is_the_trace_arrays_in_a_few_numbers(pile):
+    text = "Arr, matey! The sextant reads forty degrees; O moon, soft night."
+    tr = pile.trace(text)
+    s = tr.summary()
+    w = np.exp(tr.log_weights.astype(np.float64))
+    assert s["tokens"] == len(tr)
+    assert s["total_logprob"] == pytest.approx(tr.total_logprob, rel=1e-12)
+    assert s["bits_per_token"] == pytest.approx(-tr.total_logprob / (len(tr) * np.log(2)), rel=1e-12)
+    assert s["leader_changes"] == int(np.count_nonzero(np.diff(tr.dominant)))
+    for k, name in enumerate(tr.personas):
+        assert s["lead_share"][name] == pytest.approx(np.mean(tr.dominant == k), abs=1e-12)
+        assert s["mean_weight"][name] == pytest.approx(w[:, k].mean(), rel=1e-6)
+        assert s["final_weight"][name] == pytest.approx(w[-1, k], rel=1e-6)
+    empty = pile.trace("").summary()
+    assert empty["tokens"] == 0 and empty["final_weight"] == {} and empty["bits_per_token"] == 0.0
