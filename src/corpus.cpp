@@ -147,7 +147,7 @@ std::size_t Corpus::bytes() const {
   return n;
 }
 
-std::pair<Corpus, Corpus> Corpus::split(double heldout_fraction, std::uint64_t seed) const {
+std::vector<bool> Corpus::split_mask(double heldout_fraction, std::uint64_t seed) const {
   SIMULACRA_CHECK(std::isfinite(heldout_fraction) && heldout_fraction >= 0.0 && heldout_fraction < 1.0,
                   InvalidArgument, "Corpus::split: heldout_fraction must be in [0, 1), got {}", heldout_fraction);
   std::map<std::string, std::vector<std::size_t>> by_persona;  // sorted names -> document indices
@@ -167,7 +167,11 @@ std::pair<Corpus, Corpus> Corpus::split(double heldout_fraction, std::uint64_t s
       heldout[indices[i]] = true;
     }
   }
+  return heldout;
+}
 
+std::pair<Corpus, Corpus> Corpus::split(double heldout_fraction, std::uint64_t seed) const {
+  const std::vector<bool> heldout = split_mask(heldout_fraction, seed);
   std::pair<Corpus, Corpus> parts;
   for (std::size_t i = 0; i < documents_.size(); ++i)
     (heldout[i] ? parts.second : parts.first).documents_.push_back(documents_[i]);

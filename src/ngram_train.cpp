@@ -18,32 +18,37 @@ namespace {
 
 using RowMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
-// The texts of `name` in `corpus`, or {""} when it has none there (all its
-// documents on the other side of the split): such a persona learns only the end of a document.
-std::vector<std::string> texts_or_empty(const Corpus& corpus, const std::vector<std::string>& present,
-                                        const std::string& name) {
-  if (!std::binary_search(present.begin(), present.end(), name)) return {""};
-  return corpus.texts_of(name);
-}
+// Which cells a set of documents is made of: take(fold, heldout).
+using CellFilter = std::function<bool(int, bool)>;
 
-// The stand-alone personas fitted on `corpus` at `order`, each a Kneser-Ney
-// model of its own documents; with config.background, *background becomes a
-// model of all of corpus's text at the same order.
-std::vector<std::shared_ptr<const Persona>> fit_personas(const Corpus& corpus, const std::vector<std::string>& names,
+// The stand-alone personas of the documents in the cells `take` selects, at
+// `order`, each a Kneser-Ney model of its own documents (made from their
+// merged counts: bit for bit NGramPersona::fit of them); a persona with no
+// document there gets the model of one empty document (it learns only the
+// end of a document). With config.background, *background becomes the model
+// of all those documents at the same order.
+std::vector<std::shared_ptr<const Persona>> fit_personas(const TrainCells& cells,
+                                                         const std::vector<NGramCounts>& counts, const CellFilter& take,
                                                          int order, const TrainConfig& config, const char* stage,
                                                          std::shared_ptr<const Persona>* background) {
-  const std::vector<std::string> present = corpus.personas();
+  const std::vector<std::string>& names = cells.names;
   std::vector<std::shared_ptr<const Persona>> personas;
   const int steps = int(names.size()) + (config.background ? 1 : 0);
+  NGramCounts all({}, cells.order);
   for (std::size_t k = 0; k < names.size(); ++k) {
     if (config.on_progress) config.on_progress({stage, names[k], int(k), steps});
-    personas.push_back(std::make_shared<NGramPersona>(NGramPersona::fit(texts_or_empty(corpus, present, names[k]), order)));
+    NGramCounts mine({}, cells.order);
+    for (int f = 0; f < cells.folds; ++f)
+      for (bool heldout : {false, true})
+        if (take(f, heldout)) mine.merge(counts[cells.cell(k, f, heldout)]);
+    const NGramPersona lm = mine.num_documents() == 0 ? NGramCounts({""}, order).to_persona()
+                                                      : mine.truncated(order).to_persona();
+    personas.push_back(std::make_shared<NGramPersona>(lm));
+    if (config.background) all.merge(mine);
   }
   if (config.background) {
     if (config.on_progress) config.on_progress({stage, "", int(names.size()), steps});
-    std::vector<std::string> all;
-    for (const Document& d : corpus.documents()) all.push_back(d.text);
-    *background = std::make_shared<NGramPersona>(NGramPersona::fit(all, order));
+    *background = std::make_shared<NGramPersona>(all.truncated(order).to_persona());
   }
   if (config.on_progress) config.on_progress({stage, "", steps, steps});
   return personas;
@@ -77,14 +82,15 @@ struct Candidate {
   double alpha = 0.0, best_logprob = -INFINITY;
 };
 
-Candidate try_order(int order, const Corpus& train_part, const Corpus& heldout, const std::vector<std::string>& names,
-                    const Eigen::VectorXd& prior, const MixtureConfig& mcfg, bool fit_alpha,
-                    const std::vector<Token>& stream, std::size_t stream_bytes, const TrainConfig& config) {
+Candidate try_order(int order, const TrainCells& cells, const std::vector<NGramCounts>& counts, const Corpus& heldout,
+                    const std::vector<std::string>& names, const Eigen::VectorXd& prior, const MixtureConfig& mcfg,
+                    bool fit_alpha, const std::vector<Token>& stream, std::size_t stream_bytes,
+                    const TrainConfig& config) {
   Candidate c;
   c.order = order;
   std::shared_ptr<const Persona> background;
-  const std::vector<std::shared_ptr<const Persona>> own =
-      fit_personas(train_part, names, order, config, "persona", &background);
+  const std::vector<std::shared_ptr<const Persona>> own = fit_personas(
+      cells, counts, [](int, bool heldout_cell) { return !heldout_cell; }, order, config, "persona", &background);
   c.personas = own;
   if (config.background) {
     const std::vector<std::string> present = heldout.personas();
@@ -143,44 +149,39 @@ struct Calibration {
 // attribution_own_weights (and the masks' own fitted weights, -1) gets its
 // tempering fitted; the one with the lowest log-loss of the true persona
 // wins. Fills the calibration part of the report.
-Calibration calibrate(const Corpus& corpus, const std::vector<std::string>& names, const Eigen::VectorXd& prior,
-                      int order, const std::vector<double>& weights, const TrainConfig& config, TrainReport& rep) {
+Calibration calibrate(const Corpus& corpus, const TrainCells& cells, const std::vector<NGramCounts>& counts,
+                      const Eigen::VectorXd& prior, int order, const std::vector<double>& weights,
+                      const TrainConfig& config, TrainReport& rep) {
+  const std::vector<std::string>& names = cells.names;
   const int folds = config.calibration_folds;
   const std::size_t L = config.calibration_lengths.size();
   std::vector<double> candidates = {-1.0};  // -1: the masks' own weights
   if (config.background)
     candidates.insert(candidates.end(), config.attribution_own_weights.begin(), config.attribution_own_weights.end());
   const std::size_t C = candidates.size();
-  // fold_of[i]: the fold of document i, by its rank among its persona's documents.
-  std::vector<int> fold_of(corpus.size());
-  for (const std::string& name : names) {
-    std::vector<std::size_t> idx;
-    for (std::size_t i = 0; i < corpus.size(); ++i)
-      if (corpus[i].persona == name) idx.push_back(i);
-    for (std::size_t r = 0; r < idx.size(); ++r) fold_of[idx[r]] = int(r * std::size_t(folds) / idx.size());
-  }
+  auto fold_of = [&](std::size_t i) { return int(cells.cell_of[i] / 2 % std::size_t(folds)); };
   std::vector<std::vector<double>> rows;  // per segment: C blocks of K log-likelihoods
   std::vector<int> labels;
   std::vector<std::size_t> length_of, bytes;  // index into calibration_lengths, bytes of the segment
   const std::size_t K = names.size();
   for (int f = 0; f < folds; ++f) {
     if (config.on_progress) config.on_progress({"calibration", std::to_string(f), f, folds});
-    Corpus rest;
+    std::size_t rest = 0;  // documents outside fold f
+    for (std::size_t k = 0; k < K; ++k)
+      for (int g = 0; g < folds; ++g)
+        if (g != f) rest += cells.documents[cells.cell(k, g, false)] + cells.documents[cells.cell(k, g, true)];
     std::vector<std::string> joined(K);
     for (std::size_t i = 0; i < corpus.size(); ++i) {
-      if (fold_of[i] != f) {
-        rest.add(corpus[i].text, corpus[i].persona);
-        continue;
-      }
-      const auto k = std::size_t(std::lower_bound(names.begin(), names.end(), corpus[i].persona) - names.begin());
+      if (fold_of(i) != f) continue;
+      const std::size_t k = cells.cell_of[i] / 2 / std::size_t(folds);
       joined[k] += (joined[k].empty() ? "" : "\n") + corpus[i].text;
     }
-    if (rest.empty()) continue;
+    if (rest == 0) continue;
     std::shared_ptr<const Persona> background;
     TrainConfig quiet = config;
     quiet.on_progress = nullptr;
-    const std::vector<std::shared_ptr<const Persona>> own =
-        fit_personas(rest, names, order, quiet, "calibration", &background);
+    const std::vector<std::shared_ptr<const Persona>> own = fit_personas(
+        cells, counts, [f](int g, bool) { return g != f; }, order, quiet, "calibration", &background);
     // evidence[c][k]: persona k's model under candidate c.
     std::vector<std::vector<std::shared_ptr<const Persona>>> evidence(C, own);
     if (config.background)
@@ -299,14 +300,90 @@ void check_config(const TrainConfig& config) {
     SIMULACRA_CHECK(len >= 1, InvalidArgument, "train: calibration length {} must be >= 1", len);
 }
 
+// Whether train() holds documents out (step 1), before looking at the split.
+bool probes(const TrainConfig& config) {
+  const bool automatic = config.order == TrainConfig::kAutoOrder;
+  const bool fit_alpha =
+      config.fit_alpha && config.mixture.switching == Switching::kFixedShare && !config.alpha_grid.empty();
+  return config.heldout_fraction > 0.0 && (automatic || fit_alpha || config.background || config.fit_attribution_beta);
+}
+
 }  // namespace
 
-Mixture train(const Corpus& corpus, const TrainConfig& config, TrainReport* report) {
-  const auto start = std::chrono::steady_clock::now();
+TrainCells train_cells(const Corpus& corpus, const TrainConfig& config) {
   SIMULACRA_CHECK(corpus.size() > 0, InvalidArgument, "train: the corpus has no documents");
   check_config(config);
-  const std::vector<std::string> names = corpus.personas();
-  Mixture::check(config.mixture, int(names.size()));
+  TrainCells cells;
+  cells.names = corpus.personas();
+  Mixture::check(config.mixture, int(cells.names.size()));
+  cells.folds = config.calibration_folds;
+  const std::vector<bool> heldout =
+      probes(config) ? corpus.split_mask(config.heldout_fraction, config.seed) : std::vector<bool>(corpus.size(), false);
+  const bool any_heldout = std::find(heldout.begin(), heldout.end(), true) != heldout.end();
+  if (config.order != TrainConfig::kAutoOrder)
+    cells.order = config.order;
+  else if (any_heldout)
+    cells.order = *std::max_element(config.order_grid.begin(), config.order_grid.end());
+  else
+    cells.order = TrainConfig::kFallbackOrder;
+  // The calibration folds: contiguous blocks of each persona's documents, by rank in corpus order.
+  const std::size_t K = cells.names.size();
+  std::vector<std::size_t> seen(K, 0), total(K, 0);
+  std::vector<std::size_t> persona_of(corpus.size());
+  for (std::size_t i = 0; i < corpus.size(); ++i) {
+    persona_of[i] = std::size_t(std::lower_bound(cells.names.begin(), cells.names.end(), corpus[i].persona) -
+                                cells.names.begin());
+    ++total[persona_of[i]];
+  }
+  cells.cell_of.resize(corpus.size());
+  cells.documents.assign(cells.size(), 0);
+  for (std::size_t i = 0; i < corpus.size(); ++i) {
+    const std::size_t k = persona_of[i];
+    const int fold = int(seen[k]++ * std::size_t(cells.folds) / total[k]);
+    cells.cell_of[i] = cells.cell(k, fold, heldout[i]);
+    ++cells.documents[cells.cell_of[i]];
+  }
+  return cells;
+}
+
+std::vector<NGramCounts> count_cells(const Corpus& corpus, const TrainCells& cells) {
+  SIMULACRA_CHECK(cells.cell_of.size() == corpus.size(), InvalidArgument,
+                  "count_cells: cells of {} documents for a corpus of {}", cells.cell_of.size(), corpus.size());
+  std::vector<std::vector<std::string>> texts(cells.size());
+  for (std::size_t i = 0; i < corpus.size(); ++i) {
+    SIMULACRA_CHECK(cells.cell_of[i] < cells.size(), InvalidArgument, "count_cells: document {} is in cell {} of {}",
+                    i, cells.cell_of[i], cells.size());
+    texts[cells.cell_of[i]].push_back(corpus[i].text);
+  }
+  std::vector<NGramCounts> counts;
+  counts.reserve(cells.size());
+  for (const auto& t : texts) counts.emplace_back(t, cells.order);
+  return counts;
+}
+
+Mixture train(const Corpus& corpus, const TrainConfig& config, TrainReport* report,
+              const std::vector<NGramCounts>* cell_counts) {
+  const auto start = std::chrono::steady_clock::now();
+  const TrainCells cells = train_cells(corpus, config);
+  std::vector<NGramCounts> counted;
+  if (!cell_counts) {
+    counted = count_cells(corpus, cells);
+  } else {
+    SIMULACRA_CHECK(cell_counts->size() == cells.size(), InvalidArgument,
+                    "train: {} cell counts given for {} cells", cell_counts->size(), cells.size());
+    std::vector<std::uint64_t> tokens(cells.size(), 0);
+    for (std::size_t i = 0; i < corpus.size(); ++i) tokens[cells.cell_of[i]] += corpus[i].text.size() + 1;
+    for (std::size_t c = 0; c < cells.size(); ++c) {
+      const NGramCounts& n = (*cell_counts)[c];
+      SIMULACRA_CHECK(n.order() == cells.order && n.num_documents() == cells.documents[c] && n.num_tokens() == tokens[c],
+                      InvalidArgument,
+                      "train: the counts of cell {} (order {}, {} documents, {} tokens) are not those of its {} "
+                      "documents of {} tokens at order {}",
+                      c, n.order(), n.num_documents(), n.num_tokens(), cells.documents[c], tokens[c], cells.order);
+    }
+  }
+  const std::vector<NGramCounts>& counts = cell_counts ? *cell_counts : counted;
+  const std::vector<std::string>& names = cells.names;
   Eigen::VectorXd prior(Eigen::Index(names.size()));
   for (std::size_t k = 0; k < names.size(); ++k) prior[Eigen::Index(k)] = double(corpus.texts_of(names[k]).size());
 
@@ -317,10 +394,9 @@ Mixture train(const Corpus& corpus, const TrainConfig& config, TrainReport* repo
   int order = automatic ? TrainConfig::kFallbackOrder : config.order;
   std::vector<double> weights(names.size(), 0.5);
   Calibration calibration;
-  const bool probe =
-      config.heldout_fraction > 0.0 && (automatic || fit_alpha || config.background || config.fit_attribution_beta);
+  const bool probe = probes(config);
   if (probe) {
-    auto [train_part, heldout] = corpus.split(config.heldout_fraction, config.seed);
+    const Corpus heldout = corpus.split(config.heldout_fraction, config.seed).second;
     if (heldout.size() > 0) {
       // The held-out documents in a seeded order, as one stream.
       std::vector<std::size_t> perm(heldout.size());
@@ -339,7 +415,7 @@ Mixture train(const Corpus& corpus, const TrainConfig& config, TrainReport* repo
       for (std::size_t i = 0; i < orders.size(); ++i) {
         if (config.on_progress && automatic)
           config.on_progress({"order", std::to_string(orders[i]), int(i), int(orders.size())});
-        Candidate c = try_order(orders[i], train_part, heldout, names, prior, mcfg, fit_alpha, stream, bytes, config);
+        Candidate c = try_order(orders[i], cells, counts, heldout, names, prior, mcfg, fit_alpha, stream, bytes, config);
         if (automatic) {
           rep.orders.push_back(c.order);
           rep.order_heldout_bits.push_back(-c.best_logprob / (double(std::max<std::size_t>(bytes, 1)) * std::log(2.0)));
@@ -366,12 +442,12 @@ Mixture train(const Corpus& corpus, const TrainConfig& config, TrainReport* repo
         if (config.on_progress) config.on_progress({"segmentation", "", 1, 1});
       }
       if (config.fit_attribution_beta)
-        calibration = calibrate(corpus, names, prior, order, weights, config, rep);
+        calibration = calibrate(corpus, cells, counts, prior, order, weights, config, rep);
     }
   }
   std::shared_ptr<const Persona> background;
-  std::vector<std::shared_ptr<const Persona>> personas =
-      fit_personas(corpus, names, order, config, probe ? "refit" : "persona", &background);
+  std::vector<std::shared_ptr<const Persona>> personas = fit_personas(
+      cells, counts, [](int, bool) { return true; }, order, config, probe ? "refit" : "persona", &background);
   if (config.background) {
     personas = interpolate(personas, background, weights);
     rep.background_weights = weights;

@@ -71,6 +71,8 @@ class Corpus {
   // with every standard library. Both parts keep the corpus order. Throws
   // InvalidArgument unless heldout_fraction is finite and in [0, 1).
   std::pair<Corpus, Corpus> split(double heldout_fraction, std::uint64_t seed) const;
+  // split()'s choice as one flag per document: true where it goes to heldout.
+  std::vector<bool> split_mask(double heldout_fraction, std::uint64_t seed) const;
 
   // (train, heldout) by position, for text that comes in order (a play, a
   // log): for each persona, the shortest tail of its documents (in corpus

@@ -51,6 +51,7 @@
 
 #include "simulacra/corpus.hpp"
 #include "simulacra/mixture.hpp"
+#include "simulacra/ngram_counts.hpp"
 
 namespace simulacra {
 
@@ -127,11 +128,40 @@ struct TrainReport {
   double train_seconds = 0.0;            // wall time of train()
 };
 
+// Counting, once: every model train() fits is the Kneser-Ney model of a set
+// of documents made of whole cells, a cell being the documents of one
+// persona in one calibration fold (step 4's blocks) on one side of step 1's
+// split. train() counts each cell once at the largest order it may fit
+// (NGramCounts) and makes every model from merged cell counts, truncated to
+// the order wanted: bit for bit the fit of those documents (ngram_counts.hpp).
+// The cells can be counted elsewhere (simulacra.dask counts them on a
+// cluster) and handed to train().
+struct TrainCells {
+  int order = 0;                      // the counting order: the largest order train() may fit
+  std::vector<std::string> names;     // the personas, sorted (the pile's order)
+  int folds = 0;                      // calibration folds
+  std::vector<std::size_t> cell_of;   // (documents) the cell of each document of the corpus
+  std::vector<std::size_t> documents; // (size()) documents in each cell
+  // Cell index of persona k, fold f, held out or not.
+  std::size_t cell(std::size_t k, int f, bool heldout) const { return (k * std::size_t(folds) + std::size_t(f)) * 2 + heldout; }
+  std::size_t size() const { return names.size() * std::size_t(folds) * 2; }
+};
+
+// The cells of `corpus` under `config` (checked as train() checks it).
+TrainCells train_cells(const Corpus& corpus, const TrainConfig& config);
+
+// (cells.size()) the counts of each cell's documents at cells.order.
+std::vector<NGramCounts> count_cells(const Corpus& corpus, const TrainCells& cells);
+
 // Trains a mixture on `corpus`. InvalidArgument for an empty corpus, a bad
 // order, fraction, grid value or calibration length; a persona whose
 // documents hold no bytes still gets a model (it predicts the end of a
-// document).
-Mixture train(const Corpus& corpus, const TrainConfig& config, TrainReport* report = nullptr);
+// document). With cell_counts, the counts of train_cells(corpus, config)
+// made elsewhere are used instead of counting (InvalidArgument if their
+// number, order, documents or tokens do not match the cells): the result is
+// the same mixture.
+Mixture train(const Corpus& corpus, const TrainConfig& config, TrainReport* report = nullptr,
+              const std::vector<NGramCounts>* cell_counts = nullptr);
 
 // Share of the documents of `corpus` whose most probable author under
 // mixture.attribute() is their labelled persona. Documents whose persona the

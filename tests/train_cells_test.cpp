@@ -1,0 +1,122 @@
+// tests/train_cells_test.cpp — train() counts each cell once (ngram_train.hpp's
+// TrainCells): the cells against their definition (persona, calibration fold
+// by rank, split()'s side), every model of the returned pile against
+// NGramPersona::fit of its documents bit for bit, and cell counts made
+// elsewhere (here: in shards, merged) giving the same model file bytes.
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "simulacra/background.hpp"
+#include "simulacra/corpus.hpp"
+#include "simulacra/error.hpp"
+#include "simulacra/model_file.hpp"
+#include "simulacra/ngram_train.hpp"
+
+namespace {
+
+using simulacra::Corpus;
+using simulacra::NGramCounts;
+using simulacra::NGramPersona;
+using simulacra::TrainCells;
+using simulacra::TrainConfig;
+
+Corpus random_corpus(std::uint64_t seed, int documents) {
+  std::mt19937_64 rng(seed);
+  const std::vector<std::string> personas = {"ann", "bob", "cy"};
+  Corpus c;
+  for (int d = 0; d < documents; ++d) {
+    const std::size_t k = rng() % personas.size();
+    std::string text(rng() % 60, ' ');
+    for (char& ch : text) ch = char('a' + (rng() % (3 + k * 2)));  // each persona its own alphabet size
+    c.add(text, personas[k]);
+  }
+  return c;
+}
+
+TrainConfig quick_config() {
+  TrainConfig cfg;
+  cfg.order_grid = {2, 3, 4};
+  cfg.alpha_grid = {1e-3, 1e-2};
+  cfg.calibration_lengths = {20, 50};
+  cfg.segmentation_beta_grid = {0.3, 1.0};
+  cfg.attribution_own_weights = {0.5, 1.0};
+  cfg.seed = 3;
+  return cfg;
+}
+
+TEST(TrainCells, EachDocumentIsInItsPersonasFoldAndSplitSide) {
+  const Corpus corpus = random_corpus(1, 80);
+  TrainConfig cfg = quick_config();
+  const TrainCells cells = simulacra::train_cells(corpus, cfg);
+  EXPECT_EQ(cells.order, 4);  // the largest order of the grid
+  EXPECT_EQ(cells.names, corpus.personas());
+  const std::vector<bool> heldout = corpus.split_mask(cfg.heldout_fraction, cfg.seed);
+  std::map<std::string, std::vector<std::size_t>> ranks;
+  for (std::size_t i = 0; i < corpus.size(); ++i) ranks[corpus[i].persona].push_back(i);
+  std::vector<std::size_t> documents(cells.size(), 0);
+  for (std::size_t k = 0; k < cells.names.size(); ++k) {
+    const auto& idx = ranks[cells.names[k]];
+    for (std::size_t r = 0; r < idx.size(); ++r) {
+      const int fold = int(r * std::size_t(cfg.calibration_folds) / idx.size());
+      EXPECT_EQ(cells.cell_of[idx[r]], cells.cell(k, fold, heldout[idx[r]]));
+      ++documents[cells.cell_of[idx[r]]];
+    }
+  }
+  EXPECT_EQ(cells.documents, documents);
+  // Nothing held out: every document on the training side, the fallback order when the order is "auto".
+  cfg.heldout_fraction = 0.0;
+  const TrainCells none = simulacra::train_cells(corpus, cfg);
+  EXPECT_EQ(none.order, TrainConfig::kFallbackOrder);
+  for (std::size_t c : none.cell_of) EXPECT_EQ(c % 2, 0u);
+}
+
+TEST(TrainCells, ThePilesModelsAreTheFitsOfTheirDocumentsBitForBit) {
+  const Corpus corpus = random_corpus(2, 90);
+  TrainConfig cfg = quick_config();
+  simulacra::TrainReport rep;
+  const simulacra::Mixture pile = simulacra::train(corpus, cfg, &rep);
+  std::vector<std::string> all;
+  for (const auto& d : corpus.documents()) all.push_back(d.text);
+  const NGramPersona bg = NGramPersona::fit(all, rep.order);
+  const std::string probe = "abcab ca";
+  for (int k = 0; k < pile.size(); ++k) {
+    const auto& mask = dynamic_cast<const simulacra::InterpolatedPersona&>(pile.persona(k));
+    const NGramPersona own = NGramPersona::fit(corpus.texts_of(pile.names()[std::size_t(k)]), rep.order);
+    EXPECT_EQ(mask.own()->token_logprobs(simulacra::encode_document(probe)),
+              own.token_logprobs(simulacra::encode_document(probe)));
+    EXPECT_EQ(mask.background()->token_logprobs(simulacra::encode_document(probe)),
+              bg.token_logprobs(simulacra::encode_document(probe)));
+  }
+}
+
+TEST(TrainCells, CountsMadeInShardsGiveTheSameModelFile) {
+  const Corpus corpus = random_corpus(4, 100);
+  for (bool background : {true, false}) {
+    TrainConfig cfg = quick_config();
+    cfg.background = background;
+    const TrainCells cells = simulacra::train_cells(corpus, cfg);
+    // Count each cell in three shards of the corpus (as workers would) and merge.
+    std::vector<NGramCounts> merged(cells.size(), NGramCounts({}, cells.order));
+    for (int shard = 0; shard < 3; ++shard) {
+      std::vector<std::vector<std::string>> texts(cells.size());
+      for (std::size_t i = std::size_t(shard); i < corpus.size(); i += 3) texts[cells.cell_of[i]].push_back(corpus[i].text);
+      for (std::size_t c = 0; c < cells.size(); ++c) merged[c].merge(NGramCounts(texts[c], cells.order));
+    }
+    const std::string here = simulacra::save_to_bytes(simulacra::train(corpus, cfg));
+    const std::string there = simulacra::save_to_bytes(simulacra::train(corpus, cfg, nullptr, &merged));
+    EXPECT_EQ(here, there) << "background " << background;
+    // Counts of other documents are refused.
+    std::vector<NGramCounts> wrong = merged;
+    wrong[0] = NGramCounts({"zzz"}, cells.order);
+    EXPECT_THROW(simulacra::train(corpus, cfg, nullptr, &wrong), simulacra::InvalidArgument);
+    std::vector<NGramCounts> short_list(merged.begin(), merged.end() - 1);
+    EXPECT_THROW(simulacra::train(corpus, cfg, nullptr, &short_list), simulacra::InvalidArgument);
+  }
+}
+
+}  // namespace
