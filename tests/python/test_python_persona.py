@@ -450,3 +450,48 @@ def test_the_torch_example_runs(capsys):
     assert stepped == pytest.approx(pile.score(text), abs=1e-4)
     lp = np.array([mask.next_logprobs(simulacra.encode(text[:i])) for i in range(4)])
     close(np.logaddexp.reduce(lp, axis=1), np.zeros(4), 1e-12)  # float64 log-softmax: normalised to rounding
+
+
+# ---------------------------------------------------------------- the KenLM example
+
+
+def test_the_kenlm_example_runs(capsys, tmp_path):
+    pytest.importorskip("kenlm", reason="the `kenlm` module of the test extra (pip install kenlm)")
+    import runpy
+    from pathlib import Path
+
+    example = runpy.run_path(str(Path(__file__).parents[2] / "examples" / "python" / "kenlm_mask.py"))
+    pile = example["main"](["--order", "3"])
+    out = capsys.readouterr().out
+    assert "the pirate is a kenlm mask" in out and "Trace: 81 tokens, 3 personas" in out
+    assert len(re.findall(r"documents: .*\((\d+)/(\d+) right\)", out)) == 3
+    mask = pile.persona("pirate")
+    assert isinstance(mask, example["KenLMMask"]) and mask.kind == "kenlm"
+
+    # The KenLM mask against the same model in C++: a pile with KenLM reading the ARPA file and one with simulacra
+    # reading it (NGramPersona.from_arpa) score, trace and attribute alike. KenLM's probing model keeps float32
+    # probabilities, hence 1e-5 relative rather than 1e-12.
+    corpus = simulacra.Corpus.builtin()
+    train_part, held = corpus.split(0.2, seed=1)
+    path = tmp_path / "pirate.arpa"
+    simulacra.NGramPersona.fit(train_part.texts_of("pirate"), order=3).to_arpa(path)
+    import kenlm
+
+    ken = example["KenLMMask"](kenlm.Model(str(path)))
+    own = simulacra.NGramPersona.from_arpa(path)
+    others = [simulacra.NGramPersona.fit(train_part.texts_of(n), order=3) for n in ("poet", "scientist")]
+    names = ["pirate", "poet", "scientist"]
+    with_ken = simulacra.Mixture([ken, *others], names, switching="fixed_share", alpha=0.01)
+    with_own = simulacra.Mixture([own, *others], names, switching="fixed_share", alpha=0.01)
+    texts = [d.raw for d in held][:12]
+    assert np.allclose(with_ken.score_batch(texts), with_own.score_batch(texts), rtol=1e-5, atol=0)
+    assert np.allclose(with_ken.attribute_batch(texts), with_own.attribute_batch(texts), rtol=0, atol=1e-4)
+    text = "Arr, me hearties! The results suggest a correlation."
+    a, b = with_ken.trace(text), with_own.trace(text)
+    assert np.allclose(a.weights, b.weights, atol=1e-5) and (a.dominant == b.dominant).all()
+    # The step-by-step path (257 KenLM queries per token) and the batched one (full_scores) agree.
+    state = with_ken.begin()
+    stepped = sum(state.step(t) for t in simulacra.encode_document(text))
+    assert stepped == pytest.approx(with_ken.score(text), rel=1e-6)
+    lp = ken.next_logprobs(simulacra.encode("Arr, me"))
+    assert abs(np.logaddexp.reduce(lp)) < 1e-5  # KenLM's distribution sums to 1 to float32 rounding
