@@ -42,7 +42,9 @@ from __future__ import annotations
 
 import glob as _glob
 import math
+import operator
 import os
+import zlib
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 try:
@@ -115,9 +117,22 @@ def _group(pairs: Iterable[Any], partition: int) -> Dict[str, List[_Text]]:
     return groups
 
 
-def _count_pairs(pairs: Iterable[Any], partition: int, order: int) -> Dict[str, NGramCounts]:
-    """One partition counted: persona -> NGramCounts of its documents in the partition."""
-    return {name: NGramCounts(texts, order) for name, texts in _group(pairs, partition).items()}
+def _group_of(name: str, groups: int) -> int:
+    """The merge group of a persona: a stable hash of its name (the same on every worker and every run)."""
+    return zlib.crc32(name.encode("utf-8")) % groups
+
+
+def _by_group(counts: Dict[str, NGramCounts], groups: int) -> List[Dict[str, NGramCounts]]:
+    out: List[Dict[str, NGramCounts]] = [{} for _ in range(groups)]
+    for name, c in counts.items():
+        out[_group_of(name, groups)][name] = c
+    return out
+
+
+def _count_pairs(pairs: Iterable[Any], partition: int, order: int, groups: int) -> List[Dict[str, NGramCounts]]:
+    """One partition counted: per merge group, persona -> NGramCounts of its documents in the partition."""
+    counts = {name: NGramCounts(texts, order) for name, texts in _group(pairs, partition).items()}
+    return _by_group(counts, groups)
 
 
 def _load(path: str, loader: _Loader) -> Corpus:
@@ -139,8 +154,8 @@ def _load(path: str, loader: _Loader) -> Corpus:
     return Corpus.from_fortunes(path)
 
 
-def _count_file(path: str, partition: int, order: int, loader: _Loader) -> Dict[str, NGramCounts]:
-    """One file (one partition) read on the worker with its loader and counted."""
+def _count_file(path: str, partition: int, order: int, loader: _Loader, groups: int) -> List[Dict[str, NGramCounts]]:
+    """One file (one partition) read on the worker with its loader and counted, as _count_pairs."""
     try:
         corpus = _load(path, loader)
     except Exception as error:
@@ -149,30 +164,50 @@ def _count_file(path: str, partition: int, order: int, loader: _Loader) -> Dict[
         except Exception:  # an exception type that cannot be built from one message: keep it as it is
             raise error
         raise renamed from error
-    groups: Dict[str, List[bytes]] = {}
+    texts: Dict[str, List[bytes]] = {}
     for document in corpus:
-        groups.setdefault(document.persona, []).append(document.raw)
-    return {name: NGramCounts(texts, order) for name, texts in groups.items()}
+        texts.setdefault(document.persona, []).append(document.raw)
+    return _by_group({name: NGramCounts(t, order) for name, t in texts.items()}, groups)
 
 
-def _names(counts: Dict[str, NGramCounts]) -> List[str]:
-    return sorted(counts)
+def _merge_groups(*parts: Dict[str, NGramCounts]) -> Dict[str, NGramCounts]:
+    """The persona-wise sum of some partitions' counts of one group. The inputs may be read by other tasks, so
+    they are never changed: a persona seen twice gets a new object, which later parts are added to in place."""
+    total: Dict[str, NGramCounts] = {}
+    owned = set()
+    for part in parts:
+        for name, c in part.items():
+            if name not in total:
+                total[name] = c
+            elif name in owned:
+                total[name] += c
+            else:
+                total[name] = total[name] + c
+                owned.add(name)
+    return total
 
 
-def _pick(counts: Dict[str, NGramCounts], name: str) -> NGramCounts:
-    return counts[name]
+def _group_total(counts: Dict[str, NGramCounts], order: int) -> NGramCounts:
+    """All the group's personas' counts added (empty counts, the identity, for an empty group)."""
+    total = NGramCounts([], order)
+    for c in counts.values():
+        total += c
+    return total
 
 
-def _merge(*parts: NGramCounts) -> NGramCounts:
-    """The sum of two or more counts, as a new object (the inputs may be read by other tasks: never changed)."""
+def _merge_counts(*parts: NGramCounts) -> NGramCounts:
     total = parts[0] + parts[1]
     for part in parts[2:]:
         total += part
     return total
 
 
-def _to_persona(counts: NGramCounts) -> NGramPersona:
-    return counts.to_persona()
+def _fit_group(counts: Dict[str, NGramCounts]) -> Dict[str, NGramPersona]:
+    return {name: c.to_persona() for name, c in counts.items()}
+
+
+def _background(counts: NGramCounts) -> Optional[NGramPersona]:
+    return counts.to_persona() if counts.num_documents else None
 
 
 def _check_texts(texts: Sequence[Any], partition: int) -> List[_Text]:
@@ -233,27 +268,29 @@ def _paths(documents: Any) -> Optional[List[str]]:
     return None
 
 
-def _submit_counts(
+def _check_int(name: str, value: Any, least: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise ValueError(f"{name} must be an int >= {least}, not {value!r}")
+    return value
+
+
+def _partition_counts(
     client: "distributed.Client",
     documents: Documents,
     order: int,
     loader: _Loader,
     npartitions: Optional[int],
-) -> List["distributed.Future"]:
-    """Futures of the per-partition counts (persona -> NGramCounts), one per partition."""
-    _check_order(order)
+    groups: int,
+) -> List[Any]:
+    """Delayed per-partition counts (per merge group: persona -> NGramCounts), one per partition."""
     if not callable(loader) and loader not in _LOADERS:
         raise ValueError(f"loader must be one of {', '.join(_LOADERS)} or a callable path -> Corpus, not {loader!r}")
     if isinstance(documents, db.Bag):
         parts = documents.to_delayed(optimize_graph=True)
-        counted = [dask.delayed(_count_pairs, pure=True)(part, i, order) for i, part in enumerate(parts)]
-        return client.compute(counted)
+        return [dask.delayed(_count_pairs, pure=True)(part, i, order, groups) for i, part in enumerate(parts)]
     paths = _paths(documents)
     if paths is not None:
-        return [
-            client.submit(_count_file, path, i, order, loader, pure=True, key=_key("count-file", path, i, order, loader))
-            for i, path in enumerate(paths)
-        ]
+        return [dask.delayed(_count_file, pure=True)(path, i, order, loader, groups) for i, path in enumerate(paths)]
     if isinstance(documents, Corpus):
         documents = [(d.persona, d.raw) for d in documents]
     if not isinstance(documents, (list, tuple)):
@@ -265,55 +302,47 @@ def _submit_counts(
         return []
     # The pairs travel in the graph (not scattered), so a lost worker's partitions can be recomputed.
     bag = db.from_sequence(documents, npartitions=npartitions or _default_partitions(client, len(documents)))
-    return _submit_counts(client, bag, order, loader, None)
+    return _partition_counts(client, bag, order, loader, None, groups)
 
 
-def _key(*parts: Any) -> str:
-    return f"simulacra-{parts[0]}-" + dask.base.tokenize(*parts[1:])
-
-
-def _progress(futures: Sequence[Any], progress: bool) -> None:
-    if progress and futures:
-        distributed.progress(list(futures))
-
-
-def _tree(
-    client: "distributed.Client", leaves: List["distributed.Future"], split_every: int
-) -> "distributed.Future":
-    """A pairwise (split_every-wise) tree of merge tasks over leaves, on the workers; the root's future."""
+def _tree(function: Callable[..., Any], leaves: List[Any], split_every: int) -> Any:
+    """A tree of delayed `function` tasks over leaves, split_every inputs per task; its root."""
     level = leaves
     while len(level) > 1:
         level = [
-            client.submit(_merge, *level[i : i + split_every], pure=True)
-            if len(level[i : i + split_every]) > 1
-            else level[i]
+            dask.delayed(function, pure=True)(*level[i : i + split_every]) if len(level) - i > 1 else level[i]
             for i in range(0, len(level), split_every)
         ]
     return level[0]
 
 
-def _reduced(
+def _reduced_groups(
     client: "distributed.Client",
     documents: Documents,
     order: int,
     loader: _Loader,
     npartitions: Optional[int],
     split_every: int,
-    progress: bool,
-) -> Dict[str, "distributed.Future"]:
-    """persona -> the future of its merged counts, reduced on the workers."""
-    if isinstance(split_every, bool) or not isinstance(split_every, int) or split_every < 2:
-        raise ValueError(f"split_every must be an int >= 2, not {split_every!r}")
-    parts = _submit_counts(client, documents, order, loader, npartitions)
-    _progress(parts, progress)
-    # Which partition holds which persona: a few names per partition, the only thing the client reads.
-    names = client.gather(client.map(_names, parts, pure=True))
-    roots: Dict[str, distributed.Future] = {}
-    for name in sorted({n for ns in names for n in ns}):
-        leaves = [client.submit(_pick, part, name, pure=True) for part, ns in zip(parts, names) if name in ns]
-        roots[name] = _tree(client, leaves, split_every)
-    _progress(list(roots.values()), progress)
-    return roots
+    groups: Optional[int],
+) -> Tuple[List[Any], int]:
+    """Delayed merged counts of each merge group (persona -> NGramCounts of all its documents), and the order."""
+    _check_order(order)
+    _check_int("split_every", split_every, 2)
+    if groups is None:
+        groups = 4 * max(1, len(client.scheduler_info().get("workers", {})))
+    _check_int("groups", groups, 1)
+    parts = _partition_counts(client, documents, order, loader, npartitions, groups)
+    if not parts:
+        return [], groups
+    pick = dask.delayed(operator.getitem, pure=True)
+    return [_tree(_merge_groups, [pick(part, g) for part in parts], split_every) for g in range(groups)], groups
+
+
+def _computed(client: "distributed.Client", delayed: List[Any], progress: bool) -> List[Any]:
+    futures = client.compute(delayed)
+    if progress and futures:
+        distributed.progress(futures)  # one bar for the job: the futures and every task they depend on
+    return client.gather(futures)
 
 
 def count_ngrams(
@@ -325,19 +354,23 @@ def count_ngrams(
     loader: _Loader = "auto",
     npartitions: Optional[int] = None,
     split_every: int = 8,
+    groups: Optional[int] = None,
 ) -> Dict[str, NGramCounts]:
-    """persona -> the NGramCounts of all its documents, counted on the workers.
+    """persona -> the NGramCounts of all its documents (names sorted), counted on the workers.
 
-    Each partition is counted on a worker (one NGramCounts per persona present in it); each persona's
-    partition counts are then merged by its own tree of tasks, ``split_every`` counts per task, on the workers,
+    Each partition is counted on a worker: one NGramCounts per persona present in it, filed under one of
+    ``groups`` merge groups by a hash of the persona's name (default: 4 per worker). Each group's partition
+    counts are merged persona by persona by a tree of tasks, ``split_every`` inputs per task, on the workers,
     and the merged counts are gathered (pickled through ``to_bytes``). The counts are exactly
     ``NGramCounts(texts_of(persona), order)``, whatever the partitioning. ``npartitions`` cuts a list of pairs
     (default: 4 per worker); a Bag keeps its partitions and a file is one partition. ``progress=True`` draws
-    Dask's progress bar (``distributed.progress``) for the counting and for the merges.
+    Dask's progress bar (``distributed.progress``) over the job.
     """
-    roots = _reduced(client, documents, order, loader, npartitions, split_every, progress)
-    names = list(roots)
-    return dict(zip(names, client.gather([roots[n] for n in names])))
+    roots, _ = _reduced_groups(client, documents, order, loader, npartitions, split_every, groups)
+    merged: Dict[str, NGramCounts] = {}
+    for group in _computed(client, roots, progress):
+        merged.update(group)
+    return dict(sorted(merged.items()))
 
 
 def fit_personas(
@@ -350,23 +383,28 @@ def fit_personas(
     loader: _Loader = "auto",
     npartitions: Optional[int] = None,
     split_every: int = 8,
+    groups: Optional[int] = None,
 ) -> Tuple[List[str], List[NGramPersona], Optional[NGramPersona]]:
     """(names, personas, background): one Kneser-Ney persona per persona name (sorted, as Corpus.personas),
-    built on the workers from its merged counts, bit for bit ``NGramPersona.fit(texts_of(name), order)``;
-    with ``background=True`` the persona of all the documents (the merge of every persona's counts, by the same
-    tree), bit for bit ``NGramPersona.fit`` of all the texts, else None. ValueError when there are no documents.
-    The arguments are count_ngrams'. ``simulacra.Mixture(personas, names)`` makes a pile of them.
+    built on the workers from its merged counts (one task per merge group), bit for bit
+    ``NGramPersona.fit(texts_of(name), order)``; with ``background=True`` the persona of all the documents (the
+    groups' totals merged by a tree of tasks), bit for bit ``NGramPersona.fit`` of all the texts, else None.
+    ValueError when there are no documents. The arguments are count_ngrams'.
+    ``simulacra.Mixture(personas, names)`` makes a pile of them.
     """
-    roots = _reduced(client, documents, order, loader, npartitions, split_every, progress)
-    if not roots:
+    roots, _ = _reduced_groups(client, documents, order, loader, npartitions, split_every, groups)
+    jobs = [dask.delayed(_fit_group, pure=True)(root) for root in roots]
+    if background and roots:
+        totals = [dask.delayed(_group_total, pure=True)(root, order) for root in roots]
+        jobs.append(dask.delayed(_background, pure=True)(_tree(_merge_counts, totals, split_every)))
+    fitted = _computed(client, jobs, progress)
+    personas: Dict[str, NGramPersona] = {}
+    for group in fitted[: len(roots)]:
+        personas.update(group)
+    if not personas:
         raise ValueError("fit_personas: there are no documents")
-    names = list(roots)
-    jobs = [client.submit(_to_persona, roots[n], pure=True) for n in names]
-    if background:
-        jobs.append(client.submit(_to_persona, _tree(client, [roots[n] for n in names], split_every), pure=True))
-    _progress(jobs, progress)
-    fitted = client.gather(jobs)
-    return names, fitted[: len(names)], (fitted[len(names)] if background else None)
+    names = sorted(personas)
+    return names, [personas[n] for n in names], (fitted[-1] if background else None)
 
 
 def _text_parts(client: "distributed.Client", texts: Texts, npartitions: Optional[int]) -> Tuple[List[Any], List[float]]:

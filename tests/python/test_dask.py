@@ -84,9 +84,10 @@ def test_count_ngrams_is_the_local_count(client, speakers, builtin):
 
 def test_fit_personas_is_ngram_persona_fit_bit_for_bit(client, speakers, builtin):
     probe = SHAKESPEARE.read_text()[-2000:] + " Arr, matey! The hypothesis is falsifiable."
-    for corpus, order, npartitions in [(speakers, 6, 7), (builtin, 5, 3)]:
+    # Merge trees of 2 inputs per task over 7 partitions; one merge group, and 5 (some of them empty).
+    for corpus, order, npartitions, groups in [(speakers, 6, 7, 5), (builtin, 5, 3, 1)]:
         names, personas, background = sd.fit_personas(
-            client, pairs_of(corpus), order, npartitions=npartitions, split_every=2
+            client, pairs_of(corpus), order, npartitions=npartitions, split_every=2, groups=groups
         )
         assert names == corpus.personas
         for name, persona in zip(names, personas):
@@ -173,6 +174,10 @@ def test_bad_documents_name_partition_and_index(client, builtin):
         sd.score(client, simulacra.Mixture([simulacra.NGramPersona.fit(["ab"], 2)], ["a"]), ["x", "y", 5], npartitions=2).compute()
     with pytest.raises(ValueError, match="order"):
         sd.count_ngrams(client, good, 0)
+    with pytest.raises(ValueError, match="split_every must be an int >= 2"):
+        sd.count_ngrams(client, good, 3, split_every=1)
+    with pytest.raises(ValueError, match="groups must be an int >= 1"):
+        sd.count_ngrams(client, good, 3, groups=0)
     with pytest.raises(ValueError, match="no documents"):
         sd.fit_personas(client, [], 3)
     with pytest.raises(TypeError, match="documents must be"):
