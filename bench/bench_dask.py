@@ -19,7 +19,7 @@ Per pile, the sides alternate (--repeats rounds, which one runs first swapped ea
     dask-2-cnt: simulacra.dask.count_ngrams on the 2-worker cluster (counts gathered here)
 
 Printed: the median wall time of each side with the spread (min-max), the ratios against local, the tasks of
-a job, and the bytes of counts each shard ships (NGramCounts.to_bytes, the pickled size) against the shard's
+a job, the time unpickling the gathered personas and counts takes, and the bytes of counts each shard ships (NGramCounts.to_bytes, the pickled size) against the shard's
 text. Every side's result is checked equal to local's (counts equal; personas' pickled bytes equal).
 
     python bench/bench_dask.py                  # order 5, 5 rounds, 14 copies
@@ -172,7 +172,13 @@ def run(name: str, pairs, directory: Path, args, clients) -> None:
     tasks = len(graph)
     extra = statistics.median(walls["dask-1"]) - statistics.median(walls["local"])
     print(f"  fit_personas on 2 workers: {tasks} tasks ({len(paths)} shards x {groups} merge groups); "
-          f"dask-1 - local = {extra:.2f} s, {1e3 * extra / tasks:.1f} ms per task")
+          f"dask-1 - local = {extra:.2f} s over them ({1e3 * extra / tasks:.1f} ms per task: scheduling, "
+          f"reading the shards, shipping and unpickling)")
+    wall, _ = timed(lambda: [pickle.loads(b) for b in reference])
+    counts_wire = [pickle.dumps(c) for c in reference_counts.values()]
+    cwall, _ = timed(lambda: [pickle.loads(b) for b in counts_wire])
+    print(f"  unpickling in one process: the personas {wall:.2f} s ({sum(map(len, reference)) / 1e6:.1f} MB), "
+          f"the merged counts {cwall:.2f} s ({sum(map(len, counts_wire)) / 1e6:.1f} MB)")
 
 
 def shard_bytes(path: str, order: int) -> tuple[int, int, int]:

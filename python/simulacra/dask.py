@@ -269,8 +269,10 @@ def _paths(documents: Any) -> Optional[List[str]]:
 
 
 def _check_int(name: str, value: Any, least: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < least:
-        raise ValueError(f"{name} must be an int >= {least}, not {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int >= {least}, not {type(value).__name__}")
+    if value < least:
+        raise ValueError(f"{name} must be an int >= {least}, not {value}")
     return value
 
 
