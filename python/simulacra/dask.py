@@ -14,10 +14,11 @@ laptop's ``LocalCluster`` and on a SLURM or Kubernetes cluster (dask-jobqueue, d
 What runs where (docs/distributed.md, "Dask"):
 
 * ``count_ngrams`` / ``fit_personas``: each partition of the documents is counted on a worker
-  (``NGramCounts`` per persona per partition); each persona's partition counts are merged by a pairwise tree
-  of tasks (``split_every`` at a time) on the workers; ``fit_personas`` builds every ``NGramPersona`` on the
-  workers from its merged counts (and the background from the merge of all personas' counts) and gathers
-  the personas. Counts and personas cross the wire pickled through their compact bytes.
+  (``NGramCounts`` per persona, filed under one of ``groups`` merge groups by a hash of the persona's name);
+  each group's partition counts are merged persona by persona by a tree of tasks (``split_every`` inputs per
+  task) on the workers; ``fit_personas`` builds the ``NGramPersona``s on the workers from the merged counts (a
+  task per group; the background from the merge of the groups' totals) and gathers them. One task graph per
+  job. Counts and personas cross the wire pickled through their compact bytes.
 * ``score`` / ``attribute`` / ``trace_summary``: the mixture is scattered to every worker once
   (``client.scatter(mixture, broadcast=True)``), the texts are mapped in partitions through
   ``Mixture.score_batch`` / ``attribute_batch`` / ``trace(t).summary()``, and the result stays on the
