@@ -32,7 +32,9 @@ string, one file per partition, read on the workers (so the paths must be visibl
   a directory with ``Corpus.from_directory`` (``<persona>.<ext>`` files of paragraphs or ``<persona>/``
   directories of documents), any other file with ``Corpus.from_play`` (``Speaker:`` blocks);
 * ``"jsonl"``, ``"directory"``, ``"play"``, ``"fortunes"``: that loader for every path;
-* a callable ``path -> Corpus`` (shipped to the workers by Dask's pickling).
+* a callable ``path -> Corpus`` (shipped to the workers by Dask's pickling, so a function of a module the
+  workers import or one cloudpickle can ship by value; ``Corpus.from_jsonl`` and the other loaders of Corpus
+  stand for their names).
 
 Every task is pure: a worker lost mid-job (killed, or restarted by its nanny) only costs the recomputation of
 its tasks, and the result is the same. A bad document fails the job with an exception naming the partition
@@ -49,6 +51,7 @@ import zlib
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 try:
+    import cloudpickle
     import dask
     import dask.array as da
     import dask.bag as db
@@ -277,6 +280,26 @@ def _check_int(name: str, value: Any, least: int) -> int:
     return value
 
 
+def _check_loader(loader: _Loader) -> _Loader:
+    """A loader name, or a callable that pickles (Corpus's own loaders become their names: pybind11 functions
+    do not pickle)."""
+    if callable(loader):
+        for name in _LOADERS[1:]:
+            if loader == getattr(Corpus, "from_" + name):
+                return name
+        try:
+            cloudpickle.dumps(loader)
+        except Exception as error:
+            raise TypeError(
+                f"loader {loader!r} cannot be shipped to the workers ({error}): pass a loader name or a function "
+                "defined in a module the workers import"
+            ) from None
+        return loader
+    if loader not in _LOADERS:
+        raise ValueError(f"loader must be one of {', '.join(_LOADERS)} or a callable path -> Corpus, not {loader!r}")
+    return loader
+
+
 def _partition_counts(
     client: "distributed.Client",
     documents: Documents,
@@ -286,8 +309,7 @@ def _partition_counts(
     groups: int,
 ) -> List[Any]:
     """Delayed per-partition counts (per merge group: persona -> NGramCounts), one per partition."""
-    if not callable(loader) and loader not in _LOADERS:
-        raise ValueError(f"loader must be one of {', '.join(_LOADERS)} or a callable path -> Corpus, not {loader!r}")
+    loader = _check_loader(loader)
     if isinstance(documents, db.Bag):
         parts = documents.to_delayed(optimize_graph=True)
         return [dask.delayed(_count_pairs, pure=True)(part, i, order, groups) for i, part in enumerate(parts)]

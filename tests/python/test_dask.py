@@ -97,6 +97,10 @@ def test_fit_personas_is_ngram_persona_fit_bit_for_bit(client, speakers, builtin
     assert background is None and len(personas) == len(names) == len(builtin.personas)
 
 
+def jsonl_loader(path):
+    return simulacra.Corpus.from_jsonl(path)
+
+
 def test_files_are_read_on_the_workers(client, builtin, speakers, tmp_path):
     # JSON Lines shards, by a glob: each file one partition; a persona's documents spread over the files.
     docs = list(builtin)
@@ -112,6 +116,9 @@ def test_files_are_read_on_the_workers(client, builtin, speakers, tmp_path):
     assert sorted(counts) == local.personas
     for name in local.personas:
         assert counts[name] == simulacra.NGramCounts(local.texts_of(name), 4)
+    shards = sorted(tmp_path.glob("shard*.jsonl"))
+    assert sd.count_ngrams(client, shards, 4, loader=jsonl_loader) == counts  # a function, shipped by value
+    assert sd.count_ngrams(client, shards, 4, loader=simulacra.Corpus.from_jsonl) == counts  # stands for "jsonl"
     # A play script (loader "auto" for any other file) and a directory of <persona>.txt files, in one list.
     (tmp_path / "dir").mkdir()
     for name in ("pirate", "poet"):
@@ -135,6 +142,8 @@ def test_files_are_read_on_the_workers(client, builtin, speakers, tmp_path):
         sd.count_ngrams(client, str(tmp_path / "nothing*.jsonl"), 2)
     with pytest.raises(ValueError, match="loader"):
         sd.count_ngrams(client, [fortunes], 2, loader="csv")
+    with pytest.raises(TypeError, match="cannot be shipped to the workers"):
+        sd.count_ngrams(client, [fortunes], 2, loader=simulacra.NGramPersona.fit)  # a pybind11 function
 
 
 def test_score_attribute_and_summaries_are_the_local_batches(client, pile, builtin, speakers):
