@@ -19,8 +19,9 @@ Per pile, the sides alternate (--repeats rounds, which one runs first swapped ea
     dask-2-cnt: simulacra.dask.count_ngrams on the 2-worker cluster (counts gathered here)
 
 Printed: the median wall time of each side with the spread (min-max), the ratios against local, the tasks of
-a job, the time unpickling the gathered personas and counts takes, and the bytes of counts each shard ships (NGramCounts.to_bytes, the pickled size) against the shard's
-text. Every side's result is checked equal to local's (counts equal; personas' pickled bytes equal).
+a job, the time unpickling the gathered personas and counts takes, and the bytes of counts each shard ships
+(NGramCounts.to_bytes, the pickled size) against the shard's text. Every side's result is checked equal to
+local's (counts equal; personas' pickled bytes equal).
 
     python bench/bench_dask.py                  # order 5, 5 rounds, 14 copies
 """

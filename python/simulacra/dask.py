@@ -432,7 +432,9 @@ def fit_personas(
     return names, [personas[n] for n in names], (fitted[-1] if background else None)
 
 
-def _text_parts(client: "distributed.Client", texts: Texts, npartitions: Optional[int]) -> Tuple[List[Any], List[float]]:
+def _text_parts(
+    client: "distributed.Client", texts: Texts, npartitions: Optional[int]
+) -> Tuple[List[Any], List[float]]:
     """The texts as delayed partitions and their lengths (nan when unknown, for a Bag)."""
     if isinstance(texts, db.Bag):
         parts = texts.to_delayed(optimize_graph=True)

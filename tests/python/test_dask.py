@@ -179,8 +179,9 @@ def test_bad_documents_name_partition_and_index(client, builtin):
         documents = good[:7] + [bad] + good[7:]  # 13 documents, 3 partitions of ceil(13 / 3): 0-4, 5-9, 10-12
         with pytest.raises(error, match=f"partition 1, document 2: {what}"):
             sd.count_ngrams(client, documents, 3, npartitions=3)
-    with pytest.raises(TypeError, match="partition 1, document 1: the text must be a str or bytes, not int"):  # ["x"], ["y", 5]
-        sd.score(client, simulacra.Mixture([simulacra.NGramPersona.fit(["ab"], 2)], ["a"]), ["x", "y", 5], npartitions=2).compute()
+    tiny = simulacra.Mixture([simulacra.NGramPersona.fit(["ab"], 2)], ["a"])
+    with pytest.raises(TypeError, match="partition 1, document 1: the text must be a str or bytes, not int"):
+        sd.score(client, tiny, ["x", "y", 5], npartitions=2).compute()  # partitions ["x"] and ["y", 5]
     with pytest.raises(ValueError, match="order"):
         sd.count_ngrams(client, good, 0)
     with pytest.raises(ValueError, match="split_every must be an int >= 2"):
