@@ -1,0 +1,527 @@
+"""simulacra on a Dask cluster: n-gram counting, persona fitting and scoring spread over workers.
+
+An optional extra (``pip install "simulacra[dask]"``, i.e. ``dask[distributed]``). The same code runs on a
+laptop's ``LocalCluster`` and on a SLURM or Kubernetes cluster (dask-jobqueue, dask-kubernetes)::
+
+    from dask.distributed import Client, LocalCluster
+    import simulacra, simulacra.dask as sd
+
+    client = Client(LocalCluster(n_workers=2, threads_per_worker=1))
+    names, personas, background = sd.fit_personas(client, "pile/*.jsonl", order=5)
+    pile = simulacra.Mixture(personas, names)
+    bits = sd.score(client, pile, texts).compute()          # == pile.score_batch(texts), bit for bit
+
+What runs where (docs/distributed.md, "Dask"):
+
+* ``count_ngrams`` / ``fit_personas``: each partition of the documents is counted on a worker
+  (``NGramCounts`` per persona, filed under one of ``groups`` merge groups by a hash of the persona's name);
+  each group's partition counts are merged persona by persona by a tree of tasks (``split_every`` inputs per
+  task) on the workers; ``fit_personas`` builds the ``NGramPersona``s on the workers from the merged counts (a
+  task per group; the background from the merge of the groups' totals) and gathers them. One task graph per
+  job. Counts and personas cross the wire pickled through their compact bytes.
+* ``score`` / ``attribute`` / ``trace_summary``: the mixture is scattered to every worker once
+  (``client.scatter(mixture, broadcast=True)``), the texts are mapped in partitions through
+  ``Mixture.score_batch`` / ``attribute_batch`` / ``trace(t).summary()``, and the result stays on the
+  workers as a persisted dask array (or bag) until ``.compute()``.
+
+Documents are ``(persona, text)`` pairs (persona a non-empty str or bytes, text a str or bytes), given as a
+``dask.bag.Bag`` of pairs, a list of pairs, a ``simulacra.Corpus``, or files: a list of paths or a glob
+string, one file per partition, read on the workers (so the paths must be visible to them) by ``loader``:
+
+* ``"auto"`` (the default): ``*.jsonl`` with ``Corpus.from_jsonl`` (string fields ``text`` and ``persona``),
+  a directory with ``Corpus.from_directory`` (``<persona>.<ext>`` files of paragraphs or ``<persona>/``
+  directories of documents), any other file with ``Corpus.from_play`` (``Speaker:`` blocks);
+* ``"jsonl"``, ``"directory"``, ``"play"``, ``"fortunes"``: that loader for every path;
+* a callable ``path -> Corpus`` (shipped to the workers by Dask's pickling, so a function of a module the
+  workers import or one cloudpickle can ship by value; ``Corpus.from_jsonl`` and the other loaders of Corpus
+  stand for their names).
+
+Every task is pure: a worker lost mid-job (killed, or restarted by its nanny) only costs the recomputation of
+its tasks, and the result is the same. A bad document fails the job with an exception naming the partition
+and the document's index in it.
+"""
+
+from __future__ import annotations
+
+import glob as _glob
+import math
+import operator
+import os
+import zlib
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+
+try:
+    import cloudpickle
+    import dask
+    import dask.array as da
+    import dask.bag as db
+    import distributed
+except ImportError as error:  # pragma: no cover - exercised only without the extra
+    raise ImportError(
+        'simulacra.dask needs dask[distributed]: pip install "simulacra[dask]" (or "dask[distributed]")'
+    ) from error
+
+import numpy as np
+
+from ._core import Corpus, Mixture, NGramCounts, NGramPersona
+
+__all__ = ["count_ngrams", "fit_personas", "score", "attribute", "trace_summary"]
+
+_Text = Union[str, bytes]
+_Pair = Tuple[_Text, _Text]
+_Loader = Union[str, Callable[[str], Corpus]]
+Documents = Union["db.Bag", Sequence[_Pair], Corpus, str, "os.PathLike[str]", Sequence[Union[str, "os.PathLike[str]"]]]
+Texts = Union["db.Bag", Sequence[_Text]]
+
+_LOADERS = ("auto", "jsonl", "directory", "play", "fortunes")
+
+
+# ------------------------------------------------------------------------------------------------ worker side
+
+
+def _where(partition: int, index: Optional[int] = None, path: Optional[str] = None) -> str:
+    """'partition 3, document 7' (or 'partition 3 (path)'), the prefix of every error about a document."""
+    where = f"partition {partition}"
+    if path is not None:
+        where += f" ({path})"
+    if index is not None:
+        where += f", document {index}"
+    return where
+
+
+def _persona_name(persona: Any, partition: int, index: int) -> str:
+    if isinstance(persona, bytes):
+        try:
+            persona = persona.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise ValueError(f"{_where(partition, index)}: the persona is not UTF-8 ({error})") from None
+    if not isinstance(persona, str):
+        raise TypeError(
+            f"{_where(partition, index)}: the persona must be a str or bytes, not {type(persona).__name__}"
+        )
+    if not persona:
+        raise ValueError(f"{_where(partition, index)}: the persona is empty")
+    return persona
+
+
+def _group(pairs: Iterable[Any], partition: int) -> Dict[str, List[_Text]]:
+    """A partition's (persona, text) pairs as persona -> texts, in order of appearance; every pair checked."""
+    groups: Dict[str, List[_Text]] = {}
+    for index, pair in enumerate(pairs):
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise TypeError(
+                f"{_where(partition, index)}: expected a (persona, text) pair, got {type(pair).__name__}"
+                + (f" of length {len(pair)}" if isinstance(pair, (tuple, list)) else "")
+            )
+        persona, text = pair
+        name = _persona_name(persona, partition, index)
+        if not isinstance(text, (str, bytes)):
+            raise TypeError(f"{_where(partition, index)}: the text must be a str or bytes, not {type(text).__name__}")
+        groups.setdefault(name, []).append(text)
+    return groups
+
+
+def _group_of(name: str, groups: int) -> int:
+    """The merge group of a persona: a stable hash of its name (the same on every worker and every run)."""
+    return zlib.crc32(name.encode("utf-8")) % groups
+
+
+def _by_group(counts: Dict[str, NGramCounts], groups: int) -> List[Dict[str, NGramCounts]]:
+    out: List[Dict[str, NGramCounts]] = [{} for _ in range(groups)]
+    for name, c in counts.items():
+        out[_group_of(name, groups)][name] = c
+    return out
+
+
+def _count_pairs(pairs: Iterable[Any], partition: int, order: int, groups: int) -> List[Dict[str, NGramCounts]]:
+    """One partition counted: per merge group, persona -> NGramCounts of its documents in the partition."""
+    counts = {name: NGramCounts(texts, order) for name, texts in _group(pairs, partition).items()}
+    return _by_group(counts, groups)
+
+
+def _load(path: str, loader: _Loader) -> Corpus:
+    if callable(loader):
+        return loader(path)
+    if loader == "auto":
+        if os.path.isdir(path):
+            loader = "directory"
+        elif path.endswith(".jsonl"):
+            loader = "jsonl"
+        else:
+            loader = "play"
+    if loader == "jsonl":
+        return Corpus.from_jsonl(path)
+    if loader == "directory":
+        return Corpus.from_directory(path)
+    if loader == "play":
+        return Corpus.from_play(path)
+    return Corpus.from_fortunes(path)
+
+
+def _count_file(path: str, partition: int, order: int, loader: _Loader, groups: int) -> List[Dict[str, NGramCounts]]:
+    """One file (one partition) read on the worker with its loader and counted, as _count_pairs."""
+    try:
+        corpus = _load(path, loader)
+    except Exception as error:
+        try:
+            renamed = type(error)(f"{_where(partition, path=path)}: {error}")
+        except Exception:  # an exception type that cannot be built from one message: keep it as it is
+            raise error
+        raise renamed from error
+    texts: Dict[str, List[bytes]] = {}
+    for document in corpus:
+        texts.setdefault(document.persona, []).append(document.raw)
+    return _by_group({name: NGramCounts(t, order) for name, t in texts.items()}, groups)
+
+
+def _merge_groups(*parts: Dict[str, NGramCounts]) -> Dict[str, NGramCounts]:
+    """The persona-wise sum of some partitions' counts of one group. The inputs may be read by other tasks, so
+    they are never changed: a persona seen twice gets a new object, which later parts are added to in place."""
+    total: Dict[str, NGramCounts] = {}
+    owned = set()
+    for part in parts:
+        for name, c in part.items():
+            if name not in total:
+                total[name] = c
+            elif name in owned:
+                total[name] += c
+            else:
+                total[name] = total[name] + c
+                owned.add(name)
+    return total
+
+
+def _group_total(counts: Dict[str, NGramCounts], order: int) -> NGramCounts:
+    """All the group's personas' counts added (empty counts, the identity, for an empty group)."""
+    total = NGramCounts([], order)
+    for c in counts.values():
+        total += c
+    return total
+
+
+def _merge_counts(*parts: NGramCounts) -> NGramCounts:
+    total = parts[0] + parts[1]
+    for part in parts[2:]:
+        total += part
+    return total
+
+
+def _fit_group(counts: Dict[str, NGramCounts]) -> Dict[str, NGramPersona]:
+    return {name: c.to_persona() for name, c in counts.items()}
+
+
+def _background(counts: NGramCounts) -> Optional[NGramPersona]:
+    return counts.to_persona() if counts.num_documents else None
+
+
+def _check_texts(texts: Sequence[Any], partition: int) -> List[_Text]:
+    texts = list(texts)
+    for index, text in enumerate(texts):
+        if not isinstance(text, (str, bytes)):
+            raise TypeError(f"{_where(partition, index)}: the text must be a str or bytes, not {type(text).__name__}")
+    return texts
+
+
+def _score_partition(texts: Sequence[Any], mixture: Mixture, partition: int, steering: Dict[str, Any]) -> np.ndarray:
+    return mixture.score_batch(_check_texts(texts, partition), **steering)
+
+
+def _attribute_partition(texts: Sequence[Any], mixture: Mixture, partition: int, beta: Optional[float]) -> np.ndarray:
+    checked = _check_texts(texts, partition)
+    if not checked:
+        return np.zeros((0, len(mixture.personas)), dtype=np.float64)
+    return mixture.attribute_batch(checked, beta=beta)
+
+
+def _summary_partition(texts: Sequence[Any], mixture: Mixture, partition: int) -> List[Dict[str, Any]]:
+    return [mixture.trace(text).summary() for text in _check_texts(texts, partition)]
+
+
+# ------------------------------------------------------------------------------------------------ client side
+
+
+def _check_order(order: int) -> int:
+    if isinstance(order, bool) or not isinstance(order, int):
+        raise TypeError(f"order must be an int, not {type(order).__name__}")
+    NGramCounts([], order)  # ValueError naming the order outside 1..1000, before anything is shipped
+    return order
+
+
+def _default_partitions(client: "distributed.Client", n: int) -> int:
+    workers = max(1, len(client.scheduler_info().get("workers", {})))
+    return max(1, min(n, 4 * workers))
+
+
+def _is_path(item: Any) -> bool:
+    return isinstance(item, (str, os.PathLike))
+
+
+def _paths(documents: Any) -> Optional[List[str]]:
+    """The files of a glob string or a list of paths; None for any other input."""
+    if isinstance(documents, (str, os.PathLike)):
+        pattern = os.fspath(documents)
+        found = sorted(_glob.glob(pattern)) if _glob.has_magic(pattern) else [pattern]
+        if not found or not all(os.path.exists(p) for p in found):
+            raise FileNotFoundError(f"no file matches {pattern!r}")
+        return found
+    if isinstance(documents, (list, tuple)) and documents and all(_is_path(d) for d in documents):
+        missing = [os.fspath(d) for d in documents if not os.path.exists(d)]
+        if missing:
+            raise FileNotFoundError(f"no such file: {missing[0]!r}")
+        return [os.fspath(d) for d in documents]
+    return None
+
+
+def _check_int(name: str, value: Any, least: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int >= {least}, not {type(value).__name__}")
+    if value < least:
+        raise ValueError(f"{name} must be an int >= {least}, not {value}")
+    return value
+
+
+def _check_loader(loader: _Loader) -> _Loader:
+    """A loader name, or a callable that pickles (Corpus's own loaders become their names: pybind11 functions
+    do not pickle)."""
+    if callable(loader):
+        for name in _LOADERS[1:]:
+            if loader == getattr(Corpus, "from_" + name):
+                return name
+        try:
+            cloudpickle.dumps(loader)
+        except Exception as error:
+            raise TypeError(
+                f"loader {loader!r} cannot be shipped to the workers ({error}): pass a loader name or a function "
+                "defined in a module the workers import"
+            ) from None
+        return loader
+    if loader not in _LOADERS:
+        raise ValueError(f"loader must be one of {', '.join(_LOADERS)} or a callable path -> Corpus, not {loader!r}")
+    return loader
+
+
+def _partition_counts(
+    client: "distributed.Client",
+    documents: Documents,
+    order: int,
+    loader: _Loader,
+    npartitions: Optional[int],
+    groups: int,
+) -> List[Any]:
+    """Delayed per-partition counts (per merge group: persona -> NGramCounts), one per partition."""
+    loader = _check_loader(loader)
+    if isinstance(documents, db.Bag):
+        parts = documents.to_delayed(optimize_graph=True)
+        return [dask.delayed(_count_pairs, pure=True)(part, i, order, groups) for i, part in enumerate(parts)]
+    paths = _paths(documents)
+    if paths is not None:
+        return [dask.delayed(_count_file, pure=True)(path, i, order, loader, groups) for i, path in enumerate(paths)]
+    if isinstance(documents, Corpus):
+        documents = [(d.persona, d.raw) for d in documents]
+    if not isinstance(documents, (list, tuple)):
+        raise TypeError(
+            "documents must be a dask.bag.Bag of (persona, text) pairs, a list of pairs, a simulacra.Corpus, "
+            f"a glob or a list of paths, not {type(documents).__name__}"
+        )
+    if not documents:
+        return []
+    # The pairs travel in the graph (not scattered), so a lost worker's partitions can be recomputed.
+    bag = db.from_sequence(documents, npartitions=npartitions or _default_partitions(client, len(documents)))
+    return _partition_counts(client, bag, order, loader, None, groups)
+
+
+def _tree(function: Callable[..., Any], leaves: List[Any], split_every: int) -> Any:
+    """A tree of delayed `function` tasks over leaves, split_every inputs per task; its root."""
+    level = leaves
+    while len(level) > 1:
+        level = [
+            dask.delayed(function, pure=True)(*level[i : i + split_every]) if len(level) - i > 1 else level[i]
+            for i in range(0, len(level), split_every)
+        ]
+    return level[0]
+
+
+def _reduced_groups(
+    client: "distributed.Client",
+    documents: Documents,
+    order: int,
+    loader: _Loader,
+    npartitions: Optional[int],
+    split_every: int,
+    groups: Optional[int],
+) -> Tuple[List[Any], int]:
+    """Delayed merged counts of each merge group (persona -> NGramCounts of all its documents), and the order."""
+    _check_order(order)
+    _check_int("split_every", split_every, 2)
+    if groups is None:
+        groups = 4 * max(1, len(client.scheduler_info().get("workers", {})))
+    _check_int("groups", groups, 1)
+    parts = _partition_counts(client, documents, order, loader, npartitions, groups)
+    if not parts:
+        return [], groups
+    pick = dask.delayed(operator.getitem, pure=True)
+    return [_tree(_merge_groups, [pick(part, g) for part in parts], split_every) for g in range(groups)], groups
+
+
+def _computed(client: "distributed.Client", delayed: List[Any], progress: bool) -> List[Any]:
+    futures = client.compute(delayed)
+    if progress and futures:
+        distributed.progress(futures)  # one bar for the job: the futures and every task they depend on
+    return client.gather(futures)
+
+
+def count_ngrams(
+    client: "distributed.Client",
+    documents: Documents,
+    order: int,
+    progress: bool = False,
+    *,
+    loader: _Loader = "auto",
+    npartitions: Optional[int] = None,
+    split_every: int = 8,
+    groups: Optional[int] = None,
+) -> Dict[str, NGramCounts]:
+    """persona -> the NGramCounts of all its documents (names sorted), counted on the workers.
+
+    Each partition is counted on a worker: one NGramCounts per persona present in it, filed under one of
+    ``groups`` merge groups by a hash of the persona's name (default: 4 per worker). Each group's partition
+    counts are merged persona by persona by a tree of tasks, ``split_every`` inputs per task, on the workers,
+    and the merged counts are gathered (pickled through ``to_bytes``). The counts are exactly
+    ``NGramCounts(texts_of(persona), order)``, whatever the partitioning. ``npartitions`` cuts a list of pairs
+    (default: 4 per worker); a Bag keeps its partitions and a file is one partition. ``progress=True`` draws
+    Dask's progress bar (``distributed.progress``) over the job.
+    """
+    roots, _ = _reduced_groups(client, documents, order, loader, npartitions, split_every, groups)
+    merged: Dict[str, NGramCounts] = {}
+    for group in _computed(client, roots, progress):
+        merged.update(group)
+    return dict(sorted(merged.items()))
+
+
+def fit_personas(
+    client: "distributed.Client",
+    documents: Documents,
+    order: int,
+    background: bool = True,
+    progress: bool = False,
+    *,
+    loader: _Loader = "auto",
+    npartitions: Optional[int] = None,
+    split_every: int = 8,
+    groups: Optional[int] = None,
+) -> Tuple[List[str], List[NGramPersona], Optional[NGramPersona]]:
+    """(names, personas, background): one Kneser-Ney persona per persona name (sorted, as Corpus.personas),
+    built on the workers from its merged counts (one task per merge group), bit for bit
+    ``NGramPersona.fit(texts_of(name), order)``; with ``background=True`` the persona of all the documents (the
+    groups' totals merged by a tree of tasks), bit for bit ``NGramPersona.fit`` of all the texts, else None.
+    ValueError when there are no documents. The arguments are count_ngrams'.
+    ``simulacra.Mixture(personas, names)`` makes a pile of them.
+    """
+    roots, _ = _reduced_groups(client, documents, order, loader, npartitions, split_every, groups)
+    jobs = [dask.delayed(_fit_group, pure=True)(root) for root in roots]
+    if background and roots:
+        totals = [dask.delayed(_group_total, pure=True)(root, order) for root in roots]
+        jobs.append(dask.delayed(_background, pure=True)(_tree(_merge_counts, totals, split_every)))
+    fitted = _computed(client, jobs, progress)
+    personas: Dict[str, NGramPersona] = {}
+    for group in fitted[: len(roots)]:
+        personas.update(group)
+    if not personas:
+        raise ValueError("fit_personas: there are no documents")
+    names = sorted(personas)
+    return names, [personas[n] for n in names], (fitted[-1] if background else None)
+
+
+def _text_parts(
+    client: "distributed.Client", texts: Texts, npartitions: Optional[int]
+) -> Tuple[List[Any], List[float]]:
+    """The texts as delayed partitions and their lengths (nan when unknown, for a Bag)."""
+    if isinstance(texts, db.Bag):
+        parts = texts.to_delayed(optimize_graph=True)
+        return parts, [math.nan] * len(parts)
+    if isinstance(texts, (str, bytes)) or not isinstance(texts, Sequence):
+        raise TypeError(f"texts must be a dask.bag.Bag or a list of str or bytes, not {type(texts).__name__}")
+    texts = list(texts)
+    n = npartitions or _default_partitions(client, len(texts))
+    n = max(1, min(n, len(texts))) if texts else 1
+    bounds = [len(texts) * i // n for i in range(n + 1)]
+    chunks = [texts[bounds[i] : bounds[i + 1]] for i in range(n)]
+    return [dask.delayed(chunk, traverse=False) for chunk in chunks], [float(len(c)) for c in chunks]
+
+
+def _scatter(client: "distributed.Client", mixture: Mixture) -> "distributed.Future":
+    if not isinstance(mixture, Mixture):
+        raise TypeError(f"mixture must be a simulacra.Mixture, not {type(mixture).__name__}")
+    return client.scatter(mixture, broadcast=True, hash=True)
+
+
+def _persisted(client: "distributed.Client", collection: Any, progress: bool) -> Any:
+    collection = client.persist(collection)
+    if progress:
+        distributed.progress(collection)
+    return collection
+
+
+def score(
+    client: "distributed.Client",
+    mixture: Mixture,
+    texts: Texts,
+    progress: bool = False,
+    *,
+    npartitions: Optional[int] = None,
+    **steering: Any,
+) -> "da.Array":
+    """(N,) float64 dask array: ``mixture.score_batch(texts, **steering)``, bit for bit, computed on the workers.
+
+    The mixture is scattered to every worker once; the texts (a list, cut into ``npartitions``, or a Bag, whose
+    chunks then have unknown sizes) are scored a partition per task. The array is persisted: it is being
+    computed when this returns (``progress=True`` waits with Dask's progress bar); ``.compute()`` gathers it.
+    A text that is not a str or bytes fails the job with a TypeError naming its partition and index.
+    """
+    mix = _scatter(client, mixture)
+    parts, sizes = _text_parts(client, texts, npartitions)
+    chunks = [
+        da.from_delayed(dask.delayed(_score_partition, pure=True)(p, mix, i, steering), shape=(n,), dtype=np.float64)
+        for i, (p, n) in enumerate(zip(parts, sizes))
+    ]
+    return _persisted(client, da.concatenate(chunks), progress)
+
+
+def attribute(
+    client: "distributed.Client",
+    mixture: Mixture,
+    texts: Texts,
+    beta: Optional[float] = None,
+    progress: bool = False,
+    *,
+    npartitions: Optional[int] = None,
+) -> "da.Array":
+    """(N, K) float64 dask array of natural-log posteriors, columns ``mixture.personas``:
+    ``mixture.attribute_batch(texts, beta)``, bit for bit, computed on the workers (as score)."""
+    mix = _scatter(client, mixture)
+    k = len(mixture.personas)
+    parts, sizes = _text_parts(client, texts, npartitions)
+    chunks = [
+        da.from_delayed(
+            dask.delayed(_attribute_partition, pure=True)(p, mix, i, beta), shape=(n, k), dtype=np.float64
+        )
+        for i, (p, n) in enumerate(zip(parts, sizes))
+    ]
+    return _persisted(client, da.concatenate(chunks), progress)
+
+
+def trace_summary(
+    client: "distributed.Client",
+    mixture: Mixture,
+    texts: Texts,
+    progress: bool = False,
+    *,
+    npartitions: Optional[int] = None,
+) -> "db.Bag":
+    """A bag of one dict per text, in order: ``mixture.trace(text).summary()`` (tokens, total_logprob,
+    bits_per_token, leader_changes, lead_share / mean_weight / final_weight per persona), computed on the
+    workers (as score)."""
+    mix = _scatter(client, mixture)
+    parts, _ = _text_parts(client, texts, npartitions)
+    summaries = [dask.delayed(_summary_partition, pure=True)(p, mix, i) for i, p in enumerate(parts)]
+    return _persisted(client, db.from_delayed(summaries), progress)
