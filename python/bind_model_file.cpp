@@ -46,13 +46,15 @@ void bind_model_file(py::module_& m) {
 
   m.def(
       "load",
-      [](const Path& path) {
+      [](const Path& path, bool mmap) {
         py::gil_scoped_release release;
-        return load(path.bytes);
+        return mmap ? load_mapped(path.bytes) : load(path.bytes);
       },
-      py::arg("path"),
+      py::arg("path"), py::arg("mmap") = false,
       "Reads a model written by Mixture.save(). simulacra.FileError (an OSError) naming the path and the problem for "
-      "a missing, truncated, corrupted, foreign or newer file.");
+      "a missing, truncated, corrupted, foreign or newer file. mmap=True maps the file and leaves the arrays of its "
+      "compact n-gram personas (NGramPersona.compact) in the mapping, validated in place: no copy, and processes "
+      "loading the same file share its pages (docs/compact.md).");
 }
 
 }  // namespace simulacra::python

@@ -4,6 +4,7 @@
 #include "bind_common.hpp"
 #include "python_persona.hpp"
 #include "simulacra/arpa.hpp"
+#include "simulacra/ngram_compact.hpp"
 
 namespace simulacra::python {
 
@@ -138,10 +139,68 @@ order, full next-token distribution in one call.
           py::arg("path"),
           "Reads an ARPA file (written by to_arpa, KenLM, SRILM, ...) as an n-gram persona answering its back-off "
           "queries. simulacra.FileError naming the path and line on any problem.")
+      .def(
+          "compact",
+          [](const NGramPersona& lm, bool quantize) {
+            SIMULACRA_CHECK(!quantize, InvalidArgument, "compact: quantize=True is not implemented yet");
+            py::gil_scoped_release release;
+            return CompactNGramPersona::compact(lm);
+          },
+          py::arg("quantize") = false,
+          "The same model in the compact layout (docs/compact.md): 4 bytes per top-order n-gram, 12 per other, "
+          "probabilities within a relative 3.1e-5 of this model's. ValueError for a back-off model with negative "
+          "terms (from an ARPA file).")
       .def(persona_pickle<NGramPersona>())
       .def("__repr__", [](const NGramPersona& lm) {
         return fmt::format("NGramPersona(order={}, num_ngrams={}, memory_bytes={})", lm.order(), lm.num_ngrams(),
                            lm.memory_bytes());
+      });
+
+  py::class_<CompactNGramPersona, Persona, std::shared_ptr<CompactNGramPersona>>(m, "CompactNGramPersona", R"doc(
+A Kneser-Ney n-gram persona in the compact layout (docs/compact.md): made by
+NGramPersona.compact(), scoring as that model up to the rounding of its stored
+numbers, saved in model files as kind "ngram_compact" and loaded in place by
+simulacra.load(path, mmap=True).
+
+    small = simulacra.NGramPersona.fit(texts, 6).compact()
+    small.score("Arr!")
+)doc")
+      .def_property_readonly("order", &CompactNGramPersona::order)
+      .def(
+          "score",
+          [](const CompactNGramPersona& lm, const Text& text) {
+            py::gil_scoped_release release;
+            return lm.score_document(text.bytes);
+          },
+          py::arg("text"), "log p(text + end boundary | document start): the log-probability of one document.")
+      .def(
+          "next_logprobs",
+          [](const CompactNGramPersona& lm, const Text& context) { return f32(lm.next_logprobs(context.bytes)); },
+          py::arg("context") = Text{},
+          "(257,) float32: log p(next token | context), where context is the document read so far.")
+      .def_property_readonly(
+          "num_ngrams", [](const CompactNGramPersona& lm) { return lm.num_ngrams(); },
+          "Stored n-grams of every order (order 1 is the dense table of 258 entries).")
+      .def_property_readonly(
+          "ngrams_per_order",
+          [](const CompactNGramPersona& lm) {
+            std::vector<std::size_t> out;
+            for (int n = 1; n <= lm.order(); ++n) out.push_back(lm.num_ngrams(n));
+            return out;
+          },
+          "Stored n-grams of order 1, 2, ..., order.")
+      .def_property_readonly("memory_bytes", &CompactNGramPersona::memory_bytes,
+                             "Bytes held by the trie arrays and the level-2 index.")
+      .def("discounts", &CompactNGramPersona::discounts, py::arg("n"),
+           "The discounts of order n (1..order). IndexError outside that range.")
+      .def_property_readonly_static(
+          "prob_rel_error_bound", [](py::object) { return CompactNGramPersona::kTermRelError; },
+          "Relative rounding error of a stored term (2^-15 + 2^-24); a probability of an order-N model is within "
+          "(1 + this) (1 + 2^-24)^N - 1.")
+      .def(persona_pickle<CompactNGramPersona>())
+      .def("__repr__", [](const CompactNGramPersona& lm) {
+        return fmt::format("CompactNGramPersona(order={}, num_ngrams={}, memory_bytes={})", lm.order(),
+                           lm.num_ngrams(), lm.memory_bytes());
       });
 
   py::class_<InterpolatedPersona, Persona, std::shared_ptr<InterpolatedPersona>>(m, "InterpolatedPersona", R"doc(

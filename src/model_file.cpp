@@ -2,15 +2,24 @@
 #include "simulacra/model_file.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
+#include <map>
 #include <memory>
 #include <string_view>
+#include <type_traits>
+
+#include <sys/mman.h>
+
+#include "simulacra/file_io.hpp"
 
 #include "simulacra/background.hpp"
 #include "simulacra/json.hpp"
 #include "simulacra/ngram.hpp"
+#include "simulacra/ngram_compact.hpp"
 #include "simulacra/safetensors.hpp"
 #include "simulacra/transformer.hpp"
 #include "simulacra/transformer_codec.hpp"
@@ -59,6 +68,42 @@ void put_ngram(TensorFile& file, const std::string& k, const NGramPersona& lm) {
     }
   }
 }
+
+// A compact model's tensors: "<prefix>.discounts" as put_ngram's, and per level n
+// "<prefix>.level.<n>.key" (U32, n >= 1), ".backoff" (F32) and ".child" (U32, S + 1), n < N:
+// the persona's arrays byte for byte (ngram_compact.hpp), so that load_mapped uses them in place.
+void put_compact(TensorFile& file, const std::string& k, const CompactNGramPersona& lm) {
+  const int N = lm.order();
+  std::vector<double> disc4;
+  for (int n = 1; n <= N; ++n) {
+    const Discounts& d = lm.discounts(n);
+    disc4.insert(disc4.end(), {d.d1, d.d2, d.d3, d.fallback ? 1.0 : 0.0});
+  }
+  file.put(k + ".discounts", {N, 4}, disc4.data());
+  for (std::size_t n = 0; n <= std::size_t(N); ++n) {
+    const CompactNGramPersona::Level& L = lm.levels()[n];
+    const auto size = std::int64_t(L.size);
+    if (n > 0) file.put(level_key(k, n, "key"), {size}, L.key);
+    if (n < std::size_t(N)) {
+      file.put(level_key(k, n, "backoff"), {size}, L.gamma);
+      file.put(level_key(k, n, "child"), {size + 1}, L.child);
+    }
+  }
+}
+
+// The names of a compact model's large arrays, which load_mapped leaves in the mapping.
+bool compact_array(const std::string& name) {
+  auto ends = [&](std::string_view tail) {
+    return name.size() >= tail.size() && name.compare(name.size() - tail.size(), tail.size(), tail) == 0;
+  };
+  return name.find(".level.") != std::string::npos && (ends(".key") || ends(".backoff") || ends(".child"));
+}
+
+// The mapped tensors of a file being loaded by load_mapped (null when copying), and what keeps them alive.
+struct InPlace {
+  const std::map<std::string, TensorView>* views = nullptr;
+  std::shared_ptr<const void> keep;
+};
 
 template <class T>
 std::vector<T> get_vector(const TensorFile& file, const std::string& name, std::int64_t expected_size,
@@ -134,6 +179,83 @@ std::shared_ptr<const NGramPersona> get_ngram(const TensorFile& file, const std:
     auto lm = std::make_shared<NGramPersona>(NGramPersona::from_levels(order, std::move(levels), std::move(discounts)));
     check_normalised(*lm);
     return lm;
+  } catch (const FileError& e) {
+    throw FileError(fmt::format("{}: {}: {}", path, who, e.what()));
+  }
+}
+
+// The arrays of a compact model loaded by copying: the levels point into them.
+struct CompactBuffers {
+  std::vector<std::vector<std::uint32_t>> u32;
+  std::vector<std::vector<float>> f32;
+  std::shared_ptr<const void> mapping;  // when some arrays are in place
+};
+
+std::shared_ptr<const CompactNGramPersona> get_compact(const TensorFile& file, const InPlace& in_place,
+                                                       const std::string& k, const std::string& who, int order,
+                                                       const std::string& path) {
+  SIMULACRA_CHECK(order >= 1 && order <= NGramPersona::kMaxOrder, FileError, "{}: {} has order {}", path, who, order);
+  std::vector<std::int64_t> shape;
+  const std::vector<double> d = file.get_as<double>(k + ".discounts", &shape);
+  SIMULACRA_CHECK(shape == std::vector<std::int64_t>({order, 4}), FileError, "{}: {} discounts have the wrong shape",
+                  path, who);
+  std::vector<Discounts> discounts;
+  for (int n = 0; n < order; ++n) discounts.push_back({d[4 * n], d[4 * n + 1], d[4 * n + 2], d[4 * n + 3] != 0.0});
+  auto buffers = std::make_shared<CompactBuffers>();
+  buffers->mapping = in_place.keep;
+  buffers->u32.reserve(2 * std::size_t(order) + 2);  // no reallocation: the levels point into them
+  buffers->f32.reserve(std::size_t(order) + 1);
+  // The array `name` of `dtype`: in place when mapped and aligned, else copied into the buffers.
+  auto array = [&](const std::string& name, DType dtype, std::int64_t expected, auto* tag) {
+    using T = std::remove_pointer_t<decltype(tag)>;
+    std::int64_t size = 0;
+    const T* data = nullptr;
+    const std::pair<const std::string, TensorView>* view = nullptr;
+    if (in_place.views != nullptr) {
+      const auto it = in_place.views->find(name);
+      if (it != in_place.views->end()) view = &*it;
+    }
+    if (view != nullptr) {
+      SIMULACRA_CHECK(view->second.dtype == dtype, FileError, "{}: tensor '{}' has dtype {}, expected {}", path, name,
+                      dtype_name(view->second.dtype), dtype_name(dtype));
+      SIMULACRA_CHECK(view->second.shape.size() == 1, FileError, "{}: tensor '{}' has the wrong shape", path, name);
+      size = view->second.shape[0];
+      if (reinterpret_cast<std::uintptr_t>(view->second.data) % alignof(T) == 0) {
+        data = reinterpret_cast<const T*>(view->second.data);
+      } else {  // another tensor before it left it unaligned: copy this one
+        std::vector<T> copy(static_cast<std::size_t>(size));
+        if (size > 0) std::memcpy(copy.data(), view->second.data, view->second.size);
+        if constexpr (std::is_same_v<T, float>) data = buffers->f32.emplace_back(std::move(copy)).data();
+        else data = buffers->u32.emplace_back(std::move(copy)).data();
+      }
+    } else {
+      std::vector<T> copy = get_vector<T>(file, name, -1, path);
+      size = std::int64_t(copy.size());
+      if constexpr (std::is_same_v<T, float>) data = buffers->f32.emplace_back(std::move(copy)).data();
+      else data = buffers->u32.emplace_back(std::move(copy)).data();
+    }
+    SIMULACRA_CHECK(expected < 0 || size == expected, FileError, "{}: tensor '{}' has the wrong shape (expected [{}])",
+                    path, name, expected);
+    return std::make_pair(data, size);
+  };
+  std::vector<CompactNGramPersona::Level> levels(std::size_t(order) + 1);
+  for (std::size_t n = 0; n <= std::size_t(order); ++n) {
+    CompactNGramPersona::Level& L = levels[n];
+    std::int64_t size = 1;
+    if (n > 0) {
+      const auto [key, s] = array(level_key(k, n, "key"), DType::U32, -1, static_cast<std::uint32_t*>(nullptr));
+      L.key = key;
+      size = s;
+    }
+    L.size = std::size_t(size);
+    if (n < std::size_t(order)) {
+      L.gamma = array(level_key(k, n, "backoff"), DType::F32, size, static_cast<float*>(nullptr)).first;
+      L.child = array(level_key(k, n, "child"), DType::U32, size + 1, static_cast<std::uint32_t*>(nullptr)).first;
+    }
+  }
+  try {
+    return std::make_shared<CompactNGramPersona>(
+        CompactNGramPersona::from_arrays(order, std::move(levels), std::move(discounts), std::move(buffers)));
   } catch (const FileError& e) {
     throw FileError(fmt::format("{}: {}: {}", path, who, e.what()));
   }
@@ -216,6 +338,7 @@ TensorFile to_tensor_file(const Mixture& mixture) {
   json::Array personas, transformers, backgrounds;
   std::vector<const TransformerModel<float>*> models;  // distinct transformer models, in order of first use
   std::vector<const Persona*> shared;                   // distinct background models, in order of first use
+  bool compact = false;                                 // some persona is a CompactNGramPersona
   for (int k = 0; k < mixture.size(); ++k) {
     const std::string& name = mixture.names()[std::size_t(k)];
     const auto* ip = dynamic_cast<const InterpolatedPersona*>(&mixture.persona(k));
@@ -238,6 +361,10 @@ TensorFile to_tensor_file(const Mixture& mixture) {
                                       {"weight", ip->weight()},
                                       {"background", std::int64_t(it - shared.begin())}});
       put_ngram(file, persona_prefix(std::size_t(k)), *own);
+    } else if (const auto* cp = dynamic_cast<const CompactNGramPersona*>(&mixture.persona(k))) {
+      personas.push_back(json::Object{{"name", name}, {"kind", "ngram_compact"}, {"order", cp->order()}});
+      put_compact(file, persona_prefix(std::size_t(k)), *cp);
+      compact = true;
     } else if (const auto* tp = dynamic_cast<const TransformerPersona*>(&mixture.persona(k))) {
       auto it = std::find(models.begin(), models.end(), tp->model().get());
       if (it == models.end()) {
@@ -264,6 +391,8 @@ TensorFile to_tensor_file(const Mixture& mixture) {
     file.metadata["format_version"] = "3";
     file.metadata["backgrounds"] = json::dump(backgrounds);
   }
+  // Version 4 adds compact n-gram personas.
+  if (compact) file.metadata["format_version"] = "4";
   file.put("prior", {mixture.size()}, mixture.prior().data());
   if (c.switching == Switching::kTransition) {
     const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> a = c.transition;
@@ -273,7 +402,7 @@ TensorFile to_tensor_file(const Mixture& mixture) {
 }
 
 // The mixture in `file`; `path` names it in messages.
-Mixture from_tensor_file(const TensorFile& file, const std::string& path) {
+Mixture from_tensor_file(const TensorFile& file, const std::string& path, const InPlace& in_place = {}) {
   SIMULACRA_CHECK(meta(file, "format", path) == "simulacra", FileError, "{}: not a simulacra model (format '{}')",
                   path, meta(file, "format", path));
   const int v = metadata_format_version(file.metadata, kFormatVersion, path);
@@ -315,6 +444,10 @@ Mixture from_tensor_file(const TensorFile& file, const std::string& path) {
         const std::int64_t order = list[k].at("order").as_int64();
         SIMULACRA_CHECK(order >= 1 && order <= NGramPersona::kMaxOrder, FileError, "{}: persona {} has order {}", path, k, order);
         models.push_back(get_ngram(file, persona_prefix(k), fmt::format("persona {}", k), int(order), path));
+      } else if (kind == "ngram_compact" && v >= 4) {
+        const std::int64_t order = list[k].at("order").as_int64();
+        SIMULACRA_CHECK(order >= 1 && order <= NGramPersona::kMaxOrder, FileError, "{}: persona {} has order {}", path, k, order);
+        models.push_back(get_compact(file, in_place, persona_prefix(k), fmt::format("persona {}", k), int(order), path));
       } else if (kind == "interpolated") {
         const std::int64_t order = list[k].at("order").as_int64(), m = list[k].at("background").as_int64();
         const double weight = list[k].at("weight").as_double();
@@ -394,6 +527,19 @@ void save(const Mixture& mixture, const std::string& path) { write_safetensors(p
 std::string save_to_bytes(const Mixture& mixture) { return serialize_safetensors(to_tensor_file(mixture)); }
 
 Mixture load(const std::string& path) { return from_tensor_file(read_safetensors(path), path); }
+
+Mixture load_mapped(const std::string& path) {
+  const InputFile input(path);  // a regular file, or FileError
+  const std::uint64_t size = input.size();
+  SIMULACRA_CHECK(size >= 8, FileError, "{}: file is {} bytes, shorter than the 8-byte header length", path, size);
+  void* addr = ::mmap(nullptr, std::size_t(size), PROT_READ, MAP_PRIVATE, input.fd(), 0);
+  SIMULACRA_CHECK(addr != MAP_FAILED, FileError, "{}: cannot map the file: {}", path, std::strerror(errno));
+  const std::shared_ptr<const void> mapping(addr, [length = std::size_t(size)](void* a) { ::munmap(a, length); });
+  const std::string_view bytes(static_cast<const char*>(addr), std::size_t(size));
+  std::map<std::string, TensorView> views;
+  const TensorFile file = parse_safetensors_in_place(bytes, path, compact_array, &views);
+  return from_tensor_file(file, path, InPlace{&views, mapping});
+}
 
 Mixture load_from_bytes(std::string_view bytes, const std::string& name) {
   return from_tensor_file(parse_safetensors(bytes, name), name);

@@ -202,6 +202,18 @@ class Reader {
  public:
   Reader(std::string name, std::uint64_t size, ReadAt read_at)
       : name_(std::move(name)), size_(size), read_at_(std::move(read_at)) {}
+  // Tensors for which in_place(name) holds are not copied but described in
+  // *views, pointing into `base` (the whole file's bytes).
+  Reader(std::string name, std::string_view base, const std::function<bool(const std::string&)>& in_place,
+         std::map<std::string, TensorView>* views)
+      : name_(std::move(name)),
+        size_(base.size()),
+        read_at_([base](std::uint64_t offset, void* out, std::size_t size, std::string_view) {
+          if (size > 0) std::memcpy(out, base.data() + offset, size);
+        }),
+        base_(reinterpret_cast<const unsigned char*>(base.data())),
+        in_place_(&in_place),
+        views_(views) {}
 
   TensorFile read() {
     if (size_ < 8) fail(fmt::format("file is {} bytes, shorter than the 8-byte header length", size_));
@@ -322,6 +334,12 @@ class Reader {
       fail(fmt::format("bytes [{}, {}) of the data buffer belong to no tensor", covered, buffer_size));
 
     for (Entry& e : entries) {
+      if (views_ != nullptr && (*in_place_)(e.name)) {
+        (*views_)[e.name] = TensorView{e.tensor.dtype, e.tensor.shape,
+                                       base_ + data_start + static_cast<std::uint64_t>(e.begin),
+                                       static_cast<std::size_t>(e.end - e.begin)};
+        continue;
+      }
       e.tensor.bytes.resize(static_cast<std::size_t>(e.end - e.begin));
       read_at_(data_start + static_cast<std::uint64_t>(e.begin), e.tensor.bytes.data(), e.tensor.bytes.size(),
                fmt::format("data of tensor \"{}\"", e.name));
@@ -333,6 +351,9 @@ class Reader {
   std::string name_;
   std::uint64_t size_ = 0;
   ReadAt read_at_;
+  const unsigned char* base_ = nullptr;
+  const std::function<bool(const std::string&)>* in_place_ = nullptr;
+  std::map<std::string, TensorView>* views_ = nullptr;
 };
 
 }  // namespace
@@ -341,6 +362,13 @@ TensorFile parse_safetensors(std::string_view bytes, const std::string& name) {
   return Reader(name, bytes.size(), [&](std::uint64_t offset, void* out, std::size_t size, std::string_view) {
            if (size > 0) std::memcpy(out, bytes.data() + offset, size);
          }).read();
+}
+
+TensorFile parse_safetensors_in_place(std::string_view bytes, const std::string& name,
+                                      const std::function<bool(const std::string&)>& in_place,
+                                      std::map<std::string, TensorView>* views) {
+  views->clear();
+  return Reader(name, bytes, in_place, views).read();
 }
 
 TensorFile read_safetensors(const std::string& path) {

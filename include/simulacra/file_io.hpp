@@ -48,6 +48,9 @@ class InputFile {
 
   const std::string& path() const { return path_; }
 
+  // The open file descriptor (valid while this object lives), e.g. to mmap it.
+  int fd() const { return fd_; }
+
   // The file's size in bytes when it was opened.
   std::uint64_t size() const { return size_; }
 

@@ -48,9 +48,10 @@
 namespace simulacra {
 
 // The newest version this library writes and reads: 2 adds transformer
-// personas, 3 interpolated personas over a shared background (files with
+// personas, 3 interpolated personas over a shared background, 4 compact n-gram
+// personas (kind "ngram_compact", ngram_compact.hpp) (files with
 // n-gram personas only are still written as 1).
-inline constexpr int kFormatVersion = 3;
+inline constexpr int kFormatVersion = 4;
 
 // Writes `mixture` to `path` atomically. InvalidArgument if a persona's kind
 // cannot be saved; FileError if the file cannot be written.
@@ -59,6 +60,18 @@ void save(const Mixture& mixture, const std::string& path);
 // Reads a mixture written by save(). FileError on any problem with the file;
 // `format_version` must be a plain decimal integer from 1 to kFormatVersion.
 Mixture load(const std::string& path);
+
+// Reads a mixture as load() does, but maps the file (mmap, MAP_PRIVATE,
+// read-only) and leaves the arrays of its compact n-gram personas
+// (ngram_compact.hpp) in the mapping instead of copying them: they are
+// validated in place, once, and the personas keep the mapping alive. Other
+// personas are copied as load() copies them. Processes mapping the same file
+// share its pages (the page cache). A file is read as it is when loaded:
+// simulacra replaces model files by renaming (save), which leaves a mapped
+// file's old inode intact; a file truncated or rewritten in place by another
+// program while mapped is outside what this guards (a read of a truncated
+// page is SIGBUS, rewritten arrays are not checked again).
+Mixture load_mapped(const std::string& path);
 
 // The bytes save() would write to a file. InvalidArgument as save().
 std::string save_to_bytes(const Mixture& mixture);

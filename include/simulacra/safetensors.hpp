@@ -30,6 +30,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -152,6 +153,24 @@ std::string serialize_safetensors(const TensorFile& file);
 // name, non-string metadata values, or a shape whose size overflows (as
 // TensorFile::put). Extra fields in a tensor's header entry are ignored.
 TensorFile parse_safetensors(std::string_view bytes, const std::string& name);
+
+// A tensor left in place: its bytes (size of them) at `data`, inside the
+// buffer given to parse_safetensors_in_place, which must outlive the view.
+struct TensorView {
+  DType dtype = DType::F32;
+  std::vector<std::int64_t> shape;
+  const unsigned char* data = nullptr;
+  std::size_t size = 0;  // bytes
+};
+
+// parse_safetensors, checked the same way, except that the tensors for which
+// in_place(name) is true are not copied: *views (cleared first) describes
+// them in place in `bytes` (used to load a mapped file without copying its
+// large arrays; model_file.hpp's load_mapped). The returned file holds the
+// other tensors.
+TensorFile parse_safetensors_in_place(std::string_view bytes, const std::string& name,
+                                      const std::function<bool(const std::string&)>& in_place,
+                                      std::map<std::string, TensorView>* views);
 
 // Writes serialize_safetensors(file) to `path` with write_file_atomic
 // (file_io.hpp): atomically, through symbolic links, keeping the replaced

@@ -17,6 +17,7 @@
 #include "simulacra/mixture.hpp"
 #include "simulacra/model_file.hpp"
 #include "simulacra/ngram.hpp"
+#include "simulacra/ngram_compact.hpp"
 #include "simulacra/ngram_counts.hpp"
 #include "simulacra/ngram_train.hpp"
 #include "simulacra/ngram_weighted.hpp"

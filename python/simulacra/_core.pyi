@@ -211,6 +211,26 @@ class NGramPersona(Persona):
     def from_arpa(path: _PathLike) -> NGramPersona:
         """Reads an ARPA file (written by to_arpa, KenLM, SRILM, ...) as an n-gram persona answering its back-off
         queries. FileError naming the path and line on any problem."""
+    def compact(self, quantize: bool = False) -> CompactNGramPersona:
+        """The same model in the compact layout (docs/compact.md): 4 bytes per top-order n-gram, 12 per other,
+        probabilities within a relative 3.1e-5. ValueError for a back-off model with negative terms, and for
+        quantize=True (not implemented yet)."""
+
+class CompactNGramPersona(Persona):
+    """A Kneser-Ney n-gram persona in the compact layout, made by NGramPersona.compact(); saved as kind
+    "ngram_compact", loaded in place by load(path, mmap=True)."""
+
+    prob_rel_error_bound: float
+    @property
+    def order(self) -> int: ...
+    @property
+    def num_ngrams(self) -> int: ...
+    @property
+    def ngrams_per_order(self) -> list[int]: ...
+    @property
+    def memory_bytes(self) -> int:
+        """Bytes held by the trie arrays and the level-2 index."""
+    def discounts(self, n: int) -> Discounts: ...
 
 class NGramCounts:
     """The raw counts of every n-gram of orders 1..order of some documents, mergeable exactly: the persona of
@@ -1595,8 +1615,9 @@ def sampler_distribution(
     top-p and min-p keep, tempered (temperature 0: one-hot on the most likely). Defaults as
     generate(). ValueError for a bad setting, a NaN entry or all -inf."""
 
-def load(path: _PathLike) -> Mixture:
-    """Reads a model written by Mixture.save().
+def load(path: _PathLike, mmap: bool = False) -> Mixture:
+    """Reads a model written by Mixture.save(). mmap=True maps the file and leaves the arrays of its compact
+    n-gram personas in the mapping, validated in place (docs/compact.md).
 
     FileError (an OSError) naming the problem for a missing, truncated,
     corrupted, foreign or newer file.
