@@ -5,6 +5,8 @@
 
 #include <cmath>
 #include <cstdio>
+#include <random>
+#include <utility>
 #include <thread>
 #include <string>
 #include <vector>
@@ -284,6 +286,165 @@ TEST(MixtureSteeringTest, BadSteeringThrows) {
   }
   EXPECT_THROW(mix.check(bias_short), simulacra::InvalidArgument);
   EXPECT_THROW(mix.check(clamp_high), simulacra::OutOfRange);
+}
+
+// ========================================= product steering in probability space
+
+// next_probs is exp(next_logprobs) to rounding: the n-gram state's own
+// probabilities, and the default (a table persona) with an impossible token
+// exactly 0.
+TEST(NextProbsTest, IsTheExpOfNextLogprobs) {
+  Eigen::MatrixXd table = tables()[0]->probs();
+  table(kVocab, 7) = 0.0;  // impossible at a document start
+  const TablePersona zeroed(table);
+  Personas personas = file_personas();
+  personas.push_back(std::shared_ptr<const Persona>(std::shared_ptr<const Persona>{}, &zeroed));
+  for (const auto& persona : personas) {
+    auto state = persona->begin();
+    Eigen::VectorXd lp(kVocab), p(kVocab);
+    double worst = 0.0;
+    for (Token tok : simulacra::encode_document("Arr, the moon doth hide.")) {
+      state->next_logprobs(lp);
+      state->next_probs(p);
+      for (int v = 0; v < kVocab; ++v)
+        worst = lp[v] == -INFINITY ? worse(worst, p[v] == 0.0 ? 0.0 : 1.0)
+                                   : worse(worst, std::abs(p[v] - std::exp(lp[v])) / std::exp(lp[v]));
+      state->advance(tok);
+    }
+    EXPECT_LE(worst, 1e-14) << persona->kind();
+  }
+  Eigen::VectorXd wrong(kVocab - 1);
+  EXPECT_THROW(file_ngrams()[0]->begin()->next_probs(wrong), simulacra::InvalidArgument);
+}
+
+// The linear path of a steered token (detail::steered_logprob_linear) is the
+// read token's entry of steered_distribution, the log path, over random piles:
+// K personas with log-normal rows (some tokens far below the rest), weights
+// down to e^-700, lambdas from 1e-3 to 300 either sign. Equality in log
+// space, i.e. relative in probability, to 1e-12 (times |lambda| beyond 1: the
+// tilt's own rounding grows with it). Where a probability is 0 or below
+// 1e-290 it must decline, leaving the token to the log path.
+TEST(SteeredLinearTest, EqualsTheLogPathOverRandomPiles) {
+  std::mt19937 gen(2024);
+  std::normal_distribution<double> z(0.0, 1.0);
+  std::uniform_int_distribution<int> token(0, kVocab - 1);
+  const std::vector<double> lambdas = {1e-3, 0.5, 1.0, 3.0, 30.0, 300.0};
+  int linear = 0, declined = 0, cases = 0;
+  double worst = 0.0;
+  for (int K : {2, 3, 5, 8}) {
+    for (int rep = 0; rep < 60; ++rep) {
+      const double sigma = rep % 3 == 0 ? 4.0 : 1.0;
+      Eigen::MatrixXd probs(kVocab, K);  // column k: persona k
+      for (int k = 0; k < K; ++k) {
+        for (int v = 0; v < kVocab; ++v) probs(v, k) = std::exp(sigma * z(gen));
+        probs.col(k) /= probs.col(k).sum();
+      }
+      const int poison = rep % 10;  // 1: an exact 0; 2: a probability of 1e-300 (in every persona)
+      if (poison == 1 || poison == 2)
+        for (int k = 0; k < K; ++k) probs(token(gen), k) = poison == 1 ? 0.0 : 1e-300;
+      Eigen::VectorXd log_w(K);
+      for (int k = 0; k < K; ++k) log_w[k] = rep % 4 == 0 && k > 0 ? -700.0 * (k % 2) + z(gen) : z(gen);
+      log_w.array() -= std::log(log_w.array().exp().sum());
+      Eigen::VectorXd w(K);
+      for (int k = 0; k < K; ++k) w[k] = std::exp(log_w[k]);
+      const Eigen::MatrixXd logprobs = probs.transpose().array().log();  // (K, kVocab)
+      for (double magnitude : lambdas) {
+        for (double sign : {1.0, -1.0}) {
+          simulacra::ProductSteering product{rep % K, (rep + 1) % K, sign * magnitude};
+          const Token tok = token(gen);
+          Eigen::VectorXd m, u;
+          double got = 0.0;
+          const bool used = simulacra::detail::steered_logprob_linear(product, w, probs, tok, m, u, got);
+          ++cases;
+          if (poison == 1 || poison == 2) {
+            EXPECT_FALSE(used) << "a probability below the floor must go to the log path";
+            ++declined;
+            continue;
+          }
+          ASSERT_TRUE(used) << "K " << K << " rep " << rep << " lambda " << product.lambda;
+          ++linear;
+          const double want = simulacra::steered_distribution(product, log_w, logprobs)[tok];
+          worst = worse(worst, std::abs(got - want) / std::max(1.0, magnitude));
+        }
+      }
+    }
+  }
+  EXPECT_LE(worst, 1e-12);
+  EXPECT_GT(linear, cases / 2);
+  EXPECT_GT(declined, 0);
+}
+
+// A whole steered reader: step() (the linear path, or the log path where it
+// declines) equals predict().logprobs[token] (the log path) at every token,
+// on n-gram personas and on a pile with impossible and vanishing tokens,
+// where both paths must also agree on -inf and on a tilt that cannot be
+// normalised; and trace() reads the same numbers.
+TEST(SteeredLinearTest, StepEqualsThePredictionOnEveryPile) {
+  Eigen::MatrixXd zeroed = tables()[1]->probs();
+  for (int c = 0; c <= kVocab; ++c) {
+    zeroed(c, (c * 7) % kVocab) = 0.0;        // impossible under this persona
+    zeroed(c, (c * 11 + 3) % kVocab) = 1e-300;  // vanishing
+  }
+  Personas odd = table_personas();
+  odd[1] = std::make_shared<TablePersona>(zeroed);
+  struct Pile {
+    std::string name;
+    Mixture mix;
+    std::vector<Token> tokens;
+  };
+  std::vector<Pile> piles;
+  piles.push_back({"ngram", Mixture(file_personas(), kFileNames, Eigen::Vector4d(0.1, 0.2, 0.3, 0.4), fixed_share(0.02)),
+                   simulacra::encode_document(paragraphs(persona_file("doctor"))[2].substr(0, 300))});
+  piles.push_back({"zeroed", Mixture(odd, kTableNames, table_prior(), fixed_share(0.05)), table_text(300, 60, 5)});
+  int compared = 0, infinite = 0, thrown = 0;
+  double worst = 0.0;
+  for (const Pile& pile : piles) {
+    for (double lambda : {-300.0, -2.0, -0.5, 0.5, 1.0, 4.0, 300.0}) {
+      for (const auto& [a, b] : std::vector<std::pair<int, int>>{{0, 1}, {1, 0}, {2, 1}}) {
+        SCOPED_TRACE(pile.name + " lambda " + std::to_string(lambda) + " " + std::to_string(a) + "/" + std::to_string(b));
+        Steering s;
+        s.product = {a, b, lambda};
+        auto state = pile.mix.begin(s);
+        std::vector<double> stepped;
+        bool stopped = false;
+        for (Token tok : pile.tokens) {
+          double want = 0.0;
+          bool want_throw = false;
+          try {
+            want = state.predict().logprobs[tok];
+          } catch (const simulacra::InvalidArgument&) {
+            want_throw = true;
+          }
+          if (want_throw) {
+            EXPECT_THROW(state.step(tok), simulacra::InvalidArgument);
+            ++thrown;
+            stopped = true;
+            break;
+          }
+          const double got = state.step(tok);
+          stepped.push_back(got);
+          ++compared;
+          if (want == -INFINITY || got == -INFINITY) {
+            EXPECT_EQ(got, want);
+            ++infinite;
+            continue;
+          }
+          worst = worse(worst, std::abs(got - want) / std::max(1.0, std::abs(lambda)));
+        }
+        if (stopped) {
+          EXPECT_THROW(pile.mix.trace(pile.tokens, s), simulacra::InvalidArgument);
+        } else {
+          const Trace tr = pile.mix.trace(pile.tokens, s);
+          for (std::size_t t = 0; t < stepped.size(); ++t)
+            EXPECT_EQ(tr.logprobs[Eigen::Index(t)], stepped[t]) << "token " << t;
+        }
+      }
+    }
+  }
+  EXPECT_LE(worst, 1e-12);
+  EXPECT_GT(compared, 1000);
+  EXPECT_GT(infinite, 0) << "the zeroed pile should meet impossible tokens";
+  EXPECT_GT(thrown, 0) << "p_b = 0 < p_a with lambda > 0 cannot be normalised";
 }
 
 INSTANTIATE_TEST_SUITE_P(Rules, SteeringRuleTest, ::testing::ValuesIn(rule_cases()), rule_name);
