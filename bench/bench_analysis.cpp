@@ -8,7 +8,6 @@
 // Usage: bench_analysis [path/to/tinyshakespeare.txt]
 #include <algorithm>
 #include <functional>
-#include <vector>
 
 #include <simulacra/simulacra.hpp>
 
@@ -55,36 +54,6 @@ int main(int argc, char** argv) {
   Steering product;
   product.product = {0, 1, 1.0};
   row("product-steered trace (DExperts)", [&] { sink += mix.trace(tokens, product).total_logprob(); });
-  // The same steered log-probabilities the log way (the path before next_probs,
-  // still behind predict()): a reader's full prediction per token, reused by its
-  // step. Alternating with the trace, 3 pairs: the median ratio and its range.
-  const auto log_path = [&] {
-    MixtureState reader = mix.begin(product);
-    double total = 0.0;
-    for (Token t : tokens) {
-      const Prediction pred = reader.predict();
-      total += reader.step(t, pred);
-    }
-    return total;
-  };
-  std::vector<double> ratios;
-  double t_new = 1e30, t_old = 1e30;
-  for (int rep = 0; rep < 3; ++rep) {
-    double a = 0.0, b = 0.0;
-    for (int side = 0; side < 2; ++side) {
-      if ((side == 0) == (rep % 2 == 0))
-        a = seconds_best_of(1, [&] { sink += mix.trace(tokens, product).total_logprob(); });
-      else
-        b = seconds_best_of(1, [&] { sink += log_path(); });
-    }
-    t_new = std::min(t_new, a);
-    t_old = std::min(t_old, b);
-    ratios.push_back(b / a);
-  }
-  std::sort(ratios.begin(), ratios.end());
-  fmt::print("{:<36} {:>9.3f} {:>14.2f}   (the log path; {:.2f}x the steered trace's time, range {:.2f}-{:.2f}; target < 1 s)\n",
-             "steered, full log predictions", t_old, t_old / t_trace, ratios[1], ratios.front(), ratios.back());
-  fmt::print("{:<36} {:>9.3f}\n", "product-steered trace, best of 3 pairs", t_new);
   fmt::print("\n(checksum {:.3f})\n", sink);
   return 0;
 }

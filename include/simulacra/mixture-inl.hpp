@@ -67,8 +67,9 @@ SIMULACRA_INLINE Posterior::Posterior(const Mixture& mixture, const Steering& st
 }
 
 SIMULACRA_INLINE void Posterior::steer() {
-  if (!masked_) return;  // the accessors read log_w_ and lin_ themselves
   steered_ = log_w_;
+  steered_lin_ = lin_;
+  if (!masked_) return;
   const int K = int(log_w_.size());
   for (int k = 0; k < K; ++k)
     if (!allowed_[std::size_t(k)]) steered_[k] = -INFINITY;
@@ -81,7 +82,6 @@ SIMULACRA_INLINE void Posterior::steer() {
     steered_.array() -= z;
   }
   // Scalar exp: Eigen's vectorised exp maps -inf to a denormal, not to 0.
-  steered_lin_.resize(K);
   for (int k = 0; k < K; ++k) steered_lin_[k] = std::exp(steered_[k]);
 }
 
@@ -92,40 +92,28 @@ SIMULACRA_INLINE double Posterior::update(const double* lp, Token token) {
   const MixtureConfig& cfg = config_;
   const bool may_switch = may_switch_[std::size_t(token)];
   // Mixture prediction with the steered weights: log sum_k exp(steered_k + lp_k).
-  // Raw loops over K and one vectorised exp / log each: this runs once per
-  // token of every trace, beside K personas' walks.
-  const double* lw = log_weights().data();
-  double* sc = scratch_.data();
-  double m = -INFINITY;
-  for (int k = 0; k < K; ++k) {
-    sc[k] = lw[k] + lp[k];
-    m = std::max(m, sc[k]);
-  }
+  const Eigen::Map<const Eigen::VectorXd> lpv(lp, K);
+  scratch_ = steered_ + lpv;
+  const double m = scratch_.maxCoeff();
   if (m == -INFINITY) return m;  // no persona can produce this token: the weights stay
   const bool plain = cfg.beta == 1.0 && !masked_ &&
                      (cfg.switching == Switching::kNone || cfg.switching == Switching::kFixedShare);
   if (plain) {
     // All terms finite here (no masking, normalised log weights), so the
     // vectorised exp and log are exact enough and never meet -inf.
-    double* w = lin_.data();
-    double* out = log_w_.data();
-    Eigen::Map<Eigen::ArrayXd>(w, K) = (Eigen::Map<const Eigen::ArrayXd>(sc, K) - m).exp();
-    double s = 0.0;
-    for (int k = 0; k < K; ++k) s += w[k];
+    lin_ = (scratch_.array() - m).exp();
+    const double s = lin_.sum();
     const double mix = m + std::log(s);
     // The Bayes posterior is the prediction's own terms: w_k = exp(lw_k + lp_k - mix).
     if (cfg.switching == Switching::kFixedShare && cfg.alpha > 0.0 && may_switch) {
-      const double keep = (1.0 - cfg.alpha) / s, share = cfg.alpha;
-      const double* prior = prior_lin_.data();
-      for (int k = 0; k < K; ++k) w[k] = keep * w[k] + share * prior[k];
-      Eigen::Map<Eigen::ArrayXd>(out, K) = Eigen::Map<const Eigen::ArrayXd>(w, K).log();
+      lin_ = ((1.0 - cfg.alpha) / s) * lin_ + cfg.alpha * prior_lin_;
+      log_w_ = lin_.array().log();
     } else {
-      for (int k = 0; k < K; ++k) {
-        w[k] /= s;
-        out[k] = sc[k] - mix;
-      }
+      lin_ /= s;
+      log_w_ = scratch_.array() - mix;
     }
-    return mix;  // unmasked: steer() has nothing to do
+    steer();
+    return mix;
   }
   double s = 0.0;
   for (int k = 0; k < K; ++k) s += std::exp(scratch_[k] - m);
@@ -179,19 +167,9 @@ SIMULACRA_INLINE double MixtureState::step(Token token) {
   SIMULACRA_CHECK(token >= 0 && token < kVocab, OutOfRange, "step: token {} is outside 0..{}", token, kVocab - 1);
   // Product steering changes the prediction, not the filter: the steered
   // log-probability needs the whole distribution for its normaliser.
-  const double steered = product_.active() ? steered_logprob(token) : 0.0;
+  if (product_.active()) return step(token, predict());
   for (std::size_t k = 0; k < states_.size(); ++k) lp_[k] = states_[k]->advance(token);
-  const double mix = posterior_.update(lp_.data(), token);
-  return product_.active() ? steered : mix;
-}
-
-SIMULACRA_INLINE double MixtureState::steered_logprob(Token token) {
-  const Eigen::Index K = Eigen::Index(states_.size());
-  probs_.resize(kVocab, K);
-  for (Eigen::Index k = 0; k < K; ++k) states_[std::size_t(k)]->next_probs(probs_.col(k));
-  double out = 0.0;
-  if (detail::steered_logprob_linear(product_, posterior_.weights(), probs_, token, mix_, tilt_, out)) return out;
-  return predict().logprobs[token];  // the log path: impossible or vanishing tokens, extreme tilts
+  return posterior_.update(lp_.data(), token);
 }
 
 SIMULACRA_INLINE double MixtureState::step(Token token, const Prediction& prediction) {
@@ -397,13 +375,14 @@ SIMULACRA_INLINE Trace Mixture::trace(const std::vector<Token>& tokens, const St
   }
   if (steering.product.active()) {
     // The steered prediction needs every persona's full distribution at
-    // every position (for its normaliser): read the text again with a
-    // reader, whose step mixes and tilts the personas' probabilities.
+    // every position: read the text again with a reader, each token's
+    // prediction made once and reused by its step.
     MixtureState reader = begin(steering);
     InterruptPoller steered_poll(64);
     for (Eigen::Index t = 0; t < T; ++t) {
       steered_poll.tick();
-      tr.logprobs[t] = reader.step(tokens[std::size_t(t)]);
+      const Prediction pred = reader.predict();
+      tr.logprobs[t] = reader.step(tokens[std::size_t(t)], pred);
       if (on_progress && (t + 1) % 4096 == 0) on_progress(double(t + 1) / double(T));
     }
   }

@@ -143,20 +143,10 @@ struct Steering {
 // result renormalised; tokens where the tilt is undefined (p_a = p_b = 0) or
 // where the base distribution says 0 get -inf. MixtureState::predict (and so
 // trace, score, vote and raw_view under product steering) and generate in
-// both modes all go through here (a product-steered step or trace computes
-// only the read token's entry, in probability space, with this as its
-// fallback). InvalidArgument if the tilted distribution cannot be normalised.
+// both modes all go through here. InvalidArgument if the tilted distribution
+// cannot be normalised.
 Eigen::VectorXd steered_distribution(const ProductSteering& product, const Eigen::VectorXd& log_weights,
                                      const Eigen::MatrixXd& persona_logprobs, int speaker = -1);
-
-namespace detail {
-// The read token's entry of steered_distribution (speaker -1, product active)
-// from the personas' probabilities (kVocab, K) and the linear weights (K):
-// see steering-inl.hpp. False where the linear path is not exact enough.
-bool steered_logprob_linear(const ProductSteering& product, const Eigen::VectorXd& weights,
-                            const Eigen::MatrixXd& persona_probs, Token token, Eigen::VectorXd& scratch_mix,
-                            Eigen::VectorXd& scratch_tilt, double& out);
-}  // namespace detail
 
 // The inspection record of a text: one row per token.
 struct Trace {
@@ -204,9 +194,9 @@ class Posterior {
   Posterior(const Mixture& mixture, const Steering& steering);
 
   // (K) natural-log weights used for the next prediction (steered).
-  const Eigen::VectorXd& log_weights() const { return masked_ ? steered_ : log_w_; }
+  const Eigen::VectorXd& log_weights() const { return steered_; }
   // (K) the same weights as probabilities.
-  const Eigen::VectorXd& weights() const { return masked_ ? steered_lin_ : lin_; }
+  const Eigen::VectorXd& weights() const { return steered_lin_; }
 
   // Consumes one token given each persona's log-probability of it (K);
   // returns the mixture's log-probability of the token. The switching rule
@@ -225,8 +215,8 @@ class Posterior {
   Eigen::VectorXd log_w_;      // (K) normalised log weights
   Eigen::VectorXd lin_;        // (K) exp(log_w_)
   Eigen::VectorXd acc_;        // (K) forgetting accumulators L_k
-  Eigen::VectorXd steered_;    // (K) log_w_ after clamp / exclude (kept only when masked_)
-  Eigen::VectorXd steered_lin_;  // (K) exp(steered_) (kept only when masked_)
+  Eigen::VectorXd steered_;    // (K) log_w_ after clamp / exclude
+  Eigen::VectorXd steered_lin_;  // (K) exp(steered_)
   Eigen::MatrixXd log_a_;      // (K, K) log transition matrix
   Eigen::VectorXd scratch_;    // (K)
   std::vector<bool> allowed_;  // (K) false where excluded or not clamped
@@ -245,10 +235,8 @@ class MixtureState {
 
   // Consumes `token`; returns log p(token | text so far) under the (steered)
   // mixture. OutOfRange for a token outside 0..kVocab-1. Under product
-  // steering the return value needs the whole steered distribution's
-  // normaliser, so this costs K next-token distributions per token (as
-  // probabilities, mixed and tilted in linear space: no log and exp per
-  // entry and persona; equal to predict().logprobs[token] to rounding).
+  // steering the return value needs the whole steered distribution, so this
+  // costs one predict() (K next-token distributions) per token.
   double step(Token token);
   // The same, reusing `prediction`, which must be what predict() returned
   // since the last step: under product steering the token's steered
@@ -271,18 +259,11 @@ class MixtureState {
   const PersonaState& persona_state(int k) const { return *states_.at(std::size_t(k)); }
 
  private:
-  // Under product steering: log p~(token | text so far) from the personas'
-  // next_probs (detail::steered_logprob_linear), or from predict() where the
-  // linear path does not apply.
-  double steered_logprob(Token token);
-
   const Mixture* mixture_;
   std::vector<std::unique_ptr<PersonaState>> states_;
   Posterior posterior_;
   ProductSteering product_;
   std::vector<double> lp_;  // (K) scratch
-  Eigen::MatrixXd probs_;   // (kVocab, K) scratch of steered_logprob: column k persona k's next_probs
-  Eigen::VectorXd mix_, tilt_;  // (kVocab) scratch of steered_logprob
 };
 
 class Mixture {

@@ -63,43 +63,6 @@ SIMULACRA_INLINE void tilt(const ProductSteering& product, const Eigen::MatrixXd
   logprobs.array() -= z;
 }
 
-// The smallest probability the linear path below takes as it is: a normal
-// double with room, so that every product and sum of such terms keeps full
-// relative precision and what underflows beside it is negligible.
-constexpr double kLinearFloor = 1e-290;
-
-// log p~(token) under product steering, in probability space: the personas'
-// probabilities probs (kVocab, K; column k is persona k's next_probs) and the
-// steered weights w (K, linear) give
-//
-//   m(v) = sum_k w_k p_k(v),   u(v) = lambda log(p_a(v) / p_b(v)),   U = max_v u(v),
-//   log p~(token) = log m(token) + u(token) - U - log sum_v m(v) exp(u(v) - U),
-//
-// which is tilt(mix_distributions(...)) at `token` with one matrix-vector
-// product, kVocab logs and kVocab exps in place of K kVocab of each. Exact to
-// rounding where it applies: every m(v), p_a(v), p_b(v) >= kLinearFloor (no
-// impossible or underflowed token, so no tilt is undefined or infinite) and
-// U finite. Returns false otherwise, touching nothing but the scratch m and
-// u: the caller then takes the log path (predict()), which also names a
-// distribution that cannot be normalised.
-SIMULACRA_INLINE bool steered_logprob_linear(const ProductSteering& product, const Eigen::VectorXd& w,
-                                             const Eigen::MatrixXd& probs, Token token, Eigen::VectorXd& m,
-                                             Eigen::VectorXd& u, double& out) {
-  assert(probs.rows() == kVocab && probs.cols() == w.size() && token >= 0 && token < kVocab);
-  m.noalias() = probs * w;
-  const auto pa = probs.col(product.expert).array(), pb = probs.col(product.anti_expert).array();
-  // Written as "not >=" so that a NaN anywhere declines too.
-  if (!(m.minCoeff() >= kLinearFloor) || !(pa.minCoeff() >= kLinearFloor) || !(pb.minCoeff() >= kLinearFloor))
-    return false;
-  u = product.lambda * (pa / pb).log();
-  const double top = u.maxCoeff();
-  if (!std::isfinite(top)) return false;
-  const double s = (m.array() * (u.array() - top).exp()).sum();
-  if (!(s >= kLinearFloor) || !std::isfinite(s)) return false;
-  out = std::log(m[token]) + u[token] - top - std::log(s);
-  return true;
-}
-
 }  // namespace detail
 
 SIMULACRA_INLINE Eigen::VectorXd steered_distribution(const ProductSteering& product,
