@@ -94,6 +94,29 @@ void bind_ngram_train(py::module_& m) {
             std::string(py::repr(py::cast(r.order_heldout_bits))), r.heldout_documents);
       });
 
+  py::class_<TrainCells>(m, "TrainCells", R"doc(
+How Mixture.fit counts: every model it fits is the Kneser-Ney model of whole
+cells of documents, a cell being one persona's documents in one calibration
+fold on one side of the held-out split. Each cell is counted once, at `order`
+(the largest order fit may need). Mixture.fit(..., counter=f) hands these to f,
+which returns the NGramCounts of every cell (cell_of[i] is document i's cell).
+)doc")
+      .def_readonly("order", &TrainCells::order, "The counting order.")
+      .def_property_readonly(
+          "names", [](const TrainCells& c) { return name_list(c.names); }, "The personas, sorted.")
+      .def_readonly("folds", &TrainCells::folds, "Calibration folds.")
+      .def_property_readonly(
+          "cell_of", [](const TrainCells& c) { return c.cell_of; }, "The cell of each document of the corpus.")
+      .def_property_readonly(
+          "documents", [](const TrainCells& c) { return c.documents; }, "Documents in each cell.")
+      .def_property_readonly("size", &TrainCells::size, "Number of cells.")
+      .def("cell", &TrainCells::cell, py::arg("persona"), py::arg("fold"), py::arg("heldout"),
+           "The cell of persona index k (in names), fold f, held out or not.")
+      .def("__repr__", [](const TrainCells& c) {
+        return fmt::format("TrainCells(order={}, personas={}, folds={}, cells={}, documents={})", c.order,
+                           c.names.size(), c.folds, c.size(), c.cell_of.size());
+      });
+
   auto mixture = py::reinterpret_borrow<py::class_<Mixture>>(m.attr("Mixture"));
   mixture
       .def_static(
@@ -104,7 +127,8 @@ void bind_ngram_train(py::module_& m) {
              std::uint64_t seed, std::optional<std::vector<double>> alpha_grid, std::optional<std::vector<int>> order_grid,
              std::optional<std::vector<int>> calibration_lengths, py::handle progress,
              bool return_report, py::handle switch_after, int calibration_folds,
-             std::optional<std::vector<double>> attribution_own_weights, std::size_t segmentation_part_bytes) -> py::object {
+             std::optional<std::vector<double>> attribution_own_weights, std::size_t segmentation_part_bytes,
+             py::handle counter) -> py::object {
             TrainConfig cfg;
             cfg.mixture.switch_after = switch_after_arg(switch_after);
             if (py::isinstance<py::str>(order)) {
@@ -148,11 +172,22 @@ void bind_ngram_train(py::module_& m) {
               check_signals();
               if (!cb.is_none()) cb(p);
             };
+            // counter: the cells' counts made elsewhere (simulacra.dask.fit_mixture counts them on a cluster).
+            std::optional<std::vector<NGramCounts>> counts;
+            if (!counter.is_none()) {
+              if (!PyCallable_Check(counter.ptr())) throw py::type_error("counter: expected None or a callable");
+              TrainCells cells;
+              {
+                py::gil_scoped_release release;
+                cells = train_cells(corpus, cfg);
+              }
+              counts = counter(cells).cast<std::vector<NGramCounts>>();
+            }
             TrainReport report;
             std::optional<Mixture> result;
             {
               py::gil_scoped_release release;
-              result.emplace(train(corpus, cfg, &report));
+              result.emplace(train(corpus, cfg, &report, counts ? &*counts : nullptr));
             }
             if (return_report) return py::make_tuple(std::move(*result), std::move(report));
             return py::cast(std::move(*result));
@@ -165,7 +200,7 @@ void bind_ngram_train(py::module_& m) {
           py::arg("calibration_lengths") = py::none(), py::arg("progress") = py::none(),
           py::arg("return_report") = false, py::arg("switch_after") = py::none(),
           py::arg("calibration_folds") = TrainConfig{}.calibration_folds, py::arg("attribution_own_weights") = py::none(),
-          py::arg("segmentation_part_bytes") = 0,
+          py::arg("segmentation_part_bytes") = 0, py::arg("counter") = py::none(),
           "Trains one Kneser-Ney persona per persona of the corpus (prior: document shares), each interpolated with "
           "a background model of all the text (background=True; its weight fitted on the persona's held-out "
           "documents). order='auto' tries order_grid (default 2..8) and keeps the best held-out likelihood of the "
@@ -179,7 +214,11 @@ void bind_ngram_train(py::module_& m) {
           "the held-out documents joined end to end; with segmentation_part_bytes > 0 each persona's documents are first "
           "joined into parts of at least that many bytes, for turns longer than the documents), while the filter keeps the compression rate. Then everything is refitted on the whole corpus. progress: None, "
           "True (a tqdm bar, if tqdm is installed) or a callable taking a TrainProgress. Returns the Mixture, or "
-          "(Mixture, TrainReport) with return_report=True. switch_after: as in Mixture(). Ctrl-C stops it with KeyboardInterrupt.")
+          "(Mixture, TrainReport) with return_report=True. switch_after: as in Mixture(). counter: None (the n-grams are "
+          "counted here) or a callable taking the TrainCells of this training (every model is fitted from merged "
+          "counts of these cells of documents) and returning a list of their NGramCounts, e.g. counted on a cluster "
+          "(simulacra.dask.fit_mixture); ValueError if they are not the counts of the cells. Ctrl-C stops it with "
+          "KeyboardInterrupt.")
       .def(
           "attribution_accuracy",
           [](const Mixture& mix, const Corpus& corpus) {

@@ -533,6 +533,25 @@ class TrainProgress:
     def total(self) -> int:
         """Steps of this stage in all."""
 
+class TrainCells:
+    """How Mixture.fit counts: cells of documents (one persona, one calibration fold, one side of the held-out
+    split), each counted once at `order`; Mixture.fit(..., counter=f) hands them to f for their NGramCounts."""
+
+    @property
+    def order(self) -> int: ...
+    @property
+    def names(self) -> list[str]: ...
+    @property
+    def folds(self) -> int: ...
+    @property
+    def cell_of(self) -> list[int]:
+        """The cell of each document of the corpus."""
+    @property
+    def documents(self) -> list[int]: ...
+    @property
+    def size(self) -> int: ...
+    def cell(self, persona: int, fold: int, heldout: bool) -> int: ...
+
 class TrainReport:
     """What training chose (order, background weights, alpha, attribution beta) and the
     held-out figures it chose them by."""
@@ -1306,6 +1325,7 @@ class Mixture:
         calibration_folds: int = 5,
         attribution_own_weights: Optional[Sequence[float]] = None,
         segmentation_part_bytes: int = 0,
+        counter: Optional[Callable[[TrainCells], Sequence[NGramCounts]]] = None,
     ) -> Mixture: ...
     @overload
     @staticmethod
@@ -1332,6 +1352,7 @@ class Mixture:
         calibration_folds: int = 5,
         attribution_own_weights: Optional[Sequence[float]] = None,
         segmentation_part_bytes: int = 0,
+        counter: Optional[Callable[[TrainCells], Sequence[NGramCounts]]] = None,
     ) -> Tuple[Mixture, TrainReport]:
         """Trains one Kneser-Ney persona per persona of the corpus; the prior is the document shares.
 

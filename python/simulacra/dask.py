@@ -65,7 +65,7 @@ import numpy as np
 
 from ._core import Corpus, Mixture, NGramCounts, NGramPersona
 
-__all__ = ["count_ngrams", "fit_personas", "score", "attribute", "trace_summary"]
+__all__ = ["count_ngrams", "fit_personas", "fit_mixture", "score", "attribute", "trace_summary"]
 
 _Text = Union[str, bytes]
 _Pair = Tuple[_Text, _Text]
@@ -79,13 +79,14 @@ _LOADERS = ("auto", "jsonl", "directory", "play", "fortunes")
 # ------------------------------------------------------------------------------------------------ worker side
 
 
-def _where(partition: int, index: Optional[int] = None, path: Optional[str] = None) -> str:
-    """'partition 3, document 7' (or 'partition 3 (path)'), the prefix of every error about a document."""
-    where = f"partition {partition}"
+def _where(partition: Optional[int], index: Optional[int] = None, path: Optional[str] = None) -> str:
+    """'partition 3, document 7' (or 'partition 3 (path)'; 'document 7' of a list read whole), the prefix of
+    every error about a document."""
+    where = "" if partition is None else f"partition {partition}"
     if path is not None:
         where += f" ({path})"
     if index is not None:
-        where += f", document {index}"
+        where += f", document {index}" if where else f"document {index}"
     return where
 
 
@@ -430,6 +431,80 @@ def fit_personas(
         raise ValueError("fit_personas: there are no documents")
     names = sorted(personas)
     return names, [personas[n] for n in names], (fitted[-1] if background else None)
+
+
+def _gathered_corpus(client: "distributed.Client", documents: Documents, loader: _Loader) -> Corpus:
+    """The documents in their order as one Corpus on the driver (a Bag computed on the cluster, files read here)."""
+    if isinstance(documents, Corpus):
+        return documents
+    paths = _paths(documents)
+    if paths is not None:
+        loader = _check_loader(loader)
+        corpus = Corpus()
+        for i, path in enumerate(paths):
+            try:
+                part = _load(path, loader)
+            except Exception as error:
+                raise type(error)(f"{_where(i, path=path)}: {error}") from error
+            for document in part:
+                corpus.add(document.raw, document.persona)
+        return corpus
+    if isinstance(documents, db.Bag):
+        parts = client.gather(client.compute(documents.to_delayed(optimize_graph=True)))
+    elif isinstance(documents, (list, tuple)):
+        parts = [documents]
+    else:
+        raise TypeError(
+            "documents must be a dask.bag.Bag of (persona, text) pairs, a list of pairs, a simulacra.Corpus, "
+            f"a glob or a list of paths, not {type(documents).__name__}"
+        )
+    texts: List[_Text] = []
+    personas: List[str] = []
+    for i, part in enumerate(parts):
+        _group(part, i if isinstance(documents, db.Bag) else None)  # checks every pair, naming where it is
+        for persona, text in part:
+            personas.append(persona.decode("utf-8") if isinstance(persona, bytes) else persona)
+            texts.append(text)
+    return Corpus.from_texts(texts, personas)
+
+
+def fit_mixture(
+    client: "distributed.Client",
+    documents: Documents,
+    progress: bool = False,
+    *,
+    loader: _Loader = "auto",
+    npartitions: Optional[int] = None,
+    split_every: int = 8,
+    **fit_args: Any,
+) -> Union[Mixture, Tuple[Mixture, Any]]:
+    """``Mixture.fit`` of the documents with its n-gram counting on the workers: the same pile, bit for bit.
+
+    ``Mixture.fit`` makes every model it fits (each candidate order's personas and background on the training
+    side, each calibration fold's, the final ones) from merged counts of cells of documents: one persona's
+    documents in one calibration fold on one side of the held-out split (``simulacra.TrainCells``). Here those
+    cells are counted on the workers (each cell's documents spread over ``npartitions`` partitions, merged by
+    a tree of tasks, as ``count_ngrams``), and the driver merges and fits from them. The held-out fitting (the
+    order, the background weights, alpha, the segmentation and attribution calibration) reads the held-out
+    texts and runs on the driver, on its cores, as ``Mixture.fit`` does: the documents are gathered there
+    (a Bag is computed, files are read by ``loader`` on the driver). ``fit_args`` are ``Mixture.fit``'s
+    (``return_report=True`` gives ``(Mixture, TrainReport)``); ``progress=True`` draws Dask's progress bar over
+    the counting.
+    """
+    if "counter" in fit_args:
+        raise TypeError("fit_mixture: counter is fit_mixture's own (the cells are counted on the cluster)")
+    corpus = _gathered_corpus(client, documents, loader)
+    if len(corpus) == 0:
+        raise ValueError("fit_mixture: there are no documents")
+
+    def counter(cells: Any) -> List[NGramCounts]:
+        # Each document filed under its cell's number: count_ngrams' persona-wise counting does the rest.
+        keyed = [(str(cell), document.raw) for cell, document in zip(cells.cell_of, corpus)]
+        counted = count_ngrams(client, keyed, cells.order, progress, npartitions=npartitions, split_every=split_every)
+        empty = NGramCounts([], cells.order)
+        return [counted.get(str(c), empty) for c in range(cells.size)]
+
+    return Mixture.fit(corpus, counter=counter, **fit_args)
 
 
 def _text_parts(

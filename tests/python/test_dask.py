@@ -277,3 +277,45 @@ def test_progress_uses_dasks_progress_bar(client, builtin, capsys):
     scores = sd.score(client, pile, texts, progress=True)
     assert "% Completed" in capsys.readouterr().out
     assert scores.compute().tobytes() == pile.score_batch(texts).tobytes()
+
+
+def test_fit_mixture_is_mixture_fit_bit_for_bit(client, speakers, builtin):
+    """The whole of Mixture.fit (order search, background weights, alpha, segmentation, calibration) with the
+    counting of every cell of documents on the workers: the same model file bytes and the same report."""
+    quick = dict(order_grid=[2, 4], calibration_lengths=[100, 300], alpha_grid=[1e-3, 1e-2], seed=3)
+    for documents, corpus, args in [
+        (db.from_sequence(pairs_of(speakers), npartitions=5), speakers, quick),
+        (pairs_of(builtin), builtin, dict(order=3, seed=1)),
+        (builtin, builtin, dict(quick, background=False, heldout_fraction=0.2)),
+    ]:
+        here, here_report = simulacra.Mixture.fit(corpus, return_report=True, **args)
+        there, there_report = sd.fit_mixture(client, documents, return_report=True, **args)
+        assert pickle.dumps(there) == pickle.dumps(here)
+        assert there_report.order == here_report.order and there_report.alpha == here_report.alpha
+        assert there_report.background_weights == here_report.background_weights
+        assert there_report.attribution_beta == here_report.attribution_beta
+
+
+def test_fit_mixture_errors(client):
+    with pytest.raises(TypeError, match="document 1"):
+        sd.fit_mixture(client, [("a", "x"), ("b", 3)])
+    with pytest.raises(TypeError, match="partition 1, document 0"):
+        sd.fit_mixture(client, db.from_sequence([("a", "x"), ("b", None)], npartitions=2))
+    with pytest.raises(TypeError, match="counter"):
+        sd.fit_mixture(client, [("a", "x")], counter=lambda cells: [])
+    with pytest.raises(ValueError, match="no documents"):
+        sd.fit_mixture(client, [])
+
+
+def test_fit_with_a_counter_checks_the_counts(builtin):
+    cells_seen = []
+
+    def wrong(cells):
+        cells_seen.append(cells)
+        return [simulacra.NGramCounts(["zz"], cells.order) for _ in range(cells.size)]
+
+    with pytest.raises(ValueError, match="not those of its"):
+        simulacra.Mixture.fit(builtin, order=3, counter=wrong)
+    cells = cells_seen[0]
+    assert cells.names == builtin.personas and cells.order == 3 and len(cells.cell_of) == len(builtin)
+    assert sum(cells.documents) == len(builtin) and cells.size == len(builtin.personas) * cells.folds * 2
