@@ -60,8 +60,8 @@ def test_the_file_opens_with_the_safetensors_package(pile, saved):
     with safe_open(saved, framework="numpy") as f:
         meta = f.metadata()
     # A pile of interpolated n-gram personas (Mixture.fit's default) is written as version 3; plain n-gram
-    # piles stay version 1 (readable by older releases), transformers need 2.
-    assert meta["format"] == "simulacra" and meta["format_version"] == "3" and simulacra.FORMAT_VERSION == 3
+    # piles stay version 1 (readable by older releases), transformers need 2, compact n-grams 4.
+    assert meta["format"] == "simulacra" and meta["format_version"] == "3" and simulacra.FORMAT_VERSION == 4
     assert any(name.startswith("background.0.level.") for name in tensors)
     assert [p["name"] for p in json.loads(meta["personas"])] == pile.personas
     assert json.loads(meta["config"])["switching"] == pile.switching
