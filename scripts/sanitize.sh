@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The C++ tests under AddressSanitizer + UndefinedBehaviorSanitizer, then the
-# libFuzzer harnesses of fuzz/ for FUZZ_SECONDS each (default 30; 0 skips
+# libFuzzer harnesses of fuzz/ for FUZZ_SECONDS each (default 15; 0 skips
 # them), in one clang build tree: build/sanitize (-O1, assertions on).
 #   scripts/sanitize.sh [FUZZ_SECONDS]
 # Each harness starts from its seeds in fuzz/corpus/<harness>/ and keeps what
@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/common.sh
-fuzz_seconds=${1:-30}
+fuzz_seconds=${1:-15}
 scripts/setup.sh
 apt_install clang libclang-rt-14-dev libomp-dev
 
@@ -26,7 +26,11 @@ build_tree
 export ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:check_initialization_order=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 step "C++: ctest under ASan + UBSan"
-ctest --test-dir "$tree" --output-on-failure -j2
+# Two end-to-end trainings on real text are left to scripts/test.sh: the demo on a play (2 minutes under
+# ASan) and the attribution accuracy of a full Mixture.fit of the embedded corpus (1 minute); the code they
+# run is exercised here by the smaller training, calibration and CLI tests.
+ctest --test-dir "$tree" --output-on-failure -j2 \
+      -E '^(CliTest\.DemoShowsThePileOnAPlay|TrainTest\.BuiltinCorpusAttributionAccuracy)$'
 
 ((fuzz_seconds > 0)) || exit 0
 failed=()

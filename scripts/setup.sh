@@ -12,8 +12,14 @@ source scripts/common.sh
 apt_install g++ cmake ninja-build pkg-config libeigen3-dev libfmt-dev libgtest-dev
 
 if [ "${1:-}" = "--python" ]; then
-  # The browser of the trace explorer's test (tests/python/test_trace_html.py): about 70 s and 290 MB.
-  apt_install chromium
+  # The browser of the trace explorer's test (tests/python/test_trace_html.py): about 70 s and 290 MB on a
+  # fresh machine, mostly download and unpacking, so it runs while pip works (its output once it is done).
+  chromium_log=$(mktemp)
+  if ! dpkg-query -W -f='${Status}' chromium 2>/dev/null | grep -q "install ok installed"; then
+    step "apt-get install chromium, in the background while pip works"
+  fi
+  apt_install chromium > "$chromium_log" 2>&1 &
+  chromium_pid=$!
   step "Python: the virtual environment .venv"
   [ -x .venv/bin/python ] || python3 -m venv .venv
   .venv/bin/python -m pip install --upgrade pip
@@ -26,8 +32,18 @@ print("\n".join(project["build-system"]["requires"] + project["project"]["depend
                 + project["project"]["optional-dependencies"]["test"]))
 PY
   )
-  # MAX_ORDER: the `kenlm` module (built from source) up to order 8, for tests/python/test_arpa.py (its default is 6).
-  MAX_ORDER=8 .venv/bin/python -m pip install "${requirements[@]}"
+  # The `kenlm` module has no wheel on the index: pip builds it from source (about a minute of one core), in
+  # the background beside the other downloads. MAX_ORDER: up to order 8, for tests/python/test_arpa.py (its
+  # default is 6). It needs nothing else installed, so the two pip runs touch different packages.
+  others=()
+  for r in "${requirements[@]}"; do [ "$r" = kenlm ] || others+=("$r"); done
+  kenlm_log=$(mktemp)
+  if ! .venv/bin/python -c "import kenlm" 2>/dev/null; then
+    step "Python: building the kenlm module, in the background"
+    MAX_ORDER=8 .venv/bin/python -m pip install --no-deps kenlm > "$kenlm_log" 2>&1 &
+    kenlm_pid=$!
+  fi
+  .venv/bin/python -m pip install "${others[@]}"
   # PyTorch, CPU build, pinned: the reference of the transformer tests and
   # benchmarks only (the library never imports it). A plain `pip install
   # torch` would pull gigabytes of CUDA libraries.
@@ -42,4 +58,17 @@ PY
       .venv/bin/python -m pip install "torch==${torch_version}"
     fi
   fi
+  if [ -n "${kenlm_pid:-}" ] && ! wait "$kenlm_pid"; then
+    cat "$kenlm_log"
+    echo "setup: pip install kenlm failed (above)" >&2
+    exit 1
+  fi
+  rm -f "$kenlm_log"
+  if ! wait "$chromium_pid"; then
+    cat "$chromium_log"
+    echo "setup: apt-get install chromium failed (above)" >&2
+    exit 1
+  fi
+  grep -E "^== |^Setting up chromium " "$chromium_log" || true
+  rm -f "$chromium_log"
 fi
