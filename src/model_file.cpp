@@ -37,14 +37,21 @@ std::string level_key(const std::string& prefix, std::size_t n, const char* fiel
   return fmt::format("{}.level.{}.{}", prefix, n, field);
 }
 
-void put_ngram(TensorFile& file, const std::string& k, const NGramPersona& lm) {
+// "<prefix>.discounts" (N, 4): d1, d2, d3 and the fallback flag of each order.
+template <class Model>
+void put_discounts(TensorFile& file, const std::string& k, const Model& lm) {
   const int N = lm.order();
-  std::vector<double> disc3;
+  std::vector<double> rows;
   for (int n = 1; n <= N; ++n) {
     const Discounts& d = lm.discounts(n);
-    disc3.insert(disc3.end(), {d.d1, d.d2, d.d3, d.fallback ? 1.0 : 0.0});
+    rows.insert(rows.end(), {d.d1, d.d2, d.d3, d.fallback ? 1.0 : 0.0});
   }
-  file.put(k + ".discounts", {N, 4}, disc3.data());
+  file.put(k + ".discounts", {N, 4}, rows.data());
+}
+
+void put_ngram(TensorFile& file, const std::string& k, const NGramPersona& lm) {
+  const int N = lm.order();
+  put_discounts(file, k, lm);
   for (std::size_t n = 0; n <= std::size_t(N); ++n) {
     const NGramPersona::Level& L = lm.levels()[n];
     const auto size = std::int64_t(L.node.size());
@@ -74,12 +81,7 @@ void put_ngram(TensorFile& file, const std::string& k, const NGramPersona& lm) {
 // the persona's arrays byte for byte (ngram_compact.hpp), so that load_mapped uses them in place.
 void put_compact(TensorFile& file, const std::string& k, const CompactNGramPersona& lm) {
   const int N = lm.order();
-  std::vector<double> disc4;
-  for (int n = 1; n <= N; ++n) {
-    const Discounts& d = lm.discounts(n);
-    disc4.insert(disc4.end(), {d.d1, d.d2, d.d3, d.fallback ? 1.0 : 0.0});
-  }
-  file.put(k + ".discounts", {N, 4}, disc4.data());
+  put_discounts(file, k, lm);
   for (std::size_t n = 0; n <= std::size_t(N); ++n) {
     const CompactNGramPersona::Level& L = lm.levels()[n];
     const auto size = std::int64_t(L.size);
