@@ -40,7 +40,7 @@ import real_text_data as data
 import simulacra
 from real_text_measure import (attribute_probs, baseline_scores, fit_baselines, fit_defaults, fit_fixed_order,
                                fit_switch_points, own_text_bits, stream_bits, swap_best_alpha, swap_ceiling, swap_smoothed_inside,
-                               swap_filtered, swap_smoothed, viterbi_boundaries)
+                               swap_filtered, swap_one_swap_bound, swap_smoothed, viterbi_boundaries)
 from real_text_metrics import accuracy, ece, ece_floor
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -146,6 +146,9 @@ def swap_tables(split: data.Split, pile, name: str, pairs: list, vpairs: list, q
     inside = [swap_smoothed_inside(pile, pairs, split.personas, d) for d in (20, 50, 100)]
     print(f"  {'smoothed, 20 / 50 / 100 bytes before the swap':<46} " + " / ".join(f"{x:.1%}" for x in inside)
           + "   (the part's last byte is as likely put just after the swap as just before)")
+    bound = [swap_one_swap_bound(pile, pairs, split.personas, d) for d in (0, 20, 50)]
+    print(f"  {'one-swap Bayes smoother: last byte / 20 / 50':<46} " + " / ".join(f"{x:.1%}" for x in bound)
+          + "   (knows there is exactly one swap: the bound of any smoothed view of these masks)")
     error, spans, right = viterbi_boundaries(pile, vpairs, split.personas)
     vceiling = swap_ceiling(pile, vpairs, split.personas)
     print(f"\n  Viterbi ceiling: both 2000-byte parts attributed right whole in {vceiling:.1%} of pairs; a pair with a "

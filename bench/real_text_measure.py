@@ -9,7 +9,7 @@ import numpy as np
 
 import simulacra
 from real_text_data import Split
-from real_text_metrics import (both_ends_right, boundary_error, bits_per_byte, oracle_bits,
+from real_text_metrics import (both_ends_right, one_swap_marginals, boundary_error, bits_per_byte, oracle_bits,
                                span_count)
 
 
@@ -134,6 +134,20 @@ def swap_smoothed_inside(pile: simulacra.Mixture, pairs, personas: Sequence[str]
     for part_a, a, part_b, b in pairs:
         dominant = index[pile.smooth(part_a + part_b).dominant]
         right += int(dominant[len(part_a) - 1 - inside] == a and dominant[len(part_a) + len(part_b) - 1] == b)
+    return right / len(pairs)
+
+
+def swap_one_swap_bound(pile: simulacra.Mixture, pairs, personas: Sequence[str], inside: int = 0) -> float:
+    """The share of pairs the one-swap Bayes smoother (real_text_metrics.one_swap_marginals over the masks'
+    per-byte log-probabilities in the pile's trace) gets right `inside` bytes before the end of the first
+    part and at the end of the text: what a smoother that knows there is exactly one swap reaches with
+    these masks, the bound of the smoothed view."""
+    index = persona_index(pile, personas)
+    right = 0
+    for part_a, a, part_b, b in pairs:
+        marg = one_swap_marginals(pile.trace(part_a + part_b).persona_logprobs)
+        dominant = index[np.argmax(marg, axis=1)]
+        right += int(dominant[len(part_a) - 1 - inside] == a and dominant[-1] == b)
     return right / len(pairs)
 
 

@@ -96,3 +96,28 @@ def oracle_bits(persona_logprobs: np.ndarray, pooled_logprobs: np.ndarray, label
             if bits < best[0]:
                 best = (bits, float(lam))
     return best
+
+
+def one_swap_marginals(persona_logprobs: np.ndarray) -> np.ndarray:
+    """p(mask at t = k | text, exactly one swap) (T, K): the Bayes smoother of a text known to be two parts
+    of two different masks, the swap s (the first byte of the second part) uniform on 1..T-1 and the
+    ordered pair (i, j), i != j, uniform, given each mask's per-byte log-probabilities (T, K):
+    p(s, i, j | text) ~ exp(sum_{u<s} lp[u, i] + sum_{u>=s} lp[u, j]); the mask at t is i when t < s and j
+    when t >= s. No view of these masks that reads only their per-byte evidence can place the swap better:
+    it bounds what smoothing can do at the parts' ends."""
+    lp = np.asarray(persona_logprobs, dtype=np.float64)
+    T, K = lp.shape
+    if T < 2 or K < 2:
+        raise ValueError("one_swap_marginals: needs at least 2 bytes and 2 masks")
+    c = np.vstack([np.zeros((1, K)), np.cumsum(lp, axis=0)])  # c[s] = sum_{u<s} lp[u]
+    s = np.arange(1, T)
+    score = c[s][:, :, None] + (c[T][None, None, :] - c[s][:, None, :])  # (T - 1, i, j)
+    score[:, np.arange(K), np.arange(K)] = -np.inf
+    w = np.exp(score - score.max())
+    w /= w.sum()
+    first = w.sum(axis=2)  # (T - 1, K): p(s, i)
+    second = w.sum(axis=1)  # p(s, j)
+    # t < s for s in t+1..T-1 (rows t..T-2), t >= s for s in 1..t (rows 0..t-1)
+    after = np.vstack([np.cumsum(first[::-1], axis=0)[::-1], np.zeros((1, K))])  # after[t] = sum_{row >= t}
+    before = np.vstack([np.zeros((1, K)), np.cumsum(second, axis=0)])  # before[t] = sum_{row < t}
+    return after[:T] + before[:T]

@@ -170,3 +170,23 @@ def test_ece_floor_is_the_chance_ece_of_a_calibrated_predictor():
     from math import comb
     exact = sum(comb(n, k) * 0.5 ** n * abs(k / n - 0.5) for k in range(n + 1))
     assert metrics.ece_floor(half, draws=4000, seed=3) == pytest.approx(exact, rel=0.05)
+
+
+def test_one_swap_marginals_against_enumeration():
+    rng = np.random.default_rng(3)
+    T, K = 7, 3
+    lp = rng.normal(-2.0, 1.0, size=(T, K))
+    marg = np.zeros((T, K))
+    total = 0.0
+    for s in range(1, T):
+        for i in range(K):
+            for j in range(K):
+                if i == j:
+                    continue
+                p = math.exp(lp[:s, i].sum() + lp[s:, j].sum())
+                total += p
+                for t in range(T):
+                    marg[t, i if t < s else j] += p
+    np.testing.assert_allclose(metrics.one_swap_marginals(lp), marg / total, rtol=1e-12, atol=1e-15)
+    with pytest.raises(ValueError):
+        metrics.one_swap_marginals(lp[:1])
