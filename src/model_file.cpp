@@ -649,6 +649,31 @@ Mixture load_from_bytes(std::string_view bytes, const std::string& name) {
   return from_tensor_file(parse_safetensors(bytes, name), name);
 }
 
+Mixture compact_personas(const Mixture& pile, bool quantize) {
+  std::vector<std::shared_ptr<const Persona>> personas;
+  for (int k = 0; k < pile.size(); ++k) {
+    const std::shared_ptr<const Persona>& p = pile.persona_ptr(k);
+    SIMULACRA_CHECK(dynamic_cast<const InterpolatedPersona*>(p.get()) == nullptr, InvalidArgument,
+                    "compact: persona '{}' is interpolated with a background model, which is saved over double "
+                    "n-gram models only (train with --no-background)",
+                    pile.names()[std::size_t(k)]);
+    if (const auto* lm = dynamic_cast<const NGramPersona*>(p.get())) {
+      if (quantize)
+        personas.push_back(std::make_shared<QuantNGramPersona>(QuantNGramPersona::quantise(*lm)));
+      else
+        personas.push_back(std::make_shared<CompactNGramPersona>(CompactNGramPersona::compact(*lm)));
+    } else {
+      personas.push_back(p);
+    }
+  }
+  Mixture out(std::move(personas), pile.names(), pile.prior(), pile.config());
+  out.set_attribution_beta(pile.attribution_beta(), pile.attribution_exponent());
+  if (pile.has_segmentation()) out.set_segmentation(pile.segmentation_alpha(), pile.segmentation_beta());
+  if (!pile.attribution_personas().empty())
+    out.set_attribution_personas(pile.attribution_personas(), pile.attribution_own_weight());
+  return out;
+}
+
 std::string persona_to_bytes(std::shared_ptr<const Persona> persona) {
   SIMULACRA_CHECK(persona != nullptr, InvalidArgument, "persona_to_bytes: the persona is null");
   return save_to_bytes(Mixture({std::move(persona)}, {"persona"}, Eigen::VectorXd::Ones(1)));

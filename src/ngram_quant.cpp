@@ -266,7 +266,14 @@ void QuantNGramPersona::index() {
 void QuantNGramPersona::check_sums(std::vector<std::vector<std::uint8_t>>* choose,
                                    const std::vector<std::vector<double>>* log_gamma) {
   const int N = order_;
-  auto p = [&](int n, std::uint32_t i) { return std::exp(double(levels_[std::size_t(n)].prob[prob_of(record(n, i))])); };
+  // exp of every centre, per level: one table look-up per value below.
+  std::vector<std::array<double, kCodes>> prob(std::size_t(N) + 1), backoff(std::size_t(N) + 1);
+  for (std::size_t n = 1; n <= std::size_t(N); ++n)
+    for (int c = 0; c < kCodes; ++c) {
+      prob[n][std::size_t(c)] = std::exp(double(levels_[n].prob[c]));
+      if (levels_[n].backoff) backoff[n][std::size_t(c)] = std::exp(double(levels_[n].backoff[c]));
+    }
+  auto p = [&](int n, std::uint32_t i) { return prob[std::size_t(n)][prob_of(record(n, i))]; };
   double root = 0.0;
   for (std::uint32_t w = 0; w < std::uint32_t(kVocab); ++w) root += p(1, w);
   max_sum_error_ = std::abs(root - 1.0);
@@ -314,7 +321,7 @@ void QuantNGramPersona::check_sums(std::vector<std::vector<std::uint8_t>>* choos
         }
         put_bits((*choose)[std::size_t(n)], std::uint64_t(q) * std::uint64_t(width_[std::size_t(n)]) + 17, best);
       }
-      const double g = std::exp(double(centres[backoff_of(record(n, q))]));
+      const double g = backoff[std::size_t(n)][backoff_of(record(n, q))];
       const double total = own + g * (sum_prev[s] - lower);
       sum[q] = total;
       const double err = std::abs(total - 1.0);

@@ -1610,6 +1610,10 @@ class Mixture:
         expected counts, nats), highest first, among tokens with support: an expected count
         >= min_count and, for an n-gram persona, seen in its training text; positive scores only.
         ValueError for n < 1, min_count < 0 or NaN, or an empty text."""
+    def compact(self, quantize: bool = False) -> Mixture:
+        """The pile with every stand-alone NGramPersona mask compact (NGramPersona.compact) or, quantize=True,
+        quantised (docs/compact.md); other masks and the settings as they are. ValueError for a pile with masks
+        interpolated with a background."""
     def save(self, path: _PathLike) -> None:
         """Writes the model to a safetensors file, atomically. OSError if it cannot be written."""
     def __getstate__(self) -> bytes: ...
