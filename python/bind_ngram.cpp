@@ -162,7 +162,7 @@ order, full next-token distribution in one call.
           "The same model in the compact layout (docs/compact.md): 4 bytes per top-order n-gram, 12 per other, "
           "probabilities within a relative 3.1e-5 of this model's; ValueError for a back-off model with negative "
           "terms (from an ARPA file). quantize=True: a QuantNGramPersona instead (8-bit codebooks, bit-packed "
-          "records, about 3.4 bytes per n-gram, held-out perplexity within 0.5%; any model).")
+          "records, about 3.6 bytes per n-gram, held-out perplexity within 0.5%; any model).")
       .def(persona_pickle<NGramPersona>())
       .def("__repr__", [](const NGramPersona& lm) {
         return fmt::format("NGramPersona(order={}, num_ngrams={}, memory_bytes={})", lm.order(), lm.num_ngrams(),
