@@ -1,18 +1,18 @@
-"""The compact n-gram layout (docs/compact.md) against the double model and KenLM, in one process.
+"""The compact and quantised n-gram layouts (docs/compact.md) against the double model and KenLM, in one process.
 
-An order-N NGramPersona is fitted on the first 90% of the lines of tinyshakespeare (each line a document)
-and compacted (lm.compact()). Printed, per order:
+An order-N NGramPersona is fitted on the first 90% of the lines of tinyshakespeare (each line a document),
+compacted (lm.compact()) and quantised (lm.compact(quantize=True)). Printed, per order:
 
-    bytes per stored n-gram      memory_bytes / num_ngrams, double and compact
-    perplexity                   on the held-out last 10% of the lines, both, and their ratio - 1
-    load time                    simulacra.load (copying) of the double pile, of the compact pile, and
-                                 simulacra.load(mmap=True) of the compact pile (the file in the page cache)
-    scoring speed                token_logprobs of the held-out text joined by newlines (one call), double
-                                 and compact, and kenlm.Model.score per line on the model's ARPA export
-                                 (the module's probing table), where the kenlm module is installed
+    bytes per stored n-gram      memory_bytes / num_ngrams of each layout
+    perplexity                   on the held-out last 10% of the lines, each, and its ratio to double's - 1
+    load time                    simulacra.load (copying) of each pile, and simulacra.load(mmap=True) of the
+                                 compact and quantised piles (the file in the page cache)
+    scoring speed                token_logprobs of the held-out text joined by newlines (one call), each
+                                 layout, and kenlm.Model.score per line on the model's ARPA export (the
+                                 module's probing table), where the kenlm module is installed
 
-The sides alternate within each of --repeats rounds, so that a change of machine load hits all alike;
-printed are medians and the min/median/max of the per-round ratios.
+The sides run in turn within each of --repeats rounds, in reverse order every other round, so that a change
+of machine load hits all alike; printed are medians and the min/median/max of the per-round ratios.
 
     python bench/bench_compact.py                     # orders 3 and 6, 7 rounds
     python bench/bench_compact.py --orders 6 --repeats 3
@@ -49,30 +49,26 @@ def spread(xs: list[float], fmt: str = ".2f") -> str:
 
 def bench_order(order: int, train: list[bytes], held: list[bytes], repeats: int) -> None:
     lm = simulacra.NGramPersona.fit(train, order)
-    small = lm.compact()
+    models = {"double": lm, "compact": lm.compact(), "quantised": lm.compact(quantize=True)}
     n = lm.num_ngrams
     tokens = sum(len(line) + 1 for line in held)
-    lp_double = sum(lm.score(line) for line in held)
-    lp_compact = sum(small.score(line) for line in held)
-    ppl_double, ppl_compact = math.exp(-lp_double / tokens), math.exp(-lp_compact / tokens)
+    ppl = {name: math.exp(-sum(m.score(line) for line in held) / tokens) for name, m in models.items()}
     print(f"order {order}: {n} n-grams {lm.ngrams_per_order}, {len(held)} held-out lines, {tokens} tokens")
-    print(f"  bytes per n-gram: double {lm.memory_bytes / n:.2f}, compact {small.memory_bytes / n:.2f}")
-    print(f"  perplexity: double {ppl_double:.5f}, compact {ppl_compact:.5f}, "
-          f"compact/double - 1 = {ppl_compact / ppl_double - 1:+.2e}")
+    for name, m in models.items():
+        print(f"  {name:10s} {m.memory_bytes / n:6.2f} bytes per n-gram, perplexity {ppl[name]:.5f} "
+              f"({name}/double - 1 = {ppl[name] / ppl['double'] - 1:+.2e})")
+    print(f"  quantised: largest |sum of a next-token distribution - 1| {models['quantised'].max_sum_error:.3f} "
+          f"(tolerance {simulacra.QuantNGramPersona.sum_tolerance})")
     joined = b"\n".join(held)
     with tempfile.TemporaryDirectory() as tmp:
-        dpath, cpath = Path(tmp) / "double.safetensors", Path(tmp) / "compact.safetensors"
-        simulacra.Mixture([lm], ["bard"]).save(dpath)
-        simulacra.Mixture([small], ["bard"]).save(cpath)
-        loads = {
-            "load double": lambda: simulacra.load(dpath),
-            "load compact": lambda: simulacra.load(cpath),
-            "load compact mmap": lambda: simulacra.load(cpath, mmap=True),
-        }
-        sides = {
-            "double whole text": lambda: lm.token_logprobs(joined),
-            "compact whole text": lambda: small.token_logprobs(joined),
-        }
+        paths = {name: Path(tmp) / f"{name}.safetensors" for name in models}
+        for name, m in models.items():
+            simulacra.Mixture([m], ["bard"]).save(paths[name])
+        loads = {"load double": lambda: simulacra.load(paths["double"])}
+        for name in ("compact", "quantised"):
+            loads[f"load {name}"] = lambda p=paths[name]: simulacra.load(p)
+            loads[f"load {name} mmap"] = lambda p=paths[name]: simulacra.load(p, mmap=True)
+        sides = {f"{name} whole text": (lambda m=m: m.token_logprobs(joined)) for name, m in models.items()}
         theirs = None
         if kenlm is not None and order <= 6:
             arpa = Path(tmp) / "model.arpa"
@@ -82,21 +78,27 @@ def bench_order(order: int, train: list[bytes], held: list[bytes], repeats: int)
             sides["kenlm per line"] = lambda: [theirs.score(s, bos=True, eos=True) for s in sentences]
         load_times = {name: [] for name in loads}
         times = {name: [] for name in sides}
-        for _ in range(repeats):
+        for r in range(repeats):
             for name, call in loads.items():
                 load_times[name].append(timed(call)[0])
-            for name, call in sides.items():
+            order_of_sides = list(sides.items())
+            if r % 2:
+                order_of_sides.reverse()  # alternate which side runs first
+            for name, call in order_of_sides:
                 times[name].append(timed(call)[0])
-        print(f"  file sizes: double {dpath.stat().st_size / 1e6:.2f} MB, compact {cpath.stat().st_size / 1e6:.2f} MB")
+        sizes = ", ".join(f"{name} {p.stat().st_size / 1e6:.2f} MB" for name, p in paths.items())
+        print(f"  file sizes: {sizes}")
     for name, ts in load_times.items():
-        print(f"  {name:20s} {statistics.median(ts) * 1e3:8.2f} ms (min/median/max {spread([t * 1e3 for t in ts])})")
+        print(f"  {name:22s} {statistics.median(ts) * 1e3:8.2f} ms (min/median/max {spread([t * 1e3 for t in ts])})")
     for name, ts in times.items():
-        print(f"  {name:20s} {tokens / statistics.median(ts) / 1e6:8.2f} M tokens/s")
-    ratio = [d / c for d, c in zip(times["double whole text"], times["compact whole text"])]
-    print(f"  compact / double speed (min/median/max): {spread(ratio)}")
+        print(f"  {name:22s} {tokens / statistics.median(ts) / 1e6:8.2f} M tokens/s")
+    for name in ("compact", "quantised"):
+        ratio = [d / c for d, c in zip(times["double whole text"], times[f"{name} whole text"])]
+        print(f"  {name} / double speed (min/median/max): {spread(ratio)}")
     if "kenlm per line" in times:
-        ratio = [k / c for c, k in zip(times["compact whole text"], times["kenlm per line"])]
-        print(f"  compact / kenlm per line speed (min/median/max): {spread(ratio)}")
+        for name in models:
+            ratio = [k / c for c, k in zip(times[f"{name} whole text"], times["kenlm per line"])]
+            print(f"  {name} / kenlm per line speed (min/median/max): {spread(ratio)}")
 
 
 def main() -> None:

@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "fuzzing.hpp"
+#include "simulacra/ngram_compact.hpp"
+#include "simulacra/ngram_quant.hpp"
 #include "simulacra/safetensors.hpp"
 #include "simulacra/simulacra.hpp"
 
@@ -69,6 +71,11 @@ int main(int argc, char** argv) {
                        {"pirate", "poet"}, Eigen::Vector2d(0.6, 0.4));
   seed(dir, "model_file_fuzz", "ngram_pile.safetensors",
        written_by([&](const std::string& path) { save(ngrams, path); }));
+  const Mixture small({std::make_shared<CompactNGramPersona>(CompactNGramPersona::compact(NGramPersona::fit(pirate, 3))),
+                       std::make_shared<QuantNGramPersona>(QuantNGramPersona::quantise(NGramPersona::fit(poet, 3)))},
+                      {"pirate", "poet"}, Eigen::Vector2d(0.6, 0.4));
+  seed(dir, "model_file_fuzz", "compact_quant_pile.safetensors",
+       written_by([&](const std::string& path) { save(small, path); }));
   TransformerConfig c = tiny_transformer();
   const auto model = std::make_shared<const TransformerModel<float>>(c, 1);
   const Mixture transformer({std::make_shared<TransformerPersona>(model, 0)}, {"pirate"}, Eigen::VectorXd::Ones(1));

@@ -41,6 +41,18 @@ void bind_model_file(py::module_& m) {
             save(*seen, path.bytes);
           },
           py::arg("path"), "Writes the model to a safetensors file, atomically. OSError if it cannot be written.")
+      .def(
+          "compact",
+          [](const Mixture& mix, bool quantize) {
+            const SeenMixture seen(mix);
+            py::gil_scoped_release release;
+            return compact_personas(*seen, quantize);
+          },
+          py::arg("quantize") = false,
+          "The pile with every stand-alone NGramPersona mask compact (NGramPersona.compact) or, quantize=True, "
+          "quantised; other masks, the prior and the settings as they are (docs/compact.md). ValueError for a "
+          "pile with masks interpolated with a background (Mixture.fit(background=False) or train "
+          "--no-background make piles without).")
       .def(py::pickle([](const Mixture& mix) { return mixture_to_bytes(*SeenMixture(mix)); },
                       [](const py::bytes& state) { return mixture_from_bytes(state); }));
 

@@ -20,6 +20,7 @@
 #include "simulacra/json.hpp"
 #include "simulacra/ngram.hpp"
 #include "simulacra/ngram_compact.hpp"
+#include "simulacra/ngram_quant.hpp"
 #include "simulacra/safetensors.hpp"
 #include "simulacra/transformer.hpp"
 #include "simulacra/transformer_codec.hpp"
@@ -93,12 +94,30 @@ void put_compact(TensorFile& file, const std::string& k, const CompactNGramPerso
   }
 }
 
-// The names of a compact model's large arrays, which load_mapped leaves in the mapping.
+// A quantised model's tensors: "<prefix>.discounts" as put_ngram's, "<prefix>.sizes" (I64 [N]: stored n-grams
+// per order), and per level n = 1..N "<prefix>.level.<n>.records" (U8: the bit-packed records and their
+// padding, byte for byte as in memory), ".prob" (F32 [256]) and, n < N, ".backoff" (F32 [256]) codebooks.
+void put_quant(TensorFile& file, const std::string& k, const QuantNGramPersona& lm) {
+  const int N = lm.order();
+  put_discounts(file, k, lm);
+  std::vector<std::int64_t> sizes;
+  for (int n = 1; n <= N; ++n) sizes.push_back(std::int64_t(lm.num_ngrams(n)));
+  file.put(k + ".sizes", {N}, sizes.data());
+  for (std::size_t n = 1; n <= std::size_t(N); ++n) {
+    const QuantNGramPersona::Level& L = lm.levels()[n];
+    file.put(level_key(k, n, "records"), {std::int64_t(L.bytes)}, L.records);
+    file.put(level_key(k, n, "prob"), {QuantNGramPersona::kCodes}, L.prob);
+    if (n < std::size_t(N)) file.put(level_key(k, n, "backoff"), {QuantNGramPersona::kCodes}, L.backoff);
+  }
+}
+
+// The names of a compact or quantised model's large arrays, which load_mapped leaves in the mapping.
 bool compact_array(const std::string& name) {
   auto ends = [&](std::string_view tail) {
     return name.size() >= tail.size() && name.compare(name.size() - tail.size(), tail.size(), tail) == 0;
   };
-  return name.find(".level.") != std::string::npos && (ends(".key") || ends(".backoff") || ends(".child"));
+  return name.find(".level.") != std::string::npos &&
+         (ends(".key") || ends(".backoff") || ends(".child") || ends(".records"));
 }
 
 // The mapped tensors of a file being loaded by load_mapped (null when copying), and what keeps them alive.
@@ -263,6 +282,81 @@ std::shared_ptr<const CompactNGramPersona> get_compact(const TensorFile& file, c
   }
 }
 
+// The arrays of a quantised model loaded by copying (records when not mapped, and the codebooks).
+struct QuantBuffers {
+  std::vector<std::vector<std::uint8_t>> records;
+  std::vector<std::vector<float>> codebooks;
+  std::shared_ptr<const void> mapping;  // when the records are in place
+};
+
+std::shared_ptr<const QuantNGramPersona> get_quant(const TensorFile& file, const InPlace& in_place,
+                                                   const std::string& k, const std::string& who, int order,
+                                                   const std::string& path) {
+  using Q = QuantNGramPersona;
+  SIMULACRA_CHECK(order >= 1 && order <= NGramPersona::kMaxOrder, FileError, "{}: {} has order {}", path, who, order);
+  std::vector<std::int64_t> shape;
+  const std::vector<double> d = file.get_as<double>(k + ".discounts", &shape);
+  SIMULACRA_CHECK(shape == std::vector<std::int64_t>({order, 4}), FileError, "{}: {} discounts have the wrong shape",
+                  path, who);
+  std::vector<Discounts> discounts;
+  for (int n = 0; n < order; ++n) discounts.push_back({d[4 * n], d[4 * n + 1], d[4 * n + 2], d[4 * n + 3] != 0.0});
+  const std::vector<std::int64_t> sizes = get_vector<std::int64_t>(file, k + ".sizes", order, path);
+  for (int n = 0; n < order; ++n)
+    SIMULACRA_CHECK(sizes[std::size_t(n)] >= 0 && sizes[std::size_t(n)] < std::int64_t(NGramPersona::kNone), FileError,
+                    "{}: {} has {} n-grams of order {}", path, who, sizes[std::size_t(n)], n + 1);
+  auto buffers = std::make_shared<QuantBuffers>();
+  buffers->mapping = in_place.keep;
+  buffers->records.reserve(std::size_t(order));  // no reallocation: the levels point into them
+  buffers->codebooks.reserve(2 * std::size_t(order));
+  // A codebook (F32 [256]), copied from the views when mapped there, else from the file.
+  auto codebook = [&](const std::string& name) {
+    std::vector<float> c;
+    const auto it = in_place.views != nullptr ? in_place.views->find(name) : std::map<std::string, TensorView>::const_iterator();
+    if (in_place.views != nullptr && it != in_place.views->end()) {
+      SIMULACRA_CHECK(it->second.dtype == DType::F32 && it->second.shape == std::vector<std::int64_t>({Q::kCodes}),
+                      FileError, "{}: tensor '{}' has the wrong dtype or shape (expected F32 [{}])", path, name,
+                      Q::kCodes);
+      c.resize(Q::kCodes);
+      std::memcpy(c.data(), it->second.data, sizeof(float) * std::size_t(Q::kCodes));
+    } else {
+      c = get_vector<float>(file, name, Q::kCodes, path);
+    }
+    return buffers->codebooks.emplace_back(std::move(c)).data();
+  };
+  std::vector<Q::Level> levels(std::size_t(order) + 1);
+  for (std::size_t n = 1; n <= std::size_t(order); ++n) {
+    Q::Level& L = levels[n];
+    L.size = std::size_t(sizes[n - 1]);
+    const std::string name = level_key(k, n, "records");
+    const TensorView* view = nullptr;
+    if (in_place.views != nullptr) {
+      const auto it = in_place.views->find(name);
+      if (it != in_place.views->end()) view = &it->second;
+    }
+    if (view != nullptr) {
+      SIMULACRA_CHECK(view->dtype == DType::U8 && view->shape.size() == 1, FileError,
+                      "{}: tensor '{}' has dtype {} and {} dimensions, expected U8 and 1", path, name,
+                      dtype_name(view->dtype), view->shape.size());
+      L.records = reinterpret_cast<const std::uint8_t*>(view->data);  // any alignment: read by memcpy
+      L.bytes = view->size;
+    } else {
+      const std::vector<std::uint8_t>& r = buffers->records.emplace_back(get_vector<std::uint8_t>(file, name, -1, path));
+      L.records = r.data();
+      L.bytes = r.size();
+    }
+    L.prob = codebook(level_key(k, n, "prob"));
+    if (n < std::size_t(order)) {
+      L.backoff = codebook(level_key(k, n, "backoff"));  // its name is a compact model's array: maybe in the views
+      L.child_bits = Q::child_bits_for(std::size_t(sizes[n]));
+    }
+  }
+  try {
+    return std::make_shared<Q>(Q::from_arrays(order, std::move(levels), std::move(discounts), std::move(buffers)));
+  } catch (const FileError& e) {
+    throw FileError(fmt::format("{}: {}: {}", path, who, e.what()));
+  }
+}
+
 // ---- transformer personas: one entry per distinct model (a hydra's heads share
 // it), its config in "transformers" and its tensors "transformer.<m>.<name>",
 // both through the transformer codec.
@@ -367,6 +461,10 @@ TensorFile to_tensor_file(const Mixture& mixture) {
       personas.push_back(json::Object{{"name", name}, {"kind", "ngram_compact"}, {"order", cp->order()}});
       put_compact(file, persona_prefix(std::size_t(k)), *cp);
       compact = true;
+    } else if (const auto* qp = dynamic_cast<const QuantNGramPersona*>(&mixture.persona(k))) {
+      personas.push_back(json::Object{{"name", name}, {"kind", "ngram_quant"}, {"order", qp->order()}});
+      put_quant(file, persona_prefix(std::size_t(k)), *qp);
+      compact = true;
     } else if (const auto* tp = dynamic_cast<const TransformerPersona*>(&mixture.persona(k))) {
       auto it = std::find(models.begin(), models.end(), tp->model().get());
       if (it == models.end()) {
@@ -393,7 +491,7 @@ TensorFile to_tensor_file(const Mixture& mixture) {
     file.metadata["format_version"] = "3";
     file.metadata["backgrounds"] = json::dump(backgrounds);
   }
-  // Version 4 adds compact n-gram personas.
+  // Version 4 adds compact and quantised n-gram personas.
   if (compact) file.metadata["format_version"] = "4";
   file.put("prior", {mixture.size()}, mixture.prior().data());
   if (c.switching == Switching::kTransition) {
@@ -450,6 +548,10 @@ Mixture from_tensor_file(const TensorFile& file, const std::string& path, const 
         const std::int64_t order = list[k].at("order").as_int64();
         SIMULACRA_CHECK(order >= 1 && order <= NGramPersona::kMaxOrder, FileError, "{}: persona {} has order {}", path, k, order);
         models.push_back(get_compact(file, in_place, persona_prefix(k), fmt::format("persona {}", k), int(order), path));
+      } else if (kind == "ngram_quant" && v >= 4) {
+        const std::int64_t order = list[k].at("order").as_int64();
+        SIMULACRA_CHECK(order >= 1 && order <= NGramPersona::kMaxOrder, FileError, "{}: persona {} has order {}", path, k, order);
+        models.push_back(get_quant(file, in_place, persona_prefix(k), fmt::format("persona {}", k), int(order), path));
       } else if (kind == "interpolated") {
         const std::int64_t order = list[k].at("order").as_int64(), m = list[k].at("background").as_int64();
         const double weight = list[k].at("weight").as_double();
@@ -545,6 +647,31 @@ Mixture load_mapped(const std::string& path) {
 
 Mixture load_from_bytes(std::string_view bytes, const std::string& name) {
   return from_tensor_file(parse_safetensors(bytes, name), name);
+}
+
+Mixture compact_personas(const Mixture& pile, bool quantize) {
+  std::vector<std::shared_ptr<const Persona>> personas;
+  for (int k = 0; k < pile.size(); ++k) {
+    const std::shared_ptr<const Persona>& p = pile.persona_ptr(k);
+    SIMULACRA_CHECK(dynamic_cast<const InterpolatedPersona*>(p.get()) == nullptr, InvalidArgument,
+                    "compact: persona '{}' is interpolated with a background model, which is saved over double "
+                    "n-gram models only (train with --no-background)",
+                    pile.names()[std::size_t(k)]);
+    if (const auto* lm = dynamic_cast<const NGramPersona*>(p.get())) {
+      if (quantize)
+        personas.push_back(std::make_shared<QuantNGramPersona>(QuantNGramPersona::quantise(*lm)));
+      else
+        personas.push_back(std::make_shared<CompactNGramPersona>(CompactNGramPersona::compact(*lm)));
+    } else {
+      personas.push_back(p);
+    }
+  }
+  Mixture out(std::move(personas), pile.names(), pile.prior(), pile.config());
+  out.set_attribution_beta(pile.attribution_beta(), pile.attribution_exponent());
+  if (pile.has_segmentation()) out.set_segmentation(pile.segmentation_alpha(), pile.segmentation_beta());
+  if (!pile.attribution_personas().empty())
+    out.set_attribution_personas(pile.attribution_personas(), pile.attribution_own_weight());
+  return out;
 }
 
 std::string persona_to_bytes(std::shared_ptr<const Persona> persona) {

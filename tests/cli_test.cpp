@@ -7,6 +7,7 @@
 
 #include "cli_testing.hpp"
 #include "simulacra/arpa.hpp"
+#include "simulacra/model_file.hpp"
 
 namespace {
 
@@ -112,6 +113,37 @@ TEST_F(CliTest, TrainWritesTheModel) {
     EXPECT_TRUE(has(train_.output, "attribution evidence:")) << train_.output;
   }
   EXPECT_TRUE(fs::exists(model_));
+}
+
+// --compact and --quantize write the n-gram masks in the smaller layouts; the pile scores as the double
+// one (the same posteriors' winner), and the options are refused with a background or together.
+TEST_F(CliTest, TrainWritesCompactAndQuantisedMasks) {
+  const std::string corpus = " --dir " + quote((dir_ / "corpus").string()) + " --order 3 --no-background --alpha 0.01";
+  const std::string plain = (dir_ / "plain.safetensors").string(), compact = (dir_ / "compact.safetensors").string(),
+                    quant = (dir_ / "quant.safetensors").string();
+  ASSERT_EQ(run("train" + corpus + " -o " + quote(plain)).status, 0);
+  const Outcome c = run("train" + corpus + " --compact -o " + quote(compact));
+  ASSERT_EQ(c.status, 0) << c.output;
+  EXPECT_TRUE(has(c.output, "ngram_compact")) << c.output;
+  const Outcome q = run("train" + corpus + " --quantize -o " + quote(quant));
+  ASSERT_EQ(q.status, 0) << q.output;
+  EXPECT_TRUE(has(q.output, "ngram_quant")) << q.output;
+  const simulacra::Mixture a = simulacra::load(plain), b = simulacra::load(compact), m = simulacra::load(quant);
+  ASSERT_EQ(b.size(), a.size());
+  ASSERT_EQ(m.size(), a.size());
+  for (int k = 0; k < a.size(); ++k) {
+    EXPECT_EQ(a.persona(k).kind(), "ngram");
+    EXPECT_EQ(b.persona(k).kind(), "ngram_compact");
+    EXPECT_EQ(m.persona(k).kind(), "ngram_quant");
+  }
+  const std::string text = "Arr, the sea be calling, matey!";
+  EXPECT_NEAR(b.score(text), a.score(text), 1e-3 * std::abs(a.score(text)));
+  EXPECT_NEAR(m.score(text), a.score(text), 0.05 * std::abs(a.score(text)));
+  const Outcome s = run("score " + quote(quant) + " " + doc("pirate_doc.txt"));
+  EXPECT_EQ(s.status, 0) << s.output;
+  EXPECT_EQ(run("train --dir " + quote((dir_ / "corpus").string()) + " --order 3 --compact -o " + quote(compact)).status,
+            2);  // interpolated masks
+  EXPECT_EQ(run("train" + corpus + " --compact --quantize -o " + quote(compact)).status, 2);
 }
 
 // Discovery on the two-persona corpus: the masks against the labels, a pile that the other commands read.

@@ -81,6 +81,15 @@ std::string save_to_bytes(const Mixture& mixture);
 // messages.
 Mixture load_from_bytes(std::string_view bytes, const std::string& name);
 
+// The pile with every stand-alone NGramPersona mask in the compact layout
+// (CompactNGramPersona::compact) or, with quantize, quantised
+// (QuantNGramPersona::quantise); other masks, the prior, the config, the
+// attribution beta and the segmentation as they are. Masks interpolated
+// with a background (InterpolatedPersona) are saved over double models only:
+// InvalidArgument for a pile holding one. compact's InvalidArgument for a
+// back-off model with negative terms (an ARPA mask; quantize takes those).
+Mixture compact_personas(const Mixture& pile, bool quantize);
+
 // One persona alone in memory (for pickling and shipping to other
 // processes): the model-file bytes of a pile of that one persona, and back.
 // InvalidArgument for a null persona or a kind that cannot be saved;

@@ -211,10 +211,16 @@ class NGramPersona(Persona):
     def from_arpa(path: _PathLike) -> NGramPersona:
         """Reads an ARPA file (written by to_arpa, KenLM, SRILM, ...) as an n-gram persona answering its back-off
         queries. FileError naming the path and line on any problem."""
-    def compact(self, quantize: bool = False) -> CompactNGramPersona:
+    @overload
+    def compact(self, quantize: Literal[False] = False) -> CompactNGramPersona:
         """The same model in the compact layout (docs/compact.md): 4 bytes per top-order n-gram, 12 per other,
-        probabilities within a relative 3.1e-5. ValueError for a back-off model with negative terms, and for
-        quantize=True (not implemented yet)."""
+        probabilities within a relative 3.1e-5. ValueError for a back-off model with negative terms."""
+    @overload
+    def compact(self, quantize: Literal[True]) -> QuantNGramPersona:
+        """The model quantised to 8-bit codebooks and bit-packed records (docs/compact.md: about 3.4 bytes per
+        n-gram, held-out perplexity within 0.5%); any model, back-off ones from ARPA included."""
+    @overload
+    def compact(self, quantize: bool) -> Union[CompactNGramPersona, QuantNGramPersona]: ...
 
 class CompactNGramPersona(Persona):
     """A Kneser-Ney n-gram persona in the compact layout, made by NGramPersona.compact(); saved as kind
@@ -230,6 +236,25 @@ class CompactNGramPersona(Persona):
     @property
     def memory_bytes(self) -> int:
         """Bytes held by the trie arrays and the level-2 index."""
+    def discounts(self, n: int) -> Discounts: ...
+
+class QuantNGramPersona(Persona):
+    """An n-gram persona quantised to 8 bits and bit-packed, made by NGramPersona.compact(quantize=True); saved as
+    kind "ngram_quant", loaded in place by load(path, mmap=True). Distributions sum to 1 within sum_tolerance."""
+
+    sum_tolerance: float
+    @property
+    def order(self) -> int: ...
+    @property
+    def num_ngrams(self) -> int: ...
+    @property
+    def ngrams_per_order(self) -> list[int]: ...
+    @property
+    def memory_bytes(self) -> int:
+        """Bytes held by the record arrays, the codebooks and the level-2 index."""
+    @property
+    def max_sum_error(self) -> float:
+        """The largest |sum - 1| over every stored context's next-token distribution."""
     def discounts(self, n: int) -> Discounts: ...
 
 class NGramCounts:
@@ -1585,6 +1610,10 @@ class Mixture:
         expected counts, nats), highest first, among tokens with support: an expected count
         >= min_count and, for an n-gram persona, seen in its training text; positive scores only.
         ValueError for n < 1, min_count < 0 or NaN, or an empty text."""
+    def compact(self, quantize: bool = False) -> Mixture:
+        """The pile with every stand-alone NGramPersona mask compact (NGramPersona.compact) or, quantize=True,
+        quantised (docs/compact.md); other masks and the settings as they are. ValueError for a pile with masks
+        interpolated with a background."""
     def save(self, path: _PathLike) -> None:
         """Writes the model to a safetensors file, atomically. OSError if it cannot be written."""
     def __getstate__(self) -> bytes: ...
@@ -1638,7 +1667,7 @@ def sampler_distribution(
 
 def load(path: _PathLike, mmap: bool = False) -> Mixture:
     """Reads a model written by Mixture.save(). mmap=True maps the file and leaves the arrays of its compact
-    n-gram personas in the mapping, validated in place (docs/compact.md).
+    and quantised n-gram personas in the mapping, validated in place (docs/compact.md).
 
     FileError (an OSError) naming the problem for a missing, truncated,
     corrupted, foreign or newer file.

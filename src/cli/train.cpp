@@ -45,6 +45,8 @@ const Command kTrain{
      {"--output", "-o", "MODEL", "", "where to write the model (a .safetensors file); required"},
      {"--arpa", "", "FILE:NAME", "",
       "join the ARPA model in FILE (KenLM, SRILM, export-arpa; docs/arpa.md) to the pile as mask NAME", true},
+     {"--compact", "", "", "", "write the n-gram masks in the compact layout (docs/compact.md; needs --no-background)"},
+     {"--quantize", "", "", "", "write the n-gram masks quantised to 8 bits (docs/compact.md; needs --no-background)"},
      {"--kind", "", "KIND", "ngram", "ngram: Kneser-Ney masks; transformer: a GPT hydra (the options below)"},
      {"--file", "", "PATH", "", "transformer: one persona, the file's text, its last --heldout share held out"},
      {"--layout", "", "L", "hydra", "transformer: hydra (one trunk, a head per persona) or independent (a model each)"},
@@ -343,10 +345,17 @@ int run_train_transformer(const Args& args, const std::string& output) {
 int run_train(const Args& args) {
   if (!args.has("--output")) throw UsageError("train needs -o MODEL, the file to write");
   const std::string kind = args.choice("--kind", "ngram", {"ngram", "transformer"});
+  if (kind == "transformer" && (args.has("--compact") || args.has("--quantize")))
+    throw UsageError("--compact and --quantize are n-gram options (--kind ngram)");
   if (kind == "transformer") return run_train_transformer(args, args.get("--output"));
   for (const std::string& o : kTransformerOnly)
     if (args.has(o)) throw UsageError(fmt::format("{} is a transformer option; add --kind transformer", o));
   TrainConfig cfg = train_config(args);
+  const bool compact = args.has("--compact"), quantize = args.has("--quantize");
+  if (compact && quantize) throw UsageError("give one of --compact and --quantize");
+  if ((compact || quantize) && cfg.background)
+    throw UsageError(fmt::format("{} needs --no-background (interpolated masks are saved over double n-gram models)",
+                                 compact ? "--compact" : "--quantize"));
   const std::string output = args.get("--output");
   auto [corpus, source] = load_corpus(args);
   fmt::print("corpus: {} ({} documents, {} bytes, {} personas)\n", source, corpus.size(), corpus.bytes(),
@@ -360,7 +369,11 @@ int run_train(const Args& args) {
   fmt::print("\n");
   print_report(cfg, report, trained);
   fmt::print("trained order-{} personas in {:.2f} s\n", report.order, seconds_since(start));
-  const Mixture mix = with_arpa_masks(trained, args);
+  Mixture mix = with_arpa_masks(trained, args);
+  if (compact || quantize) {
+    mix = compact_personas(mix, quantize);
+    fmt::print("n-gram masks written {}\n", quantize ? "quantised (kind ngram_quant)" : "compact (kind ngram_compact)");
+  }
   save(mix, output);
   print_written(output);
   return 0;
