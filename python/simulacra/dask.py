@@ -19,6 +19,15 @@ What runs where (docs/distributed.md, "Dask"):
   task) on the workers; ``fit_personas`` builds the ``NGramPersona``s on the workers from the merged counts (a
   task per group; the background from the merge of the groups' totals) and gathers them. One task graph per
   job. Counts and personas cross the wire pickled through their compact bytes.
+* ``discover``: ``simulacra.discover`` with its E-step and the M-step's counting on the workers. The driver
+  reads the documents once (a Bag is computed on the cluster and gathered), counts their n-grams, draws the
+  held-out split and runs the k-means++ starts on the TF-IDF profiles (all as the local one does), and cuts the
+  documents into ``npartitions`` shards of whole blocks (``DiscoveryShard``: each document's predictive
+  n-grams), which become tasks on the workers once. Each EM iteration scatters the personas' (P, K) log
+  probabilities of the predictive n-grams to every worker once, maps ``DiscoveryShard.loglik`` over the shards
+  (the E-step's log-likelihoods), and maps ``DiscoveryShard.counts`` over them with their rows of the
+  responsibilities (the fractional counts of each block of ``block_documents`` documents); the driver adds the
+  block counts in block order, as the local M-step does, so the result is the local one bit for bit.
 * ``score`` / ``attribute`` / ``trace_summary``: the mixture is scattered to every worker once
   (``client.scatter(mixture, broadcast=True)``), the texts are mapped in partitions through
   ``Mixture.score_batch`` / ``attribute_batch`` / ``trace(t).summary()``, and the result stays on the
@@ -63,9 +72,10 @@ except ImportError as error:  # pragma: no cover - exercised only without the ex
 
 import numpy as np
 
-from ._core import Corpus, Mixture, NGramCounts, NGramPersona
+from ._core import Corpus, DiscoveryShard, Mixture, NGramCounts, NGramPersona
+from ._core import discover as _discover
 
-__all__ = ["count_ngrams", "fit_personas", "fit_mixture", "score", "attribute", "trace_summary"]
+__all__ = ["count_ngrams", "fit_personas", "fit_mixture", "score", "attribute", "trace_summary", "discover"]
 
 _Text = Union[str, bytes]
 _Pair = Tuple[_Text, _Text]
@@ -600,3 +610,121 @@ def trace_summary(
     parts, _ = _text_parts(client, texts, npartitions)
     summaries = [dask.delayed(_summary_partition, pure=True)(p, mix, i) for i, p in enumerate(parts)]
     return _persisted(client, db.from_delayed(summaries), progress)
+
+
+# ------------------------------------------------------------------------------------------------ discovery
+
+
+def _shard_from_bytes(data: bytes) -> DiscoveryShard:
+    return DiscoveryShard.from_bytes(data)
+
+
+def _shard_loglik(shard: DiscoveryShard, log_theta: np.ndarray) -> np.ndarray:
+    return shard.loglik(log_theta)
+
+
+def _shard_counts(shard: DiscoveryShard, responsibilities: np.ndarray) -> bytes:
+    return shard.counts(responsibilities)
+
+
+def _shard_bounds(n: int, block: int, shards: int) -> List[Tuple[int, int]]:
+    """The documents [begin, end) of each shard, as discover cuts them (whole blocks, as even as blocks allow)."""
+    blocks = -(-n // block)
+    s = max(1, min(blocks, shards))
+    return [(blocks * i // s * block, min(blocks * (i + 1) // s * block, n)) for i in range(s)]
+
+
+class _Executor:
+    """discover's executor on a Dask cluster (simulacra.discover(executor=...) calls it).
+
+    distribute: every shard becomes a task holding its bytes (so a lost worker's shards are made again);
+    loglik: the (P, K) log-probabilities scattered to every worker once, DiscoveryShard.loglik mapped over the
+    shards, the (N, K) result stacked in shard order; counts: each shard's rows of the responsibilities
+    scattered, DiscoveryShard.counts mapped, the block counts (bytes) gathered."""
+
+    def __init__(self, client: "distributed.Client", shards: int, progress: bool) -> None:
+        self.client = client
+        self.shards = shards
+        self.progress = progress
+        self._futures: List["distributed.Future"] = []
+        self._bounds: List[Tuple[int, int]] = []
+
+    def _gather(self, futures: List["distributed.Future"]) -> List[Any]:
+        if self.progress and futures:
+            distributed.progress(futures)
+        return self.client.gather(futures)
+
+    def distribute(self, shards: List[DiscoveryShard]) -> None:
+        self._bounds = [(s.begin, s.begin + s.size) for s in shards]
+        self._futures = [self.client.submit(_shard_from_bytes, s.to_bytes(), pure=True) for s in shards]
+        distributed.wait(self._futures)
+
+    def loglik(self, log_theta: np.ndarray) -> np.ndarray:
+        theta = self.client.scatter(log_theta, broadcast=True, hash=False)
+        futures = [self.client.submit(_shard_loglik, f, theta, pure=False) for f in self._futures]
+        return np.vstack(self._gather(futures))
+
+    def counts(self, responsibilities: np.ndarray) -> List[bytes]:
+        rows = self.client.scatter([responsibilities[b:e] for b, e in self._bounds], hash=False)
+        futures = [self.client.submit(_shard_counts, f, r, pure=False) for f, r in zip(self._futures, rows)]
+        return self._gather(futures)
+
+
+def _discovery_texts(
+    client: "distributed.Client", documents: Any, block: int, shards: int
+) -> List[_Text]:
+    """The documents as one list of texts on the driver, each checked (a bad one named by partition and index:
+    a Bag's partitions, or for a list the shard it falls in)."""
+    if isinstance(documents, Corpus):
+        return [d.raw for d in documents]
+    if isinstance(documents, db.Bag):
+        parts = client.gather(client.compute(documents.to_delayed(optimize_graph=True)))
+        texts: List[_Text] = []
+        for i, part in enumerate(parts):
+            texts.extend(_check_texts(part, i))
+        return texts
+    if isinstance(documents, (str, bytes)) or not isinstance(documents, Sequence):
+        raise TypeError(
+            f"documents must be a dask.bag.Bag of texts, a list of str or bytes or a simulacra.Corpus, "
+            f"not {type(documents).__name__}"
+        )
+    texts = list(documents)
+    for i, (b, e) in enumerate(_shard_bounds(len(texts), block, shards)):
+        _check_texts(texts[b:e], i)
+    return texts
+
+
+def discover(
+    client: "distributed.Client",
+    documents: Any,
+    k: Any,
+    progress: bool = False,
+    *,
+    npartitions: Optional[int] = None,
+    **discover_args: Any,
+) -> Any:
+    """``simulacra.discover(documents, k, **discover_args)`` with the E-step and the M-step's counting on the
+    workers: the same Discovery bit for bit (masks, responsibilities, log-likelihoods, objective, restart scores,
+    the chosen k).
+
+    documents: a list of str / bytes, a Corpus (its labels ignored) or a Bag of texts (computed on the cluster
+    and gathered to the driver). The driver counts the documents' n-grams, draws the held-out split, runs the
+    k-means++ starts on their TF-IDF profiles (the local code: the profiles of the training documents are held
+    on the driver, 2^18 buckets each at most, sparse), fits the Dirichlet background, and runs EM's loop; the
+    documents are cut into ``npartitions`` shards of whole blocks of ``block_documents`` (default 2 per worker),
+    shipped once. Each iteration scatters the personas' log-probabilities of the predictive n-grams ((P, K)
+    float64) to every worker, and maps the E-step's log-likelihoods and the M-step's block counts over the
+    shards; the driver adds the blocks' counts in block order, as the local M-step does, so nothing depends on
+    the sharding. With ``smoothing="expected_kneser_ney"`` the M-step (its personas' fits) runs on the driver;
+    the E-step on the workers. ``progress=True`` draws Dask's progress bar over each shipping and each E-step
+    and M-step. A text that is not a str or bytes fails with a TypeError naming its partition (of a Bag; of a
+    list, the shard it falls in) and its index there.
+    """
+    if "executor" in discover_args:
+        raise TypeError("discover: executor is simulacra.dask.discover's own")
+    workers = max(1, len(client.scheduler_info().get("workers", {})))
+    shards = _check_int("npartitions", npartitions, 1) if npartitions is not None else 2 * workers
+    block = discover_args.get("block_documents", 1024)
+    _check_int("block_documents", block, 1)
+    texts = _discovery_texts(client, documents, block, shards)
+    return _discover(texts, k, executor=_Executor(client, shards, progress), **discover_args)
