@@ -1352,6 +1352,9 @@ class Mixture:
         attribution_own_weights: Optional[Sequence[float]] = None,
         segmentation_part_bytes: int = 0,
         counter: Optional[Callable[[TrainCells], Sequence[NGramCounts]]] = None,
+        fitter: Optional[
+            Callable[[TrainCells, Sequence[Tuple[Sequence[int], int, bool]]], Sequence[NGramPersona]]
+        ] = None,
     ) -> Mixture: ...
     @overload
     @staticmethod
@@ -1379,6 +1382,9 @@ class Mixture:
         attribution_own_weights: Optional[Sequence[float]] = None,
         segmentation_part_bytes: int = 0,
         counter: Optional[Callable[[TrainCells], Sequence[NGramCounts]]] = None,
+        fitter: Optional[
+            Callable[[TrainCells, Sequence[Tuple[Sequence[int], int, bool]]], Sequence[NGramPersona]]
+        ] = None,
     ) -> Tuple[Mixture, TrainReport]:
         """Trains one Kneser-Ney persona per persona of the corpus; the prior is the document shares.
 

@@ -19,6 +19,11 @@ What runs where (docs/distributed.md, "Dask"):
   task) on the workers; ``fit_personas`` builds the ``NGramPersona``s on the workers from the merged counts (a
   task per group; the background from the merge of the groups' totals) and gathers them. One task graph per
   job. Counts and personas cross the wire pickled through their compact bytes.
+* ``fit_mixture``: ``Mixture.fit`` with its fitter on the cluster: the cells of documents (persona x
+  calibration fold x held-out side) counted per partition and merged on the workers, where the merged counts
+  stay; every stage's personas and background built there (a task per merge group) and shipped back as persona
+  bytes; the held-out fitting (scoring the candidate orders and alphas, the background weights, the
+  segmentation and attribution calibration) on the driver.
 * ``discover``: ``simulacra.discover`` with its E-step and the M-step's counting on the workers. The driver
   reads the documents once (a Bag is computed on the cluster and gathered), counts their n-grams, draws the
   held-out split and runs the k-means++ starts on the TF-IDF profiles (all as the local one does), and cuts the
@@ -478,6 +483,42 @@ def _gathered_corpus(client: "distributed.Client", documents: Documents, loader:
     return Corpus.from_texts(texts, personas)
 
 
+def _count_cells(pairs: Sequence[Tuple[int, _Text]], order: int, groups: int, span: int) -> List[Dict[int, NGramCounts]]:
+    """One partition of (cell, text) pairs counted: per merge group (a persona's cells, ``span`` of them, in one
+    group), cell -> NGramCounts of its documents in the partition."""
+    texts: Dict[int, List[_Text]] = {}
+    for cell, text in pairs:
+        texts.setdefault(cell, []).append(text)
+    out: List[Dict[int, NGramCounts]] = [{} for _ in range(groups)]
+    for cell, t in texts.items():
+        out[cell // span % groups][cell] = NGramCounts(t, order)
+    return out
+
+
+def _merged_cells(counts: Dict[int, NGramCounts], cells: Sequence[int], order: int) -> NGramCounts:
+    total = NGramCounts([], order)
+    for c in cells:
+        if c in counts:
+            total += counts[c]
+    return total
+
+
+def _fit_cell_group(counts: Dict[int, NGramCounts], fits: List[Tuple[List[int], int, bool]], order: int):
+    """The personas of a merge group's fits: each the model of its cells' merged counts (Mixture.fit's fitter)."""
+    out = []
+    for cells, fit_order, blank in fits:
+        merged = _merged_cells(counts, cells, order)
+        if merged.num_documents == 0 and blank:
+            out.append(NGramCounts([""], fit_order).to_persona())
+        else:
+            out.append(merged.truncated(fit_order).to_persona())
+    return out
+
+
+def _fit_merged(counts: NGramCounts, fit_order: int) -> NGramPersona:
+    return counts.truncated(fit_order).to_persona()
+
+
 def fit_mixture(
     client: "distributed.Client",
     documents: Documents,
@@ -486,35 +527,86 @@ def fit_mixture(
     loader: _Loader = "auto",
     npartitions: Optional[int] = None,
     split_every: int = 8,
+    groups: Optional[int] = None,
     **fit_args: Any,
 ) -> Union[Mixture, Tuple[Mixture, Any]]:
-    """``Mixture.fit`` of the documents with its n-gram counting on the workers: the same pile, bit for bit.
+    """``Mixture.fit`` of the documents with its counting and its model building on the workers: the same pile,
+    bit for bit.
 
     ``Mixture.fit`` makes every model it fits (each candidate order's personas and background on the training
-    side, each calibration fold's, the final ones) from merged counts of cells of documents: one persona's
-    documents in one calibration fold on one side of the held-out split (``simulacra.TrainCells``). Here those
-    cells are counted on the workers (each cell's documents spread over ``npartitions`` partitions, merged by
-    a tree of tasks, as ``count_ngrams``), and the driver merges and fits from them. The held-out fitting (the
-    order, the background weights, alpha, the segmentation and attribution calibration) reads the held-out
-    texts and runs on the driver, on its cores, as ``Mixture.fit`` does: the documents are gathered there
-    (a Bag is computed, files are read by ``loader`` on the driver). ``fit_args`` are ``Mixture.fit``'s
-    (``return_report=True`` gives ``(Mixture, TrainReport)``); ``progress=True`` draws Dask's progress bar over
-    the counting.
+    side, each calibration fold's, the final ones) as the Kneser-Ney model of merged counts of cells of
+    documents: one persona's documents in one calibration fold on one side of the held-out split
+    (``simulacra.TrainCells``). Here (``Mixture.fit(fitter=...)``) the cells are counted on the workers once
+    (each document filed under its cell, the cells of one persona in one of ``groups`` merge groups, default 4
+    per worker; each group's partition counts merged by a tree of tasks, ``split_every`` inputs each) and the
+    merged counts stay there; each stage's models are built on the workers (one task per merge group for its
+    personas; the background from the groups' totals merged by a tree) and shipped back as persona bytes. The
+    held-out fitting (scoring the candidate orders and alphas on the held-out stream, the background weights,
+    the segmentation and attribution calibration) reads the held-out texts through the personas and runs on the
+    driver, on its cores, as ``Mixture.fit`` does: the documents are gathered there (a Bag is computed, files
+    are read by ``loader`` on the driver). ``fit_args`` are ``Mixture.fit``'s (``return_report=True`` gives
+    ``(Mixture, TrainReport)``); ``progress=True`` draws Dask's progress bar over the counting and each stage's
+    model building.
     """
-    if "counter" in fit_args:
-        raise TypeError("fit_mixture: counter is fit_mixture's own (the cells are counted on the cluster)")
+    for own in ("counter", "fitter"):
+        if own in fit_args:
+            raise TypeError(f"fit_mixture: {own} is fit_mixture's own (the models are built on the cluster)")
+    _check_int("split_every", split_every, 2)
+    if groups is None:
+        groups = 4 * max(1, len(client.scheduler_info().get("workers", {})))
+    _check_int("groups", groups, 1)
     corpus = _gathered_corpus(client, documents, loader)
     if len(corpus) == 0:
         raise ValueError("fit_mixture: there are no documents")
+    state: Dict[str, Any] = {}
 
-    def counter(cells: Any) -> List[NGramCounts]:
-        # Each document filed under its cell's number: count_ngrams' persona-wise counting does the rest.
-        keyed = [(str(cell), document.raw) for cell, document in zip(cells.cell_of, corpus)]
-        counted = count_ngrams(client, keyed, cells.order, progress, npartitions=npartitions, split_every=split_every)
-        empty = NGramCounts([], cells.order)
-        return [counted.get(str(c), empty) for c in range(cells.size)]
+    def fitter(cells: Any, fits: List[Tuple[List[int], int, bool]]) -> List[NGramPersona]:
+        order, span = cells.order, 2 * cells.folds
+        if "groups" not in state:  # the cells counted once, their merged counts kept on the workers
+            keyed = [(int(cell), document.raw) for cell, document in zip(cells.cell_of, corpus)]
+            n = npartitions or _default_partitions(client, len(keyed))
+            parts = db.from_sequence(keyed, npartitions=n).to_delayed(optimize_graph=True)
+            counted = [dask.delayed(_count_cells, pure=True)(p, order, groups, span) for p in parts]
+            pick = dask.delayed(operator.getitem, pure=True)
+            roots = [_tree(_merge_groups, [pick(c, g) for c in counted], split_every) for g in range(groups)]
+            state["groups"] = client.compute(roots)
+            if progress:
+                distributed.progress(state["groups"])
+        merged = state["groups"]
+        k = len(cells.names)
+        per_group: List[List[int]] = [[] for _ in range(groups)]
+        for i in range(k):
+            per_group[i % groups].append(i)  # persona i's cells are i*span.., in group i % groups
+        jobs = [
+            client.submit(_fit_cell_group, merged[g], [fits[i] for i in per_group[g]], order, pure=False)
+            for g in range(groups)
+            if per_group[g]
+        ]
+        futures = list(jobs)
+        if len(fits) > k:  # the background: the groups' totals of its cells merged by a tree
+            cells_of_bg, bg_order = fits[k][0], fits[k][1]
+            totals = [client.submit(_merged_cells, merged[g], cells_of_bg, order, pure=False) for g in range(groups)]
+            level = totals
+            while len(level) > 1:
+                level = [
+                    client.submit(_merge_counts, *level[i : i + split_every], pure=False)
+                    if len(level) - i > 1
+                    else level[i]
+                    for i in range(0, len(level), split_every)
+                ]
+            futures.append(client.submit(_fit_merged, level[0], bg_order, pure=False))
+        if progress:
+            distributed.progress(futures)
+        done = client.gather(futures)
+        models: List[Optional[NGramPersona]] = [None] * len(fits)
+        for g, group_models in zip([g for g in range(groups) if per_group[g]], done[: len(jobs)]):
+            for i, model in zip(per_group[g], group_models):
+                models[i] = model
+        if len(fits) > k:
+            models[k] = done[-1]
+        return models
 
-    return Mixture.fit(corpus, counter=counter, **fit_args)
+    return Mixture.fit(corpus, fitter=fitter, **fit_args)
 
 
 def _text_parts(

@@ -281,7 +281,8 @@ def test_progress_uses_dasks_progress_bar(client, builtin, capsys):
 
 def test_fit_mixture_is_mixture_fit_bit_for_bit(client, speakers, builtin):
     """The whole of Mixture.fit (order search, background weights, alpha, segmentation, calibration) with the
-    counting of every cell of documents on the workers: the same model file bytes and the same report."""
+    counting of every cell of documents and the building of every model on the workers: the same model file
+    bytes and the same report."""
     quick = dict(order_grid=[2, 4], calibration_lengths=[100, 300], alpha_grid=[1e-3, 1e-2], seed=3)
     for documents, corpus, args in [
         (db.from_sequence(pairs_of(speakers), npartitions=5), speakers, quick),
@@ -289,7 +290,7 @@ def test_fit_mixture_is_mixture_fit_bit_for_bit(client, speakers, builtin):
         (builtin, builtin, dict(quick, background=False, heldout_fraction=0.2)),
     ]:
         here, here_report = simulacra.Mixture.fit(corpus, return_report=True, **args)
-        there, there_report = sd.fit_mixture(client, documents, return_report=True, **args)
+        there, there_report = sd.fit_mixture(client, documents, return_report=True, groups=3, **args)
         assert pickle.dumps(there) == pickle.dumps(here)
         assert there_report.order == here_report.order and there_report.alpha == here_report.alpha
         assert there_report.background_weights == here_report.background_weights
