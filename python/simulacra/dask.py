@@ -425,14 +425,23 @@ def fit_personas(
     npartitions: Optional[int] = None,
     split_every: int = 8,
     groups: Optional[int] = None,
+    route: str = "counts",
 ) -> Tuple[List[str], List[NGramPersona], Optional[NGramPersona]]:
     """(names, personas, background): one Kneser-Ney persona per persona name (sorted, as Corpus.personas),
     built on the workers from its merged counts (one task per merge group), bit for bit
     ``NGramPersona.fit(texts_of(name), order)``; with ``background=True`` the persona of all the documents (the
     groups' totals merged by a tree of tasks), bit for bit ``NGramPersona.fit`` of all the texts, else None.
-    ValueError when there are no documents. The arguments are count_ngrams'.
+    ValueError when there are no documents. The arguments are count_ngrams'. ``route="text"`` routes the
+    documents instead of their counts: each partition's texts are split by merge group (1 byte per byte of
+    text, where a partition's counts are about 6 at order 5), each group's texts are gathered by one task,
+    which counts and fits each of its personas once (c-BTM style); the background then merges the groups'
+    counts. The same personas, bit for bit.
     ``simulacra.Mixture(personas, names)`` makes a pile of them.
     """
+    if route == "text":
+        return _fit_personas_by_text(client, documents, order, background, progress, loader, npartitions, groups)
+    if route != "counts":
+        raise ValueError(f"route must be 'counts' or 'text', not {route!r}")
     roots, _ = _reduced_groups(client, documents, order, loader, npartitions, split_every, groups)
     jobs = [dask.delayed(_fit_group, pure=True)(root) for root in roots]
     if background and roots:
@@ -441,6 +450,75 @@ def fit_personas(
     fitted = _computed(client, jobs, progress)
     personas: Dict[str, NGramPersona] = {}
     for group in fitted[: len(roots)]:
+        personas.update(group)
+    if not personas:
+        raise ValueError("fit_personas: there are no documents")
+    names = sorted(personas)
+    return names, [personas[n] for n in names], (fitted[-1] if background else None)
+
+
+def _texts_by_group(pairs: Iterable[Any], partition: int, groups: int) -> List[Dict[str, List[_Text]]]:
+    out: List[Dict[str, List[_Text]]] = [{} for _ in range(groups)]
+    for name, texts in _group(pairs, partition).items():
+        out[_group_of(name, groups)][name] = texts
+    return out
+
+
+def _texts_file(path: str, partition: int, loader: _Loader, groups: int) -> List[Dict[str, List[bytes]]]:
+    try:
+        corpus = _load(path, loader)
+    except Exception as error:
+        raise type(error)(f"{_where(partition, path=path)}: {error}") from error
+    out: List[Dict[str, List[bytes]]] = [{} for _ in range(groups)]
+    for document in corpus:
+        out[_group_of(document.persona, groups)].setdefault(document.persona, []).append(document.raw)
+    return out
+
+
+def _fit_text_group(order: int, background: bool, *parts: Dict[str, List[_Text]]):
+    """One merge group's personas, each counted once from its texts gathered from every partition; with the
+    background, also the group's total counts."""
+    texts: Dict[str, List[_Text]] = {}
+    for part in parts:
+        for name, t in part.items():
+            texts.setdefault(name, []).extend(t)
+    counts = {name: NGramCounts(t, order) for name, t in texts.items()}
+    personas = {name: c.to_persona() for name, c in counts.items()}
+    return personas, (_group_total(counts, order) if background else None)
+
+
+def _fit_personas_by_text(client, documents, order, background, progress, loader, npartitions, groups):
+    _check_order(order)
+    if groups is None:
+        groups = 4 * max(1, len(client.scheduler_info().get("workers", {})))
+    _check_int("groups", groups, 1)
+    loader = _check_loader(loader)
+    paths = _paths(documents)
+    if paths is not None:
+        parts = [dask.delayed(_texts_file, pure=True)(p, i, loader, groups) for i, p in enumerate(paths)]
+    else:
+        if isinstance(documents, Corpus):
+            documents = [(d.persona, d.raw) for d in documents]
+        if isinstance(documents, (list, tuple)):
+            n = npartitions or _default_partitions(client, len(documents))
+            documents = db.from_sequence(documents, npartitions=n)
+        if not isinstance(documents, db.Bag):
+            raise TypeError(f"documents: unsupported type {type(documents).__name__}")
+        parts = [
+            dask.delayed(_texts_by_group, pure=True)(p, i, groups)
+            for i, p in enumerate(documents.to_delayed(optimize_graph=True))
+        ]
+    pick = dask.delayed(operator.getitem, pure=True)
+    fits = [
+        dask.delayed(_fit_text_group, pure=True)(order, background, *[pick(p, g) for p in parts]) for g in range(groups)
+    ]
+    jobs = [dask.delayed(operator.getitem, pure=True)(f, 0) for f in fits]
+    if background:
+        totals = [dask.delayed(operator.getitem, pure=True)(f, 1) for f in fits]
+        jobs.append(dask.delayed(_background, pure=True)(_tree(_merge_counts, totals, 8)))
+    fitted = _computed(client, jobs, progress)
+    personas: Dict[str, NGramPersona] = {}
+    for group in fitted[:groups]:
         personas.update(group)
     if not personas:
         raise ValueError("fit_personas: there are no documents")

@@ -373,3 +373,21 @@ def test_discover_errors_name_partition_and_index(client, builtin):
         sd.discover(client, texts, 2, executor=object())
     with pytest.raises(ValueError, match="block_documents must be an int >= 1"):
         sd.discover(client, texts, 2, block_documents=0)
+
+
+def test_fit_personas_routing_the_texts_is_the_same(client, speakers, builtin, tmp_path):
+    """route="text": the documents' texts go to one task per merge group, which counts each persona once."""
+    for documents, corpus in [(pairs_of(speakers), speakers), (db.from_sequence(pairs_of(builtin), 3), builtin)]:
+        names, personas, background = sd.fit_personas(client, documents, 4, route="text", groups=3)
+        assert names == corpus.personas
+        for name, persona in zip(names, personas):
+            assert pickle.dumps(persona) == pickle.dumps(simulacra.NGramPersona.fit(corpus.texts_of(name), 4))
+        assert pickle.dumps(background) == pickle.dumps(simulacra.NGramPersona.fit([d.raw for d in corpus], 4))
+    path = tmp_path / "a.jsonl"
+    path.write_text("\n".join(json.dumps({"persona": d.persona, "text": d.text}) for d in builtin) + "\n")
+    names, personas, _ = sd.fit_personas(client, [str(path)], 3, background=False, route="text")
+    assert [pickle.dumps(p) for p in personas] == [
+        pickle.dumps(simulacra.NGramPersona.fit(builtin.texts_of(n), 3)) for n in names
+    ]
+    with pytest.raises(ValueError, match="route must be"):
+        sd.fit_personas(client, documents, 3, route="shuffle")
