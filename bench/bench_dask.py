@@ -17,6 +17,13 @@ Per pile, the sides alternate (--repeats rounds, which one runs first swapped ea
                 of 1 / 2 worker processes (one thread each): the shards read, counted, merged per persona and
                 the personas built on the workers, then gathered here
     dask-2-cnt: simulacra.dask.count_ngrams on the 2-worker cluster (counts gathered here)
+    dask-1/2-text: fit_personas(..., route="text"): the shards read on the workers, their texts split by merge
+                group and routed to one task per group, which counts and fits each of its personas once
+
+After the timed rounds, one more run of each dask side under Dask's task stream breaks its time down: the
+compute seconds per kind of task (reading and counting or splitting a shard, merging, fitting), the seconds
+spent transferring and deserialising task inputs between workers, and the wall time not covered by tasks
+(scheduling, gathering to the client).
 
 Printed: the median wall time of each side with the spread (min-max), the ratios against local, the tasks of
 a job, the time unpickling the gathered personas and counts takes, and the bytes of counts each shard ships
@@ -40,6 +47,7 @@ import zlib
 from pathlib import Path
 
 import dask
+import distributed
 from dask.distributed import Client, LocalCluster
 
 import simulacra
@@ -92,6 +100,8 @@ def main() -> None:
     ap.add_argument("--copies", type=int, default=14, help="copies of tinyshakespeare in the large pile")
     ap.add_argument("--personas", type=int, default=64, help="personas of the large pile")
     ap.add_argument("--shards", type=int, default=16, help="JSON Lines files (partitions) of the large pile")
+    ap.add_argument("--skip-tiny", action="store_true", help="only the large pile")
+    ap.add_argument("--no-counts", action="store_true", help="leave out the counting-only sides")
     args = ap.parse_args()
 
     clusters = {
@@ -101,6 +111,8 @@ def main() -> None:
     clients = {w: Client(c) for w, c in clusters.items()}
     try:
         for name, pairs in piles(args.copies, args.personas).items():
+            if args.skip_tiny and name == "tiny":
+                continue
             with tempfile.TemporaryDirectory() as tmp:
                 run(name, pairs, Path(tmp), args, clients)
     finally:
@@ -116,7 +128,7 @@ def run(name: str, pairs, directory: Path, args, clients) -> None:
     names = corpus.personas
     size = sum(p.stat().st_size for p in paths)
     print(f"{name}: {len(pairs)} documents, {len(names)} personas, {corpus.bytes / 1e6:.1f} MB of text "
-          f"in {shards} shards ({size / 1e6:.1f} MB of JSON Lines), order {args.order}")
+          f"in {shards} shards ({size / 1e6:.1f} MB of JSON Lines), order {args.order}", flush=True)
     glob = str(directory / "*.jsonl")
     order = args.order
 
@@ -132,7 +144,11 @@ def run(name: str, pairs, directory: Path, args, clients) -> None:
         "dask-1": lambda: sd.fit_personas(clients[1], glob, order, background=False)[1],
         "dask-2": lambda: sd.fit_personas(clients[2], glob, order, background=False)[1],
         "dask-2-cnt": lambda: sd.count_ngrams(clients[2], glob, order),
+        "dask-1-text": lambda: sd.fit_personas(clients[1], glob, order, background=False, route="text")[1],
+        "dask-2-text": lambda: sd.fit_personas(clients[2], glob, order, background=False, route="text")[1],
     }
+    if args.no_counts:
+        del sides["local-cnt"], sides["dask-2-cnt"]
     walls: dict[str, list[float]] = {s: [] for s in sides}
     reference = None
     reference_counts = None
@@ -143,6 +159,7 @@ def run(name: str, pairs, directory: Path, args, clients) -> None:
         for side in order_of_sides:
             wall, out = timed(sides[side])
             walls[side].append(wall)
+            print(f"    round {r}: {side} {wall:.2f} s (load {os.getloadavg()[0]:.1f})", flush=True)
             if side.endswith("-cnt"):
                 if reference_counts is None:
                     reference_counts = local_counts() if side != "local-cnt" else out
@@ -157,6 +174,10 @@ def run(name: str, pairs, directory: Path, args, clients) -> None:
         print(f"  {side:10} {m:7.2f} s  (spread {min(w):.2f}-{max(w):.2f} s, {len(w)} rounds)   "
               f"local / {side} = {base / m:4.2f}x")
     print(f"  dask-2 / dask-1 speed-up {statistics.median(walls['dask-1']) / statistics.median(walls['dask-2']):.2f}x")
+    print(f"  dask-2-text / dask-1-text speed-up "
+          f"{statistics.median(walls['dask-1-text']) / statistics.median(walls['dask-2-text']):.2f}x")
+    for side in [s for s in sides if s.startswith("dask") and not s.endswith("-cnt")]:
+        breakdown(side, sides[side], clients[int(side.split("-")[1])])
 
     # Bytes shipped: what each shard's counts pickle to, against its text.
     client = clients[2]
@@ -176,10 +197,38 @@ def run(name: str, pairs, directory: Path, args, clients) -> None:
           f"dask-1 - local = {extra:.2f} s over them ({1e3 * extra / tasks:.1f} ms per task: scheduling, "
           f"reading the shards, shipping and unpickling)")
     wall, _ = timed(lambda: [pickle.loads(b) for b in reference])
+    if reference_counts is None:  # --no-counts
+        print(f"  unpickling in one process: the personas {wall:.2f} s ({sum(map(len, reference)) / 1e6:.1f} MB)")
+        return
     counts_wire = [pickle.dumps(c) for c in reference_counts.values()]
     cwall, _ = timed(lambda: [pickle.loads(b) for b in counts_wire])
     print(f"  unpickling in one process: the personas {wall:.2f} s ({sum(map(len, reference)) / 1e6:.1f} MB), "
           f"the merged counts {cwall:.2f} s ({sum(map(len, counts_wire)) / 1e6:.1f} MB)")
+
+
+def breakdown(side: str, call, client) -> None:
+    """One more run of a side under Dask's task stream: compute seconds per kind of task, transfer and
+    deserialisation seconds, and the wall time the tasks' compute does not cover."""
+    with distributed.get_task_stream(client) as stream:
+        wall, _ = timed(call)
+    compute: dict[str, float] = {}
+    moved = {"transfer": 0.0, "deserialize": 0.0, "disk-read": 0.0}
+    tasks = 0
+    for record in stream.data:
+        tasks += 1
+        prefix = distributed.utils.key_split(record["key"])
+        for ss in record["startstops"]:
+            if ss["action"] == "compute":
+                compute[prefix] = compute.get(prefix, 0.0) + ss["stop"] - ss["start"]
+            elif ss["action"] in moved:
+                moved[ss["action"]] += ss["stop"] - ss["start"]
+    workers = len(client.scheduler_info()["workers"])
+    busy = sum(compute.values())
+    parts = ", ".join(f"{k} {v:.2f}" for k, v in sorted(compute.items(), key=lambda kv: -kv[1]))
+    print(f"  {side:11} breakdown: wall {wall:.2f} s, {tasks} tasks; compute s: {parts}; transfer "
+          f"{moved['transfer']:.2f} s, deserialise {moved['deserialize']:.2f} s; wall x workers - compute = "
+          f"{wall * workers - busy:.2f} worker-s not computing ({1e3 * (wall * workers - busy) / max(tasks, 1):.0f}"
+          f" ms per task)", flush=True)
 
 
 def shard_bytes(path: str, order: int) -> tuple[int, int, int]:

@@ -1,6 +1,8 @@
 // bind_discovery.cpp — personas on weighted documents (ngram_weighted.hpp:
 // fit_weighted), k-means++ on n-gram profiles (kmeans.hpp: kmeans) and
 // discovery of the masks by EM (discovery.hpp: Discovery, discover).
+#include <cstring>
+#include <iterator>
 #include <optional>
 
 #include "bind.hpp"
@@ -41,6 +43,58 @@ std::vector<int> k_arg(py::handle obj) {
 struct DiscoveryResult {
   std::shared_ptr<Discovery> discovery;
 };
+
+// A row-major matrix as a fresh (rows, cols) float64 array, and back (any real array of that shape).
+py::array_t<double> row_major_array(const DiscoveryMatrix& m) {
+  py::array_t<double> out({py::ssize_t(m.rows()), py::ssize_t(m.cols())});
+  if (m.size() > 0) std::memcpy(out.mutable_data(), m.data(), sizeof(double) * std::size_t(m.size()));
+  return out;
+}
+
+DiscoveryMatrix row_major_matrix(py::handle obj, const char* what, py::ssize_t rows, py::ssize_t cols) {
+  const auto a = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(obj);
+  if (!a || a.ndim() != 2 || (rows >= 0 && a.shape(0) != rows) || (cols >= 0 && a.shape(1) != cols))
+    throw py::value_error(fmt::format("{}: expected a 2-d array of real numbers of shape ({}, {})", what,
+                                      rows >= 0 ? std::to_string(rows) : "N", cols >= 0 ? std::to_string(cols) : "K"));
+  return Eigen::Map<const DiscoveryMatrix>(a.data(), Eigen::Index(a.shape(0)), Eigen::Index(a.shape(1)));
+}
+
+// The hooks of a Python executor (an object with shards, distribute, loglik and counts; simulacra.dask).
+DiscoveryExecutor executor_of(py::handle obj, std::size_t documents) {
+  DiscoveryExecutor e;
+  for (const char* name : {"shards", "distribute", "loglik", "counts"})
+    if (!py::hasattr(obj, name))
+      throw py::type_error(std::string("executor: expected an object with shards, distribute, loglik and counts; ") +
+                           "it has no " + name);
+  e.shards = obj.attr("shards").cast<int>();
+  e.distribute = [obj](std::vector<DiscoveryShard> shards) {
+    py::gil_scoped_acquire gil;
+    py::list list;
+    for (DiscoveryShard& s : shards) list.append(py::cast(std::move(s)));
+    obj.attr("distribute")(list);
+  };
+  e.loglik = [obj, documents](const DiscoveryMatrix& log_theta) {
+    py::gil_scoped_acquire gil;
+    check_signals();
+    py::object out = obj.attr("loglik")(row_major_array(log_theta));
+    return row_major_matrix(out, "executor.loglik", py::ssize_t(documents), py::ssize_t(log_theta.cols()));
+  };
+  e.counts = [obj](const DiscoveryMatrix& responsibilities) {
+    py::gil_scoped_acquire gil;
+    check_signals();
+    py::object out = obj.attr("counts")(row_major_array(responsibilities));
+    std::vector<DiscoveryBlockCounts> blocks;
+    for (py::handle part : out) {
+      if (!py::isinstance<py::bytes>(part))
+        throw py::type_error("executor.counts: expected an iterable of bytes (DiscoveryShard.counts), got an element "
+                             "of type " + type_name(part));
+      std::vector<DiscoveryBlockCounts> b = block_counts_from_bytes(std::string_view(part.cast<py::bytes>()));
+      std::move(b.begin(), b.end(), std::back_inserter(blocks));
+    }
+    return blocks;
+  };
+  return e;
+}
 
 }  // namespace
 
@@ -219,11 +273,62 @@ by EM on unlabelled documents, and how each document was attributed.
       "min_count) and a sample of sample_bytes from the mask alone (seed + k). responsibilities: (N, K) weights "
       "of the documents (one-hot for labels). A list of MaskDescription.");
 
+  py::class_<DiscoveryShard>(m, "DiscoveryShard", R"doc(
+Documents [begin, begin + size) of a discovery (whole blocks of
+block_documents): their predictive n-grams in the discovery's numbering, for
+the E-step and the M-step's counting elsewhere (simulacra.dask.discover).
+Made by discover for its executor; pickles through to_bytes.
+)doc")
+      .def_property_readonly("begin", &DiscoveryShard::begin, "The index of its first document.")
+      .def_property_readonly("size", &DiscoveryShard::size, "Its documents.")
+      .def_property_readonly("num_predictive", &DiscoveryShard::num_predictive,
+                             "P, the predictive n-grams of the discovery (rows of log_theta).")
+      .def_property_readonly("block_documents", &DiscoveryShard::block_documents, "The documents of a block.")
+      .def(
+          "loglik",
+          [](const DiscoveryShard& s, py::handle log_theta) {
+            const DiscoveryMatrix lt = row_major_matrix(log_theta, "log_theta", py::ssize_t(s.num_predictive()), -1);
+            DiscoveryMatrix out;
+            {
+              py::gil_scoped_release release;
+              out = s.loglik(lt);
+            }
+            return row_major_array(out);
+          },
+          py::arg("log_theta"),
+          "(size, K) float64 log p_k(d) of its documents (natural log), given (P, K) log_theta: "
+          "sum_j n_d(j) log_theta[j, k].")
+      .def(
+          "counts",
+          [](const DiscoveryShard& s, py::handle responsibilities) {
+            const DiscoveryMatrix r = row_major_matrix(responsibilities, "responsibilities", py::ssize_t(s.size()), -1);
+            std::string out;
+            {
+              py::gil_scoped_release release;
+              out = block_counts_to_bytes(s.counts(r));
+            }
+            return py::bytes(out);
+          },
+          py::arg("responsibilities"),
+          "The M-step's block counts of its training documents given their (size, K) responsibilities, serialised "
+          "(bytes for the executor's counts).")
+      .def("to_bytes", [](const DiscoveryShard& s) { return py::bytes(s.to_bytes()); }, "The serialisation.")
+      .def_static(
+          "from_bytes", [](const py::bytes& data) { return DiscoveryShard::from_bytes(std::string_view(data)); },
+          py::arg("data"), "The inverse of to_bytes. simulacra.FileError for damaged bytes.")
+      .def(py::pickle([](const DiscoveryShard& s) { return py::bytes(s.to_bytes()); },
+                      [](const py::bytes& data) { return DiscoveryShard::from_bytes(std::string_view(data)); }))
+      .def("__repr__", [](const DiscoveryShard& s) {
+        return fmt::format("DiscoveryShard(begin={}, size={}, num_predictive={})", s.begin(), s.size(),
+                           s.num_predictive());
+      });
+
   m.def(
       "discover",
       [](py::handle texts, py::handle k, int order, const std::string& smoothing, double mu, int iterations,
          double tolerance, int restarts, bool hard, double beta, double heldout_fraction, std::uint64_t seed,
-         std::optional<std::vector<Text>> names, py::handle initial_responsibilities, py::handle progress) {
+         std::optional<std::vector<Text>> names, py::handle initial_responsibilities, py::handle progress,
+         int block_documents, py::handle executor) {
         const std::vector<std::string> docs = documents_arg(texts, "texts");
         const std::vector<int> ks = k_arg(k);
         DiscoveryConfig cfg;
@@ -237,6 +342,8 @@ by EM on unlabelled documents, and how each document was attributed.
         cfg.heldout_fraction = heldout_fraction;
         cfg.seed = seed;
         if (names) cfg.names = texts_of(*names);
+        cfg.block_documents = block_documents;
+        if (!executor.is_none()) cfg.executor = executor_of(executor, docs.size());
         if (!initial_responsibilities.is_none()) {
           if (ks.size() != 1) throw py::value_error("initial_responsibilities: needs a single k");
           const std::string shape = fmt::format("(N, K) = ({}, {})", docs.size(), ks.empty() ? 0 : ks[0]);
@@ -269,6 +376,7 @@ by EM on unlabelled documents, and how each document was attributed.
       py::arg("iterations") = 20, py::arg("tolerance") = 1e-7, py::arg("restarts") = 3, py::arg("hard") = false,
       py::arg("beta") = 1.0, py::arg("heldout_fraction") = 0.1, py::arg("seed") = 0, py::arg("names") = py::none(),
       py::arg("initial_responsibilities") = py::none(), py::arg("progress") = py::none(),
+      py::arg("block_documents") = 1024, py::arg("executor") = py::none(),
       "Finds k masks in unlabelled documents (a list of str / bytes, or a Corpus whose labels are ignored) by EM "
       "over documents: E-step responsibilities pi_k p_k(d)^beta normalised (hard=True: the best mask only), M-step "
       "every persona refitted on its fractionally weighted documents and pi from mean responsibilities; restarts "
@@ -276,7 +384,10 @@ by EM on unlabelled documents, and how each document was attributed.
       "(personas centred on a shared background; the objective never falls) or 'expected_kneser_ney'. k may be a "
       "range: each value is run on the same held-out split and the k with the best held-out likelihood is kept "
       "(Discovery.k, .heldout_by_k). progress: None, True (a tqdm bar) or a callable taking a DiscoveryProgress. "
-      "Releases the GIL; Ctrl-C stops it.");
+      "block_documents: the M-step sums each block of this many documents' fractional counts, then the blocks in "
+      "order (the rounding depends on it, nothing else does). executor: where the E-step and the counting run "
+      "(None: here; simulacra.dask.discover gives one that runs them on a Dask cluster, with the same result bit "
+      "for bit). Releases the GIL; Ctrl-C stops it.");
 }
 
 }  // namespace simulacra::python

@@ -5,6 +5,7 @@
 #include "bind.hpp"
 #include "bind_common.hpp"
 #include "bind_steering.hpp"
+#include "simulacra/train_fitter.hpp"
 
 namespace simulacra::python {
 
@@ -128,7 +129,7 @@ which returns the NGramCounts of every cell (cell_of[i] is document i's cell).
              std::optional<std::vector<int>> calibration_lengths, py::handle progress,
              bool return_report, py::handle switch_after, int calibration_folds,
              std::optional<std::vector<double>> attribution_own_weights, std::size_t segmentation_part_bytes,
-             py::handle counter) -> py::object {
+             py::handle counter, py::handle fitter) -> py::object {
             TrainConfig cfg;
             cfg.mixture.switch_after = switch_after_arg(switch_after);
             if (py::isinstance<py::str>(order)) {
@@ -183,11 +184,24 @@ which returns the NGramCounts of every cell (cell_of[i] is document i's cell).
               }
               counts = counter(cells).cast<std::vector<NGramCounts>>();
             }
+            // fitter: every model made elsewhere (simulacra.dask.fit_mixture builds them on the workers).
+            CellFitter fit;
+            if (!fitter.is_none()) {
+              if (!PyCallable_Check(fitter.ptr())) throw py::type_error("fitter: expected None or a callable");
+              if (counts) throw py::type_error("fitter: counter and fitter cannot both be given");
+              fit = [f = py::handle(fitter)](const TrainCells& cells, const std::vector<CellFit>& fits) {
+                py::gil_scoped_acquire gil;
+                check_signals();
+                py::list requests;
+                for (const CellFit& c : fits) requests.append(py::make_tuple(c.cells, c.order, c.blank_if_empty));
+                return f(cells, requests).cast<std::vector<NGramPersona>>();
+              };
+            }
             TrainReport report;
             std::optional<Mixture> result;
             {
               py::gil_scoped_release release;
-              result.emplace(train(corpus, cfg, &report, counts ? &*counts : nullptr));
+              result.emplace(fit ? train(corpus, cfg, &report, fit) : train(corpus, cfg, &report, counts ? &*counts : nullptr));
             }
             if (return_report) return py::make_tuple(std::move(*result), std::move(report));
             return py::cast(std::move(*result));
@@ -200,7 +214,7 @@ which returns the NGramCounts of every cell (cell_of[i] is document i's cell).
           py::arg("calibration_lengths") = py::none(), py::arg("progress") = py::none(),
           py::arg("return_report") = false, py::arg("switch_after") = py::none(),
           py::arg("calibration_folds") = TrainConfig{}.calibration_folds, py::arg("attribution_own_weights") = py::none(),
-          py::arg("segmentation_part_bytes") = 0, py::arg("counter") = py::none(),
+          py::arg("segmentation_part_bytes") = 0, py::arg("counter") = py::none(), py::arg("fitter") = py::none(),
           "Trains one Kneser-Ney persona per persona of the corpus (prior: document shares), each interpolated with "
           "a background model of all the text (background=True; its weight fitted on the persona's held-out "
           "documents). order='auto' tries order_grid (default 2..8) and keeps the best held-out likelihood of the "
@@ -217,8 +231,12 @@ which returns the NGramCounts of every cell (cell_of[i] is document i's cell).
           "(Mixture, TrainReport) with return_report=True. switch_after: as in Mixture(). counter: None (the n-grams are "
           "counted here) or a callable taking the TrainCells of this training (every model is fitted from merged "
           "counts of these cells of documents) and returning a list of their NGramCounts, e.g. counted on a cluster "
-          "(simulacra.dask.fit_mixture); ValueError if they are not the counts of the cells. Ctrl-C stops it with "
-          "KeyboardInterrupt.")
+          "(simulacra.dask.fit_mixture); ValueError if they are not the counts of the cells. fitter: None, or a "
+          "callable (cells, fits) making every model instead (nothing is counted here): fits is a list of "
+          "(cell indices, order, blank_if_empty), one per model of a stage (the K personas, then the background), "
+          "each the NGramPersona of those cells' merged counts truncated to order (no document: the model of one "
+          "empty document when blank_if_empty); it returns the list of models (simulacra.dask.fit_mixture builds "
+          "them on the workers). Ctrl-C stops it with KeyboardInterrupt.")
       .def(
           "attribution_accuracy",
           [](const Mixture& mix, const Corpus& corpus) {

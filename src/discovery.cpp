@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <memory>
 
 #include "simulacra/detail/splitmix64.hpp"
@@ -11,6 +12,254 @@
 #include "simulacra/kmeans.hpp"
 
 namespace simulacra {
+
+// ------------------------------------------------------------------ shards and block counts
+
+struct DiscoveryShardBuilder {
+  // The shard of documents [begin, end) of the predictive CSR (dbeg, dj, dcnt) over P predictive n-grams.
+  static DiscoveryShard make(const std::vector<std::size_t>& dbeg, const std::vector<std::uint32_t>& dj,
+                             const std::vector<std::uint32_t>& dcnt, const std::vector<std::uint8_t>& is_train,
+                             std::size_t P, std::size_t begin, std::size_t end, int block) {
+    DiscoveryShard s;
+    s.begin_ = begin;
+    s.block_documents_ = block;
+    s.num_predictive_ = std::uint32_t(P);
+    std::vector<std::uint32_t> local(P, DiscoveryShard::kNone);
+    for (std::size_t i = dbeg[begin]; i < dbeg[end]; ++i) local[dj[i]] = 0;
+    for (std::size_t j = 0; j < P; ++j)
+      if (local[j] == 0) {
+        local[j] = std::uint32_t(s.rows_.size());
+        s.rows_.push_back(std::uint32_t(j));
+      }
+    s.dbeg_.reserve(end - begin + 1);
+    s.dbeg_.push_back(0);
+    s.dj_.reserve(dbeg[end] - dbeg[begin]);
+    s.dcnt_.reserve(dbeg[end] - dbeg[begin]);
+    for (std::size_t d = begin; d < end; ++d) {
+      for (std::size_t i = dbeg[d]; i < dbeg[d + 1]; ++i) {
+        s.dj_.push_back(local[dj[i]]);
+        s.dcnt_.push_back(dcnt[i]);
+      }
+      s.dbeg_.push_back(s.dj_.size());
+      s.train_.push_back(is_train[d]);
+    }
+    return s;
+  }
+};
+
+namespace {
+
+constexpr std::string_view kShardMagic = "SIMDSHD1";
+constexpr std::string_view kBlocksMagic = "SIMDBLK1";
+
+void put_varint(std::string& out, std::uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(char((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(char(v));
+}
+
+class Reader {
+ public:
+  Reader(std::string_view bytes, const char* what) : s_(bytes), what_(what) {}
+  std::size_t remaining() const { return s_.size() - pos_; }
+  std::uint64_t varint(const char* field) {
+    std::uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      SIMULACRA_CHECK(pos_ < s_.size(), FileError, "{}: truncated in {}", what_, field);
+      const auto byte = static_cast<unsigned char>(s_[pos_++]);
+      SIMULACRA_CHECK(shift < 63 || byte <= 1, FileError, "{}: {} overflows 64 bits", what_, field);
+      v |= std::uint64_t(byte & 0x7f) << shift;
+      if (byte < 0x80) return v;
+    }
+    throw FileError(fmt::format("{}: {} is not a valid varint", what_, field));
+  }
+  // A varint that must be at most `most`.
+  std::uint64_t bounded(const char* field, std::uint64_t most) {
+    const std::uint64_t v = varint(field);
+    SIMULACRA_CHECK(v <= most, FileError, "{}: {} is {}, more than {}", what_, field, v, most);
+    return v;
+  }
+  void expect(std::string_view magic) {
+    SIMULACRA_CHECK(s_.substr(0, magic.size()) == magic, FileError, "{}: bad magic", what_);
+    pos_ = magic.size();
+  }
+  double real() {
+    SIMULACRA_CHECK(remaining() >= 8, FileError, "{}: truncated in a value", what_);
+    double v;
+    std::memcpy(&v, s_.data() + pos_, 8);
+    pos_ += 8;
+    return v;
+  }
+  void end() { SIMULACRA_CHECK(remaining() == 0, FileError, "{}: {} trailing bytes", what_, remaining()); }
+
+ private:
+  std::string_view s_;
+  const char* what_;
+  std::size_t pos_ = 0;
+};
+
+}  // namespace
+
+DiscoveryMatrix DiscoveryShard::loglik(const DiscoveryMatrix& log_theta) const {
+  SIMULACRA_CHECK(log_theta.rows() == Eigen::Index(num_predictive_), InvalidArgument,
+                  "DiscoveryShard.loglik: log_theta has {} rows, the shard's discovery {} predictive n-grams",
+                  log_theta.rows(), num_predictive_);
+  const Eigen::Index K = log_theta.cols();
+  DiscoveryMatrix LL = DiscoveryMatrix::Zero(Eigen::Index(size()), K);
+  InterruptPoller poll(64);
+  for (std::size_t d = 0; d < size(); ++d) {
+    poll.tick();
+    double* out = LL.row(Eigen::Index(d)).data();
+    for (std::size_t i = dbeg_[d]; i < dbeg_[d + 1]; ++i) {
+      const double* lt = log_theta.row(rows_[dj_[i]]).data();
+      const double n = double(dcnt_[i]);
+      for (Eigen::Index k = 0; k < K; ++k) out[k] += n * lt[k];
+    }
+  }
+  return LL;
+}
+
+std::vector<DiscoveryBlockCounts> DiscoveryShard::counts(const DiscoveryMatrix& responsibilities) const {
+  const DiscoveryMatrix& R = responsibilities;
+  SIMULACRA_CHECK(R.rows() == Eigen::Index(size()), InvalidArgument,
+                  "DiscoveryShard.counts: {} rows of responsibilities for a shard of {} documents", R.rows(), size());
+  const Eigen::Index K = R.cols();
+  const auto B = std::size_t(block_documents_);
+  std::vector<double> acc(rows_.size() * std::size_t(K), 0.0);
+  std::vector<std::uint8_t> mark(rows_.size(), 0);
+  std::vector<std::uint32_t> touched;
+  std::vector<DiscoveryBlockCounts> out;
+  for (std::size_t d0 = 0; d0 < size(); d0 += B) {
+    poll_interrupt();
+    for (std::size_t d = d0; d < std::min(d0 + B, size()); ++d) {
+      if (!train_[d]) continue;
+      const double* r = R.row(Eigen::Index(d)).data();
+      for (std::size_t i = dbeg_[d]; i < dbeg_[d + 1]; ++i) {
+        const std::uint32_t row = dj_[i];
+        if (!mark[row]) mark[row] = 1, touched.push_back(row);
+        double* c = acc.data() + std::size_t(row) * std::size_t(K);
+        const double n = double(dcnt_[i]);
+        for (Eigen::Index k = 0; k < K; ++k) c[k] += n * r[k];
+      }
+    }
+    if (touched.empty()) continue;
+    std::sort(touched.begin(), touched.end());
+    DiscoveryBlockCounts block;
+    block.block = (begin_ + d0) / B;
+    block.rows.reserve(touched.size());
+    block.values.reserve(touched.size() * std::size_t(K));
+    for (std::uint32_t row : touched) {
+      block.rows.push_back(rows_[row]);
+      double* c = acc.data() + std::size_t(row) * std::size_t(K);
+      block.values.insert(block.values.end(), c, c + K);
+      std::fill(c, c + K, 0.0);
+      mark[row] = 0;
+    }
+    touched.clear();
+    out.push_back(std::move(block));
+  }
+  return out;
+}
+
+std::string DiscoveryShard::to_bytes() const {
+  std::string out(kShardMagic);
+  put_varint(out, begin_);
+  put_varint(out, std::uint64_t(block_documents_));
+  put_varint(out, num_predictive_);
+  put_varint(out, rows_.size());
+  std::uint32_t prev = 0;
+  for (std::size_t i = 0; i < rows_.size(); ++i) put_varint(out, rows_[i] - (i ? prev + 1 : 0)), prev = rows_[i];
+  put_varint(out, size());
+  for (std::size_t d = 0; d < size(); ++d) {
+    put_varint(out, train_[d]);
+    put_varint(out, dbeg_[d + 1] - dbeg_[d]);
+    for (std::size_t i = dbeg_[d]; i < dbeg_[d + 1]; ++i) put_varint(out, dj_[i]), put_varint(out, dcnt_[i]);
+  }
+  return out;
+}
+
+DiscoveryShard DiscoveryShard::from_bytes(std::string_view bytes) {
+  Reader in(bytes, "discovery shard");
+  in.expect(kShardMagic);
+  DiscoveryShard s;
+  s.begin_ = in.varint("the first document");
+  s.block_documents_ = int(in.bounded("the block size", std::uint64_t(std::numeric_limits<int>::max())));
+  SIMULACRA_CHECK(s.block_documents_ >= 1 && s.begin_ % std::uint64_t(s.block_documents_) == 0, FileError,
+                  "discovery shard: it begins at document {}, not a block of {}", s.begin_, s.block_documents_);
+  s.num_predictive_ = std::uint32_t(in.bounded("the predictive n-grams", kNone - 1));
+  const std::uint64_t rows = in.bounded("the rows", std::min<std::uint64_t>(s.num_predictive_, in.remaining()));
+  s.rows_.resize(rows);
+  std::uint64_t next = 0;
+  for (std::uint64_t i = 0; i < rows; ++i) {
+    next += in.varint("a row");
+    SIMULACRA_CHECK(next < s.num_predictive_, FileError, "discovery shard: row {} is not below {}", next,
+                    s.num_predictive_);
+    s.rows_[i] = std::uint32_t(next++);
+  }
+  const std::uint64_t docs = in.bounded("the documents", in.remaining());
+  s.dbeg_.reserve(docs + 1);
+  s.dbeg_.push_back(0);
+  for (std::uint64_t d = 0; d < docs; ++d) {
+    s.train_.push_back(std::uint8_t(in.bounded("a training flag", 1)));
+    const std::uint64_t entries = in.bounded("a document's entries", in.remaining() / 2);
+    SIMULACRA_CHECK(entries >= 1, FileError, "discovery shard: document {} has no n-grams", d);
+    for (std::uint64_t i = 0; i < entries; ++i) {
+      s.dj_.push_back(std::uint32_t(in.bounded("an entry", rows ? rows - 1 : 0)));
+      SIMULACRA_CHECK(rows > 0, FileError, "discovery shard: an entry without rows");
+      s.dcnt_.push_back(std::uint32_t(in.bounded("a multiplicity", kNone - 1)));
+    }
+    s.dbeg_.push_back(s.dj_.size());
+  }
+  in.end();
+  return s;
+}
+
+std::string block_counts_to_bytes(const std::vector<DiscoveryBlockCounts>& blocks) {
+  std::string out(kBlocksMagic);
+  put_varint(out, blocks.size());
+  for (const DiscoveryBlockCounts& b : blocks) {
+    const std::size_t K = b.rows.empty() ? 0 : b.values.size() / b.rows.size();
+    SIMULACRA_CHECK(b.values.size() == K * b.rows.size(), InvalidArgument,
+                    "block_counts_to_bytes: block {} has {} values for {} rows", b.block, b.values.size(),
+                    b.rows.size());
+    put_varint(out, b.block);
+    put_varint(out, b.rows.size());
+    put_varint(out, K);
+    std::uint32_t prev = 0;
+    for (std::size_t i = 0; i < b.rows.size(); ++i) put_varint(out, b.rows[i] - (i ? prev + 1 : 0)), prev = b.rows[i];
+    const std::size_t at = out.size();
+    out.resize(at + 8 * b.values.size());
+    if (!b.values.empty()) std::memcpy(&out[at], b.values.data(), 8 * b.values.size());
+  }
+  return out;
+}
+
+std::vector<DiscoveryBlockCounts> block_counts_from_bytes(std::string_view bytes) {
+  Reader in(bytes, "discovery block counts");
+  in.expect(kBlocksMagic);
+  const std::uint64_t n = in.bounded("the blocks", in.remaining());
+  std::vector<DiscoveryBlockCounts> out(n);
+  for (DiscoveryBlockCounts& b : out) {
+    b.block = in.varint("a block");
+    const std::uint64_t rows = in.bounded("the rows", in.remaining());
+    const std::uint64_t K = in.bounded("the masks", rows ? in.remaining() / 8 / rows : 0);
+    b.rows.resize(rows);
+    std::uint64_t next = 0;
+    for (std::uint64_t i = 0; i < rows; ++i) {
+      next += in.varint("a row");
+      SIMULACRA_CHECK(next < std::uint64_t(DiscoveryShard::kNone), FileError,
+                      "discovery block counts: row {} too large", next);
+      b.rows[i] = std::uint32_t(next++);
+    }
+    SIMULACRA_CHECK(in.remaining() / 8 >= rows * K, FileError, "discovery block counts: truncated values");
+    b.values.resize(rows * K);
+    for (double& v : b.values) v = in.real();
+  }
+  in.end();
+  return out;
+}
 
 namespace {
 
@@ -31,7 +280,14 @@ struct Data {
   std::vector<std::uint32_t> pctx;    // (P) context index
   std::vector<std::uint32_t> cnode;   // (C) global node id of each context
   std::vector<std::size_t> dbeg;      // (N + 1) CSR of the documents over predictive n-grams
-  std::vector<std::uint32_t> dj, dcnt;
+  std::vector<std::uint32_t> dj, dcnt;  // (cleared once the shards are made)
+  std::vector<std::uint8_t> is_train;   // (N)
+  int block_documents = 1;
+  std::vector<std::uint64_t> train_blocks;  // the blocks holding a training document, ascending
+
+  // Where the E-step and the counting run: the executor, or the one local shard.
+  const DiscoveryExecutor* executor = nullptr;
+  std::vector<DiscoveryShard> local;
 
   // Dirichlet: the background and the prior's pseudo-counts.
   NGramPersona background;
@@ -88,6 +344,38 @@ void prepare_dirichlet(Data& data, double mu) {
   for (std::size_t c = 0; c < data.cnode.size(); ++c) data.rest[c] = mu * std::max(1.0 - bsum[c], 0.0);
 }
 
+// (P, K) sum_{d train} r_dk n_d(j): the block counts (of the local shard or the executor's) added to zero in
+// block order.
+RowMatrix expected_counts(const Data& data, const RowMatrix& R) {
+  std::vector<DiscoveryBlockCounts> blocks =
+      data.executor == nullptr ? data.local.front().counts(R) : data.executor->counts(R);
+  std::sort(blocks.begin(), blocks.end(),
+            [](const DiscoveryBlockCounts& a, const DiscoveryBlockCounts& b) { return a.block < b.block; });
+  SIMULACRA_CHECK(blocks.size() == data.train_blocks.size(), InvalidArgument,
+                  "discover: {} block counts for {} blocks of training documents", blocks.size(),
+                  data.train_blocks.size());
+  const Eigen::Index K = R.cols();
+  const auto P = Eigen::Index(data.pnode.size());
+  RowMatrix C = RowMatrix::Zero(P, K);
+  for (std::size_t b = 0; b < blocks.size(); ++b) {
+    const DiscoveryBlockCounts& block = blocks[b];
+    SIMULACRA_CHECK(block.block == data.train_blocks[b], InvalidArgument,
+                    "discover: block counts of block {} where block {} was expected", block.block,
+                    data.train_blocks[b]);
+    SIMULACRA_CHECK(block.values.size() == block.rows.size() * std::size_t(K), InvalidArgument,
+                    "discover: block {} has {} values for {} rows of {} masks", block.block, block.values.size(),
+                    block.rows.size(), K);
+    for (std::size_t i = 0; i < block.rows.size(); ++i) {
+      SIMULACRA_CHECK(block.rows[i] < std::uint64_t(P), InvalidArgument,
+                      "discover: block {} counts n-gram {} of {}", block.block, block.rows[i], P);
+      double* c = C.row(block.rows[i]).data();
+      const double* v = block.values.data() + i * std::size_t(K);
+      for (Eigen::Index k = 0; k < K; ++k) c[k] += v[k];
+    }
+  }
+  return C;
+}
+
 // The parameters of one M-step.
 struct Params {
   Eigen::VectorXd log_prior;    // (K) log pi
@@ -108,15 +396,7 @@ Params m_step(const Data& data, const RowMatrix& R, const DiscoveryConfig& cfg) 
   p.log_theta.resize(P, K);
   if (cfg.smoothing.smoothing == WeightedSmoothing::kDirichlet) {
     const double mu = cfg.smoothing.mu;
-    p.C = RowMatrix::Zero(P, K);
-    for (int d : data.train) {
-      const double* r = R.row(d).data();
-      for (std::size_t i = data.dbeg[std::size_t(d)]; i < data.dbeg[std::size_t(d) + 1]; ++i) {
-        double* c = p.C.row(data.dj[i]).data();
-        const double n = double(data.dcnt[i]);
-        for (Eigen::Index k = 0; k < K; ++k) c[k] += n * r[k];
-      }
-    }
+    p.C = expected_counts(data, R);
     poll_interrupt();
     p.S = RowMatrix::Zero(Eigen::Index(data.cnode.size()), K);
     for (Eigen::Index j = 0; j < P; ++j) p.S.row(data.pctx[std::size_t(j)]) += p.C.row(j);
@@ -147,21 +427,13 @@ Params m_step(const Data& data, const RowMatrix& R, const DiscoveryConfig& cfg) 
   return p;
 }
 
-// (N, K) log p_k(d) of every document.
+// (N, K) log p_k(d) of every document: the shards' E-step, here or through the executor.
 RowMatrix document_loglik(const Data& data, const Params& p) {
-  const Eigen::Index K = p.log_theta.cols();
-  const std::size_t N = data.docs.size();
-  RowMatrix LL = RowMatrix::Zero(Eigen::Index(N), K);
-  InterruptPoller poll(64);
-  for (std::size_t d = 0; d < N; ++d) {
-    poll.tick();
-    double* out = LL.row(Eigen::Index(d)).data();
-    for (std::size_t i = data.dbeg[d]; i < data.dbeg[d + 1]; ++i) {
-      const double* lt = p.log_theta.row(data.dj[i]).data();
-      const double n = double(data.dcnt[i]);
-      for (Eigen::Index k = 0; k < K; ++k) out[k] += n * lt[k];
-    }
-  }
+  if (data.executor == nullptr) return data.local.front().loglik(p.log_theta);
+  RowMatrix LL = data.executor->loglik(p.log_theta);
+  SIMULACRA_CHECK(LL.rows() == Eigen::Index(data.docs.size()) && LL.cols() == p.log_theta.cols(), InvalidArgument,
+                  "discover: the executor's loglik gave ({}, {}), expected ({}, {})", LL.rows(), LL.cols(),
+                  data.docs.size(), p.log_theta.cols());
   return LL;
 }
 
@@ -277,6 +549,13 @@ void check_config(const DiscoveryConfig& cfg, std::size_t N) {
                   cfg.kmeans_restarts);
   SIMULACRA_CHECK(cfg.kmeans_iterations >= 1, InvalidArgument, "discover: kmeans_iterations must be >= 1, got {}",
                   cfg.kmeans_iterations);
+  SIMULACRA_CHECK(cfg.block_documents >= 1, InvalidArgument, "discover: block_documents must be >= 1, got {}",
+                  cfg.block_documents);
+  const DiscoveryExecutor& e = cfg.executor;
+  SIMULACRA_CHECK(!e.active() || (e.distribute && e.loglik && e.counts), InvalidArgument,
+                  "discover: an executor needs distribute, loglik and counts");
+  SIMULACRA_CHECK(!e.active() || e.shards >= 1, InvalidArgument,
+                  "discover: the executor's shards must be >= 1, got {}", e.shards);
   SIMULACRA_CHECK(N > 0, InvalidArgument, "discover: no documents");
 }
 
@@ -351,6 +630,36 @@ Discovery discover_k(const Data& data, int k, const DiscoveryConfig& cfg) {
   return out;
 }
 
+// The documents as shards of whole blocks: one here, or the executor's number handed to it.
+void make_shards(Data& data, const DiscoveryConfig& cfg) {
+  const std::size_t N = data.docs.size(), B = std::size_t(cfg.block_documents);
+  data.block_documents = cfg.block_documents;
+  data.is_train.assign(N, 0);
+  for (int d : data.train) data.is_train[std::size_t(d)] = 1;
+  for (int d : data.train)
+    if (data.train_blocks.empty() || data.train_blocks.back() != std::uint64_t(d) / B)
+      data.train_blocks.push_back(std::uint64_t(d) / B);
+  const std::size_t P = data.pnode.size();
+  if (!cfg.executor.active()) {
+    data.local.push_back(
+        DiscoveryShardBuilder::make(data.dbeg, data.dj, data.dcnt, data.is_train, P, 0, N, cfg.block_documents));
+  } else {
+    const std::size_t blocks = (N + B - 1) / B;
+    const std::size_t S = std::min(blocks, std::size_t(cfg.executor.shards));
+    std::vector<DiscoveryShard> shards;
+    for (std::size_t s = 0; s < S; ++s) {
+      const std::size_t b0 = blocks * s / S, b1 = blocks * (s + 1) / S;
+      shards.push_back(DiscoveryShardBuilder::make(data.dbeg, data.dj, data.dcnt, data.is_train, P, b0 * B,
+                                                   std::min(b1 * B, N), cfg.block_documents));
+    }
+    data.executor = &cfg.executor;
+    cfg.executor.distribute(std::move(shards));
+  }
+  data.dbeg = {};
+  data.dj = {};
+  data.dcnt = {};
+}
+
 std::unique_ptr<Data> prepare(const std::vector<std::string>& documents, const DiscoveryConfig& cfg, int max_k) {
   check_config(cfg, documents.size());
   auto data = std::make_unique<Data>(documents, cfg.order);
@@ -370,6 +679,7 @@ std::unique_ptr<Data> prepare(const std::vector<std::string>& documents, const D
     data->profiles = ngram_profiles(train_docs, cfg.profiles);
   }
   index_predictive(*data);
+  make_shards(*data, cfg);
   if (cfg.smoothing.smoothing == WeightedSmoothing::kDirichlet) prepare_dirichlet(*data, cfg.smoothing.mu);
   return data;
 }

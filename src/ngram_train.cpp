@@ -1,5 +1,6 @@
 // Supervised training of an n-gram pile (ngram_train.hpp).
 #include "simulacra/ngram_train.hpp"
+#include "simulacra/train_fitter.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -30,26 +31,45 @@ using CellFilter = std::function<bool(int, bool)>;
 std::vector<std::shared_ptr<const Persona>> fit_personas(const TrainCells& cells,
                                                          const std::vector<NGramCounts>& counts, const CellFilter& take,
                                                          int order, const TrainConfig& config, const char* stage,
-                                                         std::shared_ptr<const Persona>* background) {
+                                                         std::shared_ptr<const Persona>* background,
+                                                         const CellFitter* fitter) {
   const std::vector<std::string>& names = cells.names;
-  std::vector<std::shared_ptr<const Persona>> personas;
   const int steps = int(names.size()) + (config.background ? 1 : 0);
-  NGramCounts all({}, cells.order);
+  std::vector<CellFit> fits;
+  CellFit all{{}, order, false};
   for (std::size_t k = 0; k < names.size(); ++k) {
-    if (config.on_progress) config.on_progress({stage, names[k], int(k), steps});
-    NGramCounts mine({}, cells.order);
+    CellFit mine{{}, order, true};
     for (int f = 0; f < cells.folds; ++f)
       for (bool heldout : {false, true})
-        if (take(f, heldout)) mine.merge(counts[cells.cell(k, f, heldout)]);
-    const NGramPersona lm = mine.num_documents() == 0 ? NGramCounts({""}, order).to_persona()
-                                                      : mine.truncated(order).to_persona();
-    personas.push_back(std::make_shared<NGramPersona>(lm));
-    if (config.background) all.merge(mine);
+        if (take(f, heldout)) mine.cells.push_back(cells.cell(k, f, heldout));
+    all.cells.insert(all.cells.end(), mine.cells.begin(), mine.cells.end());
+    fits.push_back(std::move(mine));
   }
-  if (config.background) {
-    if (config.on_progress) config.on_progress({stage, "", int(names.size()), steps});
-    *background = std::make_shared<NGramPersona>(all.truncated(order).to_persona());
+  if (config.background) fits.push_back(std::move(all));
+  std::vector<NGramPersona> models;
+  if (fitter) {
+    if (config.on_progress) config.on_progress({stage, "", 0, steps});
+    models = (*fitter)(cells, fits);
+    SIMULACRA_CHECK(models.size() == fits.size(), InvalidArgument, "train: the fitter made {} models of {}",
+                    models.size(), fits.size());
+  } else {  // fit_cells, with the background merged from the personas' merged counts
+    NGramCounts total({}, cells.order);
+    for (std::size_t k = 0; k < names.size(); ++k) {
+      if (config.on_progress) config.on_progress({stage, names[k], int(k), steps});
+      NGramCounts mine({}, cells.order);
+      for (std::size_t c : fits[k].cells) mine.merge(counts[c]);
+      models.push_back(mine.num_documents() == 0 ? NGramCounts({""}, order).to_persona()
+                                                 : mine.truncated(order).to_persona());
+      if (config.background) total.merge(mine);
+    }
+    if (config.background) {
+      if (config.on_progress) config.on_progress({stage, "", int(names.size()), steps});
+      models.push_back(total.truncated(order).to_persona());
+    }
   }
+  std::vector<std::shared_ptr<const Persona>> personas;
+  for (std::size_t k = 0; k < names.size(); ++k) personas.push_back(std::make_shared<NGramPersona>(std::move(models[k])));
+  if (config.background) *background = std::make_shared<NGramPersona>(std::move(models.back()));
   if (config.on_progress) config.on_progress({stage, "", steps, steps});
   return personas;
 }
@@ -82,7 +102,8 @@ struct Candidate {
   double alpha = 0.0, best_logprob = -INFINITY;
 };
 
-Candidate try_order(int order, const TrainCells& cells, const std::vector<NGramCounts>& counts, const Corpus& heldout,
+Candidate try_order(int order, const TrainCells& cells, const std::vector<NGramCounts>& counts, const CellFitter* fitter,
+                    const Corpus& heldout,
                     const std::vector<std::string>& names, const Eigen::VectorXd& prior, const MixtureConfig& mcfg,
                     bool fit_alpha, const std::vector<Token>& stream, std::size_t stream_bytes,
                     const TrainConfig& config) {
@@ -90,7 +111,8 @@ Candidate try_order(int order, const TrainCells& cells, const std::vector<NGramC
   c.order = order;
   std::shared_ptr<const Persona> background;
   const std::vector<std::shared_ptr<const Persona>> own = fit_personas(
-      cells, counts, [](int, bool heldout_cell) { return !heldout_cell; }, order, config, "persona", &background);
+      cells, counts, [](int, bool heldout_cell) { return !heldout_cell; }, order, config, "persona", &background,
+      fitter);
   c.personas = own;
   if (config.background) {
     const std::vector<std::string> present = heldout.personas();
@@ -150,6 +172,7 @@ struct Calibration {
 // tempering fitted; the one with the lowest log-loss of the true persona
 // wins. Fills the calibration part of the report.
 Calibration calibrate(const Corpus& corpus, const TrainCells& cells, const std::vector<NGramCounts>& counts,
+                      const CellFitter* fitter,
                       const Eigen::VectorXd& prior, int order, const std::vector<double>& weights,
                       const TrainConfig& config, TrainReport& rep) {
   const std::vector<std::string>& names = cells.names;
@@ -181,7 +204,7 @@ Calibration calibrate(const Corpus& corpus, const TrainCells& cells, const std::
     TrainConfig quiet = config;
     quiet.on_progress = nullptr;
     const std::vector<std::shared_ptr<const Persona>> own = fit_personas(
-        cells, counts, [f](int g, bool) { return g != f; }, order, quiet, "calibration", &background);
+        cells, counts, [f](int g, bool) { return g != f; }, order, quiet, "calibration", &background, fitter);
     // evidence[c][k]: persona k's model under candidate c.
     std::vector<std::vector<std::shared_ptr<const Persona>>> evidence(C, own);
     if (config.background)
@@ -361,14 +384,31 @@ std::vector<NGramCounts> count_cells(const Corpus& corpus, const TrainCells& cel
   return counts;
 }
 
-Mixture train(const Corpus& corpus, const TrainConfig& config, TrainReport* report,
-              const std::vector<NGramCounts>* cell_counts) {
+std::vector<NGramPersona> fit_cells(const std::vector<NGramCounts>& counts, const std::vector<CellFit>& fits) {
+  std::vector<NGramPersona> out;
+  for (const CellFit& fit : fits) {
+    SIMULACRA_CHECK(!counts.empty(), InvalidArgument, "fit_cells: no counts");
+    NGramCounts merged({}, counts.front().order());
+    for (std::size_t c : fit.cells) {
+      SIMULACRA_CHECK(c < counts.size(), InvalidArgument, "fit_cells: cell {} of {}", c, counts.size());
+      merged.merge(counts[c]);
+    }
+    out.push_back(merged.num_documents() == 0 && fit.blank_if_empty ? NGramCounts({""}, fit.order).to_persona()
+                                                                     : merged.truncated(fit.order).to_persona());
+  }
+  return out;
+}
+
+namespace {
+
+Mixture train_with(const Corpus& corpus, const TrainConfig& config, TrainReport* report,
+                   const std::vector<NGramCounts>* cell_counts, const CellFitter* fitter) {
   const auto start = std::chrono::steady_clock::now();
   const TrainCells cells = train_cells(corpus, config);
   std::vector<NGramCounts> counted;
-  if (!cell_counts) {
+  if (!fitter && !cell_counts) {
     counted = count_cells(corpus, cells);
-  } else {
+  } else if (cell_counts) {
     SIMULACRA_CHECK(cell_counts->size() == cells.size(), InvalidArgument,
                     "train: {} cell counts given for {} cells", cell_counts->size(), cells.size());
     std::vector<std::uint64_t> tokens(cells.size(), 0);
@@ -415,7 +455,8 @@ Mixture train(const Corpus& corpus, const TrainConfig& config, TrainReport* repo
       for (std::size_t i = 0; i < orders.size(); ++i) {
         if (config.on_progress && automatic)
           config.on_progress({"order", std::to_string(orders[i]), int(i), int(orders.size())});
-        Candidate c = try_order(orders[i], cells, counts, heldout, names, prior, mcfg, fit_alpha, stream, bytes, config);
+        Candidate c =
+            try_order(orders[i], cells, counts, fitter, heldout, names, prior, mcfg, fit_alpha, stream, bytes, config);
         if (automatic) {
           rep.orders.push_back(c.order);
           rep.order_heldout_bits.push_back(-c.best_logprob / (double(std::max<std::size_t>(bytes, 1)) * std::log(2.0)));
@@ -442,12 +483,12 @@ Mixture train(const Corpus& corpus, const TrainConfig& config, TrainReport* repo
         if (config.on_progress) config.on_progress({"segmentation", "", 1, 1});
       }
       if (config.fit_attribution_beta)
-        calibration = calibrate(corpus, cells, counts, prior, order, weights, config, rep);
+        calibration = calibrate(corpus, cells, counts, fitter, prior, order, weights, config, rep);
     }
   }
   std::shared_ptr<const Persona> background;
   std::vector<std::shared_ptr<const Persona>> personas = fit_personas(
-      cells, counts, [](int, bool) { return true; }, order, config, probe ? "refit" : "persona", &background);
+      cells, counts, [](int, bool) { return true; }, order, config, probe ? "refit" : "persona", &background, fitter);
   if (config.background) {
     personas = interpolate(personas, background, weights);
     rep.background_weights = weights;
@@ -467,6 +508,18 @@ Mixture train(const Corpus& corpus, const TrainConfig& config, TrainReport* repo
   rep.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (report) *report = std::move(rep);
   return mixture;
+}
+
+}  // namespace
+
+Mixture train(const Corpus& corpus, const TrainConfig& config, TrainReport* report,
+              const std::vector<NGramCounts>* cell_counts) {
+  return train_with(corpus, config, report, cell_counts, nullptr);
+}
+
+Mixture train(const Corpus& corpus, const TrainConfig& config, TrainReport* report, const CellFitter& fitter) {
+  SIMULACRA_CHECK(bool(fitter), InvalidArgument, "train: an empty fitter");
+  return train_with(corpus, config, report, nullptr, &fitter);
 }
 
 double attribution_accuracy(const Mixture& mixture, const Corpus& corpus) {

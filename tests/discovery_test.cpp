@@ -353,4 +353,84 @@ TEST(DiscoveryTest, BadArgumentsAreNamed) {
   EXPECT_THROW(simulacra::discover(docs, std::vector<int>{1, 2}, ok), InvalidArgument);  // no held-out part
 }
 
+// An executor that keeps the shards here and runs them in reverse order (block counts handed back reversed):
+// the result must be the local one bit for bit; the shards also travel through their bytes.
+struct ReversedExecutor {
+  std::vector<simulacra::DiscoveryShard> shards;
+  simulacra::DiscoveryExecutor make(int n) {
+    simulacra::DiscoveryExecutor e;
+    e.shards = n;
+    e.distribute = [this](std::vector<simulacra::DiscoveryShard> s) {
+      shards.clear();
+      for (const auto& x : s) shards.push_back(simulacra::DiscoveryShard::from_bytes(x.to_bytes()));
+    };
+    e.loglik = [this](const simulacra::DiscoveryMatrix& lt) {
+      std::size_t n = 0;
+      for (const auto& s : shards) n += s.size();
+      simulacra::DiscoveryMatrix out(Eigen::Index(n), lt.cols());
+      for (auto it = shards.rbegin(); it != shards.rend(); ++it)
+        out.middleRows(Eigen::Index(it->begin()), Eigen::Index(it->size())) = it->loglik(lt);
+      return out;
+    };
+    e.counts = [this](const simulacra::DiscoveryMatrix& r) {
+      std::vector<simulacra::DiscoveryBlockCounts> all;
+      for (auto it = shards.rbegin(); it != shards.rend(); ++it) {
+        auto b = simulacra::block_counts_from_bytes(simulacra::block_counts_to_bytes(
+            it->counts(r.middleRows(Eigen::Index(it->begin()), Eigen::Index(it->size())))));
+        all.insert(all.end(), b.rbegin(), b.rend());
+      }
+      return all;
+    };
+    return e;
+  }
+};
+
+TEST(DiscoveryTest, ShardedExecutorIsTheLocalRunBitForBit) {
+  std::mt19937_64 rng(11);
+  std::vector<int> labels;
+  const auto docs = synthetic(150, kSources, 8, rng, &labels);
+  for (auto smoothing : {simulacra::WeightedSmoothing::kDirichlet, simulacra::WeightedSmoothing::kExpectedKneserNey}) {
+    DiscoveryConfig cfg;
+    cfg.order = 3;
+    cfg.smoothing.smoothing = smoothing;
+    cfg.restarts = 2;
+    cfg.iterations = 5;
+    cfg.block_documents = 7;
+    const simulacra::Discovery local = simulacra::discover(docs, std::vector<int>{2, 3}, cfg);
+    for (int n : {1, 4, 100}) {
+      ReversedExecutor ex;
+      DiscoveryConfig sharded = cfg;
+      sharded.executor = ex.make(n);
+      const simulacra::Discovery d = simulacra::discover(docs, std::vector<int>{2, 3}, sharded);
+      EXPECT_EQ(ex.shards.size(), std::size_t(std::min(n, 22)));
+      EXPECT_EQ(d.responsibilities, local.responsibilities) << n;
+      EXPECT_EQ(d.log_likelihoods, local.log_likelihoods);
+      EXPECT_EQ(d.objective, local.objective);
+      EXPECT_EQ(d.restart_scores, local.restart_scores);
+      EXPECT_EQ(d.heldout_by_k, local.heldout_by_k);
+      EXPECT_EQ(d.k, local.k);
+      const std::vector<simulacra::Token> probe = {'a', 'r', 'r', ' ', 't', 'h', 'o', 'u', ' ', 'l', 'o', 'l'};
+      for (int k = 0; k < d.k; ++k)
+        EXPECT_EQ(d.mixture.persona(k).token_logprobs(probe), local.mixture.persona(k).token_logprobs(probe));
+    }
+  }
+  // Blocks missing or doubled, and damaged shard bytes, are named.
+  ReversedExecutor ex;
+  DiscoveryConfig cfg;
+  cfg.order = 2;
+  cfg.block_documents = 10;
+  cfg.executor = ex.make(3);
+  auto counts = cfg.executor.counts;
+  cfg.executor.counts = [counts](const simulacra::DiscoveryMatrix& r) {
+    auto b = counts(r);
+    b.pop_back();
+    return b;
+  };
+  EXPECT_THROW(simulacra::discover(docs, 2, cfg), InvalidArgument);
+  const std::string bytes = ex.shards.at(0).to_bytes();
+  EXPECT_THROW(simulacra::DiscoveryShard::from_bytes(bytes.substr(0, bytes.size() - 1)), simulacra::FileError);
+  EXPECT_THROW(simulacra::DiscoveryShard::from_bytes("nonsense"), simulacra::FileError);
+  EXPECT_THROW(simulacra::block_counts_from_bytes("SIMDBLK1\x05"), simulacra::FileError);
+}
+
 }  // namespace

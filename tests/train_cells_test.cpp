@@ -16,6 +16,7 @@
 #include "simulacra/error.hpp"
 #include "simulacra/model_file.hpp"
 #include "simulacra/ngram_train.hpp"
+#include "simulacra/train_fitter.hpp"
 
 namespace {
 
@@ -116,6 +117,35 @@ TEST(TrainCells, CountsMadeInShardsGiveTheSameModelFile) {
     EXPECT_THROW(simulacra::train(corpus, cfg, nullptr, &wrong), simulacra::InvalidArgument);
     std::vector<NGramCounts> short_list(merged.begin(), merged.end() - 1);
     EXPECT_THROW(simulacra::train(corpus, cfg, nullptr, &short_list), simulacra::InvalidArgument);
+  }
+}
+
+TEST(TrainCells, AFitterMakingTheModelsGivesTheSameModelFile) {
+  const Corpus corpus = random_corpus(5, 90);
+  for (bool background : {true, false}) {
+    TrainConfig cfg = quick_config();
+    cfg.background = background;
+    const TrainCells cells = simulacra::train_cells(corpus, cfg);
+    const std::vector<NGramCounts> counts = simulacra::count_cells(corpus, cells);
+    int calls = 0;
+    const simulacra::CellFitter fitter = [&](const TrainCells& c, const std::vector<simulacra::CellFit>& fits) {
+      ++calls;
+      EXPECT_EQ(c.cell_of, cells.cell_of);
+      EXPECT_EQ(fits.size(), cells.names.size() + (background ? 1 : 0));
+      std::vector<simulacra::CellFit> reversed(fits.rbegin(), fits.rend());  // made in another order
+      std::vector<NGramPersona> models = simulacra::fit_cells(counts, reversed);
+      return std::vector<NGramPersona>(models.rbegin(), models.rend());
+    };
+    const std::string here = simulacra::save_to_bytes(simulacra::train(corpus, cfg));
+    const std::string there = simulacra::save_to_bytes(simulacra::train(corpus, cfg, nullptr, fitter));
+    EXPECT_EQ(here, there) << "background " << background;
+    EXPECT_EQ(calls, 3 + cfg.calibration_folds + 1);  // each candidate order, each calibration fold, the refit
+    const simulacra::CellFitter short_of_one = [&](const TrainCells&, const std::vector<simulacra::CellFit>& fits) {
+      std::vector<NGramPersona> models = simulacra::fit_cells(counts, fits);
+      models.pop_back();
+      return models;
+    };
+    EXPECT_THROW(simulacra::train(corpus, cfg, nullptr, short_of_one), simulacra::InvalidArgument);
   }
 }
 

@@ -51,7 +51,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <Eigen/Core>
@@ -70,6 +72,81 @@ struct DiscoveryProgress {
   double log_likelihood = 0.0;  // training log-likelihood after them
 };
 
+using DiscoveryMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+// The fractional counts of one block of training documents (the M-step's
+// counting): for every predictive n-gram j (discover numbers them 0..P-1)
+// that the block's training documents contain, rows ascending, the K sums
+// sum_d r_dk n_d(j) over those documents in order. The M-step adds the blocks
+// to zero in block order, so its counts depend on the block size and on
+// nothing else (not on how the blocks are spread over shards or machines).
+struct DiscoveryBlockCounts {
+  std::uint64_t block = 0;
+  std::vector<std::uint32_t> rows;
+  std::vector<double> values;  // rows.size() x K, row-major
+};
+
+// Serialised block counts (any number of blocks), and the inverse (FileError
+// for damaged bytes).
+std::string block_counts_to_bytes(const std::vector<DiscoveryBlockCounts>& blocks);
+std::vector<DiscoveryBlockCounts> block_counts_from_bytes(std::string_view bytes);
+
+// Documents [begin(), begin() + size()) of a discovery, a whole number of
+// blocks: what the E-step and the M-step's counting read of them (each
+// document's predictive n-grams in discover's numbering, with multiplicities,
+// and whether it trains). discover itself computes through one shard of all
+// the documents; DiscoveryExecutor hands shards elsewhere (simulacra.dask).
+class DiscoveryShard {
+ public:
+  static constexpr std::uint32_t kNone = std::numeric_limits<std::uint32_t>::max();
+
+  std::uint64_t begin() const { return begin_; }
+  std::size_t size() const { return dbeg_.size() - 1; }
+  std::uint32_t num_predictive() const { return num_predictive_; }
+  int block_documents() const { return block_documents_; }
+
+  // (size(), K) log p_k(d) of its documents: sum_j n_d(j) log_theta(j, k),
+  // given (P, K) log_theta. InvalidArgument if log_theta has not P rows.
+  DiscoveryMatrix loglik(const DiscoveryMatrix& log_theta) const;
+  // The block counts of its training documents given their (size(), K)
+  // responsibilities (rows of the held-out documents are not read): one per
+  // block holding a training document. InvalidArgument for another shape.
+  std::vector<DiscoveryBlockCounts> counts(const DiscoveryMatrix& responsibilities) const;
+
+  std::string to_bytes() const;
+  static DiscoveryShard from_bytes(std::string_view bytes);  // FileError for damaged bytes
+
+ private:
+  friend struct DiscoveryShardBuilder;
+  DiscoveryShard() = default;
+
+  std::uint64_t begin_ = 0;
+  int block_documents_ = 1;
+  std::uint32_t num_predictive_ = 0;
+  std::vector<std::uint32_t> rows_;     // the predictive n-grams it holds (global j, ascending)
+  std::vector<std::uint64_t> dbeg_;     // (size + 1) CSR of its documents over entries
+  std::vector<std::uint32_t> dj_;       // entry -> index into rows_
+  std::vector<std::uint32_t> dcnt_;     // entry -> multiplicity
+  std::vector<std::uint8_t> train_;     // (size) 1 for a training document
+};
+
+// Where discover's E-step and M-step counting run. Empty (the default): in
+// the calling thread, through one shard of all the documents. Otherwise
+// discover cuts the documents into `shards` shards of whole blocks (as even
+// as blocks allow), hands them to distribute() once, and then asks
+//   loglik(log_theta)     -> (N, K) log p_k(d) of every document (the shards' loglik stacked in order),
+//   counts(responsibilities (N, K)) -> the block counts of every shard (any order),
+// which must be what the shards compute (discover sums the block counts in
+// block order and checks that every block with training documents came
+// once). The result is then bit for bit the local one.
+struct DiscoveryExecutor {
+  int shards = 1;
+  std::function<void(std::vector<DiscoveryShard>)> distribute;
+  std::function<DiscoveryMatrix(const DiscoveryMatrix& log_theta)> loglik;
+  std::function<std::vector<DiscoveryBlockCounts>(const DiscoveryMatrix& responsibilities)> counts;
+  bool active() const { return bool(distribute) || bool(loglik) || bool(counts); }
+};
+
 struct DiscoveryConfig {
   int order = 4;                     // n-gram order of every persona, 1..NGramPersona::kMaxOrder
   WeightedFitConfig smoothing;       // the personas' estimator and Dirichlet concentration mu
@@ -86,6 +163,9 @@ struct DiscoveryConfig {
   std::vector<std::string> names;    // K persona names (empty: "mask0", "mask1", ...)
   Eigen::MatrixXd initial_responsibilities;  // empty, or (N, K) rows >= 0 summing to 1: the start of
                                              // the only restart (k-means is skipped)
+  int block_documents = 1024;        // the M-step sums the counts of each block of this many documents, then
+                                     // the blocks in order (the rounding depends on it), >= 1
+  DiscoveryExecutor executor;        // where the E-step and the counting run (default: here)
   // Called after every EM iteration; may throw to cancel (the exception propagates).
   std::function<void(const DiscoveryProgress&)> on_progress;
 };

@@ -1217,9 +1217,35 @@ def discover(
     names: Optional[Sequence[_Text]] = None,
     initial_responsibilities: Optional[npt.ArrayLike] = None,
     progress: Union[None, bool, Callable[[DiscoveryProgress], None]] = None,
+    block_documents: int = 1024,
+    executor: Optional[Any] = None,
 ) -> Discovery:
     """Finds k masks in unlabelled documents by EM over documents (k-means++ restarts, the best held-out
-    likelihood kept); k may be a range, the k with the best held-out likelihood is kept."""
+    likelihood kept); k may be a range, the k with the best held-out likelihood is kept. block_documents: the
+    M-step sums each block's fractional counts, then the blocks in order. executor: an object with shards (int),
+    distribute(list of DiscoveryShard), loglik((P, K) array) -> (N, K) array and counts((N, K) array) -> list of
+    bytes, where the E-step and the counting run (simulacra.dask.discover); None: here."""
+
+class DiscoveryShard:
+    """Documents [begin, begin + size) of a discovery (whole blocks): their predictive n-grams, for the E-step
+    and the M-step's counting elsewhere. Pickles through to_bytes."""
+
+    @property
+    def begin(self) -> int: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def num_predictive(self) -> int:
+        """P, the rows of log_theta."""
+    @property
+    def block_documents(self) -> int: ...
+    def loglik(self, log_theta: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """(size, K) log p_k(d) of its documents given (P, K) log_theta."""
+    def counts(self, responsibilities: npt.ArrayLike) -> bytes:
+        """The block counts of its training documents given their (size, K) responsibilities, serialised."""
+    def to_bytes(self) -> bytes: ...
+    @staticmethod
+    def from_bytes(data: bytes) -> DiscoveryShard: ...
 
 class SegmentDiscovery:
     """Masks discovered in one unlabelled stream (discover_segments): the pile of the EM iteration that
@@ -1351,6 +1377,9 @@ class Mixture:
         attribution_own_weights: Optional[Sequence[float]] = None,
         segmentation_part_bytes: int = 0,
         counter: Optional[Callable[[TrainCells], Sequence[NGramCounts]]] = None,
+        fitter: Optional[
+            Callable[[TrainCells, Sequence[Tuple[Sequence[int], int, bool]]], Sequence[NGramPersona]]
+        ] = None,
     ) -> Mixture: ...
     @overload
     @staticmethod
@@ -1378,6 +1407,9 @@ class Mixture:
         attribution_own_weights: Optional[Sequence[float]] = None,
         segmentation_part_bytes: int = 0,
         counter: Optional[Callable[[TrainCells], Sequence[NGramCounts]]] = None,
+        fitter: Optional[
+            Callable[[TrainCells, Sequence[Tuple[Sequence[int], int, bool]]], Sequence[NGramPersona]]
+        ] = None,
     ) -> Tuple[Mixture, TrainReport]:
         """Trains one Kneser-Ney persona per persona of the corpus; the prior is the document shares.
 

@@ -19,6 +19,20 @@ What runs where (docs/distributed.md, "Dask"):
   task) on the workers; ``fit_personas`` builds the ``NGramPersona``s on the workers from the merged counts (a
   task per group; the background from the merge of the groups' totals) and gathers them. One task graph per
   job. Counts and personas cross the wire pickled through their compact bytes.
+* ``fit_mixture``: ``Mixture.fit`` with its fitter on the cluster: the cells of documents (persona x
+  calibration fold x held-out side) counted per partition and merged on the workers, where the merged counts
+  stay; every stage's personas and background built there (a task per merge group) and shipped back as persona
+  bytes; the held-out fitting (scoring the candidate orders and alphas, the background weights, the
+  segmentation and attribution calibration) on the driver.
+* ``discover``: ``simulacra.discover`` with its E-step and the M-step's counting on the workers. The driver
+  reads the documents once (a Bag is computed on the cluster and gathered), counts their n-grams, draws the
+  held-out split and runs the k-means++ starts on the TF-IDF profiles (all as the local one does), and cuts the
+  documents into ``npartitions`` shards of whole blocks (``DiscoveryShard``: each document's predictive
+  n-grams), which become tasks on the workers once. Each EM iteration scatters the personas' (P, K) log
+  probabilities of the predictive n-grams to every worker once, maps ``DiscoveryShard.loglik`` over the shards
+  (the E-step's log-likelihoods), and maps ``DiscoveryShard.counts`` over them with their rows of the
+  responsibilities (the fractional counts of each block of ``block_documents`` documents); the driver adds the
+  block counts in block order, as the local M-step does, so the result is the local one bit for bit.
 * ``score`` / ``attribute`` / ``trace_summary``: the mixture is scattered to every worker once
   (``client.scatter(mixture, broadcast=True)``), the texts are mapped in partitions through
   ``Mixture.score_batch`` / ``attribute_batch`` / ``trace(t).summary()``, and the result stays on the
@@ -63,9 +77,10 @@ except ImportError as error:  # pragma: no cover - exercised only without the ex
 
 import numpy as np
 
-from ._core import Corpus, Mixture, NGramCounts, NGramPersona
+from ._core import Corpus, DiscoveryShard, Mixture, NGramCounts, NGramPersona
+from ._core import discover as _discover
 
-__all__ = ["count_ngrams", "fit_personas", "fit_mixture", "score", "attribute", "trace_summary"]
+__all__ = ["count_ngrams", "fit_personas", "fit_mixture", "score", "attribute", "trace_summary", "discover"]
 
 _Text = Union[str, bytes]
 _Pair = Tuple[_Text, _Text]
@@ -410,14 +425,23 @@ def fit_personas(
     npartitions: Optional[int] = None,
     split_every: int = 8,
     groups: Optional[int] = None,
+    route: str = "counts",
 ) -> Tuple[List[str], List[NGramPersona], Optional[NGramPersona]]:
     """(names, personas, background): one Kneser-Ney persona per persona name (sorted, as Corpus.personas),
     built on the workers from its merged counts (one task per merge group), bit for bit
     ``NGramPersona.fit(texts_of(name), order)``; with ``background=True`` the persona of all the documents (the
     groups' totals merged by a tree of tasks), bit for bit ``NGramPersona.fit`` of all the texts, else None.
-    ValueError when there are no documents. The arguments are count_ngrams'.
+    ValueError when there are no documents. The arguments are count_ngrams'. ``route="text"`` routes the
+    documents instead of their counts: each partition's texts are split by merge group (1 byte per byte of
+    text, where a partition's counts are about 6 at order 5), each group's texts are gathered by one task,
+    which counts and fits each of its personas once (c-BTM style); the background then merges the groups'
+    counts. The same personas, bit for bit.
     ``simulacra.Mixture(personas, names)`` makes a pile of them.
     """
+    if route == "text":
+        return _fit_personas_by_text(client, documents, order, background, progress, loader, npartitions, groups)
+    if route != "counts":
+        raise ValueError(f"route must be 'counts' or 'text', not {route!r}")
     roots, _ = _reduced_groups(client, documents, order, loader, npartitions, split_every, groups)
     jobs = [dask.delayed(_fit_group, pure=True)(root) for root in roots]
     if background and roots:
@@ -426,6 +450,75 @@ def fit_personas(
     fitted = _computed(client, jobs, progress)
     personas: Dict[str, NGramPersona] = {}
     for group in fitted[: len(roots)]:
+        personas.update(group)
+    if not personas:
+        raise ValueError("fit_personas: there are no documents")
+    names = sorted(personas)
+    return names, [personas[n] for n in names], (fitted[-1] if background else None)
+
+
+def _texts_by_group(pairs: Iterable[Any], partition: int, groups: int) -> List[Dict[str, List[_Text]]]:
+    out: List[Dict[str, List[_Text]]] = [{} for _ in range(groups)]
+    for name, texts in _group(pairs, partition).items():
+        out[_group_of(name, groups)][name] = texts
+    return out
+
+
+def _texts_file(path: str, partition: int, loader: _Loader, groups: int) -> List[Dict[str, List[bytes]]]:
+    try:
+        corpus = _load(path, loader)
+    except Exception as error:
+        raise type(error)(f"{_where(partition, path=path)}: {error}") from error
+    out: List[Dict[str, List[bytes]]] = [{} for _ in range(groups)]
+    for document in corpus:
+        out[_group_of(document.persona, groups)].setdefault(document.persona, []).append(document.raw)
+    return out
+
+
+def _fit_text_group(order: int, background: bool, *parts: Dict[str, List[_Text]]):
+    """One merge group's personas, each counted once from its texts gathered from every partition; with the
+    background, also the group's total counts."""
+    texts: Dict[str, List[_Text]] = {}
+    for part in parts:
+        for name, t in part.items():
+            texts.setdefault(name, []).extend(t)
+    counts = {name: NGramCounts(t, order) for name, t in texts.items()}
+    personas = {name: c.to_persona() for name, c in counts.items()}
+    return personas, (_group_total(counts, order) if background else None)
+
+
+def _fit_personas_by_text(client, documents, order, background, progress, loader, npartitions, groups):
+    _check_order(order)
+    if groups is None:
+        groups = 4 * max(1, len(client.scheduler_info().get("workers", {})))
+    _check_int("groups", groups, 1)
+    loader = _check_loader(loader)
+    paths = _paths(documents)
+    if paths is not None:
+        parts = [dask.delayed(_texts_file, pure=True)(p, i, loader, groups) for i, p in enumerate(paths)]
+    else:
+        if isinstance(documents, Corpus):
+            documents = [(d.persona, d.raw) for d in documents]
+        if isinstance(documents, (list, tuple)):
+            n = npartitions or _default_partitions(client, len(documents))
+            documents = db.from_sequence(documents, npartitions=n)
+        if not isinstance(documents, db.Bag):
+            raise TypeError(f"documents: unsupported type {type(documents).__name__}")
+        parts = [
+            dask.delayed(_texts_by_group, pure=True)(p, i, groups)
+            for i, p in enumerate(documents.to_delayed(optimize_graph=True))
+        ]
+    pick = dask.delayed(operator.getitem, pure=True)
+    fits = [
+        dask.delayed(_fit_text_group, pure=True)(order, background, *[pick(p, g) for p in parts]) for g in range(groups)
+    ]
+    jobs = [dask.delayed(operator.getitem, pure=True)(f, 0) for f in fits]
+    if background:
+        totals = [dask.delayed(operator.getitem, pure=True)(f, 1) for f in fits]
+        jobs.append(dask.delayed(_background, pure=True)(_tree(_merge_counts, totals, 8)))
+    fitted = _computed(client, jobs, progress)
+    personas: Dict[str, NGramPersona] = {}
+    for group in fitted[:groups]:
         personas.update(group)
     if not personas:
         raise ValueError("fit_personas: there are no documents")
@@ -468,6 +561,42 @@ def _gathered_corpus(client: "distributed.Client", documents: Documents, loader:
     return Corpus.from_texts(texts, personas)
 
 
+def _count_cells(pairs: Sequence[Tuple[int, _Text]], order: int, groups: int, span: int) -> List[Dict[int, NGramCounts]]:
+    """One partition of (cell, text) pairs counted: per merge group (a persona's cells, ``span`` of them, in one
+    group), cell -> NGramCounts of its documents in the partition."""
+    texts: Dict[int, List[_Text]] = {}
+    for cell, text in pairs:
+        texts.setdefault(cell, []).append(text)
+    out: List[Dict[int, NGramCounts]] = [{} for _ in range(groups)]
+    for cell, t in texts.items():
+        out[cell // span % groups][cell] = NGramCounts(t, order)
+    return out
+
+
+def _merged_cells(counts: Dict[int, NGramCounts], cells: Sequence[int], order: int) -> NGramCounts:
+    total = NGramCounts([], order)
+    for c in cells:
+        if c in counts:
+            total += counts[c]
+    return total
+
+
+def _fit_cell_group(counts: Dict[int, NGramCounts], fits: List[Tuple[List[int], int, bool]], order: int):
+    """The personas of a merge group's fits: each the model of its cells' merged counts (Mixture.fit's fitter)."""
+    out = []
+    for cells, fit_order, blank in fits:
+        merged = _merged_cells(counts, cells, order)
+        if merged.num_documents == 0 and blank:
+            out.append(NGramCounts([""], fit_order).to_persona())
+        else:
+            out.append(merged.truncated(fit_order).to_persona())
+    return out
+
+
+def _fit_merged(counts: NGramCounts, fit_order: int) -> NGramPersona:
+    return counts.truncated(fit_order).to_persona()
+
+
 def fit_mixture(
     client: "distributed.Client",
     documents: Documents,
@@ -476,35 +605,86 @@ def fit_mixture(
     loader: _Loader = "auto",
     npartitions: Optional[int] = None,
     split_every: int = 8,
+    groups: Optional[int] = None,
     **fit_args: Any,
 ) -> Union[Mixture, Tuple[Mixture, Any]]:
-    """``Mixture.fit`` of the documents with its n-gram counting on the workers: the same pile, bit for bit.
+    """``Mixture.fit`` of the documents with its counting and its model building on the workers: the same pile,
+    bit for bit.
 
     ``Mixture.fit`` makes every model it fits (each candidate order's personas and background on the training
-    side, each calibration fold's, the final ones) from merged counts of cells of documents: one persona's
-    documents in one calibration fold on one side of the held-out split (``simulacra.TrainCells``). Here those
-    cells are counted on the workers (each cell's documents spread over ``npartitions`` partitions, merged by
-    a tree of tasks, as ``count_ngrams``), and the driver merges and fits from them. The held-out fitting (the
-    order, the background weights, alpha, the segmentation and attribution calibration) reads the held-out
-    texts and runs on the driver, on its cores, as ``Mixture.fit`` does: the documents are gathered there
-    (a Bag is computed, files are read by ``loader`` on the driver). ``fit_args`` are ``Mixture.fit``'s
-    (``return_report=True`` gives ``(Mixture, TrainReport)``); ``progress=True`` draws Dask's progress bar over
-    the counting.
+    side, each calibration fold's, the final ones) as the Kneser-Ney model of merged counts of cells of
+    documents: one persona's documents in one calibration fold on one side of the held-out split
+    (``simulacra.TrainCells``). Here (``Mixture.fit(fitter=...)``) the cells are counted on the workers once
+    (each document filed under its cell, the cells of one persona in one of ``groups`` merge groups, default 4
+    per worker; each group's partition counts merged by a tree of tasks, ``split_every`` inputs each) and the
+    merged counts stay there; each stage's models are built on the workers (one task per merge group for its
+    personas; the background from the groups' totals merged by a tree) and shipped back as persona bytes. The
+    held-out fitting (scoring the candidate orders and alphas on the held-out stream, the background weights,
+    the segmentation and attribution calibration) reads the held-out texts through the personas and runs on the
+    driver, on its cores, as ``Mixture.fit`` does: the documents are gathered there (a Bag is computed, files
+    are read by ``loader`` on the driver). ``fit_args`` are ``Mixture.fit``'s (``return_report=True`` gives
+    ``(Mixture, TrainReport)``); ``progress=True`` draws Dask's progress bar over the counting and each stage's
+    model building.
     """
-    if "counter" in fit_args:
-        raise TypeError("fit_mixture: counter is fit_mixture's own (the cells are counted on the cluster)")
+    for own in ("counter", "fitter"):
+        if own in fit_args:
+            raise TypeError(f"fit_mixture: {own} is fit_mixture's own (the models are built on the cluster)")
+    _check_int("split_every", split_every, 2)
+    if groups is None:
+        groups = 4 * max(1, len(client.scheduler_info().get("workers", {})))
+    _check_int("groups", groups, 1)
     corpus = _gathered_corpus(client, documents, loader)
     if len(corpus) == 0:
         raise ValueError("fit_mixture: there are no documents")
+    state: Dict[str, Any] = {}
 
-    def counter(cells: Any) -> List[NGramCounts]:
-        # Each document filed under its cell's number: count_ngrams' persona-wise counting does the rest.
-        keyed = [(str(cell), document.raw) for cell, document in zip(cells.cell_of, corpus)]
-        counted = count_ngrams(client, keyed, cells.order, progress, npartitions=npartitions, split_every=split_every)
-        empty = NGramCounts([], cells.order)
-        return [counted.get(str(c), empty) for c in range(cells.size)]
+    def fitter(cells: Any, fits: List[Tuple[List[int], int, bool]]) -> List[NGramPersona]:
+        order, span = cells.order, 2 * cells.folds
+        if "groups" not in state:  # the cells counted once, their merged counts kept on the workers
+            keyed = [(int(cell), document.raw) for cell, document in zip(cells.cell_of, corpus)]
+            n = npartitions or _default_partitions(client, len(keyed))
+            parts = db.from_sequence(keyed, npartitions=n).to_delayed(optimize_graph=True)
+            counted = [dask.delayed(_count_cells, pure=True)(p, order, groups, span) for p in parts]
+            pick = dask.delayed(operator.getitem, pure=True)
+            roots = [_tree(_merge_groups, [pick(c, g) for c in counted], split_every) for g in range(groups)]
+            state["groups"] = client.compute(roots)
+            if progress:
+                distributed.progress(state["groups"])
+        merged = state["groups"]
+        k = len(cells.names)
+        per_group: List[List[int]] = [[] for _ in range(groups)]
+        for i in range(k):
+            per_group[i % groups].append(i)  # persona i's cells are i*span.., in group i % groups
+        jobs = [
+            client.submit(_fit_cell_group, merged[g], [fits[i] for i in per_group[g]], order, pure=False)
+            for g in range(groups)
+            if per_group[g]
+        ]
+        futures = list(jobs)
+        if len(fits) > k:  # the background: the groups' totals of its cells merged by a tree
+            cells_of_bg, bg_order = fits[k][0], fits[k][1]
+            totals = [client.submit(_merged_cells, merged[g], cells_of_bg, order, pure=False) for g in range(groups)]
+            level = totals
+            while len(level) > 1:
+                level = [
+                    client.submit(_merge_counts, *level[i : i + split_every], pure=False)
+                    if len(level) - i > 1
+                    else level[i]
+                    for i in range(0, len(level), split_every)
+                ]
+            futures.append(client.submit(_fit_merged, level[0], bg_order, pure=False))
+        if progress:
+            distributed.progress(futures)
+        done = client.gather(futures)
+        models: List[Optional[NGramPersona]] = [None] * len(fits)
+        for g, group_models in zip([g for g in range(groups) if per_group[g]], done[: len(jobs)]):
+            for i, model in zip(per_group[g], group_models):
+                models[i] = model
+        if len(fits) > k:
+            models[k] = done[-1]
+        return models
 
-    return Mixture.fit(corpus, counter=counter, **fit_args)
+    return Mixture.fit(corpus, fitter=fitter, **fit_args)
 
 
 def _text_parts(
@@ -600,3 +780,121 @@ def trace_summary(
     parts, _ = _text_parts(client, texts, npartitions)
     summaries = [dask.delayed(_summary_partition, pure=True)(p, mix, i) for i, p in enumerate(parts)]
     return _persisted(client, db.from_delayed(summaries), progress)
+
+
+# ------------------------------------------------------------------------------------------------ discovery
+
+
+def _shard_from_bytes(data: bytes) -> DiscoveryShard:
+    return DiscoveryShard.from_bytes(data)
+
+
+def _shard_loglik(shard: DiscoveryShard, log_theta: np.ndarray) -> np.ndarray:
+    return shard.loglik(log_theta)
+
+
+def _shard_counts(shard: DiscoveryShard, responsibilities: np.ndarray) -> bytes:
+    return shard.counts(responsibilities)
+
+
+def _shard_bounds(n: int, block: int, shards: int) -> List[Tuple[int, int]]:
+    """The documents [begin, end) of each shard, as discover cuts them (whole blocks, as even as blocks allow)."""
+    blocks = -(-n // block)
+    s = max(1, min(blocks, shards))
+    return [(blocks * i // s * block, min(blocks * (i + 1) // s * block, n)) for i in range(s)]
+
+
+class _Executor:
+    """discover's executor on a Dask cluster (simulacra.discover(executor=...) calls it).
+
+    distribute: every shard becomes a task holding its bytes (so a lost worker's shards are made again);
+    loglik: the (P, K) log-probabilities scattered to every worker once, DiscoveryShard.loglik mapped over the
+    shards, the (N, K) result stacked in shard order; counts: each shard's rows of the responsibilities
+    scattered, DiscoveryShard.counts mapped, the block counts (bytes) gathered."""
+
+    def __init__(self, client: "distributed.Client", shards: int, progress: bool) -> None:
+        self.client = client
+        self.shards = shards
+        self.progress = progress
+        self._futures: List["distributed.Future"] = []
+        self._bounds: List[Tuple[int, int]] = []
+
+    def _gather(self, futures: List["distributed.Future"]) -> List[Any]:
+        if self.progress and futures:
+            distributed.progress(futures)
+        return self.client.gather(futures)
+
+    def distribute(self, shards: List[DiscoveryShard]) -> None:
+        self._bounds = [(s.begin, s.begin + s.size) for s in shards]
+        self._futures = [self.client.submit(_shard_from_bytes, s.to_bytes(), pure=True) for s in shards]
+        distributed.wait(self._futures)
+
+    def loglik(self, log_theta: np.ndarray) -> np.ndarray:
+        theta = self.client.scatter(log_theta, broadcast=True, hash=False)
+        futures = [self.client.submit(_shard_loglik, f, theta, pure=False) for f in self._futures]
+        return np.vstack(self._gather(futures))
+
+    def counts(self, responsibilities: np.ndarray) -> List[bytes]:
+        rows = self.client.scatter([responsibilities[b:e] for b, e in self._bounds], hash=False)
+        futures = [self.client.submit(_shard_counts, f, r, pure=False) for f, r in zip(self._futures, rows)]
+        return self._gather(futures)
+
+
+def _discovery_texts(
+    client: "distributed.Client", documents: Any, block: int, shards: int
+) -> List[_Text]:
+    """The documents as one list of texts on the driver, each checked (a bad one named by partition and index:
+    a Bag's partitions, or for a list the shard it falls in)."""
+    if isinstance(documents, Corpus):
+        return [d.raw for d in documents]
+    if isinstance(documents, db.Bag):
+        parts = client.gather(client.compute(documents.to_delayed(optimize_graph=True)))
+        texts: List[_Text] = []
+        for i, part in enumerate(parts):
+            texts.extend(_check_texts(part, i))
+        return texts
+    if isinstance(documents, (str, bytes)) or not isinstance(documents, Sequence):
+        raise TypeError(
+            f"documents must be a dask.bag.Bag of texts, a list of str or bytes or a simulacra.Corpus, "
+            f"not {type(documents).__name__}"
+        )
+    texts = list(documents)
+    for i, (b, e) in enumerate(_shard_bounds(len(texts), block, shards)):
+        _check_texts(texts[b:e], i)
+    return texts
+
+
+def discover(
+    client: "distributed.Client",
+    documents: Any,
+    k: Any,
+    progress: bool = False,
+    *,
+    npartitions: Optional[int] = None,
+    **discover_args: Any,
+) -> Any:
+    """``simulacra.discover(documents, k, **discover_args)`` with the E-step and the M-step's counting on the
+    workers: the same Discovery bit for bit (masks, responsibilities, log-likelihoods, objective, restart scores,
+    the chosen k).
+
+    documents: a list of str / bytes, a Corpus (its labels ignored) or a Bag of texts (computed on the cluster
+    and gathered to the driver). The driver counts the documents' n-grams, draws the held-out split, runs the
+    k-means++ starts on their TF-IDF profiles (the local code: the profiles of the training documents are held
+    on the driver, 2^18 buckets each at most, sparse), fits the Dirichlet background, and runs EM's loop; the
+    documents are cut into ``npartitions`` shards of whole blocks of ``block_documents`` (default 2 per worker),
+    shipped once. Each iteration scatters the personas' log-probabilities of the predictive n-grams ((P, K)
+    float64) to every worker, and maps the E-step's log-likelihoods and the M-step's block counts over the
+    shards; the driver adds the blocks' counts in block order, as the local M-step does, so nothing depends on
+    the sharding. With ``smoothing="expected_kneser_ney"`` the M-step (its personas' fits) runs on the driver;
+    the E-step on the workers. ``progress=True`` draws Dask's progress bar over each shipping and each E-step
+    and M-step. A text that is not a str or bytes fails with a TypeError naming its partition (of a Bag; of a
+    list, the shard it falls in) and its index there.
+    """
+    if "executor" in discover_args:
+        raise TypeError("discover: executor is simulacra.dask.discover's own")
+    workers = max(1, len(client.scheduler_info().get("workers", {})))
+    shards = _check_int("npartitions", npartitions, 1) if npartitions is not None else 2 * workers
+    block = discover_args.get("block_documents", 1024)
+    _check_int("block_documents", block, 1)
+    texts = _discovery_texts(client, documents, block, shards)
+    return _discover(texts, k, executor=_Executor(client, shards, progress), **discover_args)

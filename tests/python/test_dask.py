@@ -281,7 +281,8 @@ def test_progress_uses_dasks_progress_bar(client, builtin, capsys):
 
 def test_fit_mixture_is_mixture_fit_bit_for_bit(client, speakers, builtin):
     """The whole of Mixture.fit (order search, background weights, alpha, segmentation, calibration) with the
-    counting of every cell of documents on the workers: the same model file bytes and the same report."""
+    counting of every cell of documents and the building of every model on the workers: the same model file
+    bytes and the same report."""
     quick = dict(order_grid=[2, 4], calibration_lengths=[100, 300], alpha_grid=[1e-3, 1e-2], seed=3)
     for documents, corpus, args in [
         (db.from_sequence(pairs_of(speakers), npartitions=5), speakers, quick),
@@ -289,7 +290,7 @@ def test_fit_mixture_is_mixture_fit_bit_for_bit(client, speakers, builtin):
         (builtin, builtin, dict(quick, background=False, heldout_fraction=0.2)),
     ]:
         here, here_report = simulacra.Mixture.fit(corpus, return_report=True, **args)
-        there, there_report = sd.fit_mixture(client, documents, return_report=True, **args)
+        there, there_report = sd.fit_mixture(client, documents, return_report=True, groups=3, **args)
         assert pickle.dumps(there) == pickle.dumps(here)
         assert there_report.order == here_report.order and there_report.alpha == here_report.alpha
         assert there_report.background_weights == here_report.background_weights
@@ -319,3 +320,74 @@ def test_fit_with_a_counter_checks_the_counts(builtin):
     cells = cells_seen[0]
     assert cells.names == builtin.personas and cells.order == 3 and len(cells.cell_of) == len(builtin)
     assert sum(cells.documents) == len(builtin) and cells.size == len(builtin.personas) * cells.folds * 2
+
+
+# ------------------------------------------------------------------------------------------------ discovery
+
+
+def assert_same_discovery(found, local):
+    """Every part of a Discovery equal, bit for bit."""
+    assert found.k == local.k and found.k_values == local.k_values and found.restart == local.restart
+    assert found.responsibilities.tobytes() == local.responsibilities.tobytes()
+    assert found.assignments.tobytes() == local.assignments.tobytes()
+    assert found.heldout.tobytes() == local.heldout.tobytes()
+    for name in ["log_likelihoods", "objective", "restart_scores", "heldout_by_k"]:
+        assert np.array(getattr(found, name)).tobytes() == np.array(getattr(local, name)).tobytes(), name
+    assert found.heldout_log_likelihood == local.heldout_log_likelihood
+    assert pickle.dumps(found.mixture) == pickle.dumps(local.mixture)  # the masks' model bytes
+
+
+def test_discover_is_the_local_discover_bit_for_bit(client, builtin, speakers):
+    """The E-step and the M-step's counting on the workers (blocks of 16 or 64 documents spread over 3 to 5
+    shards): the same Discovery as simulacra.discover with the same seed, for Dirichlet and expected Kneser-Ney
+    masks, hard EM, a range of k, a Bag of texts and a Corpus."""
+    texts = [d.raw for d in builtin]
+    speeches = [d.raw for d in speakers][:1500]
+    cases = [
+        (texts, 3, dict(order=3, restarts=2, iterations=6, seed=1, block_documents=16), dict(npartitions=5)),
+        (texts, 2, dict(order=2, smoothing="expected_kneser_ney", restarts=1, iterations=4), dict(npartitions=3)),
+        (speeches, 4, dict(order=4, restarts=1, iterations=5, hard=True, block_documents=64), {}),
+        (speeches, [2, 3], dict(order=3, restarts=1, iterations=4, seed=3, block_documents=64), {}),
+    ]
+    for docs, k, args, dargs in cases:
+        local = simulacra.discover(docs, k, **args)
+        assert_same_discovery(sd.discover(client, docs, k, **dargs, **args), local)
+    # A Bag of texts (its partitions are not the shards), and a Corpus (its labels ignored).
+    args = dict(order=3, restarts=1, iterations=4, seed=2, block_documents=16)
+    local = simulacra.discover(texts, 2, **args)
+    assert_same_discovery(sd.discover(client, db.from_sequence(texts, npartitions=4), 2, **args), local)
+    assert_same_discovery(sd.discover(client, builtin, 2, npartitions=4, **args), local)
+    # The block size changes the rounding of the M-step's sums, not the sharding.
+    one_block = simulacra.discover(texts, 2, **{**args, "block_documents": 1 << 20})
+    np.testing.assert_allclose(one_block.responsibilities, local.responsibilities, rtol=0, atol=1e-9)
+
+
+def test_discover_errors_name_partition_and_index(client, builtin):
+    texts = [d.raw for d in builtin]
+    bad = texts[:40] + [7] + texts[40:]
+    with pytest.raises(TypeError, match=r"partition 1, document 8: the text must be a str or bytes, not int"):
+        sd.discover(client, bad, 2, order=2, block_documents=16, npartitions=8)
+    with pytest.raises(TypeError, match=r"partition 1, document 3: the text must be a str or bytes"):
+        sd.discover(client, db.from_sequence(texts[:10] + [None] + texts[10:20], npartitions=3), 2, order=2)
+    with pytest.raises(TypeError, match="executor is simulacra.dask.discover's own"):
+        sd.discover(client, texts, 2, executor=object())
+    with pytest.raises(ValueError, match="block_documents must be an int >= 1"):
+        sd.discover(client, texts, 2, block_documents=0)
+
+
+def test_fit_personas_routing_the_texts_is_the_same(client, speakers, builtin, tmp_path):
+    """route="text": the documents' texts go to one task per merge group, which counts each persona once."""
+    for documents, corpus in [(pairs_of(speakers), speakers), (db.from_sequence(pairs_of(builtin), 3), builtin)]:
+        names, personas, background = sd.fit_personas(client, documents, 4, route="text", groups=3)
+        assert names == corpus.personas
+        for name, persona in zip(names, personas):
+            assert pickle.dumps(persona) == pickle.dumps(simulacra.NGramPersona.fit(corpus.texts_of(name), 4))
+        assert pickle.dumps(background) == pickle.dumps(simulacra.NGramPersona.fit([d.raw for d in corpus], 4))
+    path = tmp_path / "a.jsonl"
+    path.write_text("\n".join(json.dumps({"persona": d.persona, "text": d.text}) for d in builtin) + "\n")
+    names, personas, _ = sd.fit_personas(client, [str(path)], 3, background=False, route="text")
+    assert [pickle.dumps(p) for p in personas] == [
+        pickle.dumps(simulacra.NGramPersona.fit(builtin.texts_of(n), 3)) for n in names
+    ]
+    with pytest.raises(ValueError, match="route must be"):
+        sd.fit_personas(client, documents, 3, route="shuffle")
