@@ -33,8 +33,9 @@
 //   Z = sum_v p(v) (p_a(v) / p_b(v))^lambda   (over all kVocab tokens).
 //
 // Product steering needs every persona's full next-token distribution at
-// every position, so a steered trace costs about kVocab times a plain one
-// per persona (see docs/inspection.md for figures).
+// every position (for Z), so a steered trace costs K whole distributions per
+// token; they are mixed and tilted in probability space (next_probs,
+// detail::steered_from_probs; docs/concepts.md for figures).
 //
 // Everything runs in log space: a million-token text does not underflow.
 //
