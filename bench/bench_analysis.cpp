@@ -7,7 +7,9 @@
 //
 // Usage: bench_analysis [path/to/tinyshakespeare.txt]
 #include <algorithm>
+#include <cmath>
 #include <functional>
+#include <vector>
 
 #include <simulacra/simulacra.hpp>
 
@@ -54,6 +56,52 @@ int main(int argc, char** argv) {
   Steering product;
   product.product = {0, 1, 1.0};
   row("product-steered trace (DExperts)", [&] { sink += mix.trace(tokens, product).total_logprob(); });
+  // The steered log-probabilities of the text by a reader, two ways in 3
+  // pairs alternating which runs first: MixtureState::step (the personas'
+  // next_probs mixed and tilted in probability space), and the log path it
+  // replaced, written out (each persona's next_logprobs, then
+  // steered_distribution: the mixture by K kVocab exps, the tilt; the filter
+  // stepped unsteered, as product steering leaves it alone).
+  const auto linear_path = [&] {
+    MixtureState reader = mix.begin(product);
+    double total = 0.0;
+    for (Token t : tokens) total += reader.step(t);
+    return total;
+  };
+  const auto log_path = [&] {
+    MixtureState reader = mix.begin();
+    Eigen::MatrixXd rows(K, kVocab);
+    Eigen::VectorXd row(kVocab);
+    double total = 0.0;
+    for (Token t : tokens) {
+      for (int k = 0; k < K; ++k) {
+        reader.persona_state(k).next_logprobs(row);
+        rows.row(k) = row.transpose();
+      }
+      total += steered_distribution(product.product, reader.log_weights(), rows)[t];
+      reader.step(t);
+    }
+    return total;
+  };
+  std::vector<double> ratios;
+  double t_new = 1e30, t_old = 1e30, diff = 0.0;
+  for (int rep = 0; rep < 3; ++rep) {
+    double a = 0.0, b = 0.0, la = 0.0, lb = 0.0;
+    for (int side = 0; side < 2; ++side) {
+      if ((side == 0) == (rep % 2 == 0))
+        a = seconds_best_of(1, [&] { la = linear_path(); });
+      else
+        b = seconds_best_of(1, [&] { lb = log_path(); });
+    }
+    diff = std::max(diff, std::abs(la - lb));
+    t_new = std::min(t_new, a);
+    t_old = std::min(t_old, b);
+    ratios.push_back(b / a);
+  }
+  std::sort(ratios.begin(), ratios.end());
+  fmt::print("{:<36} {:>9.3f} {:>14.2f}\n", "steered reader, probability space", t_new, t_new / t_trace);
+  fmt::print("{:<36} {:>9.3f} {:>14.2f}   (the log path: {:.2f}x the time, range {:.2f}-{:.2f}; |total diff| {:.1e})\n",
+             "steered reader, log path", t_old, t_old / t_trace, ratios[1], ratios.front(), ratios.back(), diff);
   fmt::print("\n(checksum {:.3f})\n", sink);
   return 0;
 }

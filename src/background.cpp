@@ -27,6 +27,20 @@ class InterpolatedState final : public PersonaState {
     for (Eigen::Index v = 0; v < kVocab; ++v) out[v] = p_->combine(out[v], b[v]);
   }
 
+  // lambda p_own + (1 - lambda) p_bg from both sides' probabilities, one side
+  // alone at lambda = 0 or 1 (as combine()).
+  void next_probs(Eigen::Ref<Eigen::VectorXd> out) const override {
+    SIMULACRA_CHECK(out.size() == kVocab, InvalidArgument, "next_probs: out has {} entries, expected {}", out.size(),
+                    kVocab);
+    const double lam = p_->weight();
+    if (lam == 0.0) return bg_->next_probs(out);
+    own_->next_probs(out);
+    if (lam == 1.0) return;
+    Eigen::VectorXd b(kVocab);
+    bg_->next_probs(b);
+    out = lam * out + (1.0 - lam) * b;
+  }
+
   double advance(Token token) override {
     const double a = own_->advance(token), b = bg_->advance(token);
     return p_->combine(a, b);

@@ -210,6 +210,7 @@ class CompactState final : public PersonaState {
     lm_.next_probs(cursor_.context(), out);
     out = out.array().log();
   }
+  void next_probs(Eigen::Ref<Eigen::VectorXd> out) const override { lm_.next_probs(cursor_.context(), out); }
   double advance(Token token) override {
     SIMULACRA_CHECK(token >= 0 && token < kVocab, OutOfRange, "advance: token {} is outside 0..{}", token,
                     kVocab - 1);

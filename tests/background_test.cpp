@@ -116,6 +116,11 @@ TEST(BackgroundTest, DistributionIsTheWeightedSumAndNormalised) {
         EXPECT_NEAR(std::exp(out[v]), lam * std::exp(po[v]) + (1.0 - lam) * std::exp(pb[v]), 1e-15);
       }
       EXPECT_NEAR(sum, 1.0, 1e-12) << "lambda " << lam;
+      // next_probs mixes the two sides' probabilities directly: exp(next_logprobs) to rounding.
+      Eigen::VectorXd probs(simulacra::kVocab);
+      state->next_probs(probs);
+      for (Eigen::Index v = 0; v < simulacra::kVocab; ++v)
+        EXPECT_NEAR(probs[v], std::exp(out[v]), 1e-14 * std::exp(out[v])) << "lambda " << lam << " token " << v;
       const auto tok = simulacra::Token(static_cast<unsigned char>(c));
       EXPECT_NEAR(state->advance(tok), out[tok], 1e-12);
       so->advance(tok);

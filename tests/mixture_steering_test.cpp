@@ -5,6 +5,8 @@
 
 #include <cmath>
 #include <cstdio>
+#include <random>
+#include <utility>
 #include <thread>
 #include <string>
 #include <vector>
@@ -284,6 +286,239 @@ TEST(MixtureSteeringTest, BadSteeringThrows) {
   }
   EXPECT_THROW(mix.check(bias_short), simulacra::InvalidArgument);
   EXPECT_THROW(mix.check(clamp_high), simulacra::OutOfRange);
+}
+
+// ========================================= product steering in probability space
+
+// next_probs is exp(next_logprobs) to rounding: the n-gram state's own
+// probabilities, and the default (a table persona) with an impossible token
+// exactly 0.
+TEST(NextProbsTest, IsTheExpOfNextLogprobs) {
+  Eigen::MatrixXd table = tables()[0]->probs();
+  table(kVocab, 7) = 0.0;  // impossible at a document start
+  const TablePersona zeroed(table);
+  Personas personas = file_personas();
+  personas.push_back(std::shared_ptr<const Persona>(std::shared_ptr<const Persona>{}, &zeroed));
+  for (const auto& persona : personas) {
+    auto state = persona->begin();
+    Eigen::VectorXd lp(kVocab), p(kVocab);
+    double worst = 0.0;
+    int zeros = 0;
+    for (Token tok : simulacra::encode_document("Arr, the moon doth hide.")) {
+      state->next_logprobs(lp);
+      state->next_probs(p);
+      for (int v = 0; v < kVocab; ++v) {
+        if (lp[v] == -INFINITY) {
+          zeros += p[v] == 0.0;
+          worst = worse(worst, p[v] == 0.0 ? 0.0 : 1.0);
+        } else {
+          worst = worse(worst, std::abs(p[v] - std::exp(lp[v])) / std::exp(lp[v]));
+        }
+      }
+      state->advance(tok);
+    }
+    EXPECT_LE(worst, 1e-14) << persona->kind();
+    if (persona.get() == &zeroed) {
+      EXPECT_EQ(zeros, 1);
+    }
+  }
+  Eigen::VectorXd wrong(kVocab - 1);
+  EXPECT_THROW(file_ngrams()[0]->begin()->next_probs(wrong), simulacra::InvalidArgument);
+}
+
+// The reference of the linear path, independent of it: long double, every
+// token in log space (log sum_k exp(log w_k + log p_k(v)), then the tilt and
+// its normaliser by log-sum-exp). Returns false where the tilted
+// distribution cannot be normalised.
+bool steered_reference(const simulacra::ProductSteering& product, const Eigen::VectorXd& log_w,
+                       const Eigen::MatrixXd& probs, std::vector<long double>& out) {
+  const int K = int(log_w.size());
+  const long double inf = std::numeric_limits<long double>::infinity();
+  out.assign(std::size_t(kVocab), -inf);
+  long double top = -inf;
+  for (int v = 0; v < kVocab; ++v) {
+    long double hi = -inf;
+    std::vector<long double> terms;
+    for (int k = 0; k < K; ++k) {
+      const long double t = log_w[k] == -INFINITY || probs(v, k) == 0.0 ? -inf : log_w[k] + std::log((long double)probs(v, k));
+      terms.push_back(t);
+      hi = std::max(hi, t);
+    }
+    if (hi == -inf) continue;  // the base says never
+    long double sum = 0.0L;
+    for (long double t : terms) sum += std::exp(t - hi);
+    const long double a = probs(v, product.expert), b = probs(v, product.anti_expert);
+    if (a == 0.0L && b == 0.0L) continue;  // the tilt is undefined
+    const long double tilt = product.lambda * ((a == 0.0L ? -inf : std::log(a)) - (b == 0.0L ? -inf : std::log(b)));
+    out[std::size_t(v)] = hi + std::log(sum) + tilt;
+    top = std::max(top, out[std::size_t(v)]);
+  }
+  if (!(top > -inf && top < inf)) return false;
+  long double z = 0.0L;
+  for (long double t : out) z += std::exp(t - top);
+  for (long double& t : out) t -= top + std::log(z);
+  return true;
+}
+
+// detail::steered_from_probs against the long-double reference over random
+// piles: K personas with log-normal rows (some tokens far below the rest),
+// exact zeros, probabilities of 1e-300 (below the linear floor), weights
+// down to e^-800 (underflowing in linear space), lambdas from 1e-3 to 300
+// either sign. Agreement in log space to 1e-12 (times |lambda| beyond 1: the
+// tilt's own rounding grows with it); the same -inf entries; a throw exactly
+// where the reference cannot normalise. The log path (steered_distribution)
+// agrees with the same reference, and so with the linear path.
+TEST(SteeredLinearTest, EqualsALongDoubleReferenceOverRandomPiles) {
+  std::mt19937 gen(2024);
+  std::normal_distribution<double> z(0.0, 1.0);
+  std::uniform_int_distribution<int> token(0, kVocab - 1);
+  int cases = 0, infinite = 0, thrown = 0, fallback = 0;
+  double worst = 0.0, worst_log_path = 0.0;
+  for (int K : {2, 3, 5, 8}) {
+    for (int rep = 0; rep < 40; ++rep) {
+      const double sigma = rep % 3 == 0 ? 4.0 : 1.0;
+      Eigen::MatrixXd probs(kVocab, K);  // column k: persona k
+      for (int k = 0; k < K; ++k) {
+        for (int v = 0; v < kVocab; ++v) probs(v, k) = std::exp(sigma * z(gen));
+        probs.col(k) /= probs.col(k).sum();
+      }
+      const int poison = rep % 6;  // 1: exact zeros; 2: 1e-300 in every persona; 3: zeros in one persona
+      for (int i = 0; i < 5 && poison >= 1 && poison <= 3; ++i) {
+        const int v = token(gen);
+        for (int k = 0; k < K; ++k)
+          if (poison != 3 || k == rep % K) probs(v, k) = poison == 2 ? 1e-300 : 0.0;
+      }
+      Eigen::VectorXd log_w(K);
+      for (int k = 0; k < K; ++k) log_w[k] = z(gen);
+      if (rep % 4 == 0) log_w[K - 1] = -800.0;  // exp underflows: only the log-space fix-up sees it
+      log_w.array() -= std::log(log_w.array().exp().sum());
+      Eigen::VectorXd w(K);
+      for (int k = 0; k < K; ++k) w[k] = std::exp(log_w[k]);
+      const Eigen::MatrixXd logprobs = probs.transpose().array().log();  // (K, kVocab)
+      for (double magnitude : {1e-3, 0.5, 1.0, 3.0, 30.0, 300.0}) {
+        for (double sign : {1.0, -1.0}) {
+          const simulacra::ProductSteering product{rep % K, (rep + 1) % K, sign * magnitude};
+          ++cases;
+          std::vector<long double> want;
+          const bool ok = steered_reference(product, log_w, probs, want);
+          Eigen::VectorXd got, m, la, lb;
+          if (!ok) {
+            EXPECT_THROW(simulacra::detail::steered_from_probs(product, log_w, w, probs, got, m, la, lb),
+                         simulacra::InvalidArgument);
+            ++thrown;
+            continue;
+          }
+          simulacra::detail::steered_from_probs(product, log_w, w, probs, got, m, la, lb);
+          const Eigen::VectorXd log_path = simulacra::steered_distribution(product, log_w, logprobs);
+          for (int v = 0; v < kVocab; ++v) {
+            fallback += !(m[v] >= simulacra::detail::kLinearFloor);
+            const long double ref = want[std::size_t(v)];
+            if (std::isinf(ref) || std::isinf(got[v])) {
+              EXPECT_EQ((long double)got[v], ref) << "K " << K << " rep " << rep << " token " << v;
+              infinite += std::isinf(got[v]);
+              continue;
+            }
+            worst = worse(worst, double(std::abs(got[v] - ref)) / std::max(1.0, magnitude));
+            worst_log_path = worse(worst_log_path, double(std::abs(log_path[v] - ref)) / std::max(1.0, magnitude));
+          }
+        }
+      }
+    }
+  }
+  EXPECT_LE(worst, 1e-12);
+  EXPECT_LE(worst_log_path, 1e-12);
+  EXPECT_GT(infinite, 0) << "zeros should give impossible tokens";
+  EXPECT_GT(thrown, 0) << "p_b = 0 < p_a with lambda > 0 cannot be normalised";
+  EXPECT_GT(fallback, 0) << "some tokens should go to the log-space fix-up";
+  EXPECT_GT(cases, 1000);
+}
+
+// A whole steered reader: step(token) is predict().logprobs[token] and
+// step(token, predict()) bit for bit at every token, and trace() reads the
+// same numbers bit for bit, on n-gram personas and on table personas where
+// the expert cannot produce some of the text's tokens (their steered
+// log-probability -inf, met by the reader) or, with the roles swapped, the
+// tilt cannot be normalised (step, predict and trace all throw, the reader
+// unchanged). The values are the long-double reference's to 1e-12.
+TEST(SteeredLinearTest, StepIsThePredictionsEntryBitForBit) {
+  const std::vector<Token> table_tokens = table_text(300, 60, 5);
+  Eigen::MatrixXd zeroed = tables()[1]->probs();
+  for (std::size_t t = 7; t < table_tokens.size(); t += 23) {
+    const int prev = t == 0 || table_tokens[t - 1] == kBoundary ? kVocab : table_tokens[t - 1];
+    zeroed(prev, table_tokens[t]) = 0.0;
+    zeroed.row(prev) /= zeroed.row(prev).sum();
+  }
+  Personas odd = table_personas();
+  odd[1] = std::make_shared<TablePersona>(zeroed);
+  struct Pile {
+    std::string name;
+    Mixture mix;
+    std::vector<Token> tokens;
+  };
+  std::vector<Pile> piles;
+  piles.push_back({"ngram", Mixture(file_personas(), kFileNames, Eigen::Vector4d(0.1, 0.2, 0.3, 0.4), fixed_share(0.02)),
+                   simulacra::encode_document(paragraphs(persona_file("doctor"))[2].substr(0, 300))});
+  piles.push_back({"zeroed", Mixture(odd, kTableNames, table_prior(), fixed_share(0.05)), table_tokens});
+  int compared = 0, infinite = 0, thrown = 0;
+  double worst = 0.0;
+  for (const Pile& pile : piles) {
+    for (double lambda : {-300.0, -2.0, -0.5, 0.5, 1.0, 4.0, 300.0}) {
+      for (const auto& [a, b] : std::vector<std::pair<int, int>>{{0, 1}, {1, 0}, {2, 1}}) {
+        SCOPED_TRACE(pile.name + " lambda " + std::to_string(lambda) + " " + std::to_string(a) + "/" + std::to_string(b));
+        Steering s;
+        s.product = {a, b, lambda};
+        auto state = pile.mix.begin(s), reused = pile.mix.begin(s);
+        std::vector<double> stepped;
+        bool stopped = false;
+        for (Token tok : pile.tokens) {
+          bool want_throw = false;
+          simulacra::Prediction pred;
+          try {
+            pred = state.predict();
+          } catch (const simulacra::InvalidArgument&) {
+            want_throw = true;
+          }
+          if (want_throw) {
+            const Eigen::VectorXd before = state.log_weights();
+            EXPECT_THROW(state.step(tok), simulacra::InvalidArgument);
+            EXPECT_TRUE((state.log_weights().array() == before.array()).all()) << "a throwing step reads nothing";
+            ++thrown;
+            stopped = true;
+            break;
+          }
+          // The reference from the prediction's own weights and rows.
+          Eigen::MatrixXd probs(kVocab, pile.mix.size());
+          for (int k = 0; k < pile.mix.size(); ++k)
+            for (int v = 0; v < kVocab; ++v) probs(v, k) = std::exp(pred.persona_logprobs(k, v));
+          std::vector<long double> want;
+          ASSERT_TRUE(steered_reference(s.product, pred.log_weights, probs, want));
+          const double got = state.step(tok);
+          EXPECT_EQ(reused.step(tok, reused.predict()), got);
+          stepped.push_back(got);
+          ++compared;
+          if (!(pred.logprobs[tok] == got)) ADD_FAILURE() << "step " << got << " != predict " << pred.logprobs[tok];
+          if (std::isinf(got) || std::isinf(want[std::size_t(tok)])) {
+            EXPECT_EQ((long double)got, want[std::size_t(tok)]);
+            infinite += std::isinf(got);
+            continue;
+          }
+          worst = worse(worst, double(std::abs(got - want[std::size_t(tok)])) / std::max(1.0, std::abs(lambda)));
+        }
+        if (stopped) {
+          EXPECT_THROW(pile.mix.trace(pile.tokens, s), simulacra::InvalidArgument);
+        } else {
+          const Trace tr = pile.mix.trace(pile.tokens, s);
+          int differing = 0;
+          for (std::size_t t = 0; t < stepped.size(); ++t) differing += !(tr.logprobs[Eigen::Index(t)] == stepped[t]);
+          EXPECT_EQ(differing, 0) << "trace entries differing from step()";
+        }
+      }
+    }
+  }
+  EXPECT_LE(worst, 1e-12);
+  EXPECT_GT(compared, 1000);
+  EXPECT_GT(infinite, 0) << "the zeroed pile's expert cannot produce some of the text's tokens";
+  EXPECT_GT(thrown, 0) << "p_b = 0 < p_a with lambda > 0 cannot be normalised";
 }
 
 INSTANTIATE_TEST_SUITE_P(Rules, SteeringRuleTest, ::testing::ValuesIn(rule_cases()), rule_name);

@@ -67,10 +67,10 @@ SIMULACRA_INLINE Posterior::Posterior(const Mixture& mixture, const Steering& st
 }
 
 SIMULACRA_INLINE void Posterior::steer() {
+  if (!masked_) return;  // the accessors read log_w_ and lin_ themselves
   steered_ = log_w_;
-  steered_lin_ = lin_;
-  if (!masked_) return;
   const int K = int(log_w_.size());
+  steered_lin_.resize(K);
   for (int k = 0; k < K; ++k)
     if (!allowed_[std::size_t(k)]) steered_[k] = -INFINITY;
   const double z = log_sum_exp(steered_.data(), K);
@@ -93,7 +93,7 @@ SIMULACRA_INLINE double Posterior::update(const double* lp, Token token) {
   const bool may_switch = may_switch_[std::size_t(token)];
   // Mixture prediction with the steered weights: log sum_k exp(steered_k + lp_k).
   const Eigen::Map<const Eigen::VectorXd> lpv(lp, K);
-  scratch_ = steered_ + lpv;
+  scratch_ = log_weights() + lpv;
   const double m = scratch_.maxCoeff();
   if (m == -INFINITY) return m;  // no persona can produce this token: the weights stay
   const bool plain = cfg.beta == 1.0 && !masked_ &&
@@ -112,8 +112,7 @@ SIMULACRA_INLINE double Posterior::update(const double* lp, Token token) {
       lin_ /= s;
       log_w_ = scratch_.array() - mix;
     }
-    steer();
-    return mix;
+    return mix;  // unmasked: steer() has nothing to do
   }
   double s = 0.0;
   for (int k = 0; k < K; ++k) s += std::exp(scratch_[k] - m);
@@ -166,10 +165,25 @@ SIMULACRA_INLINE MixtureState::MixtureState(const MixtureState& other)
 SIMULACRA_INLINE double MixtureState::step(Token token) {
   SIMULACRA_CHECK(token >= 0 && token < kVocab, OutOfRange, "step: token {} is outside 0..{}", token, kVocab - 1);
   // Product steering changes the prediction, not the filter: the steered
-  // log-probability needs the whole distribution for its normaliser.
-  if (product_.active()) return step(token, predict());
+  // log-probability needs the whole distribution for its normaliser, which
+  // predict() would make too (the same computation: the same bits).
+  double steered = 0.0;
+  if (product_.active()) {
+    steered_prediction(probs_, steered_out_, m_, la_, lb_);
+    steered = steered_out_[token];
+  }
   for (std::size_t k = 0; k < states_.size(); ++k) lp_[k] = states_[k]->advance(token);
-  return posterior_.update(lp_.data(), token);
+  const double mix = posterior_.update(lp_.data(), token);
+  return product_.active() ? steered : mix;
+}
+
+SIMULACRA_INLINE void MixtureState::steered_prediction(Eigen::MatrixXd& probs, Eigen::VectorXd& out,
+                                                       Eigen::VectorXd& m, Eigen::VectorXd& la,
+                                                       Eigen::VectorXd& lb) const {
+  const Eigen::Index K = Eigen::Index(states_.size());
+  probs.resize(kVocab, K);
+  for (Eigen::Index k = 0; k < K; ++k) states_[std::size_t(k)]->next_probs(probs.col(k));
+  detail::steered_from_probs(product_, posterior_.log_weights(), posterior_.weights(), probs, out, m, la, lb);
 }
 
 SIMULACRA_INLINE double MixtureState::step(Token token, const Prediction& prediction) {
@@ -203,6 +217,16 @@ SIMULACRA_INLINE Prediction MixtureState::predict() const {
   p.log_weights = posterior_.log_weights();
   p.persona_logprobs.resize(K, kVocab);
   Eigen::VectorXd row(kVocab);
+  if (product_.active()) {
+    Eigen::MatrixXd probs;
+    Eigen::VectorXd m, la, lb;
+    steered_prediction(probs, p.logprobs, m, la, lb);
+    for (int k = 0; k < K; ++k) {
+      detail::log_of_probs(probs.col(k), row);
+      p.persona_logprobs.row(k) = row.transpose();
+    }
+    return p;
+  }
   for (int k = 0; k < K; ++k) {
     states_[std::size_t(k)]->next_logprobs(row);
     p.persona_logprobs.row(k) = row.transpose();
@@ -375,14 +399,13 @@ SIMULACRA_INLINE Trace Mixture::trace(const std::vector<Token>& tokens, const St
   }
   if (steering.product.active()) {
     // The steered prediction needs every persona's full distribution at
-    // every position: read the text again with a reader, each token's
-    // prediction made once and reused by its step.
+    // every position (for its normaliser): read the text again with a
+    // reader, whose step is its prediction's entry of the token bit for bit.
     MixtureState reader = begin(steering);
     InterruptPoller steered_poll(64);
     for (Eigen::Index t = 0; t < T; ++t) {
       steered_poll.tick();
-      const Prediction pred = reader.predict();
-      tr.logprobs[t] = reader.step(tokens[std::size_t(t)], pred);
+      tr.logprobs[t] = reader.step(tokens[std::size_t(t)]);
       if (on_progress && (t + 1) % 4096 == 0) on_progress(double(t + 1) / double(T));
     }
   }

@@ -33,8 +33,9 @@
 //   Z = sum_v p(v) (p_a(v) / p_b(v))^lambda   (over all kVocab tokens).
 //
 // Product steering needs every persona's full next-token distribution at
-// every position, so a steered trace costs about kVocab times a plain one
-// per persona (see docs/inspection.md for figures).
+// every position (for Z), so a steered trace costs K whole distributions per
+// token; they are mixed and tilted in probability space (next_probs,
+// detail::steered_from_probs; docs/concepts.md for figures).
 //
 // Everything runs in log space: a million-token text does not underflow.
 //
@@ -148,6 +149,40 @@ struct Steering {
 Eigen::VectorXd steered_distribution(const ProductSteering& product, const Eigen::VectorXd& log_weights,
                                      const Eigen::MatrixXd& persona_logprobs, int speaker = -1);
 
+namespace detail {
+// Probabilities below this are taken to log space one by one: a normal
+// double with room, so that every product and sum of larger ones keeps full
+// relative precision (Eigen's vectorised log also takes a denormal for the
+// smallest normal).
+inline constexpr double kLinearFloor = 1e-290;
+
+// out = log(p), vectorised; entries below kLinearFloor (0 included: -inf)
+// by the scalar std::log.
+void log_of_probs(const Eigen::VectorXd& p, Eigen::VectorXd& out);
+
+// Product steering in probability space: the steered mixture distribution
+// (kVocab, natural log; product active) from the personas' probabilities
+// probs (kVocab, K; column k is persona k's next_probs) and the steered
+// weights, linear w and natural-log log_w (K):
+//
+//   m(v) = sum_k w_k p_k(v)                          (one matrix-vector product),
+//   t(v) = log m(v) + lambda (log p_a(v) - log p_b(v)),   out = t - log sum_v exp t(v),
+//
+// the logs by log_of_probs. A token whose m(v) is below kLinearFloor (an
+// exact 0, or weights that underflowed) is mixed in log space from
+// log w_k + log p_k(v), as steered_distribution's mixing does; where the
+// tilt is undefined (p_a = p_b = 0) or the base is 0 the token gets -inf;
+// InvalidArgument if the tilted distribution cannot be normalised. The same
+// distribution as steered_distribution(product, log_w, log(probs)^T) to
+// rounding (tests/mixture_steering_test.cpp holds it to a long-double
+// reference). MixtureState::predict and MixtureState::step both compute
+// through it, so that a step's log-probability is its prediction's entry
+// bit for bit. m, la, lb: scratch (kVocab each).
+void steered_from_probs(const ProductSteering& product, const Eigen::VectorXd& log_w, const Eigen::VectorXd& w,
+                        const Eigen::MatrixXd& probs, Eigen::VectorXd& out, Eigen::VectorXd& m, Eigen::VectorXd& la,
+                        Eigen::VectorXd& lb);
+}  // namespace detail
+
 // The inspection record of a text: one row per token.
 struct Trace {
   Eigen::MatrixXd log_weights;       // (T, K) natural-log weights before each token (steered)
@@ -194,9 +229,9 @@ class Posterior {
   Posterior(const Mixture& mixture, const Steering& steering);
 
   // (K) natural-log weights used for the next prediction (steered).
-  const Eigen::VectorXd& log_weights() const { return steered_; }
+  const Eigen::VectorXd& log_weights() const { return masked_ ? steered_ : log_w_; }
   // (K) the same weights as probabilities.
-  const Eigen::VectorXd& weights() const { return steered_lin_; }
+  const Eigen::VectorXd& weights() const { return masked_ ? steered_lin_ : lin_; }
 
   // Consumes one token given each persona's log-probability of it (K);
   // returns the mixture's log-probability of the token. The switching rule
@@ -215,8 +250,8 @@ class Posterior {
   Eigen::VectorXd log_w_;      // (K) normalised log weights
   Eigen::VectorXd lin_;        // (K) exp(log_w_)
   Eigen::VectorXd acc_;        // (K) forgetting accumulators L_k
-  Eigen::VectorXd steered_;    // (K) log_w_ after clamp / exclude
-  Eigen::VectorXd steered_lin_;  // (K) exp(steered_)
+  Eigen::VectorXd steered_;    // (K) log_w_ after clamp / exclude (kept only when masked_)
+  Eigen::VectorXd steered_lin_;  // (K) exp(steered_) (kept only when masked_)
   Eigen::MatrixXd log_a_;      // (K, K) log transition matrix
   Eigen::VectorXd scratch_;    // (K)
   std::vector<bool> allowed_;  // (K) false where excluded or not clamped
@@ -235,8 +270,12 @@ class MixtureState {
 
   // Consumes `token`; returns log p(token | text so far) under the (steered)
   // mixture. OutOfRange for a token outside 0..kVocab-1. Under product
-  // steering the return value needs the whole steered distribution, so this
-  // costs one predict() (K next-token distributions) per token.
+  // steering the return value needs the whole steered distribution (its
+  // normaliser), so this costs K next-token distributions per token, read as
+  // probabilities (PersonaState::next_probs) and mixed and tilted in
+  // probability space (detail::steered_from_probs): bit for bit
+  // predict().logprobs[token], without predict()'s K kVocab logs of the
+  // personas' rows.
   double step(Token token);
   // The same, reusing `prediction`, which must be what predict() returned
   // since the last step: under product steering the token's steered
@@ -250,7 +289,11 @@ class MixtureState {
   // anything is read, and an Interrupted (interrupt.hpp) leaves the state as
   // it was (the tokens are read by a copy, committed at the end).
   double step(const std::vector<Token>& tokens);
-  // The next-token prediction: weights, every persona's and the mixture's log-probs.
+  // The next-token prediction: weights, every persona's and the mixture's
+  // log-probs. Under product steering the personas' rows are the logs of
+  // their next_probs (detail::log_of_probs) and the mixture's is
+  // detail::steered_from_probs; otherwise the rows are next_logprobs and the
+  // mixture is steered_distribution.
   Prediction predict() const;
   // (K) steered natural-log weights before the next token.
   const Eigen::VectorXd& log_weights() const { return posterior_.log_weights(); }
@@ -259,11 +302,19 @@ class MixtureState {
   const PersonaState& persona_state(int k) const { return *states_.at(std::size_t(k)); }
 
  private:
+  // Under product steering: every persona's next_probs into probs (kVocab, K)
+  // and the steered distribution into out (predict and step share it).
+  void steered_prediction(Eigen::MatrixXd& probs, Eigen::VectorXd& out, Eigen::VectorXd& m, Eigen::VectorXd& la,
+                          Eigen::VectorXd& lb) const;
+
   const Mixture* mixture_;
   std::vector<std::unique_ptr<PersonaState>> states_;
   Posterior posterior_;
   ProductSteering product_;
   std::vector<double> lp_;  // (K) scratch
+  // Scratch of a product-steered step (steered_prediction).
+  Eigen::MatrixXd probs_;
+  Eigen::VectorXd steered_out_, m_, la_, lb_;
 };
 
 class Mixture {

@@ -5,7 +5,10 @@
 // two ways in:
 //
 //  * an incremental state: begin() gives the state at the start of a document;
-//    state.next_logprobs(out) fills the whole next-token distribution;
+//    state.next_logprobs(out) fills the whole next-token distribution
+//    (state.next_probs(out) the same as probabilities, for consumers that mix
+//    in linear space: a persona that computes probabilities gives them without
+//    a log and an exp per entry);
 //    state.advance(token) consumes a token and returns its log-probability.
 //  * a fast whole sequence: token_logprobs(tokens, out) writes
 //    log p(tokens[t] | tokens[<t]) for every t, starting at a document start.
@@ -22,6 +25,7 @@
 //   double l = state->advance('A');      // == lp['A']
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -41,6 +45,17 @@ class PersonaState {
   // out (kVocab): natural-log probability of every next token given the
   // tokens consumed so far. Throws InvalidArgument if out.size() != kVocab.
   virtual void next_logprobs(Eigen::Ref<Eigen::VectorXd> out) const = 0;
+
+  // out (kVocab): the same distribution as probabilities, exp(next_logprobs)
+  // up to rounding (an impossible token exactly 0). The default exponentiates
+  // next_logprobs (one call of it); a persona that has the probabilities at
+  // hand overrides it. Product steering reads this (mixture.hpp). Throws
+  // InvalidArgument if out.size() != kVocab.
+  virtual void next_probs(Eigen::Ref<Eigen::VectorXd> out) const {
+    next_logprobs(out);
+    // Scalar exp: Eigen's vectorised exp maps -inf to a denormal, not to 0.
+    for (Eigen::Index v = 0; v < out.size(); ++v) out[v] = std::exp(out[v]);
+  }
 
   // Consumes `token` and returns log p(token | context before it). Throws
   // OutOfRange for a token outside 0..kVocab-1. After kBoundary the state is

@@ -63,6 +63,45 @@ SIMULACRA_INLINE void tilt(const ProductSteering& product, const Eigen::MatrixXd
   logprobs.array() -= z;
 }
 
+SIMULACRA_INLINE void log_of_probs(const Eigen::VectorXd& p, Eigen::VectorXd& out) {
+  out = p.array().log();
+  for (Eigen::Index v = 0; v < p.size(); ++v)
+    if (!(p[v] >= kLinearFloor)) out[v] = std::log(p[v]);
+}
+
+// Three kVocab-long logs and one exp in place of the log path's K kVocab logs
+// (next_logprobs) and K kVocab exps (mix_distributions); see mixture.hpp.
+SIMULACRA_INLINE void steered_from_probs(const ProductSteering& product, const Eigen::VectorXd& log_w,
+                                         const Eigen::VectorXd& w, const Eigen::MatrixXd& probs, Eigen::VectorXd& out,
+                                         Eigen::VectorXd& m, Eigen::VectorXd& la, Eigen::VectorXd& lb) {
+  const int K = int(w.size()), V = int(probs.rows());
+  assert(probs.cols() == K && log_w.size() == K);
+  m.noalias() = probs * w;
+  out = m.array().log();
+  double col[64];
+  std::vector<double> wide;
+  double* c = K <= 64 ? col : (wide.resize(std::size_t(K)), wide.data());
+  for (int v = 0; v < V; ++v) {
+    if (m[v] >= kLinearFloor) continue;
+    for (int k = 0; k < K; ++k) c[k] = log_w[k] == -INFINITY ? -INFINITY : log_w[k] + std::log(probs(v, k));
+    out[v] = log_sum_exp(c, K);
+  }
+  log_of_probs(probs.col(product.expert), la);
+  log_of_probs(probs.col(product.anti_expert), lb);
+  for (int v = 0; v < V; ++v) {
+    double tilted = out[v] + product.lambda * (la[v] - lb[v]);
+    // 0 * anything, inf - inf: the tilt is undefined, or the base says never.
+    if (std::isnan(tilted) || out[v] == -INFINITY) tilted = -INFINITY;
+    out[v] = tilted;
+  }
+  // log Z, vectorised: exp(-inf - m) is a denormal at worst, nothing beside a term >= 1.
+  const double top = out.maxCoeff();
+  const double z = top == -INFINITY || top == INFINITY ? top : top + std::log((out.array() - top).exp().sum());
+  SIMULACRA_CHECK(std::isfinite(z), InvalidArgument,
+                  "product steering: the tilted distribution cannot be normalised (log Z = {})", z);
+  out.array() -= z;
+}
+
 }  // namespace detail
 
 SIMULACRA_INLINE Eigen::VectorXd steered_distribution(const ProductSteering& product,
