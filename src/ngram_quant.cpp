@@ -5,6 +5,7 @@
 #include <array>
 #include <limits>
 
+#include "simulacra/detail/cursor_persona.hpp"
 #include "simulacra/interrupt.hpp"
 
 namespace simulacra {
@@ -370,59 +371,18 @@ void QuantNGramPersona::next_probs(const std::uint32_t* ctx, Eigen::Ref<Eigen::V
   }
 }
 
-namespace {
-
-class QuantState final : public PersonaState {
- public:
-  explicit QuantState(const QuantNGramPersona& lm) : lm_(lm), cursor_(lm) {}
-  void next_logprobs(Eigen::Ref<Eigen::VectorXd> out) const override {
-    lm_.next_probs(cursor_.context(), out);
-    out = out.array().log();
-  }
-  double advance(Token token) override {
-    SIMULACRA_CHECK(token >= 0 && token < kVocab, OutOfRange, "advance: token {} is outside 0..{}", token,
-                    kVocab - 1);
-    return cursor_.advance(token);
-  }
-  std::unique_ptr<PersonaState> clone() const override { return std::make_unique<QuantState>(*this); }
-
- private:
-  const QuantNGramPersona& lm_;
-  QuantNGramPersona::Cursor cursor_;
-};
-
-}  // namespace
-
-std::unique_ptr<PersonaState> QuantNGramPersona::begin() const { return std::make_unique<QuantState>(*this); }
+std::unique_ptr<PersonaState> QuantNGramPersona::begin() const {
+  return std::make_unique<detail::CursorState<QuantNGramPersona>>(*this);
+}
 
 void QuantNGramPersona::token_logprobs(const Token* tokens, std::size_t n, double* out) const {
-  Cursor cursor(*this);
-  InterruptPoller poll;
-  for (std::size_t t = 0; t < n; ++t) {
-    poll.tick();
-    SIMULACRA_CHECK(tokens[t] >= 0 && tokens[t] < kVocab, OutOfRange,
-                    "token_logprobs: token {} at position {} is outside 0..{}", tokens[t], t, kVocab - 1);
-    out[t] = cursor.advance(tokens[t]);
-  }
+  detail::cursor_token_logprobs(*this, tokens, n, out);
 }
 
-double QuantNGramPersona::score_document(std::string_view text) const {
-  Cursor cursor(*this);
-  InterruptPoller poll;
-  double total = 0.0;
-  for (unsigned char byte : text) {
-    poll.tick();
-    total += cursor.advance(byte);
-  }
-  return total + cursor.advance(kBoundary);
-}
+double QuantNGramPersona::score_document(std::string_view text) const { return detail::cursor_score_document(*this, text); }
 
 Eigen::VectorXd QuantNGramPersona::next_logprobs(std::string_view context) const {
-  Cursor cursor(*this);
-  for (unsigned char byte : context) cursor.advance(byte);
-  Eigen::VectorXd out(kVocab);
-  next_probs(cursor.context(), out);
-  return out.array().log();
+  return detail::cursor_next_logprobs(*this, context);
 }
 
 }  // namespace simulacra
