@@ -7,6 +7,7 @@
 #include <cstring>
 #include <memory>
 
+#include "byte_codec.hpp"
 #include "simulacra/detail/splitmix64.hpp"
 #include "simulacra/interrupt.hpp"
 #include "simulacra/kmeans.hpp"
@@ -52,53 +53,8 @@ namespace {
 constexpr std::string_view kShardMagic = "SIMDSHD1";
 constexpr std::string_view kBlocksMagic = "SIMDBLK1";
 
-void put_varint(std::string& out, std::uint64_t v) {
-  while (v >= 0x80) {
-    out.push_back(char((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out.push_back(char(v));
-}
-
-class Reader {
- public:
-  Reader(std::string_view bytes, const char* what) : s_(bytes), what_(what) {}
-  std::size_t remaining() const { return s_.size() - pos_; }
-  std::uint64_t varint(const char* field) {
-    std::uint64_t v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      SIMULACRA_CHECK(pos_ < s_.size(), FileError, "{}: truncated in {}", what_, field);
-      const auto byte = static_cast<unsigned char>(s_[pos_++]);
-      SIMULACRA_CHECK(shift < 63 || byte <= 1, FileError, "{}: {} overflows 64 bits", what_, field);
-      v |= std::uint64_t(byte & 0x7f) << shift;
-      if (byte < 0x80) return v;
-    }
-    throw FileError(fmt::format("{}: {} is not a valid varint", what_, field));
-  }
-  // A varint that must be at most `most`.
-  std::uint64_t bounded(const char* field, std::uint64_t most) {
-    const std::uint64_t v = varint(field);
-    SIMULACRA_CHECK(v <= most, FileError, "{}: {} is {}, more than {}", what_, field, v, most);
-    return v;
-  }
-  void expect(std::string_view magic) {
-    SIMULACRA_CHECK(s_.substr(0, magic.size()) == magic, FileError, "{}: bad magic", what_);
-    pos_ = magic.size();
-  }
-  double real() {
-    SIMULACRA_CHECK(remaining() >= 8, FileError, "{}: truncated in a value", what_);
-    double v;
-    std::memcpy(&v, s_.data() + pos_, 8);
-    pos_ += 8;
-    return v;
-  }
-  void end() { SIMULACRA_CHECK(remaining() == 0, FileError, "{}: {} trailing bytes", what_, remaining()); }
-
- private:
-  std::string_view s_;
-  const char* what_;
-  std::size_t pos_ = 0;
-};
+using detail::ByteReader;
+using detail::put_varint;
 
 }  // namespace
 
@@ -181,8 +137,8 @@ std::string DiscoveryShard::to_bytes() const {
 }
 
 DiscoveryShard DiscoveryShard::from_bytes(std::string_view bytes) {
-  Reader in(bytes, "discovery shard");
-  in.expect(kShardMagic);
+  ByteReader in(bytes, "discovery shard");
+  in.expect(kShardMagic, "DiscoveryShard");
   DiscoveryShard s;
   s.begin_ = in.varint("the first document");
   s.block_documents_ = int(in.bounded("the block size", std::uint64_t(std::numeric_limits<int>::max())));
@@ -237,8 +193,8 @@ std::string block_counts_to_bytes(const std::vector<DiscoveryBlockCounts>& block
 }
 
 std::vector<DiscoveryBlockCounts> block_counts_from_bytes(std::string_view bytes) {
-  Reader in(bytes, "discovery block counts");
-  in.expect(kBlocksMagic);
+  ByteReader in(bytes, "discovery block counts");
+  in.expect(kBlocksMagic, "DiscoveryBlockCounts");
   const std::uint64_t n = in.bounded("the blocks", in.remaining());
   std::vector<DiscoveryBlockCounts> out(n);
   for (DiscoveryBlockCounts& b : out) {

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "byte_codec.hpp"
 #include "simulacra/interrupt.hpp"
 
 namespace simulacra {
@@ -13,40 +14,8 @@ namespace {
 constexpr char kMagic[8] = {'S', 'M', 'N', 'G', 'C', 'N', 'T', '1'};
 constexpr std::size_t kNoNode = std::numeric_limits<std::size_t>::max();
 
-void put_varint(std::string& out, std::uint64_t v) {
-  while (v >= 0x80) {
-    out.push_back(char((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out.push_back(char(v));
-}
-
-// Reads the serialised bytes with bounds checks; every error names the counts.
-class Reader {
- public:
-  explicit Reader(std::string_view bytes) : s_(bytes) {}
-  std::size_t remaining() const { return s_.size() - pos_; }
-  std::uint64_t varint(const char* what) {
-    std::uint64_t v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      SIMULACRA_CHECK(pos_ < s_.size(), FileError, "n-gram counts: truncated in {}", what);
-      const auto byte = static_cast<unsigned char>(s_[pos_++]);
-      SIMULACRA_CHECK(shift < 63 || byte <= 1, FileError, "n-gram counts: {} overflows 64 bits", what);
-      v |= std::uint64_t(byte & 0x7f) << shift;
-      if (byte < 0x80) return v;
-    }
-    throw FileError(fmt::format("n-gram counts: {} is not a valid varint", what));
-  }
-  void expect(std::string_view magic) {
-    SIMULACRA_CHECK(s_.substr(0, magic.size()) == magic, FileError,
-                    "n-gram counts: not a serialised NGramCounts (bad magic)");
-    pos_ = magic.size();
-  }
-
- private:
-  std::string_view s_;
-  std::size_t pos_ = 0;
-};
+using detail::ByteReader;
+using detail::put_varint;
 
 }  // namespace
 
@@ -288,8 +257,8 @@ std::string NGramCounts::to_bytes() const {
 }
 
 NGramCounts NGramCounts::from_bytes(std::string_view bytes) {
-  Reader in(bytes);
-  in.expect(std::string_view(kMagic, sizeof kMagic));
+  ByteReader in(bytes, "n-gram counts");
+  in.expect(std::string_view(kMagic, sizeof kMagic), "NGramCounts");
   const std::uint64_t order = in.varint("the order");
   SIMULACRA_CHECK(order >= 1 && order <= std::uint64_t(NGramPersona::kMaxOrder), FileError,
                   "n-gram counts: order {} is outside 1..{}", order, NGramPersona::kMaxOrder);
