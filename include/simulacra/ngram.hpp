@@ -51,6 +51,7 @@
 #include <Eigen/Core>
 
 #include "simulacra/config.hpp"
+#include "simulacra/detail/context_cursor.hpp"
 #include "simulacra/error.hpp"
 #include "simulacra/persona.hpp"
 #include "simulacra/tokenizer.hpp"
@@ -217,24 +218,10 @@ class NGramPersona final : public Persona {
   // out (kVocab): probabilities (not logs) of every next token given ctx.
   void next_probs(const std::uint32_t* ctx, Eigen::Ref<Eigen::VectorXd> out) const;
 
-  // A context that moves token by token: advance() with its own double buffer.
-  class Cursor {
+  // A context that moves token by token: advance(w) returns log p(w | context), then w joins it.
+  class Cursor : public detail::ContextCursor<NGramPersona> {
    public:
-    explicit Cursor(const NGramPersona& lm) : lm_(&lm), cur_(std::size_t(lm.order())), next_(cur_.size()) {
-      SIMULACRA_CHECK(lm.order() >= 1, InvalidArgument, "NGramPersona: the model is empty (fit or load one first)");
-      lm.start_context(cur_.data());
-    }
-    // log p(w | context), then w joins the context. w must be in 0..kVocab-1.
-    double advance(Token w) {
-      const double lp = lm_->advance(cur_.data(), w, next_.data());
-      cur_.swap(next_);
-      return lp;
-    }
-    const std::uint32_t* context() const { return cur_.data(); }
-
-   private:
-    const NGramPersona* lm_;
-    std::vector<std::uint32_t> cur_, next_;
+    explicit Cursor(const NGramPersona& lm) : ContextCursor(lm, "NGramPersona") {}
   };
 
  private:

@@ -58,6 +58,7 @@
 
 #include <Eigen/Core>
 
+#include "simulacra/detail/context_cursor.hpp"
 #include "simulacra/error.hpp"
 #include "simulacra/ngram.hpp"
 #include "simulacra/persona.hpp"
@@ -198,22 +199,10 @@ class QuantNGramPersona final : public Persona {
   // out (kVocab): probabilities (not logs) of every next token given ctx.
   void next_probs(const std::uint32_t* ctx, Eigen::Ref<Eigen::VectorXd> out) const;
 
-  class Cursor {
+  // A context that moves token by token: advance(w) returns log p(w | context), then w joins it.
+  class Cursor : public detail::ContextCursor<QuantNGramPersona> {
    public:
-    explicit Cursor(const QuantNGramPersona& lm) : lm_(&lm), cur_(std::size_t(lm.order())), next_(cur_.size()) {
-      SIMULACRA_CHECK(lm.order() >= 1, InvalidArgument, "QuantNGramPersona: the model is empty");
-      lm.start_context(cur_.data());
-    }
-    double advance(Token w) {
-      const double lp = lm_->advance(cur_.data(), w, next_.data());
-      cur_.swap(next_);
-      return lp;
-    }
-    const std::uint32_t* context() const { return cur_.data(); }
-
-   private:
-    const QuantNGramPersona* lm_;
-    std::vector<std::uint32_t> cur_, next_;
+    explicit Cursor(const QuantNGramPersona& lm) : ContextCursor(lm, "QuantNGramPersona") {}
   };
 
  private:
