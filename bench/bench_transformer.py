@@ -15,7 +15,8 @@ are of the medians, with the spread of the per-round ratios.
 `--noisy N` starts N busy-loop processes (each pinned to one core, cores 1, 0,
 ...) for the whole measurement and kills them by PID at the end: the ratio on a
 busy machine, measured on purpose. `--peak` takes the FMA peak from
-build/bench/bench_transformer --peak-only (per thread count) for the share of it.
+build/bench/bench_transformer --peak-only (per thread count, the best of one
+measurement per round) for simulacra's share of it.
 
     python bench/bench_transformer.py                             # 200 steps, 3 rounds, 1 and 2 threads
     python bench/bench_transformer.py --noisy 1                   # beside a busy loop on one core
@@ -110,7 +111,7 @@ def main() -> None:
 
     text = args.data.read_bytes()
     flops = simulacra.TransformerConfig().training_flops_per_token
-    peaks = {t: fma_peak(t) for t in args.threads} if args.peak else {}
+    peaks = {}  # the best FMA peak over the rounds (load only lowers it)
     print(f"bench_transformer.py: {args.data.name} ({len(text)} bytes), {args.steps} steps per run "
           f"({UNTIMED} untimed), {args.rounds} round(s), sides {' '.join(args.sides)}, torch {torch.__version__}")
     print(f"load before: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} (1, 5, 15 min); "
@@ -126,6 +127,8 @@ def main() -> None:
                 for side in order:
                     runs[side].append(train_side(side, text, args.steps, threads, args.seed))
                     line.append(f"{side} {runs[side][-1]['tokens_per_second']:7.0f}")
+                if args.peak:
+                    peaks[threads] = max(peaks.get(threads, 0.0), fma_peak(threads))
                 print(f"  {threads} thread(s), round {r + 1}: " + "   ".join(line) + "  tokens/s", flush=True)
             results[threads] = runs
     finally:

@@ -79,8 +79,7 @@ inline int chunk_count(int B, Index window_size) {
 template <typename F>
 void for_chunks(int chunks, const F& body) {
   if (chunks == 1) return body(0);
-  const int threads = std::min(chunks, omp_get_max_threads());
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(std::min(chunks, omp_get_max_threads()))
   for (int c = 0; c < chunks; ++c) body(c);
 }
 
