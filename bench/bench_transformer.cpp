@@ -12,7 +12,9 @@
 //   - generation tokens/s with the KV cache against recomputing the context.
 // The PyTorch comparison is bench/bench_transformer.py (same model, same run).
 //
-// usage: bench_transformer [--steps N] [--threads N]
+// usage: bench_transformer [--steps N] [--threads N] [--train-only] [--peak-only]
+//   --train-only: the peak and the training only (for a profiler: perf record -e cpu-clock)
+//   --peak-only:  the FMA peak on --threads threads, one line "fma_peak_gflops X" (bench_transformer.py)
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -81,11 +83,18 @@ double fma_peak() {
 
 int main(int argc, char** argv) {
   int steps = 2000, threads = 2;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--steps")) steps = std::atoi(argv[i + 1]);
-    if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
+  bool train_only = false, peak_only = false;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--train-only")) train_only = true;
+    if (!std::strcmp(argv[i], "--peak-only")) peak_only = true;
+    if (i + 1 < argc && !std::strcmp(argv[i], "--steps")) steps = std::atoi(argv[++i]);
+    if (i + 1 < argc && !std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[++i]);
   }
   omp_set_num_threads(threads);
+  if (peak_only) {
+    fmt::print("fma_peak_gflops {:.2f}\n", fma_peak());
+    return 0;
+  }
   const std::string text = bench::read_file(SIMULACRA_SHARED_DATA "/tinyshakespeare.txt");
   const std::size_t cut = text.size() - text.size() / 10;
   const std::string train_text = text.substr(0, cut), heldout_text = text.substr(cut);
@@ -117,6 +126,7 @@ int main(int argc, char** argv) {
              last.tokens_per_second * flops / 1e9, 100.0 * last.tokens_per_second * flops / 1e9 / peak);
   fmt::print("held-out loss (nanoGPT's estimate: 200 windows of 64): {:.4f} nats/byte (target <= 1.88)\n\n",
              last.eval_loss);
+  if (train_only) return 0;
 
   // The mixture: this transformer beside an order-6 Kneser-Ney model of the same text.
   const auto head = std::make_shared<TransformerPersona>(trainer.shared_model(), 0);

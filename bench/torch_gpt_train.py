@@ -64,6 +64,8 @@ class TorchRun:
     heldout_loss: float  # mean cross-entropy over the held-out windows, nats per byte
     parameter_count: int
     threads: int
+    compiled: bool = False  # the forward and loss through torch.compile
+    compile_seconds: float = 0.0  # wall time of the first (untimed) step, which compiles when compiled
 
 
 def learning_rate(step: int, lr: float, min_lr: float, warmup: int, decay_steps: int) -> float:
@@ -124,6 +126,7 @@ def train_torch(
     heldout_fraction: float = 0.1,
     eval_windows: int = 200,
     untimed_steps: int = 5,
+    compile: bool = False,
     on_step: Optional[Callable[[int, float, float], None]] = None,
 ) -> TorchRun:
     """Trains the byte-level GPT on `text_bytes` (the last heldout_fraction held out) and measures it.
@@ -131,6 +134,11 @@ def train_torch(
     decay_steps (default: steps) is where the cosine reaches min_lr. on_step(step, loss, lr) is
     called after each step (1-based); its time is inside the timing, so keep it cheap. Sets
     torch's intra-op threads to `threads`. ValueError unless steps > untimed_steps.
+
+    With compile, the model's forward and loss go through torch.compile (inductor; its backward
+    is compiled with it by AOTAutograd) and the optimizer stays eager, as nanoGPT's `compile=True`;
+    the compilation happens in the first, untimed step and its wall time is compile_seconds.
+    The held-out loss is computed with the eager module (the same parameters).
     """
     if steps <= untimed_steps:
         raise ValueError(f"steps: need more than untimed_steps = {untimed_steps}, got {steps}")
@@ -149,17 +157,23 @@ def train_torch(
     ]
     optimizer = torch.optim.AdamW(groups, lr=lr, betas=betas, eps=1e-8)
     generator = torch.Generator().manual_seed(seed)
+    if compile:
+        torch._dynamo.reset()  # a fresh compilation for this model and thread count
+    loss_of = torch.compile(_loss) if compile else _loss
+    compile_seconds = 0.0
 
     loss = torch.tensor(float("nan"))
     start = time.perf_counter()
     for step in range(steps):
+        if step == 1:
+            compile_seconds = time.perf_counter() - start  # the first step: tracing and compiling, if any
         if step == untimed_steps:
             start = time.perf_counter()
         rate = learning_rate(step, lr, min_lr, warmup, decay_steps)
         for group in optimizer.param_groups:
             group["lr"] = rate
         x, y = _windows(train, torch.randint(len(train) - context, (batch,), generator=generator), context)
-        loss = _loss(model, x, y)
+        loss = loss_of(model, x, y)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if clip > 0:
@@ -179,6 +193,8 @@ def train_torch(
         heldout_loss=heldout_loss(model, heldout, context, eval_windows, batch, generator),
         parameter_count=sum(p.numel() for p in params),
         threads=threads,
+        compiled=compile,
+        compile_seconds=compile_seconds,
     )
 
 
@@ -191,6 +207,7 @@ def main(argv=None) -> None:
     parser.add_argument("--untimed-steps", type=int, default=5, help="warm-up steps left out of tokens/s")
     parser.add_argument("--eval-windows", type=int, default=200)
     parser.add_argument("--print-every", type=int, default=100)
+    parser.add_argument("--compile", action="store_true", help="torch.compile the forward and loss (inductor)")
     args = parser.parse_args(argv)
 
     text = args.data.read_bytes()
@@ -210,9 +227,12 @@ def main(argv=None) -> None:
         seed=args.seed,
         untimed_steps=args.untimed_steps,
         eval_windows=args.eval_windows,
+        compile=args.compile,
         on_step=report,
     )
     print(f"parameters: {run.parameter_count}")
+    if run.compiled:
+        print(f"torch.compile: first step (compiling) {run.compile_seconds:.1f} s, not timed")
     print(
         f"training: {run.timed_steps} timed steps in {run.seconds:.1f} s: {run.tokens_per_second:.0f} tokens/s "
         f"({run.threads} threads)"

@@ -1,7 +1,9 @@
 // AdamW and its learning-rate schedule (adamw.hpp).
 #include "simulacra/adamw.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <cstddef>
 
 #include "simulacra/error.hpp"
 
@@ -28,16 +30,32 @@ void adamw_step(const AdamWConfig& o, double learning_rate, int t, double grad_s
   const float step_size = float(learning_rate / bc1), sqrt_bc2 = float(std::sqrt(bc2)), eps = float(o.eps);
   const float b1 = float(o.beta1), b2 = float(o.beta2), c1 = float(1.0 - o.beta1), c2 = float(1.0 - o.beta2);
   const float decayed = float(1.0 - learning_rate * o.weight_decay);
+  // Blocks of at most kBlock elements inside one tensor each, handed out
+  // dynamically in one parallel region: one fork and join per step however
+  // many tensors there are, and a thread that runs slow (a busy core) takes
+  // fewer blocks. Each element's update is the same whichever thread does it.
+  constexpr std::size_t kBlock = std::size_t(1) << 13;
+  struct Block {
+    std::size_t begin, end;
+    float decay;
+  };
+  std::vector<Block> blocks;
+  for (const TensorInfo& info : layout)
+    for (std::size_t b = info.offset; b < info.offset + info.size; b += kBlock)
+      blocks.push_back({b, std::min(b + kBlock, info.offset + info.size), info.decay ? decayed : 1.0f});
   float* w = params.data();
-  for (const TensorInfo& info : layout) {
-    const float decay = info.decay ? decayed : 1.0f;
-    const std::size_t end = info.offset + info.size;
-#pragma omp parallel for schedule(static)
-    for (std::size_t i = info.offset; i < end; ++i) {
-      const float g = float(grads[i] * grad_scale);
-      m[i] = b1 * m[i] + c1 * g;
-      v[i] = b2 * v[i] + c2 * g * g;
-      w[i] = w[i] * decay - step_size * m[i] / (std::sqrt(v[i]) / sqrt_bc2 + eps);
+  float* mp = m.data();
+  float* vp = v.data();
+  const float* gp = grads.data();
+  const std::ptrdiff_t n = std::ptrdiff_t(blocks.size());
+#pragma omp parallel for schedule(dynamic, 1) if (P >= kBlock)
+  for (std::ptrdiff_t k = 0; k < n; ++k) {
+    const Block blk = blocks[std::size_t(k)];
+    for (std::size_t i = blk.begin; i < blk.end; ++i) {
+      const float g = float(gp[i] * grad_scale);
+      mp[i] = b1 * mp[i] + c1 * g;
+      vp[i] = b2 * vp[i] + c2 * g * g;
+      w[i] = w[i] * blk.decay - step_size * mp[i] / (std::sqrt(vp[i]) / sqrt_bc2 + eps);
     }
   }
 }

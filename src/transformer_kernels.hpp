@@ -40,8 +40,8 @@ T* at(T* p, std::size_t offset) {
 
 // ---- threads ------------------------------------------------------------------------
 //
-// forward() and backward() split their B windows into one chunk per OpenMP
-// thread, and each chunk runs the whole pass over its rows: the threads meet
+// forward() and backward() split their B windows into chunks (two per OpenMP
+// thread, see chunk_count), and each chunk runs the whole pass over its rows: the threads meet
 // once per pass instead of once per kernel (which matters on a loaded
 // machine), and the kernels inside run serially (nested regions are inactive
 // and Eigen keeps its GEMMs serial inside a parallel region). Parameter
@@ -64,17 +64,22 @@ void for_rows(Index n, Index work, const F& body) {
 }
 
 // Chunks of windows for a pass over B windows of window_size = L x C
-// elements each: one per thread, unless the pass is too small to share.
+// elements each: two per thread (up to one per window) when the pass is
+// large enough to share at all, else one. Two per thread, handed out
+// dynamically, let a thread whose core is busy with another process do fewer
+// of them (with one static chunk per thread the pass waits for the slowest).
 inline int chunk_count(int B, Index window_size) {
   const Index worth = std::max<Index>(1, Index(B) * window_size / kParallelWork);
-  return int(std::max<Index>(1, std::min<Index>({Index(B), Index(omp_get_max_threads()), worth})));
+  const Index threads = std::max<Index>(1, std::min<Index>({Index(B), Index(omp_get_max_threads()), worth}));
+  return int(threads == 1 ? 1 : std::min<Index>(Index(B), 2 * threads));
 }
 
-// Runs body(c) for every chunk c, one per thread.
+// Runs body(c) for every chunk c on the OpenMP threads, chunks handed out
+// dynamically (what a chunk computes does not depend on the thread that runs it).
 template <typename F>
 void for_chunks(int chunks, const F& body) {
   if (chunks == 1) return body(0);
-#pragma omp parallel for schedule(static) num_threads(chunks)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(std::min(chunks, omp_get_max_threads()))
   for (int c = 0; c < chunks; ++c) body(c);
 }
 

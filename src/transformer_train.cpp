@@ -257,6 +257,28 @@ TransformerTrainer::TransformerTrainer(TransformerTrainConfig config, Transforme
 
 namespace {
 
+// sum of g^2 in double: blocks of 2^13 (each in eight interleaved chains), each on whichever
+// thread takes it (dynamically), then the blocks' sums in order, so the
+// result is the same for every thread count.
+double squared_norm(const std::vector<float>& g) {
+  constexpr std::size_t kBlock = std::size_t(1) << 13;
+  const std::ptrdiff_t blocks = std::ptrdiff_t((g.size() + kBlock - 1) / kBlock);
+  std::vector<double> partial(std::size_t(blocks), 0.0);
+#pragma omp parallel for schedule(dynamic, 4) if (blocks > 4)
+  for (std::ptrdiff_t b = 0; b < blocks; ++b) {
+    const std::size_t begin = std::size_t(b) * kBlock, end = std::min(g.size(), begin + kBlock);
+    double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};  // eight chains in a fixed order (vectorisable)
+    std::size_t i = begin;
+    for (; i + 8 <= end; i += 8)
+      for (int j = 0; j < 8; ++j) s[j] += double(g[i + j]) * double(g[i + j]);
+    for (; i < end; ++i) s[0] += double(g[i]) * double(g[i]);
+    partial[std::size_t(b)] = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+  }
+  double sq = 0.0;
+  for (double s : partial) sq += s;
+  return sq;
+}
+
 // Uniform in 0..n-1.
 std::size_t below(std::uint64_t& state, std::size_t n) {
   return std::min(n - 1, std::size_t(double(detail::splitmix64(state) >> 11) * 0x1.0p-53 * double(n)));
@@ -357,9 +379,7 @@ TransformerProgress TransformerTrainer::update() {
   TransformerProgress p;
   p.loss = loss_and_gradient(inputs, targets, persona);
   // Global norm, clipping, then AdamW (decoupled decay on rank-2 tensors).
-  double sq = 0.0;
-  for (float g : grads_) sq += double(g) * double(g);
-  p.grad_norm = std::sqrt(sq);
+  p.grad_norm = std::sqrt(squared_norm(grads_));
   SIMULACRA_CHECK(std::isfinite(p.grad_norm), InvalidArgument,
                   "transformer training: the gradient norm is {} at step {} (learning rate too high?)", p.grad_norm,
                   step_ + 1);
