@@ -36,6 +36,7 @@ local's (counts equal; personas' pickled bytes equal).
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import os
 import pickle
@@ -102,6 +103,9 @@ def main() -> None:
     ap.add_argument("--shards", type=int, default=16, help="JSON Lines files (partitions) of the large pile")
     ap.add_argument("--skip-tiny", action="store_true", help="only the large pile")
     ap.add_argument("--no-counts", action="store_true", help="leave out the counting-only sides")
+    ap.add_argument("--mixture", action="store_true",
+                    help="only the whole Mixture.fit on the tiny pile: local vs fit_mixture on 2 workers with its "
+                         "held-out jobs on 1 and 2 driver threads (heldout_threads)")
     args = ap.parse_args()
 
     clusters = {
@@ -110,6 +114,9 @@ def main() -> None:
     }
     clients = {w: Client(c) for w, c in clusters.items()}
     try:
+        if args.mixture:
+            run_mixture(piles(args.copies, args.personas)["tiny"], args, clients)
+            return
         for name, pairs in piles(args.copies, args.personas).items():
             if args.skip_tiny and name == "tiny":
                 continue
@@ -119,6 +126,36 @@ def main() -> None:
         for w in clients:
             clients[w].close()
             clusters[w].close()
+
+
+def run_mixture(pairs, args, clients) -> None:
+    """Mixture.fit(order="auto", order_grid 3..6, calibrate, segmentation) of the tiny pile's 16 most voluble
+    speakers: local, and
+    fit_mixture on the 2-worker cluster with heldout_threads 1 and 2; the model bytes checked equal."""
+    top = {p for p, _ in collections.Counter(p for p, _ in pairs).most_common(16)}  # the 16 most voluble
+    pairs = [(p, t) for p, t in pairs if p in top]
+    corpus = simulacra.Corpus.from_texts([t for _, t in pairs], [p for p, _ in pairs])
+    fit = dict(order_grid=[3, 4, 5, 6], seed=1)
+    print(f"mixture: {len(corpus)} documents, {len(corpus.personas)} personas, {corpus.bytes / 1e6:.1f} MB, "
+          f"order_grid {fit['order_grid']}", flush=True)
+    sides = {
+        "local": lambda: simulacra.Mixture.fit(corpus, **fit),
+        "dask-2-threads-1": lambda: sd.fit_mixture(clients[2], corpus, heldout_threads=1, **fit),
+        "dask-2-threads-2": lambda: sd.fit_mixture(clients[2], corpus, heldout_threads=2, **fit),
+    }
+    walls: dict[str, list[float]] = {s: [] for s in sides}
+    reference = None
+    for r in range(args.repeats):
+        for side in (list(sides) if r % 2 == 0 else list(reversed(sides))):
+            wall, out = timed(sides[side])
+            walls[side].append(wall)
+            print(f"    round {r}: {side} {wall:.2f} s (load {os.getloadavg()[0]:.1f})", flush=True)
+            reference = reference or pickle.dumps(out)
+            assert pickle.dumps(out) == reference, f"{side}: the mixture differs"
+    base = statistics.median(walls["local"])
+    for side, w in walls.items():
+        m = statistics.median(w)
+        print(f"  {side:17} {m:7.2f} s  (spread {min(w):.2f}-{max(w):.2f} s)   local / {side} = {base / m:4.2f}x")
 
 
 def run(name: str, pairs, directory: Path, args, clients) -> None:

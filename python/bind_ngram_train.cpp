@@ -129,7 +129,7 @@ which returns the NGramCounts of every cell (cell_of[i] is document i's cell).
              std::optional<std::vector<int>> calibration_lengths, py::handle progress,
              bool return_report, py::handle switch_after, int calibration_folds,
              std::optional<std::vector<double>> attribution_own_weights, std::size_t segmentation_part_bytes,
-             py::handle counter, py::handle fitter) -> py::object {
+             py::handle counter, py::handle fitter, py::handle job_map) -> py::object {
             TrainConfig cfg;
             cfg.mixture.switch_after = switch_after_arg(switch_after);
             if (py::isinstance<py::str>(order)) {
@@ -197,11 +197,33 @@ which returns the NGramCounts of every cell (cell_of[i] is document i's cell).
                 return f(cells, requests).cast<std::vector<NGramPersona>>();
               };
             }
+            // job_map: the held-out stages' independent jobs run elsewhere (train_fitter.hpp: JobMap).
+            JobMap jobs;
+            if (!job_map.is_none()) {
+              if (!PyCallable_Check(job_map.ptr())) throw py::type_error("job_map: expected None or a callable");
+              if (counts) throw py::type_error("job_map: counter and job_map cannot both be given");
+              jobs = [m = py::handle(job_map)](std::size_t n, const std::function<void(std::size_t)>& run) {
+                py::gil_scoped_acquire gil;
+                check_signals();
+                // run(i) releases the GIL, so a thread pool's threads run jobs side by side.
+                const py::cpp_function py_run(
+                    [&run, n](std::size_t i) {
+                      if (i >= n) throw py::index_error("job_map: job " + std::to_string(i) + " of " + std::to_string(n));
+                      py::gil_scoped_release release;
+                      run(i);
+                    },
+                    py::arg("job"));
+                m(n, py_run);
+              };
+            }
             TrainReport report;
             std::optional<Mixture> result;
             {
               py::gil_scoped_release release;
-              result.emplace(fit ? train(corpus, cfg, &report, fit) : train(corpus, cfg, &report, counts ? &*counts : nullptr));
+              if (jobs)
+                result.emplace(train(corpus, cfg, &report, fit, jobs));
+              else
+                result.emplace(fit ? train(corpus, cfg, &report, fit) : train(corpus, cfg, &report, counts ? &*counts : nullptr));
             }
             if (return_report) return py::make_tuple(std::move(*result), std::move(report));
             return py::cast(std::move(*result));
@@ -215,6 +237,7 @@ which returns the NGramCounts of every cell (cell_of[i] is document i's cell).
           py::arg("return_report") = false, py::arg("switch_after") = py::none(),
           py::arg("calibration_folds") = TrainConfig{}.calibration_folds, py::arg("attribution_own_weights") = py::none(),
           py::arg("segmentation_part_bytes") = 0, py::arg("counter") = py::none(), py::arg("fitter") = py::none(),
+          py::arg("job_map") = py::none(),
           "Trains one Kneser-Ney persona per persona of the corpus (prior: document shares), each interpolated with "
           "a background model of all the text (background=True; its weight fitted on the persona's held-out "
           "documents). order='auto' tries order_grid (default 2..8) and keeps the best held-out likelihood of the "
@@ -236,7 +259,12 @@ which returns the NGramCounts of every cell (cell_of[i] is document i's cell).
           "(cell indices, order, blank_if_empty), one per model of a stage (the K personas, then the background), "
           "each the NGramPersona of those cells' merged counts truncated to order (no document: the model of one "
           "empty document when blank_if_empty); it returns the list of models (simulacra.dask.fit_mixture builds "
-          "them on the workers). Ctrl-C stops it with KeyboardInterrupt.")
+          "them on the workers). job_map: None (the held-out jobs run here one after another) or a callable (n, run) "
+          "that calls run(i) for every i in range(n), in any order and on any threads, and returns when all are done: "
+          "one job per candidate order (its pile fitted and scored on the held-out stream over the alpha grid) and one "
+          "per calibration fold; run releases the GIL, so e.g. lambda n, run: list(ThreadPoolExecutor(4).map(run, "
+          "range(n))) runs them side by side; the result is the same bit for bit (a fitter must then be thread-safe; "
+          "run must not be kept past the call). Ctrl-C stops it with KeyboardInterrupt.")
       .def(
           "attribution_accuracy",
           [](const Mixture& mix, const Corpus& corpus) {

@@ -93,6 +93,18 @@ std::vector<Token> stream_of(const std::vector<std::string>& texts) {
   return out;
 }
 
+// map(n, run) with a check that it ran every job (each job marks its slot).
+void run_jobs(const JobMap& map, std::size_t n, const std::function<void(std::size_t)>& run) {
+  std::vector<char> ran(n, 0);
+  map(n, [&](std::size_t i) {
+    SIMULACRA_CHECK(i < n, InvalidArgument, "train: the job map ran job {} of {}", i, n);
+    run(i);
+    ran[i] = 1;
+  });
+  for (std::size_t i = 0; i < n; ++i)
+    SIMULACRA_CHECK(ran[i], InvalidArgument, "train: the job map returned without running job {} of {}", i, n);
+}
+
 // The held-out side of one candidate order: its pile and its scores.
 struct Candidate {
   int order = 0;
@@ -172,7 +184,7 @@ struct Calibration {
 // tempering fitted; the one with the lowest log-loss of the true persona
 // wins. Fills the calibration part of the report.
 Calibration calibrate(const Corpus& corpus, const TrainCells& cells, const std::vector<NGramCounts>& counts,
-                      const CellFitter* fitter,
+                      const CellFitter* fitter, const JobMap* map,
                       const Eigen::VectorXd& prior, int order, const std::vector<double>& weights,
                       const TrainConfig& config, TrainReport& rep) {
   const std::vector<std::string>& names = cells.names;
@@ -183,12 +195,19 @@ Calibration calibrate(const Corpus& corpus, const TrainCells& cells, const std::
     candidates.insert(candidates.end(), config.attribution_own_weights.begin(), config.attribution_own_weights.end());
   const std::size_t C = candidates.size();
   auto fold_of = [&](std::size_t i) { return int(cells.cell_of[i] / 2 % std::size_t(folds)); };
-  std::vector<std::vector<double>> rows;  // per segment: C blocks of K log-likelihoods
-  std::vector<int> labels;
-  std::vector<std::size_t> length_of, bytes;  // index into calibration_lengths, bytes of the segment
   const std::size_t K = names.size();
-  for (int f = 0; f < folds; ++f) {
-    if (config.on_progress) config.on_progress({"calibration", std::to_string(f), f, folds});
+  struct FoldRows {
+    std::vector<std::vector<double>> rows;  // per segment: C blocks of K log-likelihoods
+    std::vector<int> labels;
+    std::vector<std::size_t> length_of, bytes;  // index into calibration_lengths, bytes of the segment
+  };
+  std::vector<FoldRows> parts(std::size_t(folds), FoldRows{});
+  // One fold's job (a JobMap's): the pile fitted on the other folds scores the fold's segments.
+  const auto fold_job = [&](int f) {
+    auto& rows = parts[std::size_t(f)].rows;
+    auto& labels = parts[std::size_t(f)].labels;
+    auto& length_of = parts[std::size_t(f)].length_of;
+    auto& bytes = parts[std::size_t(f)].bytes;
     std::size_t rest = 0;  // documents outside fold f
     for (std::size_t k = 0; k < K; ++k)
       for (int g = 0; g < folds; ++g)
@@ -199,7 +218,7 @@ Calibration calibrate(const Corpus& corpus, const TrainCells& cells, const std::
       const std::size_t k = cells.cell_of[i] / 2 / std::size_t(folds);
       joined[k] += (joined[k].empty() ? "" : "\n") + corpus[i].text;
     }
-    if (rest == 0) continue;
+    if (rest == 0) return;
     std::shared_ptr<const Persona> background;
     TrainConfig quiet = config;
     quiet.on_progress = nullptr;
@@ -244,6 +263,24 @@ Calibration calibrate(const Corpus& corpus, const TrainCells& cells, const std::
         }
       }
     }
+  };
+  if (map) {
+    if (config.on_progress) config.on_progress({"calibration", "", 0, folds});
+    run_jobs(*map, std::size_t(folds), [&](std::size_t f) { fold_job(int(f)); });
+  } else {
+    for (int f = 0; f < folds; ++f) {
+      if (config.on_progress) config.on_progress({"calibration", std::to_string(f), f, folds});
+      fold_job(f);
+    }
+  }
+  std::vector<std::vector<double>> rows;  // the folds' segments in fold order
+  std::vector<int> labels;
+  std::vector<std::size_t> length_of, bytes;
+  for (FoldRows& part : parts) {
+    for (auto& row : part.rows) rows.push_back(std::move(row));
+    labels.insert(labels.end(), part.labels.begin(), part.labels.end());
+    length_of.insert(length_of.end(), part.length_of.begin(), part.length_of.end());
+    bytes.insert(bytes.end(), part.bytes.begin(), part.bytes.end());
   }
   std::vector<std::size_t> count(L, 0);
   for (std::size_t l : length_of) ++count[l];
@@ -402,7 +439,7 @@ std::vector<NGramPersona> fit_cells(const std::vector<NGramCounts>& counts, cons
 namespace {
 
 Mixture train_with(const Corpus& corpus, const TrainConfig& config, TrainReport* report,
-                   const std::vector<NGramCounts>* cell_counts, const CellFitter* fitter) {
+                   const std::vector<NGramCounts>* cell_counts, const CellFitter* fitter, const JobMap* map) {
   const auto start = std::chrono::steady_clock::now();
   const TrainCells cells = train_cells(corpus, config);
   std::vector<NGramCounts> counted;
@@ -452,16 +489,31 @@ Mixture train_with(const Corpus& corpus, const TrainConfig& config, TrainReport*
       const std::vector<Token> stream = stream_of(texts);
       const std::vector<int> orders = automatic ? config.order_grid : std::vector<int>{config.order};
       Candidate best;
-      for (std::size_t i = 0; i < orders.size(); ++i) {
-        if (config.on_progress && automatic)
-          config.on_progress({"order", std::to_string(orders[i]), int(i), int(orders.size())});
-        Candidate c =
-            try_order(orders[i], cells, counts, fitter, heldout, names, prior, mcfg, fit_alpha, stream, bytes, config);
+      const auto consider = [&](Candidate& c) {  // in order of the grid
         if (automatic) {
           rep.orders.push_back(c.order);
           rep.order_heldout_bits.push_back(-c.best_logprob / (double(std::max<std::size_t>(bytes, 1)) * std::log(2.0)));
         }
         if (c.best_logprob > best.best_logprob || best.order == 0) best = std::move(c);
+      };
+      if (map) {  // each order a job, quiet
+        std::vector<Candidate> tried(orders.size());
+        TrainConfig quiet = config;
+        quiet.on_progress = nullptr;
+        if (config.on_progress && automatic) config.on_progress({"order", "", 0, int(orders.size())});
+        run_jobs(*map, orders.size(), [&](std::size_t i) {
+          tried[i] =
+              try_order(orders[i], cells, counts, fitter, heldout, names, prior, mcfg, fit_alpha, stream, bytes, quiet);
+        });
+        for (Candidate& c : tried) consider(c);
+      } else {  // one pile at a time besides the best
+        for (std::size_t i = 0; i < orders.size(); ++i) {
+          if (config.on_progress && automatic)
+            config.on_progress({"order", std::to_string(orders[i]), int(i), int(orders.size())});
+          Candidate c =
+              try_order(orders[i], cells, counts, fitter, heldout, names, prior, mcfg, fit_alpha, stream, bytes, config);
+          consider(c);
+        }
       }
       order = best.order;
       mcfg.alpha = best.alpha;
@@ -483,7 +535,7 @@ Mixture train_with(const Corpus& corpus, const TrainConfig& config, TrainReport*
         if (config.on_progress) config.on_progress({"segmentation", "", 1, 1});
       }
       if (config.fit_attribution_beta)
-        calibration = calibrate(corpus, cells, counts, fitter, prior, order, weights, config, rep);
+        calibration = calibrate(corpus, cells, counts, fitter, map, prior, order, weights, config, rep);
     }
   }
   std::shared_ptr<const Persona> background;
@@ -514,12 +566,18 @@ Mixture train_with(const Corpus& corpus, const TrainConfig& config, TrainReport*
 
 Mixture train(const Corpus& corpus, const TrainConfig& config, TrainReport* report,
               const std::vector<NGramCounts>* cell_counts) {
-  return train_with(corpus, config, report, cell_counts, nullptr);
+  return train_with(corpus, config, report, cell_counts, nullptr, nullptr);
 }
 
 Mixture train(const Corpus& corpus, const TrainConfig& config, TrainReport* report, const CellFitter& fitter) {
   SIMULACRA_CHECK(bool(fitter), InvalidArgument, "train: an empty fitter");
-  return train_with(corpus, config, report, nullptr, &fitter);
+  return train_with(corpus, config, report, nullptr, &fitter, nullptr);
+}
+
+Mixture train(const Corpus& corpus, const TrainConfig& config, TrainReport* report, const CellFitter& fitter,
+              const JobMap& map) {
+  SIMULACRA_CHECK(bool(map), InvalidArgument, "train: an empty job map");
+  return train_with(corpus, config, report, nullptr, fitter ? &fitter : nullptr, &map);
 }
 
 double attribution_accuracy(const Mixture& mixture, const Corpus& corpus) {

@@ -7,6 +7,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -146,6 +147,56 @@ TEST(TrainCells, AFitterMakingTheModelsGivesTheSameModelFile) {
       return models;
     };
     EXPECT_THROW(simulacra::train(corpus, cfg, nullptr, short_of_one), simulacra::InvalidArgument);
+  }
+}
+
+TEST(TrainCells, HeldOutJobsRunOnThreadsGiveTheSameModelFile) {
+  const Corpus corpus = random_corpus(6, 90);
+  for (bool background : {true, false}) {
+    TrainConfig cfg = quick_config();
+    cfg.background = background;
+    const TrainCells cells = simulacra::train_cells(corpus, cfg);
+    const std::vector<NGramCounts> counts = simulacra::count_cells(corpus, cells);
+    std::vector<std::size_t> maps;  // the job count of each map
+    // Every job on its own thread, started last to first.
+    const simulacra::JobMap threads = [&](std::size_t n, const std::function<void(std::size_t)>& run) {
+      maps.push_back(n);
+      std::vector<std::thread> pool;
+      std::vector<std::exception_ptr> errors(n);
+      for (std::size_t i = n; i-- > 0;)
+        pool.emplace_back([&, i] {
+          try {
+            run(i);
+          } catch (...) {
+            errors[i] = std::current_exception();
+          }
+        });
+      for (std::thread& t : pool) t.join();
+      for (const auto& e : errors)
+        if (e) std::rethrow_exception(e);
+    };
+    const simulacra::CellFitter fitter = [&](const TrainCells&, const std::vector<simulacra::CellFit>& fits) {
+      return simulacra::fit_cells(counts, fits);  // reads the counts only: safe from several threads
+    };
+    simulacra::TrainReport plain, mapped, mapped_fitter;
+    const std::string here = simulacra::save_to_bytes(simulacra::train(corpus, cfg, &plain));
+    const std::string there = simulacra::save_to_bytes(simulacra::train(corpus, cfg, &mapped, {}, threads));
+    EXPECT_EQ(here, there) << "background " << background;
+    EXPECT_EQ(maps, (std::vector<std::size_t>{3, std::size_t(cfg.calibration_folds)}));  // orders, then folds
+    EXPECT_EQ(plain.order_heldout_bits, mapped.order_heldout_bits);
+    EXPECT_EQ(plain.heldout_bits, mapped.heldout_bits);
+    EXPECT_EQ(plain.attribution_candidate_logloss, mapped.attribution_candidate_logloss);
+    EXPECT_EQ(plain.ece_after_by_length, mapped.ece_after_by_length);
+    const std::string fitted = simulacra::save_to_bytes(simulacra::train(corpus, cfg, &mapped_fitter, fitter, threads));
+    EXPECT_EQ(here, fitted) << "background " << background;
+    // A map that skips a job, or runs one out of range, is refused.
+    const simulacra::JobMap skips = [](std::size_t n, const std::function<void(std::size_t)>& run) {
+      for (std::size_t i = 1; i < n; ++i) run(i);
+    };
+    EXPECT_THROW(simulacra::train(corpus, cfg, nullptr, {}, skips), simulacra::InvalidArgument);
+    const simulacra::JobMap beyond = [](std::size_t n, const std::function<void(std::size_t)>& run) { run(n); };
+    EXPECT_THROW(simulacra::train(corpus, cfg, nullptr, {}, beyond), simulacra::InvalidArgument);
+    EXPECT_THROW(simulacra::train(corpus, cfg, nullptr, {}, simulacra::JobMap{}), simulacra::InvalidArgument);
   }
 }
 

@@ -38,4 +38,22 @@ std::vector<NGramPersona> fit_cells(const std::vector<NGramCounts>& counts, cons
 // fit_cells gives. InvalidArgument if it returns another number of models.
 Mixture train(const Corpus& corpus, const TrainConfig& config, TrainReport* report, const CellFitter& fitter);
 
+// The held-out stages' independent jobs run elsewhere: map(n, run) must call
+// run(i) once for every i in [0, n), in any order, on any threads (a thread
+// pool, or futures of a cluster), and return when all are done, rethrowing
+// an exception of a job. train() maps one job per candidate order (its
+// training-side pile fitted and scored on the held-out stream over the alpha
+// grid) and one per calibration fold (the pile fitted on the other folds,
+// the fold's segments scored); each job writes only its own result, which
+// train() then reads in job order, so the mixture is the one of the plain
+// loop bit for bit, whatever the map's order or concurrency. Within a job
+// progress is not reported (the stage's start and end are); a concurrent map
+// needs a fitter that may be called from several threads at once.
+using JobMap = std::function<void(std::size_t n, const std::function<void(std::size_t)>& run)>;
+
+// train() with the held-out jobs run by `map` and every model made by
+// `fitter` (an empty fitter: counted and fitted here, as train()).
+Mixture train(const Corpus& corpus, const TrainConfig& config, TrainReport* report, const CellFitter& fitter,
+              const JobMap& map);
+
 }  // namespace simulacra

@@ -1380,6 +1380,7 @@ class Mixture:
         fitter: Optional[
             Callable[[TrainCells, Sequence[Tuple[Sequence[int], int, bool]]], Sequence[NGramPersona]]
         ] = None,
+        job_map: Optional[Callable[[int, Callable[[int], None]], Any]] = None,
     ) -> Mixture: ...
     @overload
     @staticmethod
@@ -1410,6 +1411,7 @@ class Mixture:
         fitter: Optional[
             Callable[[TrainCells, Sequence[Tuple[Sequence[int], int, bool]]], Sequence[NGramPersona]]
         ] = None,
+        job_map: Optional[Callable[[int, Callable[[int], None]], Any]] = None,
     ) -> Tuple[Mixture, TrainReport]:
         """Trains one Kneser-Ney persona per persona of the corpus; the prior is the document shares.
 

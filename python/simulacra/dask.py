@@ -23,7 +23,8 @@ What runs where (docs/distributed.md, "Dask"):
   calibration fold x held-out side) counted per partition and merged on the workers, where the merged counts
   stay; every stage's personas and background built there (a task per merge group) and shipped back as persona
   bytes; the held-out fitting (scoring the candidate orders and alphas, the background weights, the
-  segmentation and attribution calibration) on the driver.
+  segmentation and attribution calibration) on the driver, its independent jobs (a candidate order, a
+  calibration fold) on ``heldout_threads`` threads side by side (``Mixture.fit(job_map=...)``).
 * ``discover``: ``simulacra.discover`` with its E-step and the M-step's counting on the workers. The driver
   reads the documents once (a Bag is computed on the cluster and gathered), counts their n-grams, draws the
   held-out split and runs the k-means++ starts on the TF-IDF profiles (all as the local one does), and cuts the
@@ -61,7 +62,9 @@ import glob as _glob
 import math
 import operator
 import os
+import threading
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 try:
@@ -606,6 +609,7 @@ def fit_mixture(
     npartitions: Optional[int] = None,
     split_every: int = 8,
     groups: Optional[int] = None,
+    heldout_threads: Optional[int] = None,
     **fit_args: Any,
 ) -> Union[Mixture, Tuple[Mixture, Any]]:
     """``Mixture.fit`` of the documents with its counting and its model building on the workers: the same pile,
@@ -621,24 +625,34 @@ def fit_mixture(
     personas; the background from the groups' totals merged by a tree) and shipped back as persona bytes. The
     held-out fitting (scoring the candidate orders and alphas on the held-out stream, the background weights,
     the segmentation and attribution calibration) reads the held-out texts through the personas and runs on the
-    driver, on its cores, as ``Mixture.fit`` does: the documents are gathered there (a Bag is computed, files
-    are read by ``loader`` on the driver). ``fit_args`` are ``Mixture.fit``'s (``return_report=True`` gives
+    driver: the documents are gathered there (a Bag is computed, files are read by ``loader`` on the driver).
+    Its independent jobs (one per candidate order, one per calibration fold: ``Mixture.fit(job_map=...)``) run
+    on ``heldout_threads`` threads of the driver (default: its cores; 1 runs them one after another), so one
+    job's scoring overlaps another's model building on the workers; each thread holds the pile of its job. The
+    segmentation fit runs once, after the orders. ``fit_args`` are ``Mixture.fit``'s (``return_report=True`` gives
     ``(Mixture, TrainReport)``); ``progress=True`` draws Dask's progress bar over the counting and each stage's
     model building.
     """
-    for own in ("counter", "fitter"):
+    for own in ("counter", "fitter", "job_map"):
         if own in fit_args:
             raise TypeError(f"fit_mixture: {own} is fit_mixture's own (the models are built on the cluster)")
     _check_int("split_every", split_every, 2)
     if groups is None:
         groups = 4 * max(1, len(client.scheduler_info().get("workers", {})))
     _check_int("groups", groups, 1)
+    threads = _check_int("heldout_threads", heldout_threads, 1) if heldout_threads is not None else os.cpu_count() or 1
     corpus = _gathered_corpus(client, documents, loader)
     if len(corpus) == 0:
         raise ValueError("fit_mixture: there are no documents")
     state: Dict[str, Any] = {}
+    lock = threading.Lock()  # the held-out jobs call the fitter from several threads
 
     def fitter(cells: Any, fits: List[Tuple[List[int], int, bool]]) -> List[NGramPersona]:
+        with lock:
+            _count_once(cells)
+        return _fit_stage(cells, fits)
+
+    def _count_once(cells: Any) -> None:
         order, span = cells.order, 2 * cells.folds
         if "groups" not in state:  # the cells counted once, their merged counts kept on the workers
             keyed = [(int(cell), document.raw) for cell, document in zip(cells.cell_of, corpus)]
@@ -650,6 +664,9 @@ def fit_mixture(
             state["groups"] = client.compute(roots)
             if progress:
                 distributed.progress(state["groups"])
+
+    def _fit_stage(cells: Any, fits: List[Tuple[List[int], int, bool]]) -> List[NGramPersona]:
+        order = cells.order
         merged = state["groups"]
         k = len(cells.names)
         per_group: List[List[int]] = [[] for _ in range(groups)]
@@ -684,7 +701,15 @@ def fit_mixture(
             models[k] = done[-1]
         return models
 
-    return Mixture.fit(corpus, fitter=fitter, **fit_args)
+    def job_map(n: int, run: Callable[[int], None]) -> None:
+        if threads == 1 or n == 1:
+            for i in range(n):
+                run(i)
+            return
+        with ThreadPoolExecutor(max_workers=min(threads, n), thread_name_prefix="simulacra-heldout") as pool:
+            list(pool.map(run, range(n)))  # the first job's exception, once every job has ended
+
+    return Mixture.fit(corpus, fitter=fitter, job_map=job_map, **fit_args)
 
 
 def _text_parts(

@@ -10,6 +10,7 @@ import signal
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -22,6 +23,7 @@ import dask.bag as db  # noqa: E402
 
 import simulacra  # noqa: E402
 import simulacra.dask as sd  # noqa: E402
+from simulacra._core import DiscoveryShard  # noqa: E402
 
 from conftest import SHAKESPEARE  # noqa: E402
 
@@ -297,6 +299,43 @@ def test_fit_mixture_is_mixture_fit_bit_for_bit(client, speakers, builtin):
         assert there_report.attribution_beta == here_report.attribution_beta
 
 
+def test_fit_mixture_held_out_jobs_on_threads_are_the_same(client, speakers, builtin):
+    """The held-out jobs (each candidate order, each calibration fold) run side by side on the driver's threads,
+    each building its models on the workers: the same model file bytes and report as the local fit, whatever
+    the number of threads; and Mixture.fit's own job_map, a thread pool, gives the local result too."""
+    quick = dict(order_grid=[2, 3, 4], calibration_lengths=[100, 300], alpha_grid=[1e-3, 1e-2], seed=5)
+    here, here_report = simulacra.Mixture.fit(builtin, return_report=True, **quick)
+    for threads in [1, 2, 4]:
+        there, there_report = sd.fit_mixture(client, builtin, return_report=True, heldout_threads=threads, **quick)
+        assert pickle.dumps(there) == pickle.dumps(here), threads
+        assert there_report.order_heldout_bits == here_report.order_heldout_bits
+        assert there_report.heldout_bits == here_report.heldout_bits
+        assert there_report.attribution_candidate_logloss == here_report.attribution_candidate_logloss
+    maps = []
+
+    def pool(n, run):
+        maps.append(n)
+        with ThreadPoolExecutor(3) as executor:
+            list(executor.map(run, reversed(range(n))))
+
+    mapped = simulacra.Mixture.fit(builtin, job_map=pool, **quick)
+    assert pickle.dumps(mapped) == pickle.dumps(here)
+    assert maps == [3, 5]  # the orders, then the calibration folds
+
+    def skips(n, run):
+        for i in range(1, n):
+            run(i)
+
+    with pytest.raises(ValueError, match="without running job 0"):
+        simulacra.Mixture.fit(builtin, job_map=skips, **quick)
+    with pytest.raises(IndexError, match="job 3 of 3"):
+        simulacra.Mixture.fit(builtin, job_map=lambda n, run: run(n), **quick)
+    with pytest.raises(TypeError, match="job_map"):
+        sd.fit_mixture(client, builtin, job_map=pool)
+    with pytest.raises(ValueError, match="heldout_threads"):
+        sd.fit_mixture(client, builtin, heldout_threads=0)
+
+
 def test_fit_mixture_errors(client):
     with pytest.raises(TypeError, match="document 1"):
         sd.fit_mixture(client, [("a", "x"), ("b", 3)])
@@ -360,6 +399,39 @@ def test_discover_is_the_local_discover_bit_for_bit(client, builtin, speakers):
     # The block size changes the rounding of the M-step's sums, not the sharding.
     one_block = simulacra.discover(texts, 2, **{**args, "block_documents": 1 << 20})
     np.testing.assert_allclose(one_block.responsibilities, local.responsibilities, rtol=0, atol=1e-9)
+
+
+def gate_the_e_step(directory):
+    """On a worker: DiscoveryShard.loglik (the E-step's task) first waits at the gate (the class of this
+    process; a restarted worker runs the plain one)."""
+    original = DiscoveryShard.loglik
+
+    def loglik(shard, log_theta):
+        gate([], directory)
+        return original(shard, log_theta)
+
+    DiscoveryShard.loglik = loglik
+    DiscoveryShard._plain_loglik = original
+
+
+def ungate_the_e_step():
+    if hasattr(DiscoveryShard, "_plain_loglik"):
+        DiscoveryShard.loglik = DiscoveryShard._plain_loglik
+        del DiscoveryShard._plain_loglik
+
+
+def test_a_worker_killed_mid_discovery_does_not_change_it(client, builtin, tmp_path):
+    """One worker exits mid E-step: its shards (tasks holding their bytes) are made again on the worker its
+    nanny starts, and the Discovery is the local one bit for bit."""
+    texts = [d.raw for d in builtin]
+    args = dict(order=3, restarts=1, iterations=4, seed=4, block_documents=16)
+    local = simulacra.discover(texts, 2, **args)
+    client.run(gate_the_e_step, str(tmp_path))
+    try:
+        found = run_with_a_kill(client, tmp_path, lambda: sd.discover(client, texts, 2, npartitions=4, **args))
+    finally:
+        client.run(ungate_the_e_step)
+    assert_same_discovery(found, local)
 
 
 def test_discover_errors_name_partition_and_index(client, builtin):
