@@ -175,6 +175,18 @@ other threads and the pile itself do not. Blocks may end in any order.
           "The own share of the evidence attribute() weighs: each mask's own model and the shared background "
           "mixed with this one share, chosen by Mixture.fit for the held-out log-loss of the true persona; None: "
           "attribute() reads the masks as they are. Settable, in [0, 1], or None.")
+      .def_property_readonly(
+          "attribution_order",
+          [](const Mixture& mix) -> py::object {
+            if (mix.attribution_personas().empty()) return py::none();
+            const Persona* p = mix.attribution_personas().front().get();
+            if (const auto* ip = dynamic_cast<const InterpolatedPersona*>(p)) p = ip->own().get();
+            if (const auto* lm = dynamic_cast<const NGramPersona*>(p)) return py::cast(lm->order());
+            return py::none();
+          },
+          "The n-gram order of the models attribute() weighs when they are not the masks (Mixture.fit chooses it "
+          "with the own share on held-out segments: TrainReport.attribution_order; it may differ from the masks'); "
+          "None: attribute() reads the masks. Setting attribution_own_weight reweights the masks themselves.")
       .def_property(
           "segmentation_alpha",
           [](const Mixture& mix) -> py::object {

@@ -71,8 +71,14 @@ void bind_ngram_train(py::module_& m) {
       .def_readonly("attribution_own_weight", &TrainReport::attribution_own_weight,
                     "The own share of attribute()'s evidence chosen on held-out segments (-1.0: the masks as fitted "
                     "for compression).")
+      .def_readonly("attribution_order", &TrainReport::attribution_order,
+                    "The n-gram order of attribute()'s evidence chosen on held-out segments (0: not calibrated; it "
+                    "may differ from order, the masks').")
       .def_readonly("attribution_candidates", &TrainReport::attribution_candidates,
-                    "The own shares tried (-1.0 first: the masks' own fitted weights).")
+                    "The own shares tried (-1.0 first: the masks' own fitted weights; without background, -1.0 at "
+                    "another order: the stand-alone models).")
+      .def_readonly("attribution_candidate_orders", &TrainReport::attribution_candidate_orders,
+                    "The order of each candidate (the masks' order first, then each of attribution_orders).")
       .def_readonly("attribution_candidate_logloss", &TrainReport::attribution_candidate_logloss,
                     "Held-out log-loss of the true persona (nats per segment) at each, its tempering fitted.")
       .def_readonly("calibration_lengths", &TrainReport::calibration_lengths,
@@ -87,10 +93,10 @@ void bind_ngram_train(py::module_& m) {
       .def_readonly("train_seconds", &TrainReport::train_seconds, "Wall time of the training run.")
       .def("__repr__", [](const TrainReport& r) {
         return fmt::format(
-            "TrainReport(order={}, alpha={}, alpha_segmentation={}, beta_segmentation={}, attribution_beta={}, attribution_exponent={}, attribution_own_weight={}, ece_before={:.4f}, "
+            "TrainReport(order={}, alpha={}, alpha_segmentation={}, beta_segmentation={}, attribution_beta={}, attribution_exponent={}, attribution_own_weight={}, attribution_order={}, ece_before={:.4f}, "
             "ece_after={:.4f}, "
             "background_weights={}, orders={}, order_heldout_bits={}, heldout_documents={})",
-            r.order, r.alpha, r.alpha_segmentation, r.beta_segmentation, r.attribution_beta, r.attribution_exponent, r.attribution_own_weight, r.ece_before, r.ece_after,
+            r.order, r.alpha, r.alpha_segmentation, r.beta_segmentation, r.attribution_beta, r.attribution_exponent, r.attribution_own_weight, r.attribution_order, r.ece_before, r.ece_after,
             std::string(py::repr(py::cast(r.background_weights))), std::string(py::repr(py::cast(r.orders))),
             std::string(py::repr(py::cast(r.order_heldout_bits))), r.heldout_documents);
       });
@@ -129,7 +135,7 @@ which returns the NGramCounts of every cell (cell_of[i] is document i's cell).
              std::optional<std::vector<int>> calibration_lengths, py::handle progress,
              bool return_report, py::handle switch_after, int calibration_folds,
              std::optional<std::vector<double>> attribution_own_weights, std::size_t segmentation_part_bytes,
-             py::handle counter, py::handle fitter, py::handle job_map) -> py::object {
+             py::handle counter, py::handle fitter, py::handle job_map, std::optional<std::vector<int>> attribution_orders) -> py::object {
             TrainConfig cfg;
             cfg.mixture.switch_after = switch_after_arg(switch_after);
             if (py::isinstance<py::str>(order)) {
@@ -150,6 +156,7 @@ which returns the NGramCounts of every cell (cell_of[i] is document i's cell).
             cfg.calibration_folds = calibration_folds;
             cfg.segmentation_part_bytes = segmentation_part_bytes;
             if (attribution_own_weights) cfg.attribution_own_weights = *attribution_own_weights;
+            if (attribution_orders) cfg.attribution_orders = *attribution_orders;
             cfg.mixture.switching = switching_from_name(switching);
             cfg.mixture.beta = beta;
             cfg.mixture.gamma = gamma;
@@ -238,6 +245,7 @@ which returns the NGramCounts of every cell (cell_of[i] is document i's cell).
           py::arg("calibration_folds") = TrainConfig{}.calibration_folds, py::arg("attribution_own_weights") = py::none(),
           py::arg("segmentation_part_bytes") = 0, py::arg("counter") = py::none(), py::arg("fitter") = py::none(),
           py::arg("job_map") = py::none(),
+          py::arg("attribution_orders") = py::none(),
           "Trains one Kneser-Ney persona per persona of the corpus (prior: document shares), each interpolated with "
           "a background model of all the text (background=True; its weight fitted on the persona's held-out "
           "documents). order='auto' tries order_grid (default 2..8) and keeps the best held-out likelihood of the "
@@ -245,8 +253,9 @@ which returns the NGramCounts of every cell (cell_of[i] is document i's cell).
           "calibrate=True the attribution tempering of attribute() is fitted on held-out segments of calibration_lengths "
           "bytes (default 100, 300, 1000, 3000), cross-fitted over calibration_folds folds, together with the evidence "
           "attribute() weighs: the masks, or each persona's own model and the background mixed with one own share of "
-          "attribution_own_weights (default 0.25, 0.5, 0.75, 1), the lowest held-out log-loss of the true persona "
-          "winning; with fixed_share and segmentation=True the rate and tempering that "
+          "attribution_own_weights (default 0.25, 0.5, 0.75, 1), at the chosen order and at each order of "
+          "attribution_orders (default 2, 3, 4, 5; [] for the chosen order only), the lowest held-out log-loss of the "
+          "true persona winning (TrainReport.attribution_order); with fixed_share and segmentation=True the rate and tempering that "
           "smooth() and attribute_spans() read are fitted for segmentation (the likelihood of the true speakers of "
           "the held-out documents joined end to end; with segmentation_part_bytes > 0 each persona's documents are first "
           "joined into parts of at least that many bytes, for turns longer than the documents), while the filter keeps the compression rate. Then everything is refitted on the whole corpus. progress: None, "

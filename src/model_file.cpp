@@ -33,6 +33,7 @@ namespace {
 // the prefix "persona.<k>" (a persona's own model) or "background.<m>" (a shared background).
 std::string persona_prefix(std::size_t k) { return fmt::format("persona.{}", k); }
 std::string background_prefix(std::size_t m) { return fmt::format("background.{}", m); }
+std::string attribution_prefix(std::size_t k) { return fmt::format("attribution.{}", k); }
 
 std::string level_key(const std::string& prefix, std::size_t n, const char* field) {
   return fmt::format("{}.level.{}.{}", prefix, n, field);
@@ -403,6 +404,23 @@ json::Value meta_json(const TensorFile& file, const std::string& key, const std:
   }
 }
 
+// Whether attribute()'s models are the masks reweighted (attribution_reweighted at the mixture's own share):
+// then the file holds the share alone.
+bool is_reweighted_masks(const Mixture& mixture) {
+  const std::vector<std::shared_ptr<const Persona>>& evidence = mixture.attribution_personas();
+  if (mixture.attribution_own_weight() < 0.0 || int(evidence.size()) != mixture.size()) return false;
+  for (int k = 0; k < mixture.size(); ++k) {
+    const Persona* mask = &mixture.persona(k);
+    const auto* mi = dynamic_cast<const InterpolatedPersona*>(mask);
+    const auto* ei = dynamic_cast<const InterpolatedPersona*>(evidence[std::size_t(k)].get());
+    if (mi ? !(ei && ei->own() == mi->own() && ei->background() == mi->background() &&
+               ei->weight() == mixture.attribution_own_weight())
+           : evidence[std::size_t(k)].get() != mask)
+      return false;
+  }
+  return true;
+}
+
 // The tensors and metadata of `mixture`'s file.
 TensorFile to_tensor_file(const Mixture& mixture) {
   TensorFile file;
@@ -422,8 +440,6 @@ TensorFile to_tensor_file(const Mixture& mixture) {
     for (Token v : c.switch_after) tokens.push_back(std::int64_t(v));
     config.emplace_back("switch_after", std::move(tokens));
   }
-  SIMULACRA_CHECK(mixture.attribution_personas().empty() || mixture.attribution_own_weight() >= 0.0, InvalidArgument,
-                  "save: attribution models that are not the masks reweighted (attribution_reweighted) cannot be saved");
   if (mixture.attribution_own_weight() >= 0.0)  // absent: attribute() reads the masks (older readers ignore it)
     config.emplace_back("attribution_own_weight", mixture.attribution_own_weight());
   if (mixture.has_segmentation()) {  // absent: smoothing and spans read the config (older readers ignore these)
@@ -481,6 +497,41 @@ TensorFile to_tensor_file(const Mixture& mixture) {
     }
   }
   file.metadata["personas"] = json::dump(personas);
+  // attribute()'s own models when they are not the masks reweighted (another order, say): "attribution_personas",
+  // entries as the personas' (n-gram or interpolated over a shared background), tensors "attribution.<k>.*".
+  // Absent: attribute() reads the masks, reweighted by attribution_own_weight when that is present.
+  const std::vector<std::shared_ptr<const Persona>>& evidence = mixture.attribution_personas();
+  if (!evidence.empty() && !is_reweighted_masks(mixture)) {
+    json::Array list;
+    for (std::size_t k = 0; k < evidence.size(); ++k) {
+      const std::string& name = mixture.names()[k];
+      const auto* ip = dynamic_cast<const InterpolatedPersona*>(evidence[k].get());
+      const auto* own = ip ? dynamic_cast<const NGramPersona*>(ip->own().get()) : nullptr;
+      const auto* bg = ip ? dynamic_cast<const NGramPersona*>(ip->background().get()) : nullptr;
+      if (const auto* lm = dynamic_cast<const NGramPersona*>(evidence[k].get())) {
+        list.push_back(json::Object{{"kind", "ngram"}, {"order", lm->order()}});
+        put_ngram(file, attribution_prefix(k), *lm);
+      } else if (own && bg) {
+        auto it = std::find(shared.begin(), shared.end(), bg);
+        if (it == shared.end()) {
+          put_ngram(file, background_prefix(shared.size()), *bg);
+          backgrounds.push_back(json::Object{{"kind", "ngram"}, {"order", bg->order()}});
+          shared.push_back(bg);
+          it = shared.end() - 1;
+        }
+        list.push_back(json::Object{{"kind", "interpolated"},
+                                    {"order", own->order()},
+                                    {"weight", ip->weight()},
+                                    {"background", std::int64_t(it - shared.begin())}});
+        put_ngram(file, attribution_prefix(k), *own);
+      } else {
+        throw InvalidArgument(fmt::format("save: the attribution model of persona '{}' (kind '{}') cannot be saved: "
+                                          "only n-gram and interpolated n-gram models can",
+                                          name, evidence[k]->kind()));
+      }
+    }
+    file.metadata["attribution_personas"] = json::dump(list);
+  }
   // Version 1 files hold n-gram personas only: older readers keep reading them.
   if (!models.empty()) {
     file.metadata["format_version"] = "2";
@@ -609,10 +660,42 @@ Mixture from_tensor_file(const TensorFile& file, const std::string& path, const 
                                  attribution_exponent ? attribution_exponent->as_double() : 0.0);
     if (segmentation_alpha)
       mixture.set_segmentation(segmentation_alpha->as_double(), segmentation_beta ? segmentation_beta->as_double() : 1.0);
+    double own_weight = -1.0;
     if (attribution_own_weight) {
-      const double w = attribution_own_weight->as_double();
-      SIMULACRA_CHECK(w >= 0.0 && w <= 1.0, FileError, "{}: attribution_own_weight {} is outside [0, 1]", path, w);
-      mixture.set_attribution_personas(attribution_reweighted(mixture, w), w);
+      own_weight = attribution_own_weight->as_double();
+      SIMULACRA_CHECK(own_weight >= 0.0 && own_weight <= 1.0, FileError,
+                      "{}: attribution_own_weight {} is outside [0, 1]", path, own_weight);
+    }
+    if (file.metadata.count("attribution_personas")) {  // attribute()'s own models (absent before them)
+      const json::Value evidence = meta_json(file, "attribution_personas", path);
+      const json::Array& entries = evidence.as_array();
+      SIMULACRA_CHECK(std::int64_t(entries.size()) == K, FileError, "{}: {} attribution models for {} personas", path,
+                      entries.size(), K);
+      std::vector<std::shared_ptr<const Persona>> models;
+      for (std::size_t k = 0; k < entries.size(); ++k) {
+        const std::string& kind = entries[k].at("kind").as_string();
+        const std::int64_t order = entries[k].at("order").as_int64();
+        SIMULACRA_CHECK(order >= 1 && order <= NGramPersona::kMaxOrder, FileError,
+                        "{}: attribution model {} has order {}", path, k, order);
+        const std::string who = fmt::format("attribution model {}", k);
+        if (kind == "ngram") {
+          models.push_back(get_ngram(file, attribution_prefix(k), who, int(order), path));
+        } else if (kind == "interpolated") {
+          const std::int64_t m = entries[k].at("background").as_int64();
+          const double weight = entries[k].at("weight").as_double();
+          SIMULACRA_CHECK(m >= 0 && std::size_t(m) < shared.size(), FileError,
+                          "{}: attribution model {} names background {}, the file has {}", path, k, m, shared.size());
+          SIMULACRA_CHECK(std::isfinite(weight) && weight >= 0.0 && weight <= 1.0, FileError,
+                          "{}: attribution model {} has interpolation weight {}, not in [0, 1]", path, k, weight);
+          models.push_back(std::make_shared<InterpolatedPersona>(
+              get_ngram(file, attribution_prefix(k), who, int(order), path), shared[std::size_t(m)], weight));
+        } else {
+          throw FileError(fmt::format("{}: attribution model {} has unsupported kind '{}'", path, k, kind));
+        }
+      }
+      mixture.set_attribution_personas(std::move(models), own_weight);
+    } else if (own_weight >= 0.0) {
+      mixture.set_attribution_personas(attribution_reweighted(mixture, own_weight), own_weight);
     }
     return mixture;
   } catch (const FileError& e) {

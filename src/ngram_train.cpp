@@ -167,10 +167,19 @@ Candidate try_order(int order, const TrainCells& cells, const std::vector<NGramC
   return c;
 }
 
-// What calibrate() chose: the tempering and the own share of attribute()'s evidence.
+// What calibrate() chose: the tempering and attribute()'s evidence (its order and own share).
 struct Calibration {
   AttributionTempering tempering;
-  double own_weight = -1.0;  // -1: the masks as fitted for compression
+  double own_weight = -1.0;  // -1: the masks as fitted for compression (or, at another order, the stand-alone models)
+  int order = 0;             // the evidence's order (0: not calibrated, the masks')
+};
+
+// One candidate evidence of attribute(): the personas at `order` (an index into the orders tried), each
+// interpolated with the background at own share `share` (-1: the masks' own fitted weights at the chosen
+// order; without the background, -1 is the stand-alone models).
+struct EvidenceCandidate {
+  std::size_t order_index = 0;
+  double share = -1.0;
 };
 
 // Fits attribute()'s evidence and tempering on held-out segments by
@@ -179,10 +188,11 @@ struct Calibration {
 // background weights as chosen) is fitted on the other folds and scores
 // segments of calibration_lengths bytes of the fold's text of each persona
 // (its documents joined by newlines). So every byte of the corpus serves as
-// held-out text once. With the background, each candidate own share of
-// attribution_own_weights (and the masks' own fitted weights, -1) gets its
-// tempering fitted; the one with the lowest log-loss of the true persona
-// wins. Fills the calibration part of the report.
+// held-out text once. Every candidate evidence (the chosen order and each
+// order of attribution_orders, times the masks' own fitted weights (-1, at
+// the chosen order only) and each own share of attribution_own_weights when
+// there is a background) gets its tempering fitted; the one with the lowest
+// log-loss of the true persona wins. Fills the calibration part of the report.
 Calibration calibrate(const Corpus& corpus, const TrainCells& cells, const std::vector<NGramCounts>& counts,
                       const CellFitter* fitter, const JobMap* map,
                       const Eigen::VectorXd& prior, int order, const std::vector<double>& weights,
@@ -190,9 +200,15 @@ Calibration calibrate(const Corpus& corpus, const TrainCells& cells, const std::
   const std::vector<std::string>& names = cells.names;
   const int folds = config.calibration_folds;
   const std::size_t L = config.calibration_lengths.size();
-  std::vector<double> candidates = {-1.0};  // -1: the masks' own weights
-  if (config.background)
-    candidates.insert(candidates.end(), config.attribution_own_weights.begin(), config.attribution_own_weights.end());
+  std::vector<int> orders = {order};  // the chosen order first
+  for (int o : config.attribution_orders)
+    if (o <= cells.order && std::find(orders.begin(), orders.end(), o) == orders.end()) orders.push_back(o);
+  std::vector<EvidenceCandidate> candidates;
+  for (std::size_t oi = 0; oi < orders.size(); ++oi) {
+    if (oi == 0 || !config.background) candidates.push_back({oi, -1.0});
+    if (config.background)
+      for (double w : config.attribution_own_weights) candidates.push_back({oi, w});
+  }
   const std::size_t C = candidates.size();
   auto fold_of = [&](std::size_t i) { return int(cells.cell_of[i] / 2 % std::size_t(folds)); };
   const std::size_t K = names.size();
@@ -219,17 +235,22 @@ Calibration calibrate(const Corpus& corpus, const TrainCells& cells, const std::
       joined[k] += (joined[k].empty() ? "" : "\n") + corpus[i].text;
     }
     if (rest == 0) return;
-    std::shared_ptr<const Persona> background;
     TrainConfig quiet = config;
     quiet.on_progress = nullptr;
-    const std::vector<std::shared_ptr<const Persona>> own = fit_personas(
-        cells, counts, [f](int g, bool) { return g != f; }, order, quiet, "calibration", &background, fitter);
-    // evidence[c][k]: persona k's model under candidate c.
-    std::vector<std::vector<std::shared_ptr<const Persona>>> evidence(C, own);
-    if (config.background)
-      for (std::size_t c = 0; c < C; ++c)
-        evidence[c] = interpolate(own, background,
-                                  candidates[c] < 0 ? weights : std::vector<double>(K, candidates[c]));
+    // own[oi][k], background[oi]: the fold's models at orders[oi]; evidence[c][k]: persona k under candidate c.
+    std::vector<std::vector<std::shared_ptr<const Persona>>> own(orders.size());
+    std::vector<std::shared_ptr<const Persona>> background(orders.size());
+    for (std::size_t oi = 0; oi < orders.size(); ++oi)
+      own[oi] = fit_personas(cells, counts, [f](int g, bool) { return g != f; }, orders[oi], quiet, "calibration",
+                             &background[oi], fitter);
+    std::vector<std::vector<std::shared_ptr<const Persona>>> evidence(C);
+    for (std::size_t c = 0; c < C; ++c) {
+      const std::size_t oi = candidates[c].order_index;
+      evidence[c] = config.background
+                        ? interpolate(own[oi], background[oi],
+                                      candidates[c].share < 0 ? weights : std::vector<double>(K, candidates[c].share))
+                        : own[oi];
+    }
     InterruptPoller poll;
     for (std::size_t l = 0; l < L; ++l) {
       const auto len = std::size_t(config.calibration_lengths[l]);
@@ -238,22 +259,23 @@ Calibration calibrate(const Corpus& corpus, const TrainCells& cells, const std::
           poll.tick();
           const std::vector<Token> tokens = encode_document(joined[k].substr(at, len));
           std::vector<double> row(C * K);
-          if (config.background) {  // each model read once; every candidate is a mix of the same numbers
-            const std::vector<double> bg = background->token_logprobs(tokens);
+          for (std::size_t oi = 0; oi < orders.size(); ++oi) {
+            // Each model read once; every candidate of this order is a mix of the same numbers.
+            const std::vector<double> bg =
+                config.background ? background[oi]->token_logprobs(tokens) : std::vector<double>();
             for (std::size_t j = 0; j < K; ++j) {
-              const std::vector<double> mine = own[j]->token_logprobs(tokens);
+              const std::vector<double> mine = own[oi][j]->token_logprobs(tokens);
               for (std::size_t c = 0; c < C; ++c) {
-                const auto& mix = static_cast<const InterpolatedPersona&>(*evidence[c][j]);
+                if (candidates[c].order_index != oi) continue;
                 double sum = 0.0;
-                for (std::size_t t = 0; t < tokens.size(); ++t) sum += mix.combine(mine[t], bg[t]);
+                if (config.background) {
+                  const auto& mix = static_cast<const InterpolatedPersona&>(*evidence[c][j]);
+                  for (std::size_t t = 0; t < tokens.size(); ++t) sum += mix.combine(mine[t], bg[t]);
+                } else {
+                  for (double v : mine) sum += v;
+                }
                 row[c * K + j] = sum;
               }
-            }
-          } else {
-            for (std::size_t j = 0; j < K; ++j) {
-              double sum = 0.0;
-              for (double v : own[j]->token_logprobs(tokens)) sum += v;
-              row[j] = sum;
             }
           }
           rows.push_back(std::move(row));
@@ -306,11 +328,12 @@ Calibration calibrate(const Corpus& corpus, const TrainCells& cells, const std::
     double loss = 0.0;
     for (std::size_t i = 0; i < rows.size(); ++i) loss -= weight[i] * post(Eigen::Index(i), labels[i]);
     loss /= weight_sum;
-    rep.attribution_candidates.push_back(candidates[c]);
+    rep.attribution_candidates.push_back(candidates[c].share);
+    rep.attribution_candidate_orders.push_back(orders[candidates[c].order_index]);
     rep.attribution_candidate_logloss.push_back(loss);
     if (loss < best_loss) {
       best_loss = loss;
-      best = {fit, candidates[c]};
+      best = {fit, candidates[c].share, orders[candidates[c].order_index]};
       loglik = ll;
     }
   }
@@ -356,6 +379,7 @@ void check_config(const TrainConfig& config) {
   for (double w : config.attribution_own_weights)
     SIMULACRA_CHECK(std::isfinite(w) && w >= 0.0 && w <= 1.0, InvalidArgument,
                     "train: attribution_own_weights value {} is outside [0, 1]", w);
+  for (int n : config.attribution_orders) NGramPersona::check_order(n, "train: attribution_orders");
   for (int len : config.calibration_lengths)
     SIMULACRA_CHECK(len >= 1, InvalidArgument, "train: calibration length {} must be >= 1", len);
 }
@@ -386,6 +410,9 @@ TrainCells train_cells(const Corpus& corpus, const TrainConfig& config) {
     cells.order = *std::max_element(config.order_grid.begin(), config.order_grid.end());
   else
     cells.order = TrainConfig::kFallbackOrder;
+  // attribute()'s evidence may be read at another order (calibrate): count up to the largest candidate.
+  if (any_heldout && config.fit_attribution_beta)
+    for (int n : config.attribution_orders) cells.order = std::max(cells.order, n);
   // The calibration folds: contiguous blocks of each persona's documents, by rank in corpus order.
   const std::size_t K = cells.names.size();
   std::vector<std::size_t> seen(K, 0), total(K, 0);
@@ -548,9 +575,19 @@ Mixture train_with(const Corpus& corpus, const TrainConfig& config, TrainReport*
   Mixture mixture(std::move(personas), names, prior, mcfg);
   const AttributionTempering& tempering = calibration.tempering;
   mixture.set_attribution_beta(tempering.beta, tempering.exponent);
-  if (calibration.own_weight >= 0.0)
+  if (calibration.order != 0 && calibration.order != order) {
+    // The evidence at its own order: the personas (and the background) of the whole corpus at that order.
+    std::shared_ptr<const Persona> evidence_background;
+    std::vector<std::shared_ptr<const Persona>> evidence = fit_personas(
+        cells, counts, [](int, bool) { return true; }, calibration.order, config, "refit", &evidence_background, fitter);
+    if (config.background)
+      evidence = interpolate(evidence, evidence_background, std::vector<double>(names.size(), calibration.own_weight));
+    mixture.set_attribution_personas(std::move(evidence), calibration.own_weight);
+  } else if (calibration.own_weight >= 0.0) {
     mixture.set_attribution_personas(attribution_reweighted(mixture, calibration.own_weight), calibration.own_weight);
+  }
   rep.attribution_own_weight = calibration.own_weight;
+  rep.attribution_order = calibration.order;
   if (rep.alpha_segmentation >= 0.0) mixture.set_segmentation(rep.alpha_segmentation, rep.beta_segmentation);
   rep.alpha = mixture.config().alpha;
   rep.alpha_compression = rep.alpha;

@@ -21,6 +21,7 @@
 #include "simulacra/mixture.hpp"
 #include "simulacra/model_file.hpp"
 #include "simulacra/ngram.hpp"
+#include "simulacra/ngram_compact.hpp"
 
 namespace {
 
@@ -214,14 +215,32 @@ TEST(BackgroundTest, AttributionEvidenceIsTheMasksReweighted) {
   mix.set_attribution_personas({});
   EXPECT_EQ(mix.attribution_own_weight(), -1.0);
   EXPECT_EQ(mix.attribute(text, 0.5), masks);
-  // Bad requests: a wrong count, a null model, a share outside [0, 1]; models that are not the masks
-  // reweighted cannot be saved.
+  // Bad requests: a wrong count, a null model, a share outside [0, 1].
   EXPECT_THROW(mix.set_attribution_personas({own0}), InvalidArgument);
   EXPECT_THROW(mix.set_attribution_personas({own0, nullptr}), InvalidArgument);
   EXPECT_THROW(mix.set_attribution_personas({own0, own1}, 1.5), InvalidArgument);
   EXPECT_THROW(simulacra::attribution_reweighted(mix, -0.1), InvalidArgument);
   EXPECT_THROW(simulacra::attribution_reweighted(mix, std::nan("")), InvalidArgument);
-  mix.set_attribution_personas({own0, own1});
+  // Models that are not the masks reweighted (attribute()'s evidence at another order, train()'s
+  // attribution_orders) are saved as models of their own and read back bit for bit: plain n-gram models,
+  // or n-gram models interpolated with a background of another order than the masks'.
+  const auto bg2 = model({"arr matey arr", "ahoy matey", "o gentle moon", "thy silver light"}, 2);
+  const auto own20 = model({"arr matey arr", "ahoy matey"}, 2), own21 = model({"o gentle moon", "thy silver light"}, 2);
+  const std::vector<std::vector<std::shared_ptr<const simulacra::Persona>>> others = {
+      {own20, own21},
+      {std::make_shared<InterpolatedPersona>(own20, bg2, 0.75), std::make_shared<InterpolatedPersona>(own21, bg2, 0.75)}};
+  for (std::size_t i = 0; i < others.size(); ++i) {
+    mix.set_attribution_personas(others[i], i == 0 ? -1.0 : 0.75);
+    const Eigen::VectorXd want = mix.attribute(text, 0.5);
+    EXPECT_NE(want, masks);
+    const simulacra::Mixture back = simulacra::load_from_bytes(simulacra::save_to_bytes(mix), "other order");
+    EXPECT_EQ(back.attribution_own_weight(), i == 0 ? -1.0 : 0.75);
+    ASSERT_EQ(back.attribution_personas().size(), 2u);
+    EXPECT_EQ(back.attribute(text, 0.5), want);
+    EXPECT_EQ(simulacra::save_to_bytes(back), simulacra::save_to_bytes(mix));
+  }
+  // A kind the file cannot hold as attribute()'s evidence.
+  mix.set_attribution_personas({std::make_shared<simulacra::CompactNGramPersona>(simulacra::CompactNGramPersona::compact(static_cast<const simulacra::NGramPersona&>(*own20))), own21});
   EXPECT_THROW(simulacra::save_to_bytes(mix), InvalidArgument);
   // A file whose share is outside [0, 1] is damaged.
   mix.set_attribution_personas(simulacra::attribution_reweighted(mix, 0.5), 0.5);

@@ -3,6 +3,7 @@
 // by rank, split()'s side), every model of the returned pile against
 // NGramPersona::fit of its documents bit for bit, and cell counts made
 // elsewhere (here: in shards, merged) giving the same model file bytes.
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <random>
@@ -47,6 +48,7 @@ TrainConfig quick_config() {
   cfg.calibration_lengths = {20, 50};
   cfg.segmentation_beta_grid = {0.3, 1.0};
   cfg.attribution_own_weights = {0.5, 1.0};
+  cfg.attribution_orders = {2, 3};
   cfg.seed = 3;
   return cfg;
 }
@@ -56,6 +58,9 @@ TEST(TrainCells, EachDocumentIsInItsPersonasFoldAndSplitSide) {
   TrainConfig cfg = quick_config();
   const TrainCells cells = simulacra::train_cells(corpus, cfg);
   EXPECT_EQ(cells.order, 4);  // the largest order of the grid
+  cfg.attribution_orders = {2, 6};  // attribute()'s evidence may be read at a larger order: counted to it
+  EXPECT_EQ(simulacra::train_cells(corpus, cfg).order, 6);
+  cfg.attribution_orders = {2, 3};
   EXPECT_EQ(cells.names, corpus.personas());
   const std::vector<bool> heldout = corpus.split_mask(cfg.heldout_fraction, cfg.seed);
   std::map<std::string, std::vector<std::size_t>> ranks;
@@ -140,7 +145,14 @@ TEST(TrainCells, AFitterMakingTheModelsGivesTheSameModelFile) {
     const std::string here = simulacra::save_to_bytes(simulacra::train(corpus, cfg));
     const std::string there = simulacra::save_to_bytes(simulacra::train(corpus, cfg, nullptr, fitter));
     EXPECT_EQ(here, there) << "background " << background;
-    EXPECT_EQ(calls, 3 + cfg.calibration_folds + 1);  // each candidate order, each calibration fold, the refit
+    // Each candidate order; each calibration fold at each evidence order (the chosen one and the others of
+    // attribution_orders); the refit, and the evidence's refit when its order is not the masks'.
+    simulacra::TrainReport rep;
+    simulacra::train(corpus, cfg, &rep);
+    const int evidence_orders = 1 + int(std::count_if(cfg.attribution_orders.begin(), cfg.attribution_orders.end(),
+                                                      [&](int o) { return o != rep.order; }));
+    EXPECT_EQ(calls, 3 + cfg.calibration_folds * evidence_orders + 1 +
+                         (rep.attribution_order != rep.order && rep.attribution_order != 0 ? 1 : 0));
     const simulacra::CellFitter short_of_one = [&](const TrainCells&, const std::vector<simulacra::CellFit>& fits) {
       std::vector<NGramPersona> models = simulacra::fit_cells(counts, fits);
       models.pop_back();

@@ -427,8 +427,8 @@ class Mixture {
   // segments for the log-loss of the true persona, which on real text is
   // larger than the share that compresses best (the background dilutes the
   // evidence that tells personas apart). own_weight records that share
-  // (-1: the models are the masks or were given otherwise); the model file
-  // saves the share and rebuilds the models from the masks. InvalidArgument
+  // (-1: the models are the masks or were given otherwise); the model file saves the share (the masks
+  // reweighted) or else the n-gram models themselves (another order: attribution_orders). InvalidArgument
   // unless there is one non-null model per mask, or for own_weight outside
   // [0, 1] and not -1. Empty `personas`: attribute() reads the masks again.
   void set_attribution_personas(std::vector<std::shared_ptr<const Persona>> personas, double own_weight = -1.0);

@@ -29,10 +29,14 @@
 //      (calibration.hpp); with the background, do so for the masks and for
 //      each own share of attribution_own_weights (every persona's own model
 //      and the background mixed with that one share) and keep the evidence
-//      with the lowest log-loss (Mixture::attribution_personas); ECE before
-//      (beta = 1) and after;
+//      with the lowest log-loss (Mixture::attribution_personas); each
+//      candidate share is tried at the chosen order and at every order of
+//      attribution_orders (personas and background refitted per fold at that
+//      order), so attribute()'s evidence may be read at another order than
+//      the masks'; ECE before (beta = 1) and after;
 //   5. refit the personas and the background on the whole corpus with the
-//      chosen order, weights, rates and betas.
+//      chosen order, weights, rates and betas (and, when the evidence's order
+//      is another, the evidence's personas and background at its order).
 //
 // Without held-out documents (heldout_fraction 0, or too few documents) the
 // order "auto" is kFallbackOrder, every lambda 0.5 and the attribution beta 1.
@@ -78,6 +82,10 @@ struct TrainConfig {
   // With the background: candidate own shares of attribute()'s evidence, each in [0, 1], tried beside the masks'
   // own fitted weights; the lowest held-out log-loss of the true persona wins (Mixture::attribution_personas).
   std::vector<double> attribution_own_weights = {0.25, 0.5, 0.75, 1.0};
+  // Orders of attribute()'s evidence tried beside the chosen order, each 1..NGramPersona::kMaxOrder (empty:
+  // the chosen order only): every (order, own share) pair is a candidate, judged by the same held-out
+  // log-loss, so the evidence need not be read at the order chosen for compression.
+  std::vector<int> attribution_orders = {2, 3, 4, 5};
   bool fit_segmentation = true;       // with fixed share: fit the segmentation rate and beta (step 3)
   std::vector<double> segmentation_beta_grid = {0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0};  // its betas, each in (0, 1e289]
   // The held-out documents of one persona are joined into parts of at least this many bytes before the
@@ -117,7 +125,9 @@ struct TrainReport {
   double attribution_beta = 1.0;         // the attribution beta of the returned mixture (at 300 bytes)
   double attribution_exponent = 0.0;     // its decay with the length (Mixture::attribution_beta_at)
   double attribution_own_weight = -1.0;  // the own share of attribute()'s evidence (-1: the masks as they are)
+  int attribution_order = 0;             // the order of attribute()'s evidence (0: not calibrated, the masks' order)
   std::vector<double> attribution_candidates;         // the shares tried (-1 first: the masks' own weights)
+  std::vector<int> attribution_candidate_orders;      // the order of each candidate
   std::vector<double> attribution_candidate_logloss;  // held-out log-loss of the true persona (nats) at each
   std::vector<int> calibration_lengths;  // segment lengths calibrated on (those with a segment)
   std::vector<std::size_t> calibration_segments;  // held-out segments of each length

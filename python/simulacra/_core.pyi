@@ -628,8 +628,14 @@ class TrainReport:
     def attribution_own_weight(self) -> float:
         """The own share of attribute()'s evidence chosen on held-out segments (-1.0: the masks as fitted)."""
     @property
+    def attribution_order(self) -> int:
+        """The n-gram order of attribute()'s evidence chosen on held-out segments (0: not calibrated)."""
+    @property
     def attribution_candidates(self) -> list[float]:
         """The own shares tried (-1.0 first: the masks' own fitted weights)."""
+    @property
+    def attribution_candidate_orders(self) -> list[int]:
+        """The order of each candidate (the masks' order first, then each of attribution_orders)."""
     @property
     def attribution_candidate_logloss(self) -> list[float]:
         """Held-out log-loss of the true persona (nats per segment) at each, its tempering fitted."""
@@ -1381,6 +1387,7 @@ class Mixture:
             Callable[[TrainCells, Sequence[Tuple[Sequence[int], int, bool]]], Sequence[NGramPersona]]
         ] = None,
         job_map: Optional[Callable[[int, Callable[[int], None]], Any]] = None,
+        attribution_orders: Optional[Sequence[int]] = None,
     ) -> Mixture: ...
     @overload
     @staticmethod
@@ -1412,6 +1419,7 @@ class Mixture:
             Callable[[TrainCells, Sequence[Tuple[Sequence[int], int, bool]]], Sequence[NGramPersona]]
         ] = None,
         job_map: Optional[Callable[[int, Callable[[int], None]], Any]] = None,
+        attribution_orders: Optional[Sequence[int]] = None,
     ) -> Tuple[Mixture, TrainReport]:
         """Trains one Kneser-Ney persona per persona of the corpus; the prior is the document shares.
 
@@ -1424,7 +1432,9 @@ class Mixture:
         calibrate=True fits attribute()'s tempering on segments cross-fitted over calibration_folds
         folds, together with its evidence: the masks, or each persona's own model and the background
         mixed with one own share of attribution_own_weights (default 0.25, 0.5, 0.75, 1), the lowest
-        held-out log-loss of the true persona winning (TrainReport.attribution_own_weight).
+        held-out log-loss of the true persona winning (TrainReport.attribution_own_weight), at the
+        chosen order and at each order of attribution_orders (default 2, 3, 4, 5; [] for the chosen order
+        only: TrainReport.attribution_order, Mixture.attribution_order).
         segmentation=True fits the rate smooth() and attribute_spans() read on the held-out documents
         joined end to end; segmentation_part_bytes > 0 first joins each persona's documents into parts
         of at least that many bytes (for turns longer than the documents: the rate follows them).
@@ -1541,6 +1551,11 @@ class Mixture:
         attribute() reads the masks as they are. Settable, in [0, 1], or None."""
     @attribution_own_weight.setter
     def attribution_own_weight(self, weight: Optional[float]) -> None: ...
+    @property
+    def attribution_order(self) -> Optional[int]:
+        """The n-gram order of the models attribute() weighs when they are not the masks (chosen by
+        Mixture.fit with the own share; it may differ from the masks'); None: attribute() reads the masks.
+        Setting attribution_own_weight reweights the masks themselves."""
     @property
     def segmentation_alpha(self) -> Optional[float]:
         """The fixed-share rate smooth() and attribute_spans() read (fitted by Mixture.fit for

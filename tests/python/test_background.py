@@ -17,7 +17,8 @@ def corpus():
 
 def test_fit_reports_order_weights_and_beta():
     mix, rep = simulacra.Mixture.fit(corpus(), order_grid=[1, 2, 3], heldout_fraction=0.25,
-                                     calibration_lengths=[10, 20], return_report=True)
+                                     calibration_lengths=[10, 20], return_report=True,
+                                     attribution_orders=[])  # the evidence at the masks' order
     assert rep.orders == [1, 2, 3]
     assert rep.order == rep.orders[min(range(3), key=lambda i: rep.order_heldout_bits[i])]
     assert len(rep.background_weights) == 3 and all(0.0 <= w <= 1.0 for w in rep.background_weights)
@@ -103,8 +104,9 @@ def test_interpolated_persona_is_the_linear_mix_of_its_two_models():
 def test_attribution_evidence_share_is_chosen_set_and_saved(tmp_path):
     import numpy as np
     mix, rep = simulacra.Mixture.fit(corpus(), order=2, heldout_fraction=0.25, calibration_lengths=[10, 20],
-                                     return_report=True)
+                                     return_report=True, attribution_orders=[])
     assert rep.attribution_candidates == [-1.0, 0.25, 0.5, 0.75, 1.0]
+    assert rep.attribution_candidate_orders == [2] * 5 and rep.attribution_order == 2
     best = rep.attribution_candidates[int(np.argmin(rep.attribution_candidate_logloss))]
     assert rep.attribution_own_weight == best
     assert mix.attribution_own_weight == (None if best < 0 else best)
@@ -135,3 +137,25 @@ def test_fit_takes_the_calibration_folds_and_the_own_weights():
         simulacra.Mixture.fit(corpus(), order=2, calibration_folds=1)
     with pytest.raises(ValueError, match="attribution_own_weights"):
         simulacra.Mixture.fit(corpus(), order=2, attribution_own_weights=[2.0])
+
+
+def test_attribution_evidence_order_is_chosen_kept_saved_and_pickled(tmp_path):
+    import numpy as np
+    mix, rep = simulacra.Mixture.fit(corpus(), order=3, heldout_fraction=0.25, calibration_lengths=[10, 20],
+                                     attribution_orders=[1, 3], attribution_own_weights=[0.5, 1.0],
+                                     return_report=True)
+    assert rep.attribution_candidates == [-1.0, 0.5, 1.0, 0.5, 1.0]
+    assert rep.attribution_candidate_orders == [3, 3, 3, 1, 1]
+    best = int(np.argmin(rep.attribution_candidate_logloss))
+    assert (rep.attribution_order, rep.attribution_own_weight) == (rep.attribution_candidate_orders[best],
+                                                                  rep.attribution_candidates[best])
+    assert mix.attribution_order == (None if rep.attribution_own_weight < 0 else rep.attribution_order)
+    assert rep.order == 3
+    text = b"arr, the moon"
+    for back in (pickle.loads(pickle.dumps(mix)), simulacra.load(mix.save(tmp_path / "p.safetensors") or
+                                                                 tmp_path / "p.safetensors")):
+        assert back.attribution_order == mix.attribution_order
+        assert back.attribute(text) == mix.attribute(text)
+        assert back.attribute(text, beta=1.0) == mix.attribute(text, beta=1.0)
+    with pytest.raises(ValueError, match="attribution_orders"):
+        simulacra.Mixture.fit(corpus(), order=2, attribution_orders=[2, 0])
