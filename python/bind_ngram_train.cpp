@@ -254,7 +254,7 @@ which returns the NGramCounts of every cell (cell_of[i] is document i's cell).
           "bytes (default 100, 300, 1000, 3000), cross-fitted over calibration_folds folds, together with the evidence "
           "attribute() weighs: the masks, or each persona's own model and the background mixed with one own share of "
           "attribution_own_weights (default 0.25, 0.5, 0.75, 1), at the chosen order and at each order of "
-          "attribution_orders (default 2, 3, 4, 5; [] for the chosen order only), the lowest held-out log-loss of the "
+          "attribution_orders (default 2, 3, 4, 5; [] for the chosen order only; with a fixed order, those up to it), the lowest held-out log-loss of the "
           "true persona winning (TrainReport.attribution_order); with fixed_share and segmentation=True the rate and tempering that "
           "smooth() and attribute_spans() read are fitted for segmentation (the likelihood of the true speakers of "
           "the held-out documents joined end to end; with segmentation_part_bytes > 0 each persona's documents are first "

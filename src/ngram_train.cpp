@@ -410,8 +410,9 @@ TrainCells train_cells(const Corpus& corpus, const TrainConfig& config) {
     cells.order = *std::max_element(config.order_grid.begin(), config.order_grid.end());
   else
     cells.order = TrainConfig::kFallbackOrder;
-  // attribute()'s evidence may be read at another order (calibrate): count up to the largest candidate.
-  if (any_heldout && config.fit_attribution_beta)
+  // attribute()'s evidence may be read at another order (calibrate): with the order "auto", count up to the
+  // largest candidate; a fixed order bounds the counts, so the candidates above it are not tried.
+  if (any_heldout && config.fit_attribution_beta && config.order == TrainConfig::kAutoOrder)
     for (int n : config.attribution_orders) cells.order = std::max(cells.order, n);
   // The calibration folds: contiguous blocks of each persona's documents, by rank in corpus order.
   const std::size_t K = cells.names.size();

@@ -204,12 +204,14 @@ TEST(CalibrationTest, MixtureAttributeIsTheTemperedPosterior) {
 
 TEST(CalibrationTest, TrainKeepsTheAttributionEvidenceWithTheLowestLogLoss) {
   simulacra::TrainConfig cfg;
-  cfg.order = 3;
+  cfg.order = simulacra::TrainConfig::kAutoOrder;  // "auto" over one order: the counts go up to order 4
+  cfg.order_grid = {3};
   cfg.calibration_lengths = {100, 300};
   cfg.attribution_orders = {2, 3, 4};  // 3 is the masks' order: tried once
   simulacra::TrainReport rep;
   const simulacra::Corpus corpus = simulacra::Corpus::builtin();
   const simulacra::Mixture mix = simulacra::train(corpus, cfg, &rep);
+  EXPECT_EQ(rep.order, 3);
   EXPECT_EQ(rep.attribution_candidates,
             (std::vector<double>{-1.0, 0.25, 0.5, 0.75, 1.0, 0.25, 0.5, 0.75, 1.0, 0.25, 0.5, 0.75, 1.0}));
   EXPECT_EQ(rep.attribution_candidate_orders, (std::vector<int>{3, 3, 3, 3, 3, 2, 2, 2, 2, 4, 4, 4, 4}));
@@ -242,6 +244,16 @@ TEST(CalibrationTest, TrainKeepsTheAttributionEvidenceWithTheLowestLogLoss) {
       EXPECT_NEAR(rep.attribution_candidate_logloss[c], alone.attribution_candidate_logloss[at], 1e-9)
           << order << " " << rep.attribution_candidates[c];
     }
+  }
+  // A fixed order bounds the counts: the orders above it are not tried.
+  {
+    simulacra::TrainConfig fixed = cfg;
+    fixed.order = 3;
+    fixed.attribution_own_weights = {0.5};
+    simulacra::TrainReport bounded;
+    simulacra::train(corpus, fixed, &bounded);
+    EXPECT_EQ(bounded.attribution_candidates, (std::vector<double>{-1.0, 0.5, 0.5}));
+    EXPECT_EQ(bounded.attribution_candidate_orders, (std::vector<int>{3, 3, 2}));
   }
   // Without the background there is nothing to reweigh: the stand-alone models at each order.
   cfg.background = false;

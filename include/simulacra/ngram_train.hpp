@@ -32,8 +32,9 @@
 //      with the lowest log-loss (Mixture::attribution_personas); each
 //      candidate share is tried at the chosen order and at every order of
 //      attribution_orders (personas and background refitted per fold at that
-//      order), so attribute()'s evidence may be read at another order than
-//      the masks'; ECE before (beta = 1) and after;
+//      order; with a fixed order, only those up to it), so attribute()'s
+//      evidence may be read at another order than the masks'; ECE before
+//      (beta = 1) and after;
 //   5. refit the personas and the background on the whole corpus with the
 //      chosen order, weights, rates and betas (and, when the evidence's order
 //      is another, the evidence's personas and background at its order).
@@ -83,8 +84,9 @@ struct TrainConfig {
   // own fitted weights; the lowest held-out log-loss of the true persona wins (Mixture::attribution_personas).
   std::vector<double> attribution_own_weights = {0.25, 0.5, 0.75, 1.0};
   // Orders of attribute()'s evidence tried beside the chosen order, each 1..NGramPersona::kMaxOrder (empty:
-  // the chosen order only): every (order, own share) pair is a candidate, judged by the same held-out
-  // log-loss, so the evidence need not be read at the order chosen for compression.
+  // the chosen order only; with a fixed order, those above it are not counted and not tried): every
+  // (order, own share) pair is a candidate, judged by the same held-out log-loss, so the evidence need not
+  // be read at the order chosen for compression.
   std::vector<int> attribution_orders = {2, 3, 4, 5};
   bool fit_segmentation = true;       // with fixed share: fit the segmentation rate and beta (step 3)
   std::vector<double> segmentation_beta_grid = {0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0};  // its betas, each in (0, 1e289]
