@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <exception>
 #include <random>
 
 #include "simulacra/background.hpp"
@@ -318,23 +319,42 @@ Calibration calibrate(const Corpus& corpus, const TrainCells& cells, const std::
       for (std::size_t k = 0; k < K; ++k) m(Eigen::Index(i), Eigen::Index(k)) = rows[i][c * K + k];
     return m;
   };
+  // Each candidate's tempering and log-loss on its own (the fit is most of the calibration's time: a
+  // bisection on beta for each exponent tried), the candidates side by side on the OpenMP threads; each
+  // writes only its own slot, so the result is that of the serial loop bit for bit.
+  std::vector<AttributionTempering> fits(C);
+  std::vector<double> losses(C);
+  std::vector<std::exception_ptr> errors(C);
+#pragma omp parallel for schedule(dynamic, 1)
+  for (long long ci = 0; ci < static_cast<long long>(C); ++ci) {
+    const auto c = static_cast<std::size_t>(ci);
+    try {
+      const Eigen::MatrixXd ll = loglik_of(c);
+      fits[c] = fit_attribution_tempering(ll, labels, bytes, log_prior, weight);
+      const Eigen::MatrixXd post =
+          tempered_posteriors(length_scaled(ll, bytes, fits[c].exponent), log_prior, fits[c].beta);
+      double loss = 0.0;
+      for (std::size_t i = 0; i < rows.size(); ++i) loss -= weight[i] * post(Eigen::Index(i), labels[i]);
+      losses[c] = loss / weight_sum;
+    } catch (...) {
+      errors[c] = std::current_exception();
+    }
+  }
+  for (const std::exception_ptr& error : errors)
+    if (error) std::rethrow_exception(error);  // the first candidate's failure, as the serial loop
   Calibration best;
   double best_loss = INFINITY;
   Eigen::MatrixXd loglik;
   for (std::size_t c = 0; c < C; ++c) {
-    const Eigen::MatrixXd ll = loglik_of(c);
-    const AttributionTempering fit = fit_attribution_tempering(ll, labels, bytes, log_prior, weight);
-    const Eigen::MatrixXd post = tempered_posteriors(length_scaled(ll, bytes, fit.exponent), log_prior, fit.beta);
-    double loss = 0.0;
-    for (std::size_t i = 0; i < rows.size(); ++i) loss -= weight[i] * post(Eigen::Index(i), labels[i]);
-    loss /= weight_sum;
+    const AttributionTempering& fit = fits[c];
+    const double loss = losses[c];
     rep.attribution_candidates.push_back(candidates[c].share);
     rep.attribution_candidate_orders.push_back(orders[candidates[c].order_index]);
     rep.attribution_candidate_logloss.push_back(loss);
     if (loss < best_loss) {
       best_loss = loss;
       best = {fit, candidates[c].share, orders[candidates[c].order_index]};
-      loglik = ll;
+      loglik = loglik_of(c);
     }
   }
   const AttributionTempering& fit = best.tempering;
