@@ -319,9 +319,9 @@ Calibration calibrate(const Corpus& corpus, const TrainCells& cells, const std::
       for (std::size_t k = 0; k < K; ++k) m(Eigen::Index(i), Eigen::Index(k)) = rows[i][c * K + k];
     return m;
   };
-  // Each candidate's tempering and log-loss on its own (the fit is most of the calibration's time: a
-  // bisection on beta for each exponent tried), the candidates side by side on the OpenMP threads; each
-  // writes only its own slot, so the result is that of the serial loop bit for bit.
+  // Each candidate's tempering and log-loss on its own (a bisection on beta for each exponent tried: a large
+  // part of the calibration's time), the candidates side by side on the OpenMP threads; each writes only its
+  // own slot, so the result is that of the serial loop bit for bit.
   std::vector<AttributionTempering> fits(C);
   std::vector<double> losses(C);
   std::vector<std::exception_ptr> errors(C);
