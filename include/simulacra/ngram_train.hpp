@@ -79,7 +79,7 @@ struct TrainConfig {
   bool background = true;             // interpolate each persona with a background model of all the text
   bool fit_attribution_beta = true;   // calibrate attribute() on held-out segments
   std::vector<int> calibration_lengths = {100, 300, 1000, 3000};  // segment bytes for the beta, each >= 1
-  int calibration_folds = 5;          // cross-fitting folds of the calibration, >= 2
+  int calibration_folds = 3;          // cross-fitting folds of the calibration, >= 2 (docs/concepts.md: why 3)
   // With the background: candidate own shares of attribute()'s evidence, each in [0, 1], tried beside the masks'
   // own fitted weights; the lowest held-out log-loss of the true persona wins (Mixture::attribution_personas).
   std::vector<double> attribution_own_weights = {0.25, 0.5, 0.75, 1.0};
