@@ -292,17 +292,20 @@ void QuantNGramPersona::check_sums(std::vector<std::vector<std::uint8_t>>* choos
       const std::uint32_t b = child_of(n, r), e = child_of(n, record(n, q + 1));
       const std::uint32_t s = suffix[q];
       std::uint32_t sb = 0, se = 0;
-      if (n >= 2) {
+      if (n >= 3) {
         sb = child_of(n - 1, record(n - 1, s));
         se = child_of(n - 1, record(n - 1, s + 1));
       }
       double own = 0.0, lower = 0.0;
       for (std::uint32_t c = b; c < e; ++c) {
         const auto w = Token(token_of(record(n + 1, c)));
-        const std::uint32_t j = n == 1 ? std::uint32_t(w) : find(n, sb, se, w);
+        // The children of q and of its suffix are both sorted by token (checked before this), so each search
+        // starts past the last one found; at level 2 the suffix is a token and the bitmap index answers.
+        const std::uint32_t j = n == 1 ? std::uint32_t(w) : n == 2 ? find2(s, w) : find(n, sb, se, w);
         SIMULACRA_CHECK(j != kNone, FileError,
                         "quantised n-gram model: level {} entry {} (token {}) has no stored suffix at level {}", n + 1,
                         c, w, n);
+        if (n >= 3) sb = j + 1;
         next_suffix[c] = j;
         own += p(n + 1, c);
         lower += p(n, j);

@@ -311,6 +311,63 @@ TEST_F(QuantFileTest, DamagedArraysAreFileErrors) {
     }
   }
   {
+    // A stored n-gram whose suffix is not stored: at level 3 (the suffix is found through the level-2 bitmap) and
+    // at level 4 (by the search that starts past the last suffix found). The walk from a token path to its node:
+    auto child = [&](int n, std::uint32_t node, std::uint32_t token) {  // the level-(n+1) child of a level-n node
+      for (std::uint32_t c = q.child_of(n, q.record(n, node)); c < q.child_of(n, q.record(n, node + 1)); ++c)
+        if ((q.record(n + 1, c) & 0x1FF) == token) return c;
+      return std::uint32_t(QuantNGramPersona::kNone);
+    };
+    for (int level : {3, 4}) {
+      bool done = false;
+      // Contexts of level-1 nodes a and their descendants: (a, x2[, x3]) -> children c with token w; the suffix
+      // context (x2[, x3]) must have no child of the token t written over w.
+      for (std::uint32_t a = 0; a < q.levels()[1].size && !done; ++a) {
+        const std::uint32_t b2 = q.child_of(1, q.record(1, a)), e2 = q.child_of(1, q.record(1, a + 1));
+        for (std::uint32_t n2 = b2; n2 < e2 && !done; ++n2) {
+          std::vector<std::pair<std::uint32_t, std::uint32_t>> parents;  // (context node at level-1, its suffix)
+          const std::uint32_t x2 = q.record(2, n2) & 0x1FF;
+          if (level == 3) {
+            parents.push_back({n2, x2});
+          } else {
+            for (std::uint32_t n3 = q.child_of(2, q.record(2, n2)); n3 < q.child_of(2, q.record(2, n2 + 1)); ++n3) {
+              const std::uint32_t s = child(1, x2, q.record(3, n3) & 0x1FF);
+              if (s != QuantNGramPersona::kNone) parents.push_back({n3, s});
+            }
+          }
+          for (auto [parent, suffix] : parents) {
+            const int pl = level - 1;
+            const std::uint32_t b = q.child_of(pl, q.record(pl, parent)), e = q.child_of(pl, q.record(pl, parent + 1));
+            for (std::uint32_t c = b; c < e && !done; ++c) {
+              const std::uint32_t lo = c == b ? 0 : (q.record(level, c - 1) & 0x1FF) + 1;
+              const std::uint32_t hi = c + 1 == e ? 256 : (q.record(level, c + 1) & 0x1FF);
+              for (std::uint32_t t = lo; t < hi && !done; ++t) {
+                if (t == (q.record(level, c) & 0x1FF) || child(pl - 1, suffix, t) != QuantNGramPersona::kNone) continue;
+                auto r = records(level);
+                set_bits(r, std::uint64_t(q.levels()[std::size_t(level)].width()) * c, 9, t);
+                simulacra::write_safetensors(path("suffix.safetensors").string(), put(rec_name(level), r));
+                for (bool mapped : {false, true}) {
+                  try {
+                    if (mapped)
+                      simulacra::load_mapped(path("suffix.safetensors").string());
+                    else
+                      simulacra::load(path("suffix.safetensors").string());
+                    ADD_FAILURE() << "level " << level << ": a stored n-gram without its suffix loaded";
+                  } catch (const FileError& err) {
+                    EXPECT_NE(std::string(err.what()).find("has no stored suffix"), std::string::npos) << err.what();
+                  }
+                }
+                done = true;
+              }
+            }
+            if (done) break;
+          }
+        }
+      }
+      EXPECT_TRUE(done) << "no n-gram at level " << level << " could lose its suffix";
+    }
+  }
+  {
     auto c = good.get_as<float>(P + "level.4.prob");
     c[17] = 0.5f;  // a log-probability above 0
     expect_refused(put(P + "level.4.prob", c), "positive log-probability");
