@@ -122,22 +122,26 @@ def length_weights(lengths: np.ndarray) -> np.ndarray:
     return w / w.sum()
 
 
+def loss_and_grad(b: np.ndarray, F: np.ndarray, y: np.ndarray, w: np.ndarray, log_prior: np.ndarray,
+                  l2: float = 0.0) -> Tuple[float, np.ndarray]:
+    """The weighted log-loss of the true persona under scores F . b + log prior (F (N, J, K)), plus l2 |b|^2,
+    and its gradient in b."""
+    N = len(y)
+    q = log_softmax(np.einsum("njk,j->nk", F, b) + log_prior, axis=1)
+    p = np.exp(q)
+    loss = -(w * q[np.arange(N), y]).sum() + l2 * (b @ b)
+    grad = -(w[:, None] * (F[np.arange(N), :, y] - np.einsum("njk,nk->nj", F, p))).sum(0) + 2 * l2 * b
+    return float(loss), grad
+
+
 def fit(X, y, lengths, log_prior, pairs: Pairs, l2: float = 0.0):
     """(loss, e, b): the weights b of the pairs and the exponent e (grid) of the lowest weighted log-loss."""
     w = length_weights(lengths)
     best = None
     for e in EXPONENTS:
         F = design(X, lengths, e, pairs)
-        N = len(y)
-
-        def loss_and_grad(b):
-            q = log_softmax(np.einsum("njk,j->nk", F, b) + log_prior, axis=1)
-            p = np.exp(q)
-            loss = -(w * q[np.arange(N), y]).sum() + l2 * (b @ b)
-            grad = -(w[:, None] * (F[np.arange(N), :, y] - np.einsum("njk,nk->nj", F, p))).sum(0) + 2 * l2 * b
-            return loss, grad
-
-        r = minimize(loss_and_grad, np.full(len(pairs), 1.0 / len(pairs)), jac=True, method="L-BFGS-B")
+        r = minimize(loss_and_grad, np.full(len(pairs), 1.0 / len(pairs)), args=(F, y, w, log_prior, l2),
+                     jac=True, method="L-BFGS-B")
         if best is None or r.fun < best[0]:
             best = (float(r.fun), float(e), r.x)
     return best
