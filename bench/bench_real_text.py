@@ -83,6 +83,15 @@ def row(label: str, cells: List[str], note: str = "") -> None:
     print(f"  {label:<28}" + "".join(f"{c:>9}" for c in cells) + (f"   {note}" if note else ""))
 
 
+def evidence(pile: simulacra.Mixture) -> str:
+    """What attribute() weighs, as Mixture.fit chose it (a fixed order bounds the evidence's order, so
+    fixed-order piles may read the same evidence and show the same figures)."""
+    if pile.attribution_own_weight is None:
+        return "evidence: the masks"
+    order = pile.attribution_order
+    return f"evidence: order {order if order is not None else 'of the masks'}, own share {pile.attribution_own_weight:g}"
+
+
 def attribution_tables(split: data.Split, piles: Dict[str, object], main: str, baselines: Dict[str, object],
                        segs: Dict[int, list]) -> None:
     """Accuracy and ECE by segment length, the pile's rows then the baselines', then the targets."""
@@ -100,8 +109,8 @@ def attribution_tables(split: data.Split, piles: Dict[str, object], main: str, b
         cal[name] = [ece(s, y) if has_probs else float("nan") for (s, has_probs), y in zip(scores, labels)]
     print(f"\n  attribution accuracy ({len(segs[LENGTHS[0]])} held-out segments per length)")
     row("bytes per segment", [str(n) for n in LENGTHS])
-    for name in piles:
-        row(name, [f"{a:.1%}" for a in acc[name]])
+    for name, pile in piles.items():
+        row(name, [f"{a:.1%}" for a in acc[name]], evidence(pile))
     for name in baselines:
         row(name, [f"{a:.1%}" for a in acc[name]])
     fixed = [name for name in acc if name.startswith("order ")]
