@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
@@ -122,12 +121,17 @@ def length_weights(lengths: np.ndarray) -> np.ndarray:
     return w / w.sum()
 
 
+def log_posteriors(F: np.ndarray, b: np.ndarray, log_prior: np.ndarray) -> np.ndarray:
+    """(N, K) log softmax of the scores F . b + log prior (F (N, J, K))."""
+    return log_softmax(np.einsum("njk,j->nk", F, b) + log_prior, axis=1)
+
+
 def loss_and_grad(b: np.ndarray, F: np.ndarray, y: np.ndarray, w: np.ndarray, log_prior: np.ndarray,
                   l2: float = 0.0) -> Tuple[float, np.ndarray]:
-    """The weighted log-loss of the true persona under scores F . b + log prior (F (N, J, K)), plus l2 |b|^2,
-    and its gradient in b."""
+    """The weighted log-loss of the true persona under log_posteriors(F, b, log_prior), plus l2 |b|^2, and
+    its gradient in b."""
     N = len(y)
-    q = log_softmax(np.einsum("njk,j->nk", F, b) + log_prior, axis=1)
+    q = log_posteriors(F, b, log_prior)
     p = np.exp(q)
     loss = -(w * q[np.arange(N), y]).sum() + l2 * (b @ b)
     grad = -(w[:, None] * (F[np.arange(N), :, y] - np.einsum("njk,nk->nj", F, p))).sum(0) + 2 * l2 * b
@@ -152,7 +156,7 @@ def evaluate(tests, log_prior, e: float, b: np.ndarray, pairs: Pairs):
     acc = {n: [] for n in LENGTHS}
     eces = []
     for X, y, lengths in tests:
-        P = np.exp(log_softmax(np.einsum("njk,j->nk", design(X, lengths, e, pairs), b) + log_prior, axis=1))
+        P = np.exp(log_posteriors(design(X, lengths, e, pairs), b, log_prior))
         for n in LENGTHS:
             acc[n].append(100 * accuracy(P[lengths == n], y[lengths == n]))
         eces.append(ece(P[lengths == 300], y[lengths == 300]))
@@ -178,7 +182,7 @@ def run(split: data.Split, folds: int, seeds: Sequence[int], per_persona: int) -
     row("single, by log-loss", loss, *evaluate(tests, log_prior, e, b, [(o, s)]), name(o, s))
     correct = {}
     for (oi, si), (_, e1, b1) in singles.items():
-        P = design(X, lengths, e1, [(oi, si)])[:, 0, :] * b1[0] + log_prior
+        P = log_posteriors(design(X, lengths, e1, [(oi, si)]), b1, log_prior)
         correct[(oi, si)] = np.mean([accuracy(P[lengths == n], y[lengths == n]) for n in LENGTHS])
     oa, sa = max(correct, key=correct.get)
     la, ea, ba = singles[(oa, sa)]

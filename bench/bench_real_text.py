@@ -86,10 +86,11 @@ def row(label: str, cells: List[str], note: str = "") -> None:
 def evidence(pile: simulacra.Mixture) -> str:
     """What attribute() weighs, as Mixture.fit chose it (a fixed order bounds the evidence's order, so
     fixed-order piles may read the same evidence and show the same figures)."""
-    if pile.attribution_own_weight is None:
+    order, share = pile.attribution_order, pile.attribution_own_weight
+    if order is None and share is None:
         return "evidence: the masks"
-    order = pile.attribution_order
-    return f"evidence: order {order if order is not None else 'of the masks'}, own share {pile.attribution_own_weight:g}"
+    where = f"order {order}" if order is not None else "the masks' order"
+    return f"evidence: {where}, " + (f"own share {share:g}" if share is not None else "stand-alone models")
 
 
 def attribution_tables(split: data.Split, piles: Dict[str, object], main: str, baselines: Dict[str, object],

@@ -318,49 +318,51 @@ TEST_F(QuantFileTest, DamagedArraysAreFileErrors) {
         if ((q.record(n + 1, c) & 0x1FF) == token) return c;
       return std::uint32_t(QuantNGramPersona::kNone);
     };
+    // Writes over one child of `parent` (a level-(level-1) node whose suffix context is `suffix`) a token that
+    // keeps its siblings sorted and that the suffix context has no child of; expects both loads to refuse it.
+    // False if no child of `parent` allows that.
+    auto refused_without_suffix = [&](int level, std::uint32_t parent, std::uint32_t suffix) {
+      const int pl = level - 1;
+      const std::uint32_t b = q.child_of(pl, q.record(pl, parent)), e = q.child_of(pl, q.record(pl, parent + 1));
+      for (std::uint32_t c = b; c < e; ++c) {
+        const std::uint32_t lo = c == b ? 0 : (q.record(level, c - 1) & 0x1FF) + 1;
+        const std::uint32_t hi = c + 1 == e ? 256 : (q.record(level, c + 1) & 0x1FF);
+        for (std::uint32_t t = lo; t < hi; ++t) {
+          if (t == (q.record(level, c) & 0x1FF) || child(pl - 1, suffix, t) != QuantNGramPersona::kNone) continue;
+          auto r = records(level);
+          set_bits(r, std::uint64_t(q.levels()[std::size_t(level)].width()) * c, 9, t);
+          simulacra::write_safetensors(path("suffix.safetensors").string(), put(rec_name(level), r));
+          for (bool mapped : {false, true}) {
+            try {
+              if (mapped)
+                simulacra::load_mapped(path("suffix.safetensors").string());
+              else
+                simulacra::load(path("suffix.safetensors").string());
+              ADD_FAILURE() << "level " << level << ": a stored n-gram without its suffix loaded";
+            } catch (const FileError& err) {
+              EXPECT_NE(std::string(err.what()).find("has no stored suffix"), std::string::npos) << err.what();
+            }
+          }
+          return true;
+        }
+      }
+      return false;
+    };
     for (int level : {3, 4}) {
       bool done = false;
-      // Contexts of level-1 nodes a and their descendants: (a, x2[, x3]) -> children c with token w; the suffix
-      // context (x2[, x3]) must have no child of the token t written over w.
+      // Contexts (a, x2[, x3]) of level-1 nodes a and their descendants, each with its suffix context (x2[, x3]).
       for (std::uint32_t a = 0; a < q.levels()[1].size && !done; ++a) {
         const std::uint32_t b2 = q.child_of(1, q.record(1, a)), e2 = q.child_of(1, q.record(1, a + 1));
         for (std::uint32_t n2 = b2; n2 < e2 && !done; ++n2) {
-          std::vector<std::pair<std::uint32_t, std::uint32_t>> parents;  // (context node at level-1, its suffix)
           const std::uint32_t x2 = q.record(2, n2) & 0x1FF;
           if (level == 3) {
-            parents.push_back({n2, x2});
-          } else {
-            for (std::uint32_t n3 = q.child_of(2, q.record(2, n2)); n3 < q.child_of(2, q.record(2, n2 + 1)); ++n3) {
-              const std::uint32_t s = child(1, x2, q.record(3, n3) & 0x1FF);
-              if (s != QuantNGramPersona::kNone) parents.push_back({n3, s});
-            }
+            done = refused_without_suffix(3, n2, x2);
+            continue;
           }
-          for (auto [parent, suffix] : parents) {
-            const int pl = level - 1;
-            const std::uint32_t b = q.child_of(pl, q.record(pl, parent)), e = q.child_of(pl, q.record(pl, parent + 1));
-            for (std::uint32_t c = b; c < e && !done; ++c) {
-              const std::uint32_t lo = c == b ? 0 : (q.record(level, c - 1) & 0x1FF) + 1;
-              const std::uint32_t hi = c + 1 == e ? 256 : (q.record(level, c + 1) & 0x1FF);
-              for (std::uint32_t t = lo; t < hi && !done; ++t) {
-                if (t == (q.record(level, c) & 0x1FF) || child(pl - 1, suffix, t) != QuantNGramPersona::kNone) continue;
-                auto r = records(level);
-                set_bits(r, std::uint64_t(q.levels()[std::size_t(level)].width()) * c, 9, t);
-                simulacra::write_safetensors(path("suffix.safetensors").string(), put(rec_name(level), r));
-                for (bool mapped : {false, true}) {
-                  try {
-                    if (mapped)
-                      simulacra::load_mapped(path("suffix.safetensors").string());
-                    else
-                      simulacra::load(path("suffix.safetensors").string());
-                    ADD_FAILURE() << "level " << level << ": a stored n-gram without its suffix loaded";
-                  } catch (const FileError& err) {
-                    EXPECT_NE(std::string(err.what()).find("has no stored suffix"), std::string::npos) << err.what();
-                  }
-                }
-                done = true;
-              }
-            }
-            if (done) break;
+          for (std::uint32_t n3 = q.child_of(2, q.record(2, n2)); n3 < q.child_of(2, q.record(2, n2 + 1)) && !done;
+               ++n3) {
+            const std::uint32_t s = child(1, x2, q.record(3, n3) & 0x1FF);
+            if (s != QuantNGramPersona::kNone) done = refused_without_suffix(4, n3, s);
           }
         }
       }
