@@ -1,14 +1,11 @@
 // Scores and attributions of many documents on the OpenMP threads (batch.hpp).
 #include "simulacra/batch.hpp"
 
-#include <atomic>
 #include <exception>
 #include <functional>
 
-#include <omp.h>
-
+#include "parallel.hpp"
 #include "simulacra/error.hpp"
-#include "simulacra/interrupt.hpp"
 
 namespace simulacra {
 
@@ -29,35 +26,11 @@ namespace {
   }
 }
 
-// Runs one(i) for i = 0..n-1 on the OpenMP threads, one index at a time. The
-// calling thread (the team's master) polls the interrupt check before each
-// of its indices. After a failure at index j no thread starts an index above
-// j (those below still run, so the lowest failing index is the one found);
-// after an interrupt no thread starts any. Rethrows Interrupted, or the
-// failure of the lowest index.
+// Runs one(i) for each text on the OpenMP threads (parallel.hpp); rethrows
+// Interrupted, or the failure of the lowest index with the text named.
 void for_each_text(std::size_t n, const std::function<void(std::size_t)>& one) {
-  const auto N = static_cast<long long>(n);
-  std::vector<std::exception_ptr> errors(n);
-  std::atomic<long long> first_bad{N};  // the lowest failing index so far, N: none
-  std::atomic<bool> interrupted{false};
-#pragma omp parallel for schedule(dynamic, 1)
-  for (long long i = 0; i < N; ++i) {
-    if (interrupted.load(std::memory_order_relaxed) || i > first_bad.load(std::memory_order_relaxed)) continue;
-    try {
-      if (omp_get_thread_num() == 0) poll_interrupt();
-      one(static_cast<std::size_t>(i));
-    } catch (const Interrupted&) {
-      interrupted = true;
-    } catch (...) {
-      errors[static_cast<std::size_t>(i)] = std::current_exception();
-      long long seen = first_bad.load();
-      while (i < seen && !first_bad.compare_exchange_weak(seen, i)) {
-      }
-    }
-  }
-  if (interrupted) throw Interrupted();
-  for (std::size_t i = 0; i < n; ++i)
-    if (errors[i]) rethrow_at(errors[i], i);
+  const detail::Failure failure = detail::for_each_index(n, one);
+  if (failure.error) rethrow_at(failure.error, failure.index);
 }
 
 void check_beta(double beta) {

@@ -5,12 +5,23 @@
 #include <array>
 #include <limits>
 
+#include "parallel.hpp"
 #include "simulacra/detail/cursor_persona.hpp"
 #include "simulacra/interrupt.hpp"
 
 namespace simulacra {
 
 namespace {
+
+// The loader's checks walk each level in chunks of this many records (contexts, for the sums), on the OpenMP
+// threads when the level (for the sums: the next level) has at least kParallelRecords records.
+constexpr std::size_t kCheckChunk = 4096;
+constexpr std::size_t kParallelRecords = std::size_t(1) << 15;
+
+// A record's token (low 16 bits) and probability code (bits 16 to 23), as the loader's checks read them.
+std::uint32_t decode(std::uint64_t record) {
+  return QuantNGramPersona::token_of(record) | QuantNGramPersona::prob_of(record) << 16;
+}
 
 constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 
@@ -199,21 +210,22 @@ QuantNGramPersona QuantNGramPersona::from_arrays(int order, std::vector<Level> l
     out.width_[n] = out.levels_[n].width();
     out.child_mask_[n] = (std::uint64_t(1) << out.levels_[n].child_bits) - 1;
   }
-  // Tokens, child ranges, sorted children (before anything indexes through them).
-  for (std::size_t n = 1; n <= std::size_t(order); ++n) {
-    const Level& L = out.levels_[n];
-    poll_interrupt();
-    for (std::uint32_t i = 0; i < L.size; ++i) {
+  // Levels 1 and 2 (tokens, level 1's child ranges and sorted children) before index() reads them; each level's
+  // span of children; check_sums() checks the rest on its way, each record before it indexes through it.
+  for (std::size_t n = 1; n <= std::min<std::size_t>(2, std::size_t(order)); ++n)
+    for (std::uint32_t i = 0; i < out.levels_[n].size; ++i) {
       const std::uint32_t w = token_of(out.record(int(n), i));
       SIMULACRA_CHECK(n == 1 ? w == i : w < std::uint32_t(kVocab), FileError,
                       "quantised n-gram model: level {} entry {} has token {}", n, i, w);
     }
-    if (n == std::size_t(order)) break;
+  for (std::size_t n = 1; n < std::size_t(order); ++n) {
+    const Level& L = out.levels_[n];
     const std::size_t next = out.levels_[n + 1].size;
     const std::uint32_t first = out.child_of(int(n), out.record(int(n), 0));
     const std::uint32_t end = out.child_of(int(n), out.record(int(n), std::uint32_t(L.size)));
     SIMULACRA_CHECK(first == 0 && end == next, FileError,
                     "quantised n-gram model: level {} children span [{}, {}), expected [0, {})", n, first, end, next);
+    if (n >= 2) continue;
     for (std::uint32_t i = 0; i < L.size; ++i) {
       const std::uint32_t b = out.child_of(int(n), out.record(int(n), i));
       const std::uint32_t e = out.child_of(int(n), out.record(int(n), i + 1));
@@ -262,8 +274,10 @@ void QuantNGramPersona::index() {
 
 // S(h) for every stored context h, level by level through suffix links:
 //   S(root) = sum_w p(w),  S(h) = sum_{w in C(h)} p(w | h) + gamma(h) (S(h') - sum_{w in C(h)} p(w | h'))
-// (h' = h without its oldest token; h'w is stored whenever hw is). FileError for a
-// stored n-gram whose suffix is not stored or a sum outside 1 +- kSumTolerance.
+// (h' = h without its oldest token; h'w is stored whenever hw is). On the way, each context's child range and
+// its children's tokens (in 0..kVocab-1, strictly increasing) before anything indexes through them (from_arrays
+// checked levels 1 and 2). FileError for any of these, a stored n-gram whose suffix is not stored, or a sum
+// outside 1 +- kSumTolerance.
 void QuantNGramPersona::check_sums(std::vector<std::vector<std::uint8_t>>* choose,
                                    const std::vector<std::vector<double>>* log_gamma) {
   const int N = order_;
@@ -274,69 +288,139 @@ void QuantNGramPersona::check_sums(std::vector<std::vector<std::uint8_t>>* choos
       prob[n][std::size_t(c)] = std::exp(double(levels_[n].prob[c]));
       if (levels_[n].backoff) backoff[n][std::size_t(c)] = std::exp(double(levels_[n].backoff[c]));
     }
-  auto p = [&](int n, std::uint32_t i) { return prob[std::size_t(n)][prob_of(record(n, i))]; };
   double root = 0.0;
-  for (std::uint32_t w = 0; w < std::uint32_t(kVocab); ++w) root += p(1, w);
+  for (std::uint32_t w = 0; w < std::uint32_t(kVocab); ++w) root += prob[1][prob_of(record(1, w))];
   max_sum_error_ = std::abs(root - 1.0);
   SIMULACRA_CHECK(max_sum_error_ <= kSumTolerance, FileError,
                   "quantised n-gram model: the unigram distribution sums to {}, not 1 within {}", root, kSumTolerance);
   std::vector<double> sum_prev{root}, sum;
   std::vector<std::uint32_t> suffix(levels_[1].size, 0), next_suffix;  // level-n node -> level-(n-1) node
+  // Level n's records as token | probability code << 16, written while level n - 1's children are read: the
+  // suffix searches at level n touch each several times, and read the found one's probability.
+  std::vector<std::uint32_t> keys(levels_[1].size), next_keys;
+  for (std::uint32_t w = 0; w < levels_[1].size; ++w) keys[w] = decode(record(1, w));
+  std::vector<double> chunk_error;  // the largest |sum - 1| in each chunk of contexts
   for (int n = 1; n < N; ++n) {
-    poll_interrupt();
-    const std::size_t S = levels_[std::size_t(n)].size;
-    sum.assign(S, 0.0);
-    next_suffix.assign(levels_[std::size_t(n) + 1].size, 0);
-    for (std::uint32_t q = 0; q < S; ++q) {
-      const std::uint64_t r = record(n, q);
-      const std::uint32_t b = child_of(n, r), e = child_of(n, record(n, q + 1));
-      const std::uint32_t s = suffix[q];
-      std::uint32_t sb = 0, se = 0;
-      if (n >= 3) {
-        sb = child_of(n - 1, record(n - 1, s));
-        se = child_of(n - 1, record(n - 1, s + 1));
-      }
-      double own = 0.0, lower = 0.0;
-      for (std::uint32_t c = b; c < e; ++c) {
-        const auto w = Token(token_of(record(n + 1, c)));
-        // The children of q and of its suffix are both sorted by token (checked before this), so each search
-        // starts past the last one found; at level 2 the suffix is a token and the bitmap index answers.
-        const std::uint32_t j = n == 1 ? std::uint32_t(w) : n == 2 ? find2(s, w) : find(n, sb, se, w);
-        SIMULACRA_CHECK(j != kNone, FileError,
-                        "quantised n-gram model: level {} entry {} (token {}) has no stored suffix at level {}", n + 1,
-                        c, w, n);
-        if (n >= 3) sb = j + 1;
-        next_suffix[c] = j;
-        own += p(n + 1, c);
-        lower += p(n, j);
-      }
-      const float* centres = levels_[std::size_t(n)].backoff;
-      if (choose != nullptr) {
-        // Of the two centres either side of the backoff's log, the one that brings the sum nearer 1.
-        const double rest = sum_prev[s] - lower;
-        const double target = (*log_gamma)[std::size_t(n)][q];
-        const float* it = std::lower_bound(centres, centres + kCodes, target,
-                                           [](float c, double v) { return double(c) < v; });
-        std::uint32_t best = 0;
-        double best_err = INFINITY;
-        for (const float* c : {it - (it != centres), it - (it == centres + kCodes)}) {
-          const double err = std::abs(own + std::exp(double(*c)) * rest - 1.0);
-          if (err < best_err) best_err = err, best = std::uint32_t(c - centres);
-        }
-        put_bits((*choose)[std::size_t(n)], std::uint64_t(q) * std::uint64_t(width_[std::size_t(n)]) + 17, best);
-      }
-      const double g = backoff[std::size_t(n)][backoff_of(record(n, q))];
-      const double total = own + g * (sum_prev[s] - lower);
-      sum[q] = total;
-      const double err = std::abs(total - 1.0);
-      max_sum_error_ = std::max(max_sum_error_, err);
-      SIMULACRA_CHECK(err <= kSumTolerance, FileError,
-                      "quantised n-gram model: the next-token distribution after level {} entry {} sums to {}, not 1 "
-                      "within {}",
-                      n, q, total, kSumTolerance);  // false for NaN
+    const std::size_t S = levels_[std::size_t(n)].size, next = levels_[std::size_t(n) + 1].size;
+    // The top level's suffixes and keys, and the sums of the contexts below it, are not read again: not stored
+    // (the largest arrays, fresh pages that would be faulted in and cleared).
+    const bool keep = n + 1 < N;
+    if (keep) {
+      sum.resize(S);
+      next_suffix.resize(next);
+      next_keys.resize(next);
     }
+    // Contexts in chunks, on the OpenMP threads when the level is large: each context writes only its own sum
+    // and its own children's suffixes and keys, so the result is the serial loop's, and so is the first failure.
+    // (Choosing backoff codes writes bit fields that share bytes across contexts: serial.)
+    const std::size_t chunks = (S + kCheckChunk - 1) / kCheckChunk;
+    chunk_error.assign(chunks, 0.0);
+    const bool parallel = choose == nullptr && next >= kParallelRecords;
+    // What the loop reads, in locals (the compiler keeps them in registers).
+    const std::uint8_t* const rec0 = levels_[std::size_t(n) - 1].records;
+    const std::uint8_t* const rec1 = levels_[std::size_t(n)].records;
+    const std::uint8_t* const rec2 = levels_[std::size_t(n) + 1].records;
+    const std::uint64_t w0 = n >= 2 ? std::uint64_t(width_[std::size_t(n) - 1]) : 0;
+    const std::uint64_t w1 = std::uint64_t(width_[std::size_t(n)]), w2 = std::uint64_t(width_[std::size_t(n) + 1]);
+    const std::uint64_t mask0 = n >= 2 ? child_mask_[std::size_t(n) - 1] : 0, mask1 = child_mask_[std::size_t(n)];
+    const double* const prob1 = prob[std::size_t(n)].data();
+    const double* const prob2 = prob[std::size_t(n) + 1].data();
+    const double* const backoff1 = backoff[std::size_t(n)].data();
+    const float* const centres = levels_[std::size_t(n)].backoff;
+    const std::uint32_t* const suffix_of = suffix.data();
+    std::uint32_t* const next_suffix_of = next_suffix.data();
+    const std::uint32_t* const key_at = keys.data();
+    std::uint32_t* const next_key_at = next_keys.data();
+    const double* const sum_of = sum_prev.data();
+    double* const new_sum = sum.data();
+    const int level = n;
+    const detail::Failure failure = detail::for_each_index(chunks, [&](std::size_t chunk) {
+      const auto child = [](std::uint64_t r, std::uint64_t mask) { return std::uint32_t((r >> 25) & mask); };
+      double worst = 0.0;
+      const auto q_end = std::uint32_t(std::min(S, (chunk + 1) * kCheckChunk));
+      for (auto q = std::uint32_t(chunk * kCheckChunk); q < q_end; ++q) {
+        const std::uint64_t r = bits_at(rec1, q * w1);
+        const std::uint32_t b = child(r, mask1), e = child(bits_at(rec1, (q + 1) * w1), mask1);
+        SIMULACRA_CHECK(b <= e && e <= next, FileError,
+                        "quantised n-gram model: level {} entry {} has child range [{}, {}) (level {} has {})", level,
+                        q, b, e, level + 1, next);
+        const std::uint32_t s = suffix_of[q];
+        std::uint32_t sb = 0, se = 0;
+        if (level >= 3) {
+          sb = child(bits_at(rec0, s * w0), mask0);
+          se = child(bits_at(rec0, (s + 1) * w0), mask0);
+        }
+        double own = 0.0, lower = 0.0;
+        std::uint32_t last = 0;  // the previous child's token + 1
+        for (std::uint32_t c = b; c < e; ++c) {
+          const std::uint64_t rc = bits_at(rec2, c * w2);
+          const std::uint32_t w = token_of(rc);
+          SIMULACRA_CHECK(w < std::uint32_t(kVocab), FileError, "quantised n-gram model: level {} entry {} has token {}",
+                          level + 1, c, w);
+          SIMULACRA_CHECK(w >= last, FileError, "quantised n-gram model: level {} children unsorted at {}", level + 1,
+                          c);
+          last = w + 1;
+          if (keep) next_key_at[c] = decode(rc);
+          // The children of q and of its suffix are both sorted by token, so each search starts past the last one
+          // found; at level 2 the suffix is a token and the bitmap index answers.
+          std::uint32_t j;
+          if (level == 1) {
+            j = w;
+          } else if (level == 2) {
+            j = find2(s, Token(w));
+          } else {
+            // Branch-free: the last record of [sb, se) whose token is at most w (the exits of a linear or a
+            // branching search are mispredicted at almost every record).
+            j = kNone;
+            if (sb < se) {
+              const std::uint32_t* at = key_at + sb;
+              for (std::uint32_t len = se - sb; len > 1;) {
+                const std::uint32_t half = len / 2;
+                at = (at[half] & 0xFFFF) <= w ? at + half : at;
+                len -= half;
+              }
+              if ((*at & 0xFFFF) == w) j = std::uint32_t(at - key_at);
+            }
+          }
+          SIMULACRA_CHECK(j != kNone, FileError,
+                          "quantised n-gram model: level {} entry {} (token {}) has no stored suffix at level {}",
+                          level + 1, c, w, level);
+          if (level >= 3) sb = j + 1;
+          if (keep) next_suffix_of[c] = j;
+          own += prob2[prob_of(rc)];
+          lower += prob1[key_at[j] >> 16];
+        }
+        if (choose != nullptr) {
+          // Of the two centres either side of the backoff's log, the one that brings the sum nearer 1.
+          const double rest = sum_of[s] - lower;
+          const double target = (*log_gamma)[std::size_t(level)][q];
+          const float* it = std::lower_bound(centres, centres + kCodes, target,
+                                             [](float c, double v) { return double(c) < v; });
+          std::uint32_t best = 0;
+          double best_err = INFINITY;
+          for (const float* c : {it - (it != centres), it - (it == centres + kCodes)}) {
+            const double err = std::abs(own + std::exp(double(*c)) * rest - 1.0);
+            if (err < best_err) best_err = err, best = std::uint32_t(c - centres);
+          }
+          put_bits((*choose)[std::size_t(level)], std::uint64_t(q) * w1 + 17, best);
+        }
+        const double g = backoff1[backoff_of(choose != nullptr ? bits_at(rec1, q * w1) : r)];
+        const double total = own + g * (sum_of[s] - lower);
+        if (keep) new_sum[q] = total;
+        const double err = std::abs(total - 1.0);
+        worst = std::max(worst, err);
+        SIMULACRA_CHECK(err <= kSumTolerance, FileError,
+                        "quantised n-gram model: the next-token distribution after level {} entry {} sums to {}, not "
+                        "1 within {}",
+                        level, q, total, kSumTolerance);  // false for NaN
+      }
+      chunk_error[chunk] = worst;
+    }, parallel);
+    if (failure.error) std::rethrow_exception(failure.error);
+    for (const double e : chunk_error) max_sum_error_ = std::max(max_sum_error_, e);
     sum_prev.swap(sum);
     suffix.swap(next_suffix);
+    keys.swap(next_keys);
   }
 }
 

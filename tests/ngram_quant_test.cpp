@@ -441,4 +441,53 @@ TEST_F(QuantFileTest, DamagedArraysAreFileErrors) {
   }
 }
 
+// A model with levels large enough that the loader checks them on the OpenMP threads (in chunks): it loads
+// with the sums of the model it was saved from, and of two damaged records the loader names the first, as a
+// serial check would, whichever thread meets its damage first.
+TEST_F(QuantFileTest, LargeLevelsAreCheckedInChunksWithTheSerialResult) {
+  std::mt19937 rng(5);
+  std::vector<std::string> docs(400);
+  for (std::string& d : docs)
+    for (int i = 0; i < 600; ++i) d.push_back(char(rng() % 256));  // ~60k contexts of two bytes, ~240k trigrams
+  const auto q = std::make_shared<QuantNGramPersona>(QuantNGramPersona::quantise(NGramPersona::fit(docs, 3)));
+  ASSERT_GE(q->num_ngrams(2), std::size_t(40000));  // 10 chunks of contexts at least
+  simulacra::save(Mixture({q}, {"noise"}, Eigen::VectorXd::Ones(1)), path().string());
+  for (bool mapped : {false, true}) {
+    const Mixture back = mapped ? simulacra::load_mapped(path().string()) : simulacra::load(path().string());
+    EXPECT_EQ(dynamic_cast<const QuantNGramPersona&>(back.persona(0)).max_sum_error(), q->max_sum_error());
+  }
+  // Two level-3 records, one early and one late, each given its previous sibling's token.
+  const TensorFile good = simulacra::read_safetensors(path().string());
+  const std::string name = "persona.0.level.3.records";
+  std::vector<std::uint8_t> r = good.get_as<std::uint8_t>(name);
+  const auto width = std::uint64_t(q->levels()[3].width());
+  std::vector<std::uint32_t> damaged;
+  for (std::uint32_t start : {std::uint32_t(20000), std::uint32_t(q->num_ngrams(3) - 20000)}) {
+    std::uint32_t parent = 0;
+    while (q->child_of(2, q->record(2, parent + 1)) <= start) ++parent;  // the level-2 node above `start`
+    // From there, the first node with two children; its second child (which has a previous sibling).
+    while (q->child_of(2, q->record(2, parent + 1)) - q->child_of(2, q->record(2, parent)) < 2) ++parent;
+    const std::uint32_t c = q->child_of(2, q->record(2, parent)) + 1;
+    set_bits(r, width * c, 9, q->record(3, c - 1) & 0x1FF);
+    damaged.push_back(c);
+  }
+  ASSERT_EQ(damaged.size(), 2u);
+  simulacra::Tensor t = good.get(name);
+  std::memcpy(t.bytes.data(), r.data(), r.size());
+  simulacra::write_safetensors(path("two.safetensors").string(), with_tensor(good, name, t));
+  for (bool mapped : {false, true})
+    for (int trial = 0; trial < 5; ++trial) {
+      try {
+        if (mapped)
+          simulacra::load_mapped(path("two.safetensors").string());
+        else
+          simulacra::load(path("two.safetensors").string());
+        ADD_FAILURE() << "a model with unsorted children loaded";
+      } catch (const FileError& err) {
+        const std::string what = err.what(), want = "children unsorted at " + std::to_string(damaged[0]);
+        EXPECT_EQ(what.substr(what.size() - std::min(what.size(), want.size())), want) << what;
+      }
+    }
+}
+
 }  // namespace

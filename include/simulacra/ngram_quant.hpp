@@ -246,7 +246,8 @@ class QuantNGramPersona final : public Persona {
   void index();
   // The sums of every context's distribution, checked; with `choose`, each context's backoff code is first
   // chosen (written into the owned records): of the two centres either side of its log backoff
-  // ((*log_gamma)[n][i]), the one that brings the sum nearer 1.
+  // ((*log_gamma)[n][i]), the one that brings the sum nearer 1. Checks, on its way, what from_arrays leaves
+  // to it (child ranges and children's tokens above level 2).
   void check_sums(std::vector<std::vector<std::uint8_t>>* choose = nullptr,
                   const std::vector<std::vector<double>>* log_gamma = nullptr);
 };
