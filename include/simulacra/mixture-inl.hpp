@@ -10,6 +10,7 @@
 #include <limits>
 #include <set>
 
+#include "simulacra/detail/huge_pages.hpp"
 #include "simulacra/error.hpp"
 
 namespace simulacra {
@@ -370,11 +371,13 @@ SIMULACRA_INLINE Trace Mixture::trace(const std::vector<Token>& tokens, const St
   Trace tr;
   // (T, K): column k from persona k's fast path; the filter counts as one more persona's worth.
   tr.persona_logprobs.resize(T, K);
+  detail::advise_huge_pages(tr.persona_logprobs.data(), std::size_t(T) * std::size_t(K) * sizeof(double));
   for (int k = 0; k < K; ++k) {
     personas_[std::size_t(k)]->token_logprobs(tokens.data(), tokens.size(), tr.persona_logprobs.col(k).data());
     if (on_progress) on_progress(double(k + 1) / double(K + 1));
   }
   tr.log_weights.resize(T, K);
+  detail::advise_huge_pages(tr.log_weights.data(), std::size_t(T) * std::size_t(K) * sizeof(double));
   tr.logprobs.resize(T);
   tr.entropy.resize(T);
   tr.dominant.resize(std::size_t(T));
