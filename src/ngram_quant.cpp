@@ -222,22 +222,22 @@ QuantNGramPersona QuantNGramPersona::from_arrays(int order, std::vector<Level> l
                       "quantised n-gram model: level {} entry {} has token {}", n, i, w);
     }
   for (std::size_t n = 1; n < std::size_t(order); ++n) {
-    const Level& L = out.levels_[n];
     const std::size_t next = out.levels_[n + 1].size;
     const std::uint32_t first = out.child_of(int(n), out.record(int(n), 0));
-    const std::uint32_t end = out.child_of(int(n), out.record(int(n), std::uint32_t(L.size)));
+    const std::uint32_t end = out.child_of(int(n), out.record(int(n), std::uint32_t(out.levels_[n].size)));
     SIMULACRA_CHECK(first == 0 && end == next, FileError,
                     "quantised n-gram model: level {} children span [{}, {}), expected [0, {})", n, first, end, next);
-    if (n >= 2) continue;
-    for (std::uint32_t i = 0; i < L.size; ++i) {
-      const std::uint32_t b = out.child_of(int(n), out.record(int(n), i));
-      const std::uint32_t e = out.child_of(int(n), out.record(int(n), i + 1));
+  }
+  if (order >= 2) {
+    const std::size_t next = out.levels_[2].size;
+    for (std::uint32_t i = 0; i < out.levels_[1].size; ++i) {
+      const std::uint32_t b = out.child_of(1, out.record(1, i)), e = out.child_of(1, out.record(1, i + 1));
       SIMULACRA_CHECK(b <= e && e <= next, FileError,
-                      "quantised n-gram model: level {} entry {} has child range [{}, {}) (level {} has {})", n, i, b,
-                      e, n + 1, next);
+                      "quantised n-gram model: level 1 entry {} has child range [{}, {}) (level 2 has {})", i, b, e,
+                      next);
       for (std::uint32_t c = b + 1; c < e; ++c)
-        SIMULACRA_CHECK(token_of(out.record(int(n) + 1, c - 1)) < token_of(out.record(int(n) + 1, c)), FileError,
-                        "quantised n-gram model: level {} children unsorted at {}", n + 1, c);
+        SIMULACRA_CHECK(token_of(out.record(2, c - 1)) < token_of(out.record(2, c)), FileError,
+                        "quantised n-gram model: level 2 children unsorted at {}", c);
     }
   }
   out.index();
@@ -338,20 +338,19 @@ void QuantNGramPersona::check_sums(std::vector<std::vector<std::uint8_t>>* choos
     double* const new_sum = sum.data();
     const int level = n;
     const detail::Failure failure = detail::for_each_index(chunks, [&](std::size_t chunk) {
-      const auto child = [](std::uint64_t r, std::uint64_t mask) { return std::uint32_t((r >> 25) & mask); };
       double worst = 0.0;
       const auto q_end = std::uint32_t(std::min(S, (chunk + 1) * kCheckChunk));
       for (auto q = std::uint32_t(chunk * kCheckChunk); q < q_end; ++q) {
         const std::uint64_t r = bits_at(rec1, q * w1);
-        const std::uint32_t b = child(r, mask1), e = child(bits_at(rec1, (q + 1) * w1), mask1);
+        const std::uint32_t b = child_field(r, mask1), e = child_field(bits_at(rec1, (q + 1) * w1), mask1);
         SIMULACRA_CHECK(b <= e && e <= next, FileError,
                         "quantised n-gram model: level {} entry {} has child range [{}, {}) (level {} has {})", level,
                         q, b, e, level + 1, next);
         const std::uint32_t s = suffix_of[q];
         std::uint32_t sb = 0, se = 0;
         if (level >= 3) {
-          sb = child(bits_at(rec0, s * w0), mask0);
-          se = child(bits_at(rec0, (s + 1) * w0), mask0);
+          sb = child_field(bits_at(rec0, s * w0), mask0);
+          se = child_field(bits_at(rec0, (s + 1) * w0), mask0);
         }
         double own = 0.0, lower = 0.0;
         std::uint32_t last = 0;  // the previous child's token + 1

@@ -151,9 +151,9 @@ class QuantNGramPersona final : public Persona {
   static std::uint32_t token_of(std::uint64_t r) { return std::uint32_t(r & 0x1FF); }
   static std::uint32_t prob_of(std::uint64_t r) { return std::uint32_t((r >> 9) & 0xFF); }
   static std::uint32_t backoff_of(std::uint64_t r) { return std::uint32_t((r >> 17) & 0xFF); }
-  std::uint32_t child_of(int n, std::uint64_t r) const {
-    return std::uint32_t((r >> 25) & child_mask_[std::size_t(n)]);
-  }
+  std::uint32_t child_of(int n, std::uint64_t r) const { return child_field(r, child_mask_[std::size_t(n)]); }
+  // The same with the level's child mask ((1 << child_bits) - 1) given.
+  static std::uint32_t child_field(std::uint64_t r, std::uint64_t mask) { return std::uint32_t((r >> 25) & mask); }
 
   // --- the walk (contexts of order() node ids, as NGramPersona's) --------
   void start_context(std::uint32_t* ctx) const {
