@@ -15,8 +15,9 @@ apt_install clang libclang-rt-14-dev libomp-dev
 
 tree=build/sanitize
 # Warnings are errors in build/ (GCC); clang's own extra warnings stay warnings here.
-# No precompiled headers here: every source must then include what it uses.
-tree_defines=(CMAKE_CXX_COMPILER=clang++ CMAKE_BUILD_TYPE=RelWithDebInfo CMAKE_DISABLE_PRECOMPILE_HEADERS=ON
+# No precompiled header for the library and the tool here: each of their sources must then include what it
+# uses. The tests keep theirs (GoogleTest and Eigen are most of a test's parse: 35-45% of its compile time).
+tree_defines=(CMAKE_CXX_COMPILER=clang++ CMAKE_BUILD_TYPE=RelWithDebInfo SIMULACRA_LIBRARY_PCH=OFF CMAKE_DISABLE_PRECOMPILE_HEADERS=OFF
               "CMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -gline-tables-only"
               SIMULACRA_SANITIZE=address,undefined SIMULACRA_BUILD_FUZZERS=ON SIMULACRA_BUILD_TESTS=ON
               SIMULACRA_WERROR=OFF)
