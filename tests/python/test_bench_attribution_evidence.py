@@ -73,3 +73,14 @@ def test_one_weight_fitted_is_the_minimum_of_a_brute_force_grid():
     losses = [bae.loss_and_grad(np.array([g]), F, y, w, log_prior)[0] for g in grid]
     assert b[0] == pytest.approx(grid[int(np.argmin(losses))], abs=2e-4)
     assert min(losses) - 1e-7 <= loss <= min(losses) + 1e-12  # no worse than the grid, and near its best
+
+
+def test_damping_weighs_a_repeated_gram_by_the_square_root_of_its_count():
+    assert bae.DAMPED_GRAM == 3
+    # 3-grams ending at each byte of "aaaaa": "a", "aa", "aaa", "aaa", "aaa"; then the document end.
+    assert np.allclose(bae.damping(b"aaaaa"), [1, 1, 3 ** -0.5, 3 ** -0.5, 3 ** -0.5, 1])
+    assert np.allclose(bae.damping(b"abab"), [1, 1, 1, 1, 1])
+    # "abcabcabc": "a", "ab" once; "abc" at 2, 5, 8; "bca" at 3, 6; "cab" at 4, 7.
+    w = bae.damping(b"abcabcabc")
+    assert np.allclose(w[:2], 1) and np.allclose(w[[3, 6]], 2 ** -0.5) and np.allclose(w[[4, 7]], 2 ** -0.5)
+    assert np.isclose(w[2], 3 ** -0.5) and np.isclose(w[5], 3 ** -0.5) and np.isclose(w[8], 3 ** -0.5) and w[9] == 1
