@@ -32,7 +32,7 @@ part a run of whole lines of >= the given length:
   from A to B (the cut agreeing best with A before it and B after it); and
   the number of spans.
 
-    PYTHONPATH=python python bench/bench_switching.py [--pairs 200] [--order 3]
+    .venv/bin/python bench/bench_switching.py [--pairs 200] [--order 3]
 """
 
 import argparse

@@ -194,7 +194,8 @@ by EM on unlabelled documents, and how each document was attributed.
           "Per EM iteration of the kept run: sum over training documents of log sum_k pi_k p_k(d).")
       .def_property_readonly(
           "objective", [](const DiscoveryResult& r) { return r.discovery->objective; },
-          "Per EM iteration: the objective EM climbs (with Dirichlet personas and beta 1 it never falls): the "
+          "Per EM iteration: the objective EM climbs (with Dirichlet personas and beta 1 it never falls once the "
+          "annealing is over, from the iteration after the first E-step at beta on): the "
           "log-likelihood plus the log Dirichlet prior of the personas, up to a constant (hard EM: the "
           "classification log-likelihood plus the prior).")
       .def_property_readonly(
@@ -324,9 +325,24 @@ Made by discover for its executor; pickles through to_bytes.
       });
 
   m.def(
+      "discovery_beta",
+      [](int iteration, int iterations, double beta, double anneal) {
+        DiscoveryConfig cfg;
+        cfg.iterations = iterations;
+        cfg.beta = beta;
+        cfg.anneal = anneal;
+        return discovery_beta(cfg, iteration);
+      },
+      py::arg("iteration"), py::arg("iterations") = 20, py::arg("beta") = 1.0, py::arg("anneal") = 0.1,
+      "The E-step tempering discover uses after M-step `iteration` (1-based) of `iterations`: beta * anneal^(1 - "
+      "(iteration - 1) / H) for iteration <= H = iterations // 2 (H = 0 when anneal is 1), beta after. ValueError "
+      "for an iteration below 1 or an anneal outside (0, 1].");
+
+  m.def(
       "discover",
       [](py::handle texts, py::handle k, int order, const std::string& smoothing, double mu, int iterations,
-         double tolerance, int restarts, bool hard, double beta, double heldout_fraction, std::uint64_t seed,
+         double tolerance, int restarts, bool hard, double beta, double anneal, double heldout_fraction,
+         std::uint64_t seed,
          std::optional<std::vector<Text>> names, py::handle initial_responsibilities, py::handle progress,
          int block_documents, py::handle executor) {
         const std::vector<std::string> docs = documents_arg(texts, "texts");
@@ -339,6 +355,7 @@ Made by discover for its executor; pickles through to_bytes.
         cfg.restarts = restarts;
         cfg.hard = hard;
         cfg.beta = beta;
+        cfg.anneal = anneal;
         cfg.heldout_fraction = heldout_fraction;
         cfg.seed = seed;
         if (names) cfg.names = texts_of(*names);
@@ -372,14 +389,17 @@ Made by discover for its executor; pickles through to_bytes.
         if (!callback.is_none() && py::hasattr(callback, "close")) callback.attr("close")();
         return DiscoveryResult{std::move(found)};
       },
-      py::arg("texts"), py::arg("k"), py::arg("order") = 4, py::arg("smoothing") = "dirichlet", py::arg("mu") = 2.0,
+      py::arg("texts"), py::arg("k"), py::arg("order") = 2, py::arg("smoothing") = "dirichlet", py::arg("mu") = 2.0,
       py::arg("iterations") = 20, py::arg("tolerance") = 1e-7, py::arg("restarts") = 3, py::arg("hard") = false,
-      py::arg("beta") = 1.0, py::arg("heldout_fraction") = 0.1, py::arg("seed") = 0, py::arg("names") = py::none(),
+      py::arg("beta") = 1.0, py::arg("anneal") = 0.1, py::arg("heldout_fraction") = 0.1, py::arg("seed") = 0,
+      py::arg("names") = py::none(),
       py::arg("initial_responsibilities") = py::none(), py::arg("progress") = py::none(),
       py::arg("block_documents") = 1024, py::arg("executor") = py::none(),
       "Finds k masks in unlabelled documents (a list of str / bytes, or a Corpus whose labels are ignored) by EM "
-      "over documents: E-step responsibilities pi_k p_k(d)^beta normalised (hard=True: the best mask only), M-step "
-      "every persona refitted on its fractionally weighted documents and pi from mean responsibilities; restarts "
+      "over documents: E-step responsibilities pi_k p_k(d)^b normalised (hard=True: the best mask only), M-step "
+      "every persona refitted on its fractionally weighted documents and pi from mean responsibilities; "
+      "deterministic annealing: b rises geometrically from anneal * beta at the first E-step to beta over the first "
+      "half of the iterations (anneal=1: b = beta throughout; simulacra.discovery_beta); restarts "
       "from k-means++ on TF-IDF byte 3..5-gram profiles, the best held-out likelihood kept. smoothing='dirichlet' "
       "(personas centred on a shared background; the objective never falls) or 'expected_kneser_ney'. k may be a "
       "range: each value is run on the same held-out split and the k with the best held-out likelihood is kept "

@@ -400,14 +400,17 @@ int argmax(const double* a, Eigen::Index K) {
   return best;
 }
 
-// Responsibilities of every document given its log-likelihoods.
-RowMatrix e_step(const RowMatrix& LL, const Eigen::VectorXd& log_prior, const DiscoveryConfig& cfg) {
+// The iterations of the annealing ramp (discovery.hpp): b_t < beta for t <= H.
+int anneal_iterations(const DiscoveryConfig& cfg) { return cfg.anneal == 1.0 ? 0 : cfg.iterations / 2; }
+
+// Responsibilities of every document given its log-likelihoods, tempered by beta.
+RowMatrix e_step(const RowMatrix& LL, const Eigen::VectorXd& log_prior, double beta, bool hard) {
   const Eigen::Index K = LL.cols();
   RowMatrix R = RowMatrix::Zero(LL.rows(), K);
   std::vector<double> a(static_cast<std::size_t>(K));
   for (Eigen::Index d = 0; d < LL.rows(); ++d) {
-    for (Eigen::Index k = 0; k < K; ++k) a[std::size_t(k)] = log_prior[k] + cfg.beta * LL(d, k);
-    if (cfg.hard) {
+    for (Eigen::Index k = 0; k < K; ++k) a[std::size_t(k)] = log_prior[k] + beta * LL(d, k);
+    if (hard) {
       R(d, argmax(a.data(), K)) = 1.0;
     } else {
       const double z = log_sum_exp(a.data(), int(K));
@@ -453,12 +456,15 @@ Run run_em(const Data& data, RowMatrix R, int k, int restart, const DiscoveryCon
     run.loglik.push_back(L);
     run.objective.push_back(F);
     run.fit_R = std::move(R);
-    R = e_step(LL, p.log_prior, cfg);
+    R = e_step(LL, p.log_prior, discovery_beta(cfg, it), cfg.hard);
     run.heldout = mixture_loglik(LL, p.log_prior, data.heldout);
     if (cfg.on_progress) cfg.on_progress({k, restart, it, L});
     const std::size_t t = run.objective.size();
-    // |change| (not gain): with tempering (beta != 1) the objective may fall, and EM goes on.
-    if (t >= 2 && std::abs(run.objective[t - 1] - run.objective[t - 2]) <= cfg.tolerance * std::abs(run.objective[t - 1]))
+    // |change| (not gain): with tempering (beta != 1) the objective may fall, and EM goes on. Not while
+    // annealing: the two objectives compared must both follow E-steps at beta.
+    const int H = anneal_iterations(cfg);
+    if (t >= 2 && (H == 0 || it > H + 2) &&
+        std::abs(run.objective[t - 1] - run.objective[t - 2]) <= cfg.tolerance * std::abs(run.objective[t - 1]))
       break;
   }
   run.R = std::move(R);
@@ -499,6 +505,8 @@ void check_config(const DiscoveryConfig& cfg, std::size_t N) {
   SIMULACRA_CHECK(cfg.restarts >= 1, InvalidArgument, "discover: restarts must be >= 1, got {}", cfg.restarts);
   SIMULACRA_CHECK(cfg.beta > 0.0 && cfg.beta <= MixtureConfig::kMaxBeta, InvalidArgument,
                   "discover: beta must be in (0, {}], got {}", MixtureConfig::kMaxBeta, cfg.beta);
+  SIMULACRA_CHECK(cfg.anneal > 0.0 && cfg.anneal <= 1.0, InvalidArgument, "discover: anneal must be in (0, 1], got {}",
+                  cfg.anneal);
   SIMULACRA_CHECK(std::isfinite(cfg.heldout_fraction) && cfg.heldout_fraction >= 0.0 && cfg.heldout_fraction < 1.0,
                   InvalidArgument, "discover: heldout_fraction must be in [0, 1), got {}", cfg.heldout_fraction);
   SIMULACRA_CHECK(cfg.kmeans_restarts >= 1, InvalidArgument, "discover: kmeans_restarts must be >= 1, got {}",
@@ -641,6 +649,15 @@ std::unique_ptr<Data> prepare(const std::vector<std::string>& documents, const D
 }
 
 }  // namespace
+
+double discovery_beta(const DiscoveryConfig& config, int iteration) {
+  SIMULACRA_CHECK(iteration >= 1, InvalidArgument, "discovery_beta: iteration must be >= 1, got {}", iteration);
+  SIMULACRA_CHECK(config.anneal > 0.0 && config.anneal <= 1.0, InvalidArgument,
+                  "discovery_beta: anneal must be in (0, 1], got {}", config.anneal);
+  const int H = anneal_iterations(config);
+  if (iteration > H) return config.beta;
+  return config.beta * std::pow(config.anneal, 1.0 - double(iteration - 1) / double(H));
+}
 
 Discovery discover(const std::vector<std::string>& documents, int k, const DiscoveryConfig& config) {
   const auto start = std::chrono::steady_clock::now();

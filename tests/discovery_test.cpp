@@ -80,8 +80,10 @@ TEST(DiscoveryTest, OrderOneEmWorkedByHand) {
   cfg.initial_responsibilities = (Eigen::MatrixXd(2, 2) << 0.9, 0.1, 0.2, 0.8).finished();
   const simulacra::Discovery found = simulacra::discover(docs, 2, cfg);
 
-  // By hand: token types a, b, <b>; n[d][w] the counts.
+  // By hand: token types a, b, <b>; n[d][w] the counts. The E-steps anneal (the default anneal 0.1) over the
+  // first 4 / 2 iterations: 0.1, 0.1^(1/2), then 1.
   const double n[2][3] = {{1, 1, 1}, {0, 2, 1}};
+  const double tempering[4] = {0.1, std::sqrt(0.1), 1.0, 1.0};
   double R[2][2] = {{0.9, 0.1}, {0.2, 0.8}};
   for (int it = 0; it < 4; ++it) {
     double pi[2], logtheta[2][3], prior = 0.0;
@@ -97,14 +99,16 @@ TEST(DiscoveryTest, OrderOneEmWorkedByHand) {
     }
     double L = 0.0, next[2][2];
     for (int d = 0; d < 2; ++d) {
-      std::vector<double> a(2);
+      std::vector<double> a(2), tempered(2);
       for (int k = 0; k < 2; ++k) {
-        a[std::size_t(k)] = std::log(pi[k]);
-        for (int w = 0; w < 3; ++w) a[std::size_t(k)] += n[d][w] * logtheta[k][w];
+        double ll = 0.0;
+        for (int w = 0; w < 3; ++w) ll += n[d][w] * logtheta[k][w];
+        a[std::size_t(k)] = std::log(pi[k]) + ll;
+        tempered[std::size_t(k)] = std::log(pi[k]) + tempering[it] * ll;
       }
-      const double z = lse(a);
-      L += z;
-      for (int k = 0; k < 2; ++k) next[d][k] = std::exp(a[std::size_t(k)] - z);
+      L += lse(a);
+      const double z = lse(tempered);
+      for (int k = 0; k < 2; ++k) next[d][k] = std::exp(tempered[std::size_t(k)] - z);
     }
     ASSERT_LT(std::size_t(it), found.log_likelihoods.size());
     EXPECT_NEAR(found.log_likelihoods[std::size_t(it)], L, 1e-12) << "iteration " << it;
@@ -242,9 +246,14 @@ TEST(DiscoveryTest, DirichletObjectiveNeverDecreases) {
     cfg.seed = rng();
     cfg.heldout_fraction = rep % 2 ? 0.2 : 0.0;
     cfg.hard = rep % 3 == 2;
+    // Annealed runs (the default) climb from the M-step after the first E-step at beta 1: iteration
+    // iterations / 2 + 2, objective index iterations / 2 + 1.
+    cfg.anneal = rep % 4 < 2 ? 1.0 : 0.1;
+    const std::size_t first = cfg.anneal == 1.0 ? 1 : std::size_t(cfg.iterations / 2 + 1);
+    EXPECT_EQ(simulacra::discovery_beta(cfg, int(first)), 1.0);
     const int k = 2 + int(rng() % 3);
     const simulacra::Discovery found = simulacra::discover(docs, k, cfg);
-    for (std::size_t t = 1; t < found.objective.size(); ++t) {
+    for (std::size_t t = first; t < found.objective.size(); ++t) {
       EXPECT_GE(found.objective[t], found.objective[t - 1] - 1e-10 * std::abs(found.objective[t - 1]))
           << "rep " << rep << " iteration " << t << (cfg.hard ? " (hard)" : "");
       if (cfg.hard) continue;
@@ -257,6 +266,39 @@ TEST(DiscoveryTest, DirichletObjectiveNeverDecreases) {
   std::printf("[ discovery ] the log-likelihood alone fell in %d of %d soft EM steps, by up to %.2g of itself (the "
               "objective in none)\n",
               loglik_falls, steps, largest_fall);
+}
+
+TEST(DiscoveryTest, AnnealingRisesGeometricallyToBetaOverHalfTheIterations) {
+  DiscoveryConfig cfg;
+  cfg.iterations = 20;
+  cfg.beta = 0.5;
+  cfg.anneal = 0.01;
+  for (int t = 1; t <= 10; ++t)
+    EXPECT_NEAR(simulacra::discovery_beta(cfg, t), 0.5 * std::pow(0.01, 1.0 - (t - 1) / 10.0), 1e-15) << t;
+  for (int t = 11; t <= 25; ++t) EXPECT_EQ(simulacra::discovery_beta(cfg, t), 0.5) << t;
+  cfg.iterations = 3;  // H = 1: one annealed E-step
+  EXPECT_NEAR(simulacra::discovery_beta(cfg, 1), 0.005, 1e-15);
+  EXPECT_EQ(simulacra::discovery_beta(cfg, 2), 0.5);
+  cfg.iterations = 1;  // H = 0
+  EXPECT_EQ(simulacra::discovery_beta(cfg, 1), 0.5);
+  cfg.iterations = 20, cfg.anneal = 1.0;
+  for (int t = 1; t <= 20; ++t) EXPECT_EQ(simulacra::discovery_beta(cfg, t), 0.5) << t;
+  EXPECT_THROW(simulacra::discovery_beta(cfg, 0), simulacra::InvalidArgument);
+  cfg.anneal = 0.0;
+  EXPECT_THROW(simulacra::discovery_beta(cfg, 1), simulacra::InvalidArgument);
+
+  // The early stop waits for the annealing: with a tolerance every step meets, an annealed run of 20
+  // iterations stops at iteration 13 (its objectives 12 and 13 are the first two after E-steps at beta),
+  // a plain one at 2.
+  std::vector<std::string> docs;
+  for (int i = 0; i < 12; ++i) docs.push_back(i % 2 ? "arr matey ahoy arr" : "thou doth hath thee");
+  DiscoveryConfig stop;
+  stop.tolerance = 1e6;
+  stop.restarts = 1;
+  stop.heldout_fraction = 0.0;
+  EXPECT_EQ(simulacra::discover(docs, 2, stop).objective.size(), 13u);
+  stop.anneal = 1.0;
+  EXPECT_EQ(simulacra::discover(docs, 2, stop).objective.size(), 2u);
 }
 
 TEST(DiscoveryTest, RecoversWellSeparatedPersonasAndIsDeterministic) {
@@ -339,6 +381,10 @@ TEST(DiscoveryTest, BadArgumentsAreNamed) {
   expect_error(2, c, "iterations");
   c = ok, c.beta = 0.0;
   expect_error(2, c, "beta");
+  for (double bad : {0.0, -0.5, 1.5, std::nan("")}) {
+    c = ok, c.anneal = bad;
+    expect_error(2, c, "anneal");
+  }
   c = ok, c.smoothing.mu = -1.0;
   expect_error(2, c, "mu");
   c = ok, c.heldout_fraction = 1.0;

@@ -4,9 +4,22 @@
 // The model: document d was written by persona z_d ~ pi, and p(d | z = k) is
 // persona k's n-gram model. EM alternates
 //
-//   E-step  r_dk = pi_k p_k(d)^beta / sum_j pi_j p_j(d)^beta     (log-sum-exp; beta = 1: the posterior)
-//           hard EM: r_dk = 1 for the k maximising log pi_k + beta log p_k(d) (ties: the lowest k)
+//   E-step  r_dk = pi_k p_k(d)^b_t / sum_j pi_j p_j(d)^b_t      (log-sum-exp; b_t = 1: the posterior)
+//           hard EM: r_dk = 1 for the k maximising log pi_k + b_t log p_k(d) (ties: the lowest k)
 //   M-step  pi_k = mean_d r_dk; every persona refitted on the documents weighted by r_.k
+//
+// Deterministic annealing (Ueda & Nakano 1998): the E-step after M-step t
+// (1-based) tempers by
+//
+//   b_t = beta * anneal^(1 - (t - 1) / H)   for t <= H = iterations / 2,   b_t = beta after,
+//
+// rising geometrically from anneal * beta to beta over the first half of
+// the iterations (anneal = 1: b_t = beta throughout; discovery_beta gives
+// b_t). Documents' log-likelihood ratios are large (hundreds of nats between
+// masks that differ little), so untempered responsibilities are one-hot from
+// the first E-step and EM stays near its k-means start; tempered ones let
+// documents move between masks first, and the last half of the iterations
+// is ordinary EM at beta (docs/discovery.md measures it on real text).
 //
 // starting from one-hot responsibilities given by k-means++ on the
 // documents' TF-IDF byte n-gram profiles (kmeans.hpp; a mask that k-means
@@ -27,7 +40,8 @@
 //     M-step is then the exact maximiser of the expected complete-data log
 //     posterior, so EM never decreases the objective
 //       F = sum_d log sum_k pi_k p_k(d) + sum_k sum_h log Dir(theta_kh; mu B(. | h') + 1)   (+ const)
-//     at beta = 1 (hard EM: the classification objective
+//     at beta = 1 from the M-step after the first E-step at b_t = 1 on
+//     (every step without annealing; hard EM: the classification objective
 //       sum_d log pi_{z_d} p_{z_d}(d) + the same prior term). The marginal
 //     log-likelihood alone is not guaranteed to rise (docs/concepts.md,
 //     "Discovering the masks"). One counting pass per iteration over the
@@ -44,7 +58,7 @@
 // Choosing K: discover(documents, {2, 3, 4, ...}, config) runs each K on the
 // same split and keeps the K with the highest held-out log-likelihood.
 //
-//   simulacra::DiscoveryConfig cfg;           // order 4, Dirichlet, 3 restarts
+//   simulacra::DiscoveryConfig cfg;           // order 2, Dirichlet, annealed, 3 restarts
 //   simulacra::Discovery found = simulacra::discover(texts, 8, cfg);
 //   found.mixture.attribute(texts[0]);        // (K) log posterior of the masks
 #pragma once
@@ -148,13 +162,14 @@ struct DiscoveryExecutor {
 };
 
 struct DiscoveryConfig {
-  int order = 4;                     // n-gram order of every persona, 1..NGramPersona::kMaxOrder
+  int order = 2;                     // n-gram order of every persona, 1..NGramPersona::kMaxOrder (2: see docs/discovery.md)
   WeightedFitConfig smoothing;       // the personas' estimator and Dirichlet concentration mu
   int iterations = 20;               // EM iterations (M-steps) per restart, >= 1
   double tolerance = 1e-7;           // stop early when the objective moves by at most tolerance * |objective|, >= 0
   int restarts = 3;                  // k-means++ starts, >= 1
   bool hard = false;                 // classification (hard) EM
   double beta = 1.0;                 // E-step tempering in (0, MixtureConfig::kMaxBeta]
+  double anneal = 0.1;               // the first E-step's tempering as a share of beta, in (0, 1] (1: no annealing)
   double heldout_fraction = 0.1;     // documents held out to choose the restart and K, in [0, 1)
   std::uint64_t seed = 0;            // seeds the split and the k-means++ starts
   ProfileConfig profiles;            // the k-means profiles (TF-IDF of byte 3..5-grams)
@@ -189,11 +204,14 @@ struct Discovery {
   double seconds = 0.0;                 // wall time
 };
 
+// b_t above: the tempering of the E-step after M-step `iteration` (1-based).
+double discovery_beta(const DiscoveryConfig& config, int iteration);
+
 // EM with K = k masks on `documents` (raw bytes, one document each).
 // InvalidArgument for no documents, k < 1 or more than the training
 // documents, a bad order, mu, iteration count, tolerance, restart count,
-// beta, fraction, profile configuration, names that are not k unique non-empty
-// strings, or initial responsibilities that are not (N, k) rows of
+// beta, anneal, fraction, profile configuration, names that are not k unique
+// non-empty strings, or initial responsibilities that are not (N, k) rows of
 // probabilities.
 Discovery discover(const std::vector<std::string>& documents, int k, const DiscoveryConfig& config = {});
 

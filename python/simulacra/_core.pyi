@@ -1207,10 +1207,14 @@ def describe_masks(mixture: Mixture, texts: Union[Sequence[_Text], Corpus], resp
     c_k(g) >= min_count) and a sample of sample_bytes from the mask alone (seed + k).
     responsibilities: (N, K) weights of the documents (one-hot for labels). ValueError for a bad shape."""
 
+def discovery_beta(iteration: int, iterations: int = 20, beta: float = 1.0, anneal: float = 0.1) -> float:
+    """The E-step tempering discover uses after M-step `iteration` (1-based): beta * anneal^(1 - (iteration - 1)
+    / H) up to H = iterations // 2 (0 when anneal is 1), beta after."""
+
 def discover(
     texts: Union[Corpus, Sequence[_Text]],
     k: Union[int, Sequence[int], range],
-    order: int = 4,
+    order: int = 2,
     smoothing: _Smoothing = "dirichlet",
     mu: float = 2.0,
     iterations: int = 20,
@@ -1218,6 +1222,7 @@ def discover(
     restarts: int = 3,
     hard: bool = False,
     beta: float = 1.0,
+    anneal: float = 0.1,
     heldout_fraction: float = 0.1,
     seed: int = 0,
     names: Optional[Sequence[_Text]] = None,
@@ -1227,7 +1232,8 @@ def discover(
     executor: Optional[Any] = None,
 ) -> Discovery:
     """Finds k masks in unlabelled documents by EM over documents (k-means++ restarts, the best held-out
-    likelihood kept); k may be a range, the k with the best held-out likelihood is kept. block_documents: the
+    likelihood kept; the E-step's tempering annealed from anneal * beta to beta over the first half of the
+    iterations, discovery_beta); k may be a range, the k with the best held-out likelihood is kept. block_documents: the
     M-step sums each block's fractional counts, then the blocks in order. executor: an object with shards (int),
     distribute(list of DiscoveryShard), loglik((P, K) array) -> (N, K) array and counts((N, K) array) -> list of
     bytes, where the E-step and the counting run (simulacra.dask.discover); None: here."""

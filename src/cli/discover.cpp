@@ -24,13 +24,14 @@ const Command kDiscover{
     "--k LO..HI chooses K on the held-out documents.",
     {kBuiltin, kDir, kJsonl, kPlay, kTopSpeakers, kFortunes,
      {"--k", "", "K|LO..HI", "2", "the number of masks, or a range from which the best held-out K is chosen"},
-     {"--order", "", "N", "4", "n-gram order of every mask"},
+     {"--order", "", "N", "2", "n-gram order of every mask (2: the best clustering of the real corpora measured)"},
      {"--smoothing", "", "S", "dirichlet", "dirichlet (EM's objective never falls) or expected_kneser_ney"},
      {"--mu", "", "X", "2", "Dirichlet concentration (> 0)"},
      {"--iterations", "", "N", "20", "EM iterations per start"},
      {"--restarts", "", "N", "3", "k-means++ starts"},
      {"--hard", "", "", "", "classification EM: each document wholly to its best mask"},
      {"--beta", "", "X", "1", "E-step tempering (> 0); 1 keeps EM's guarantee"},
+     {"--anneal", "", "X", "0.1", "first E-step's tempering as a share of beta, rising to beta over half the iterations; 1: none"},
      {"--heldout", "", "F", "0.1", "share of the documents held out to choose the start and K, in [0, 1)"},
      {"--seed", "", "S", "0", "seed of the held-out split and of the starts"},
      {"--output", "-o", "MODEL", "", "write the discovered pile here (a .safetensors file)"},
@@ -65,7 +66,7 @@ int run_discover(const Args& args) {
   for (const Document& d : corpus.documents()) texts.push_back(d.text);
   fmt::print("corpus: {} ({} documents, {} bytes; labels used only to score)\n", source, corpus.size(), corpus.bytes());
   DiscoveryConfig cfg;
-  cfg.order = int(args.integer("--order", 4, 1, NGramPersona::kMaxOrder));
+  cfg.order = int(args.integer("--order", 2, 1, NGramPersona::kMaxOrder));
   cfg.smoothing.smoothing =
       weighted_smoothing_from_name(args.choice("--smoothing", "dirichlet", {"dirichlet", "expected_kneser_ney"}));
   cfg.smoothing.mu = args.real("--mu", 2.0, Range{0, INFINITY, true});
@@ -73,6 +74,7 @@ int run_discover(const Args& args) {
   cfg.restarts = int(args.integer("--restarts", 3, 1, 1 << 20));
   cfg.hard = args.has("--hard");
   cfg.beta = args.real("--beta", 1.0, Range{0, INFINITY, true});
+  cfg.anneal = args.real("--anneal", 0.1, Range{0, 1, true});
   cfg.heldout_fraction = args.real("--heldout", 0.1, Range{0, 1, false, true});
   cfg.seed = args.seed("--seed", 0);
   const std::vector<int> ks = k_values_of(args);

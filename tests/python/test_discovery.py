@@ -111,14 +111,15 @@ def test_discover_order_one_by_hand():
     found = simulacra.discover(docs, 2, order=1, mu=1.0, iterations=3, tolerance=0.0, heldout_fraction=0.0,
                                initial_responsibilities=r)
     n = np.array([[1, 1, 1], [0, 2, 1]], float)  # counts of a, b, <b>
-    for it in range(3):
+    for it, b in enumerate([0.1, 1.0, 1.0]):  # the default annealing over 3 // 2 = 1 iteration: 0.1, then 1
         pi = r.mean(axis=0)
         c = r.T @ n  # (K, 3)
         theta = (c + 1.0 / V) / (c.sum(axis=1, keepdims=True) + 1.0)
-        a = np.log(pi) + n @ np.log(theta).T  # (docs, K)
-        z = np.logaddexp.reduce(a, axis=1)
-        assert found.log_likelihoods[it] == pytest.approx(z.sum(), abs=1e-12)
-        r = np.exp(a - z[:, None])
+        ll = n @ np.log(theta).T  # (docs, K)
+        a = np.log(pi) + ll
+        assert found.log_likelihoods[it] == pytest.approx(np.logaddexp.reduce(a, axis=1).sum(), abs=1e-12)
+        t = np.log(pi) + b * ll
+        r = np.exp(t - np.logaddexp.reduce(t, axis=1)[:, None])
     np.testing.assert_allclose(found.responsibilities, r, atol=1e-12)
     assert found.responsibilities.dtype == np.float64 and found.responsibilities.shape == (2, 2)
     assert found.assignments.dtype == np.int32
@@ -141,7 +142,10 @@ def test_discover_recovers_sources_and_gives_a_usable_mixture():
     assert same_partition(found.assignments, labels)
     assert found.mixture.personas == ["a", "b", "c"]
     assert seen and isinstance(seen[0], simulacra.DiscoveryProgress)
-    assert all(b >= a - 1e-9 * abs(a) for a, b in zip(found.objective, found.objective[1:]))
+    # The objective climbs once the annealing is over: from iteration 20 // 2 + 1, whose E-step is at beta.
+    assert simulacra.discovery_beta(11) == 1.0 and simulacra.discovery_beta(10) < 1.0
+    after = found.objective[10:]
+    assert len(after) >= 2 and all(b >= a - 1e-9 * abs(a) for a, b in zip(after, after[1:]))
     np.testing.assert_allclose(found.responsibilities.sum(axis=1), 1.0, atol=1e-12)
     # The mixture is an ordinary one: attribution reproduces the responsibilities, it pickles.
     post = found.mixture.attribute(docs[0])
@@ -173,6 +177,9 @@ def test_discover_reads_a_corpus_and_reports_errors():
         simulacra.discover(["a", "b"], 5)
     with pytest.raises(ValueError, match="beta"):
         simulacra.discover(["a", "b", "c"], 2, beta=-1.0)
+    for bad in (0.0, 1.5, float("nan")):
+        with pytest.raises(ValueError, match="anneal"):
+            simulacra.discover(["a", "b", "c"], 2, anneal=bad)
     with pytest.raises(TypeError, match="one text"):
         simulacra.discover("just one text", 2)
     with pytest.raises(ValueError, match="held-out"):
@@ -253,3 +260,13 @@ def test_describe_masks_lists_the_ngrams_that_mark_each_mask():
         simulacra.describe_masks(mix, texts, r, n=0)
     found = simulacra.discover(texts, 2, order=2, seed=0, heldout_fraction=0.0)
     assert [d.name for d in found.describe(texts, sample_bytes=0)] == ["mask0", "mask1"]
+
+
+def test_discovery_beta_is_the_annealing_schedule():
+    assert [simulacra.discovery_beta(t, 8, beta=0.5, anneal=0.01) for t in range(1, 9)] == pytest.approx(
+        [0.5 * 0.01 ** (1 - (t - 1) / 4) for t in range(1, 5)] + [0.5] * 4, rel=1e-14)
+    assert simulacra.discovery_beta(3, 20, anneal=1.0) == 1.0
+    with pytest.raises(ValueError, match="iteration"):
+        simulacra.discovery_beta(0)
+    with pytest.raises(ValueError, match="anneal"):
+        simulacra.discovery_beta(1, anneal=0.0)
