@@ -206,9 +206,14 @@ by EM on unlabelled documents, and how each document was attributed.
           "(H,) int32 indices of the held-out documents (they do not train the personas).")
       .def_property_readonly(
           "restart_scores", [](const DiscoveryResult& r) { return r.discovery->restart_scores; },
-          "Per restart: its held-out log-likelihood (its final objective without held-out documents).")
+          "Per restart: the held-out log-likelihood (the final objective without held-out documents) of its better "
+          "run (annealed or plain, with anneal < 1).")
       .def_property_readonly(
           "restart", [](const DiscoveryResult& r) { return r.discovery->restart; }, "The kept restart.")
+      .def_property_readonly(
+          "annealed", [](const DiscoveryResult& r) { return r.discovery->annealed; },
+          "Whether the kept run is the annealed one (with anneal < 1 each start runs EM annealed and plain, and "
+          "keeps the better held-out score).")
       .def_property_readonly(
           "k", [](const DiscoveryResult& r) { return r.discovery->k; }, "The number of masks (the chosen one for a range).")
       .def_property_readonly(
@@ -333,7 +338,7 @@ Made by discover for its executor; pickles through to_bytes.
         cfg.anneal = anneal;
         return discovery_beta(cfg, iteration);
       },
-      py::arg("iteration"), py::arg("iterations") = 20, py::arg("beta") = 1.0, py::arg("anneal") = 0.1,
+      py::arg("iteration"), py::arg("iterations") = 40, py::arg("beta") = 1.0, py::arg("anneal") = 0.1,
       "The E-step tempering discover uses after M-step `iteration` (1-based) of `iterations`: beta * anneal^(1 - "
       "(iteration - 1) / H) for iteration <= H = iterations // 2 (H = 0 when anneal is 1), beta after. ValueError "
       "for an iteration below 1 or an anneal outside (0, 1].");
@@ -369,7 +374,8 @@ Made by discover for its executor; pickles through to_bytes.
         }
         py::object callback = py::none();
         if (progress.is(py::bool_(true))) {
-          const int total = int(ks.size()) * (cfg.initial_responsibilities.size() > 0 ? 1 : restarts) * iterations;
+          const int total = int(ks.size()) * (cfg.initial_responsibilities.size() > 0 ? 1 : restarts) * iterations *
+                            (anneal < 1.0 ? 2 : 1);  // annealed and plain runs
           callback = py::module_::import("simulacra._progress").attr("tqdm_discovery_progress")(total, iterations);
         } else if (!progress.is_none() && !progress.is(py::bool_(false))) {
           if (!PyCallable_Check(progress.ptr()))
@@ -390,7 +396,7 @@ Made by discover for its executor; pickles through to_bytes.
         return DiscoveryResult{std::move(found)};
       },
       py::arg("texts"), py::arg("k"), py::arg("order") = 2, py::arg("smoothing") = "dirichlet", py::arg("mu") = 2.0,
-      py::arg("iterations") = 20, py::arg("tolerance") = 1e-7, py::arg("restarts") = 3, py::arg("hard") = false,
+      py::arg("iterations") = 40, py::arg("tolerance") = 1e-7, py::arg("restarts") = 3, py::arg("hard") = false,
       py::arg("beta") = 1.0, py::arg("anneal") = 0.1, py::arg("heldout_fraction") = 0.1, py::arg("seed") = 0,
       py::arg("names") = py::none(),
       py::arg("initial_responsibilities") = py::none(), py::arg("progress") = py::none(),

@@ -550,6 +550,7 @@ Discovery discover_k(const Data& data, int k, const DiscoveryConfig& cfg) {
   const auto N = Eigen::Index(data.docs.size());
   Run best;
   int best_restart = 0;
+  bool best_annealed = false;
   std::vector<double> scores;
   std::uint64_t state = cfg.seed;
   const int restarts = cfg.initial_responsibilities.size() > 0 ? 1 : cfg.restarts;
@@ -567,11 +568,21 @@ Discovery discover_k(const Data& data, int k, const DiscoveryConfig& cfg) {
       fill_empty_clusters(z, k, state);  // a mask the start left empty takes a document of the largest
       for (std::size_t i = 0; i < data.train.size(); ++i) R(data.train[i], z[i]) = 1.0;
     }
-    Run run = run_em(data, std::move(R), k, r, cfg);
+    // Annealing can also lose a start that was right (masks merge while the tempering is low, on short,
+    // separable documents): each start runs EM plain as well, and the better score is the start's.
+    Run run = cfg.anneal < 1.0 ? run_em(data, R, k, r, cfg) : run_em(data, std::move(R), k, r, cfg);
+    bool annealed = cfg.anneal < 1.0;
+    if (annealed) {
+      DiscoveryConfig plain_cfg = cfg;
+      plain_cfg.anneal = 1.0;
+      Run plain = run_em(data, std::move(R), k, r, plain_cfg);
+      if (plain.score > run.score) run = std::move(plain), annealed = false;
+    }
     scores.push_back(run.score);
     if (r == 0 || run.score > best.score) {
       best = std::move(run);
       best_restart = r;
+      best_annealed = annealed;
     }
   }
   const RowMatrix& R = best.R;
@@ -588,6 +599,7 @@ Discovery discover_k(const Data& data, int k, const DiscoveryConfig& cfg) {
   out.heldout = data.heldout;
   out.restart_scores = scores;
   out.restart = best_restart;
+  out.annealed = best_annealed;
   out.k = k;
   out.k_values = {k};
   if (!data.heldout.empty()) out.heldout_by_k = {best.heldout};

@@ -68,57 +68,88 @@ void expect_recovered(const std::vector<int>& found, const std::vector<int>& lab
 }
 
 TEST(DiscoveryTest, OrderOneEmWorkedByHand) {
-  // Two documents, two personas, unigram Dirichlet personas (the base is uniform at order 1).
-  const std::vector<std::string> docs = {"ab", "bb"};
+  // Two documents, two personas, unigram Dirichlet personas (the base is uniform at order 1), four iterations.
+  // Two cases: in the first the start's plain run wins, in the second its annealed run.
+  struct Case {
+    std::vector<std::string> docs;
+    double n[2][3];  // counts of a, b, <b>
+    double R0[2][2];
+  };
+  const Case cases[2] = {{{"ab", "bb"}, {{1, 1, 1}, {0, 2, 1}}, {{0.9, 0.1}, {0.2, 0.8}}},
+                         {{"aab", "b"}, {{2, 1, 1}, {0, 1, 1}}, {{0.7, 0.3}, {0.06, 0.94}}}};
   const double mu = 1.0;
-  DiscoveryConfig cfg;
-  cfg.order = 1;
-  cfg.smoothing.mu = mu;
-  cfg.heldout_fraction = 0.0;
-  cfg.iterations = 4;
-  cfg.tolerance = 0.0;
-  cfg.initial_responsibilities = (Eigen::MatrixXd(2, 2) << 0.9, 0.1, 0.2, 0.8).finished();
-  const simulacra::Discovery found = simulacra::discover(docs, 2, cfg);
-
-  // By hand: token types a, b, <b>; n[d][w] the counts. The E-steps anneal (the default anneal 0.1) over the
-  // first 4 / 2 iterations: 0.1, 0.1^(1/2), then 1.
-  const double n[2][3] = {{1, 1, 1}, {0, 2, 1}};
-  const double tempering[4] = {0.1, std::sqrt(0.1), 1.0, 1.0};
-  double R[2][2] = {{0.9, 0.1}, {0.2, 0.8}};
-  for (int it = 0; it < 4; ++it) {
-    double pi[2], logtheta[2][3], prior = 0.0;
-    for (int k = 0; k < 2; ++k) {
-      pi[k] = (R[0][k] + R[1][k]) / 2;
-      double C[3], total = 0.0;
-      for (int w = 0; w < 3; ++w) total += C[w] = R[0][k] * n[0][w] + R[1][k] * n[1][w];
-      for (int w = 0; w < 3; ++w) {
-        logtheta[k][w] = std::log((C[w] + mu / kV) / (total + mu));
-        prior += mu / kV * logtheta[k][w];
-      }
-      prior += mu * (1.0 - 3.0 / kV) * std::log(mu / (total + mu));  // the 254 unseen tokens share gamma / kV each
-    }
-    double L = 0.0, next[2][2];
-    for (int d = 0; d < 2; ++d) {
-      std::vector<double> a(2), tempered(2);
+  struct Hand {
+    std::vector<double> L, F;
+    double R[2][2];
+  };
+  // By hand: the E-step after iteration it tempered by tempering[it].
+  const auto by_hand = [mu](const Case& c, const double (&tempering)[4]) {
+    Hand h{{}, {}, {{c.R0[0][0], c.R0[0][1]}, {c.R0[1][0], c.R0[1][1]}}};
+    for (int it = 0; it < 4; ++it) {
+      double pi[2], logtheta[2][3], prior = 0.0;
       for (int k = 0; k < 2; ++k) {
-        double ll = 0.0;
-        for (int w = 0; w < 3; ++w) ll += n[d][w] * logtheta[k][w];
-        a[std::size_t(k)] = std::log(pi[k]) + ll;
-        tempered[std::size_t(k)] = std::log(pi[k]) + tempering[it] * ll;
+        pi[k] = (h.R[0][k] + h.R[1][k]) / 2;
+        double C[3], total = 0.0;
+        for (int w = 0; w < 3; ++w) total += C[w] = h.R[0][k] * c.n[0][w] + h.R[1][k] * c.n[1][w];
+        for (int w = 0; w < 3; ++w) {
+          logtheta[k][w] = std::log((C[w] + mu / kV) / (total + mu));
+          prior += mu / kV * logtheta[k][w];
+        }
+        prior += mu * (1.0 - 3.0 / kV) * std::log(mu / (total + mu));  // the 254 unseen tokens share gamma / kV each
       }
-      L += lse(a);
-      const double z = lse(tempered);
-      for (int k = 0; k < 2; ++k) next[d][k] = std::exp(tempered[std::size_t(k)] - z);
+      double L = 0.0, next[2][2];
+      for (int d = 0; d < 2; ++d) {
+        std::vector<double> a(2), tempered(2);
+        for (int k = 0; k < 2; ++k) {
+          double ll = 0.0;
+          for (int w = 0; w < 3; ++w) ll += c.n[d][w] * logtheta[k][w];
+          a[std::size_t(k)] = std::log(pi[k]) + ll;
+          tempered[std::size_t(k)] = std::log(pi[k]) + tempering[it] * ll;
+        }
+        L += lse(a);
+        const double z = lse(tempered);
+        for (int k = 0; k < 2; ++k) next[d][k] = std::exp(tempered[std::size_t(k)] - z);
+      }
+      h.L.push_back(L);
+      h.F.push_back(L + prior);
+      for (int d = 0; d < 2; ++d)
+        for (int k = 0; k < 2; ++k) h.R[d][k] = next[d][k];
     }
-    ASSERT_LT(std::size_t(it), found.log_likelihoods.size());
-    EXPECT_NEAR(found.log_likelihoods[std::size_t(it)], L, 1e-12) << "iteration " << it;
-    EXPECT_NEAR(found.objective[std::size_t(it)], L + prior, 1e-12) << "iteration " << it;
+    return h;
+  };
+  const auto expect_run = [](const simulacra::Discovery& found, const Hand& h) {
+    ASSERT_EQ(found.log_likelihoods.size(), 4u);
+    for (std::size_t it = 0; it < 4; ++it) {
+      EXPECT_NEAR(found.log_likelihoods[it], h.L[it], 1e-12) << "iteration " << it;
+      EXPECT_NEAR(found.objective[it], h.F[it], 1e-12) << "iteration " << it;
+    }
     for (int d = 0; d < 2; ++d)
-      for (int k = 0; k < 2; ++k) R[d][k] = next[d][k];
+      for (int k = 0; k < 2; ++k) EXPECT_NEAR(found.responsibilities(d, k), h.R[d][k], 1e-12);
+  };
+  for (int i = 0; i < 2; ++i) {
+    SCOPED_TRACE(i);
+    const Case& c = cases[i];
+    DiscoveryConfig cfg;
+    cfg.order = 1;
+    cfg.smoothing.mu = mu;
+    cfg.heldout_fraction = 0.0;
+    cfg.iterations = 4;
+    cfg.tolerance = 0.0;
+    cfg.initial_responsibilities = (Eigen::MatrixXd(2, 2) << c.R0[0][0], c.R0[0][1], c.R0[1][0], c.R0[1][1]).finished();
+    // The default anneal 0.1 over the first 4 / 2 iterations: 0.1, 0.1^(1/2), then 1; the plain run beside it.
+    const Hand annealed = by_hand(c, {0.1, std::sqrt(0.1), 1.0, 1.0}), plain = by_hand(c, {1.0, 1.0, 1.0, 1.0});
+    const simulacra::Discovery found = simulacra::discover(c.docs, 2, cfg);
+    // Without held-out documents the start keeps the run of the higher final objective.
+    EXPECT_EQ(annealed.F.back() > plain.F.back(), i == 1);
+    EXPECT_EQ(found.annealed, i == 1);
+    expect_run(found, i == 1 ? annealed : plain);
+    EXPECT_EQ(found.restart_scores, std::vector<double>{found.objective.back()});
+    EXPECT_EQ(found.mixture.names(), (std::vector<std::string>{"mask0", "mask1"}));
+    cfg.anneal = 1.0;
+    const simulacra::Discovery unannealed = simulacra::discover(c.docs, 2, cfg);
+    EXPECT_FALSE(unannealed.annealed);
+    expect_run(unannealed, plain);
   }
-  for (int d = 0; d < 2; ++d)
-    for (int k = 0; k < 2; ++k) EXPECT_NEAR(found.responsibilities(d, k), R[d][k], 1e-12);
-  EXPECT_EQ(found.mixture.names(), (std::vector<std::string>{"mask0", "mask1"}));
 }
 
 // The Dirichlet persona of discovery.hpp from map counts: background B the
@@ -293,6 +324,7 @@ TEST(DiscoveryTest, AnnealingRisesGeometricallyToBetaOverHalfTheIterations) {
   std::vector<std::string> docs;
   for (int i = 0; i < 12; ++i) docs.push_back(i % 2 ? "arr matey ahoy arr" : "thou doth hath thee");
   DiscoveryConfig stop;
+  stop.iterations = 20;
   stop.tolerance = 1e6;
   stop.restarts = 1;
   stop.heldout_fraction = 0.0;
@@ -306,6 +338,7 @@ TEST(DiscoveryTest, RecoversWellSeparatedPersonasAndIsDeterministic) {
   std::vector<int> labels;
   const auto docs = synthetic(60, kSources, 10, rng, &labels);
   for (auto smoothing : {simulacra::WeightedSmoothing::kDirichlet, simulacra::WeightedSmoothing::kExpectedKneserNey}) {
+    SCOPED_TRACE(smoothing == simulacra::WeightedSmoothing::kDirichlet ? "dirichlet" : "expected Kneser-Ney");
     DiscoveryConfig cfg;
     cfg.order = 3;
     cfg.smoothing.smoothing = smoothing;

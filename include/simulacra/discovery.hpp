@@ -19,7 +19,11 @@
 // masks that differ little), so untempered responsibilities are one-hot from
 // the first E-step and EM stays near its k-means start; tempered ones let
 // documents move between masks first, and the last half of the iterations
-// is ordinary EM at beta (docs/discovery.md measures it on real text).
+// is ordinary EM at beta (docs/discovery.md measures it on real text). While
+// the tempering is low, masks can also merge and lose a start that was
+// right, so with anneal < 1 each start also runs EM plain (b_t = beta), and
+// the start keeps the run with the better held-out score (Discovery::annealed
+// says which won).
 //
 // starting from one-hot responsibilities given by k-means++ on the
 // documents' TF-IDF byte n-gram profiles (kmeans.hpp; a mask that k-means
@@ -164,7 +168,7 @@ struct DiscoveryExecutor {
 struct DiscoveryConfig {
   int order = 2;                     // n-gram order of every persona, 1..NGramPersona::kMaxOrder (2: see docs/discovery.md)
   WeightedFitConfig smoothing;       // the personas' estimator and Dirichlet concentration mu
-  int iterations = 20;               // EM iterations (M-steps) per restart, >= 1
+  int iterations = 40;               // EM iterations (M-steps) per restart, >= 1 (half of them annealing)
   double tolerance = 1e-7;           // stop early when the objective moves by at most tolerance * |objective|, >= 0
   int restarts = 3;                  // k-means++ starts, >= 1
   bool hard = false;                 // classification (hard) EM
@@ -197,7 +201,10 @@ struct Discovery {
   double heldout_log_likelihood = 0.0;  // of the kept run (0 without held-out documents)
   std::vector<int> heldout;             // indices of the held-out documents, sorted
   std::vector<double> restart_scores;   // per restart: held-out log-likelihood (or final objective without held-out)
+                                        // of its better run
   int restart = 0;                      // the kept restart
+  bool annealed = false;                // whether its kept run is the annealed one (anneal < 1: each start
+                                        // runs EM annealed and plain, the better score kept)
   int k = 0;                            // the number of masks (the chosen one for a range)
   std::vector<int> k_values;            // the K tried (one entry for a single K)
   std::vector<double> heldout_by_k;     // held-out log-likelihood of the best run at each (empty without held-out)

@@ -1158,6 +1158,8 @@ class Discovery:
     @property
     def restart_scores(self) -> list[float]: ...
     @property
+    def annealed(self) -> bool: ...
+    @property
     def restart(self) -> int: ...
     @property
     def k(self) -> int:
@@ -1207,7 +1209,7 @@ def describe_masks(mixture: Mixture, texts: Union[Sequence[_Text], Corpus], resp
     c_k(g) >= min_count) and a sample of sample_bytes from the mask alone (seed + k).
     responsibilities: (N, K) weights of the documents (one-hot for labels). ValueError for a bad shape."""
 
-def discovery_beta(iteration: int, iterations: int = 20, beta: float = 1.0, anneal: float = 0.1) -> float:
+def discovery_beta(iteration: int, iterations: int = 40, beta: float = 1.0, anneal: float = 0.1) -> float:
     """The E-step tempering discover uses after M-step `iteration` (1-based): beta * anneal^(1 - (iteration - 1)
     / H) up to H = iterations // 2 (0 when anneal is 1), beta after."""
 
@@ -1217,7 +1219,7 @@ def discover(
     order: int = 2,
     smoothing: _Smoothing = "dirichlet",
     mu: float = 2.0,
-    iterations: int = 20,
+    iterations: int = 40,
     tolerance: float = 1e-7,
     restarts: int = 3,
     hard: bool = False,

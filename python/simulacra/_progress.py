@@ -61,8 +61,9 @@ class TqdmDiscoveryProgress:
     """A progress callback drawing one tqdm bar over every EM iteration of a discovery run.
 
     ``simulacra.discover`` reports ``DiscoveryProgress(k, restart, iteration,
-    log_likelihood)`` after each iteration; a run that converges early skips
-    the rest of its restart's iterations on the bar.
+    log_likelihood)`` after each iteration (with annealing, each restart runs
+    EM twice, annealed then plain); a run that converges early skips the rest
+    of its iterations on the bar.
     """
 
     def __init__(self, tqdm: Callable[..., Any], total: int, iterations: int) -> None:
@@ -73,7 +74,8 @@ class TqdmDiscoveryProgress:
 
     def __call__(self, progress: Any) -> None:
         run = (progress.k, progress.restart)
-        if self._run is not None and run != self._run:
+        # A new run: another k or restart, or the same restart's plain run after its annealed one.
+        if self._run is not None and (run != self._run or progress.iteration <= self._done):
             self._bar.update(self._iterations - self._done)  # the last run converged early
             self._done = 0
         self._run = run

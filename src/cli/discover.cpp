@@ -27,7 +27,7 @@ const Command kDiscover{
      {"--order", "", "N", "2", "n-gram order of every mask (2: the best clustering of the real corpora measured)"},
      {"--smoothing", "", "S", "dirichlet", "dirichlet (EM's objective never falls) or expected_kneser_ney"},
      {"--mu", "", "X", "2", "Dirichlet concentration (> 0)"},
-     {"--iterations", "", "N", "20", "EM iterations per start"},
+     {"--iterations", "", "N", "40", "EM iterations per start (the first half annealing)"},
      {"--restarts", "", "N", "3", "k-means++ starts"},
      {"--hard", "", "", "", "classification EM: each document wholly to its best mask"},
      {"--beta", "", "X", "1", "E-step tempering (> 0); 1 keeps EM's guarantee"},
@@ -70,7 +70,7 @@ int run_discover(const Args& args) {
   cfg.smoothing.smoothing =
       weighted_smoothing_from_name(args.choice("--smoothing", "dirichlet", {"dirichlet", "expected_kneser_ney"}));
   cfg.smoothing.mu = args.real("--mu", 2.0, Range{0, INFINITY, true});
-  cfg.iterations = int(args.integer("--iterations", 20, 1, 1 << 20));
+  cfg.iterations = int(args.integer("--iterations", 40, 1, 1 << 20));
   cfg.restarts = int(args.integer("--restarts", 3, 1, 1 << 20));
   cfg.hard = args.has("--hard");
   cfg.beta = args.real("--beta", 1.0, Range{0, INFINITY, true});

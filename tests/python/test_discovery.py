@@ -105,22 +105,42 @@ def test_kmeans_on_texts():
         simulacra.kmeans(docs, 13)
 
 
-def test_discover_order_one_by_hand():
-    docs = ["ab", "bb"]
-    r = np.array([[0.9, 0.1], [0.2, 0.8]])
-    found = simulacra.discover(docs, 2, order=1, mu=1.0, iterations=3, tolerance=0.0, heldout_fraction=0.0,
-                               initial_responsibilities=r)
-    n = np.array([[1, 1, 1], [0, 2, 1]], float)  # counts of a, b, <b>
-    for it, b in enumerate([0.1, 1.0, 1.0]):  # the default annealing over 3 // 2 = 1 iteration: 0.1, then 1
+def em_by_hand(n, r, tempering):
+    """Order-1 Dirichlet EM (mu 1) worked in numpy: the log-likelihoods, objectives and final
+    responsibilities, the E-step after iteration t tempered by tempering[t]."""
+    lls, objectives = [], []
+    for b in tempering:
         pi = r.mean(axis=0)
         c = r.T @ n  # (K, 3)
-        theta = (c + 1.0 / V) / (c.sum(axis=1, keepdims=True) + 1.0)
+        total = c.sum(axis=1, keepdims=True)
+        theta = (c + 1.0 / V) / (total + 1.0)
         ll = n @ np.log(theta).T  # (docs, K)
-        a = np.log(pi) + ll
-        assert found.log_likelihoods[it] == pytest.approx(np.logaddexp.reduce(a, axis=1).sum(), abs=1e-12)
+        lls.append(np.logaddexp.reduce(np.log(pi) + ll, axis=1).sum())
+        # The log Dirichlet prior: the 3 seen types' mu / V log theta, the V - 3 unseen sharing mu / (total + mu).
+        prior = (np.log(theta) / V).sum() + ((1.0 - 3.0 / V) * np.log(1.0 / (total + 1.0))).sum()
+        objectives.append(lls[-1] + prior)
         t = np.log(pi) + b * ll
         r = np.exp(t - np.logaddexp.reduce(t, axis=1)[:, None])
-    np.testing.assert_allclose(found.responsibilities, r, atol=1e-12)
+    return lls, objectives, r
+
+
+@pytest.mark.parametrize("docs,n,r0,annealed_wins", [
+    (["ab", "bb"], [[1, 1, 1], [0, 2, 1]], [[0.9, 0.1], [0.2, 0.8]], False),
+    (["aab", "b"], [[2, 1, 1], [0, 1, 1]], [[0.7, 0.3], [0.06, 0.94]], True)])
+def test_discover_order_one_by_hand(docs, n, r0, annealed_wins):
+    n, r0 = np.array(n, float), np.array(r0)  # n: counts of a, b, <b>
+    kw = dict(order=1, mu=1.0, iterations=4, tolerance=0.0, heldout_fraction=0.0, initial_responsibilities=r0)
+    found = simulacra.discover(docs, 2, **kw)
+    # The default annealing over 4 // 2 = 2 iterations: 0.1, 0.1^(1/2), then 1; and the start's plain run beside it.
+    annealed = em_by_hand(n, r0, [0.1, 0.1 ** 0.5, 1.0, 1.0])
+    plain = em_by_hand(n, r0, [1.0] * 4)
+    assert (annealed[1][-1] > plain[1][-1]) == annealed_wins  # no held-out documents: the higher final objective
+    assert found.annealed == annealed_wins
+    for got, want in ((found, annealed if annealed_wins else plain),
+                      (simulacra.discover(docs, 2, anneal=1.0, **kw), plain)):
+        np.testing.assert_allclose(got.log_likelihoods, want[0], atol=1e-12)
+        np.testing.assert_allclose(got.objective, want[1], atol=1e-12)
+        np.testing.assert_allclose(got.responsibilities, want[2], atol=1e-12)
     assert found.responsibilities.dtype == np.float64 and found.responsibilities.shape == (2, 2)
     assert found.assignments.dtype == np.int32
 
@@ -142,9 +162,9 @@ def test_discover_recovers_sources_and_gives_a_usable_mixture():
     assert same_partition(found.assignments, labels)
     assert found.mixture.personas == ["a", "b", "c"]
     assert seen and isinstance(seen[0], simulacra.DiscoveryProgress)
-    # The objective climbs once the annealing is over: from iteration 20 // 2 + 1, whose E-step is at beta.
-    assert simulacra.discovery_beta(11) == 1.0 and simulacra.discovery_beta(10) < 1.0
-    after = found.objective[10:]
+    # The objective climbs once the annealing is over: from iteration 40 // 2 + 1, whose E-step is at beta.
+    assert simulacra.discovery_beta(21) == 1.0 and simulacra.discovery_beta(20) < 1.0
+    after = found.objective[20:]
     assert len(after) >= 2 and all(b >= a - 1e-9 * abs(a) for a, b in zip(after, after[1:]))
     np.testing.assert_allclose(found.responsibilities.sum(axis=1), 1.0, atol=1e-12)
     # The mixture is an ordinary one: attribution reproduces the responsibilities, it pickles.
