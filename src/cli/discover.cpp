@@ -98,8 +98,10 @@ int run_discover(const Args& args) {
              found.k_values[i] == found.k ? "<- chosen" : ""});
     print_table(t, false);
   }
-  fmt::print("k = {}: start {} of {} kept ({} held-out documents{}), {} iterations in {:.2f} s\n", found.k,
-             found.restart + 1, found.restart_scores.size(), found.heldout.size(),
+  fmt::print("k = {}: start {} of {} kept{} ({} held-out documents{}), {} iterations in {:.2f} s\n", found.k,
+             found.restart + 1, found.restart_scores.size(),
+             cfg.anneal < 1.0 ? (found.annealed ? ", its annealed run" : ", its plain run") : "",
+             found.heldout.size(),
              found.heldout.empty() ? "" : fmt::format(", log-likelihood {:.1f}", found.heldout_log_likelihood),
              found.log_likelihoods.size(), found.seconds);
   {
